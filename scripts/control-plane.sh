@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# A local Kubernetes control plane (real etcd + real kube-apiserver), like controller-runtime's envtest.
+#
+#   scripts/control-plane.sh build        build (once) and cache kube-apiserver, kubectl, etcd and helm; print their paths
+#   scripts/control-plane.sh up DIR       start etcd + kube-apiserver in the background, wait for /readyz, write DIR/kubeconfig
+#   scripts/control-plane.sh down DIR     stop what `up DIR` started and remove DIR
+#   scripts/control-plane.sh bin NAME     print the cached path of NAME (kube-apiserver, kubectl, etcd, helm), building it if needed
+#
+# Binaries are built from the official Go modules at the versions pinned in tools/*/go.mod and cached under
+# ${XDG_CACHE_HOME:-~/.cache}/dti-operator/bin, keyed by version, so only the first run ever compiles them.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${DTI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dti-operator}
+BIN_DIR=$CACHE/bin
+
+# module_version GO_MOD MODULE: the version a wrapper go.mod requires
+module_version() { awk -v m="$2" '$1 != "//" { for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$1"; }
+KUBE_VERSION=$(module_version "$ROOT/tools/kubernetes/go.mod" k8s.io/kubernetes)
+ETCD_VERSION=$(module_version "$ROOT/tools/etcd/go.mod" go.etcd.io/etcd/server/v3)
+# helm's own go.mod has no replace directives, so `go install module@version` builds it as released.
+HELM_VERSION=v3.22.0
+
+log() { printf 'control-plane: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+bin_path() {
+  case "$1" in
+    kube-apiserver | kubectl) echo "$BIN_DIR/$1-$KUBE_VERSION" ;;
+    etcd) echo "$BIN_DIR/etcd-$ETCD_VERSION" ;;
+    helm) echo "$BIN_DIR/helm-$HELM_VERSION" ;;
+    *) die "unknown binary $1" ;;
+  esac
+}
+
+# go_build MODULE_DIR PACKAGE OUTPUT [LDFLAGS]: builds into a temp file and renames, so a killed build never leaves a half binary.
+go_build() {
+  local dir=$1 pkg=$2 out=$3 ldflags=${4:-}
+  mkdir -p "$BIN_DIR"
+  log "building $(basename "$out") (first run only; cached afterwards)"
+  local start=$SECONDS
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$pkg")
+  mv "$out.tmp.$$" "$out"
+  log "built $(basename "$out") in $((SECONDS - start))s"
+}
+
+ensure_bin() {
+  local name=$1 out
+  out=$(bin_path "$name")
+  [ -x "$out" ] && { echo "$out"; return; }
+  command -v go >/dev/null || die "go is required to build $name"
+  local minor=${KUBE_VERSION#v1.}
+  minor=${minor%%.*}
+  local kver="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  case "$name" in
+    kube-apiserver) go_build "$ROOT/tools/kubernetes" ./kube-apiserver "$out" "$kver" ;;
+    kubectl) go_build "$ROOT/tools/kubernetes" ./kubectl "$out" "$kver" ;;
+    etcd) go_build "$ROOT/tools/etcd" . "$out" ;;
+    helm)
+      mkdir -p "$BIN_DIR/.helm.$$"
+      log "building helm-$HELM_VERSION (first run only; cached afterwards)"
+      CGO_ENABLED=0 GOBIN="$BIN_DIR/.helm.$$" go install -trimpath \
+        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+      mv "$BIN_DIR/.helm.$$/helm" "$out" && rmdir "$BIN_DIR/.helm.$$"
+      ;;
+  esac
+  echo "$out"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+gen_certs() {
+  local d=$1/pki
+  mkdir -p "$d"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dti-local-ca" \
+    -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+  # apiserver serving certificate for loopback
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >"$d/apiserver.ext"
+  openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
+  # admin client certificate: group system:masters
+  openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=dti-admin" -keyout "$d/admin.key" -out "$d/admin.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$d/admin.ext"
+  openssl x509 -req -in "$d/admin.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$d/admin.ext" -out "$d/admin.crt" 2>/dev/null
+  # service-account token signing key
+  openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+}
+
+write_kubeconfig() {
+  local dir=$1 port=$2 d=$1/pki
+  cat >"$dir/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: dti-local
+  cluster:
+    server: https://127.0.0.1:$port
+    certificate-authority-data: $(base64 -w0 <"$d/ca.crt")
+users:
+- name: dti-admin
+  user:
+    client-certificate-data: $(base64 -w0 <"$d/admin.crt")
+    client-key-data: $(base64 -w0 <"$d/admin.key")
+contexts:
+- name: dti-local
+  context: {cluster: dti-local, user: dti-admin, namespace: default}
+current-context: dti-local
+EOF
+}
+
+wait_ready() {
+  local dir=$1 port=$2 deadline=$((SECONDS + ${DTI_CONTROL_PLANE_TIMEOUT:-90}))
+  while [ $SECONDS -lt $deadline ]; do
+    if curl -sf --cacert "$dir/pki/ca.crt" --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" \
+      "https://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || { tail -n 30 "$dir/kube-apiserver.log" >&2; die "kube-apiserver exited"; }
+    sleep 0.3
+  done
+  tail -n 30 "$dir/kube-apiserver.log" >&2
+  die "kube-apiserver not ready in time"
+}
+
+cmd_up() {
+  local dir=${1:?usage: control-plane.sh up DIR}
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [ -f "$dir/kube-apiserver.pid" ] && kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null && die "$dir already runs a control plane"
+  local etcd kas
+  etcd=$(ensure_bin etcd)
+  kas=$(ensure_bin kube-apiserver)
+  ensure_bin kubectl >/dev/null
+  gen_certs "$dir"
+  local etcd_port peer_port api_port
+  etcd_port=$(free_port)
+  peer_port=$(free_port)
+  api_port=$(free_port)
+  # setsid: the servers outlive this script and are stopped by `down`, never by the caller's Ctrl-C.
+  setsid "$etcd" --name dti --data-dir "$dir/etcd" --unsafe-no-fsync \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "dti=http://127.0.0.1:$peer_port" --log-level warn \
+    >"$dir/etcd.log" 2>&1 </dev/null &
+  echo $! >"$dir/etcd.pid"
+  setsid "$kas" --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --cert-dir "$dir/pki" --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
+    --client-ca-file "$dir/pki/ca.crt" --authorization-mode RBAC \
+    --service-cluster-ip-range 10.96.0.0/16 --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
+    --disable-admission-plugins ServiceAccount --allow-privileged=true --v=0 \
+    >"$dir/kube-apiserver.log" 2>&1 </dev/null &
+  echo $! >"$dir/kube-apiserver.pid"
+  write_kubeconfig "$dir" "$api_port"
+  wait_ready "$dir" "$api_port"
+  ln -sf "$(bin_path kubectl)" "$dir/kubectl"
+  # A test harness names itself as owner: when that process ends, however it ends, the control plane goes too.
+  if [ -n "${DTI_CONTROL_PLANE_OWNER_PID:-}" ]; then
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' _ \
+      "$DTI_CONTROL_PLANE_OWNER_PID" "$ROOT/scripts/control-plane.sh" "$dir" >/dev/null 2>&1 </dev/null &
+  fi
+  echo "$api_port" >"$dir/port"
+  cat <<EOF
+control plane ready: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION at https://127.0.0.1:$api_port
+  export KUBECONFIG=$dir/kubeconfig
+  $dir/kubectl get namespaces        # kubectl $KUBE_VERSION, matching the server
+  $0 down $dir                       # stop it
+EOF
+}
+
+stop_pid() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+cmd_down() {
+  local dir=${1:?usage: control-plane.sh down DIR}
+  [ -d "$dir" ] || return 0
+  stop_pid "$dir/kube-apiserver.pid"
+  stop_pid "$dir/etcd.pid"
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  build)
+    for b in etcd kube-apiserver kubectl helm; do ensure_bin $b; done
+    ;;
+  bin) ensure_bin "${2:?usage: control-plane.sh bin NAME}" ;;
+  up) cmd_up "${2:-}" ;;
+  down) cmd_down "${2:-}" ;;
+  versions) echo "kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION helm=$HELM_VERSION" ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,80 @@
+//! Parsing of the spec's durations: Go-style intervals (`1h30m`) and day windows (`30d`).
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DurationError {
+    #[error("{0:?} is not a duration: write it like 30m, 1h or 1h30m")]
+    Interval(String),
+    #[error("{0:?} is not a usage window: write a number of days from 1d to 90d, such as 30d")]
+    Window(String),
+}
+
+/// Parses a Go duration (`300ms`, `1.5h`, `1h30m`); the units the CRD's pattern allows: ms, s, m, h.
+pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
+    let bad = || DurationError::Interval(text.to_string());
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if number_len == 0 {
+            return Err(bad());
+        }
+        let value: f64 = rest[..number_len].parse().map_err(|_| bad())?;
+        rest = &rest[number_len..];
+        let (unit_seconds, unit_len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else {
+            return Err(bad());
+        };
+        total += value * unit_seconds;
+        rest = &rest[unit_len..];
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+/// Parses a usage window of whole days, `1d` to `90d`.
+pub fn parse_usage_window(text: &str) -> Result<Duration, DurationError> {
+    let days: u64 = text
+        .strip_suffix('d')
+        .and_then(|d| d.parse().ok())
+        .filter(|d| (1..=90).contains(d))
+        .ok_or_else(|| DurationError::Window(text.to_string()))?;
+    Ok(Duration::from_secs(days * 86_400))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
+        for bad in ["", "h", "5", "5d", "1h-3m", "m5"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn usage_windows() {
+        assert_eq!(parse_usage_window("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_usage_window("1d").unwrap(), Duration::from_secs(86_400));
+        for bad in ["0d", "91d", "120d", "30", "d", "7h"] {
+            assert!(parse_usage_window(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}

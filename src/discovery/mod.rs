@@ -1,0 +1,3 @@
+//! The discovery engine: access check, fetch, aggregate into a [`report::Report`]. No Kubernetes inside.
+
+pub mod report;

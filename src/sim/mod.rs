@@ -1,0 +1,1 @@
+//! okta-sim: an Okta org simulator.
