@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "dti-operator", version, about = "Discovers the SaaS apps an Okta org signs in to, with their usage")]
+#[command(
+    name = "dti-operator",
+    version,
+    about = "Discovers the SaaS apps an Okta org signs in to, with their usage"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

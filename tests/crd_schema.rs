@@ -50,7 +50,14 @@ async fn every_example_is_accepted() {
             continue;
         }
         let out = cp.kubectl(
-            &["apply", "--server-side", "-n", &ns, "-f", path.to_str().expect("utf-8")],
+            &[
+                "apply",
+                "--server-side",
+                "-n",
+                &ns,
+                "-f",
+                path.to_str().expect("utf-8"),
+            ],
             None,
         );
         assert!(
@@ -79,7 +86,11 @@ async fn refusal(client: &kube::Client, ns: &str, name: &str, spec: serde_json::
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), ns);
     let object = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": name}, "spec": spec});
     match api
-        .patch(name, &PatchParams::apply("dti-test").validation_strict(), &Patch::Apply(object))
+        .patch(
+            name,
+            &PatchParams::apply("dti-test").validation_strict(),
+            &Patch::Apply(object),
+        )
         .await
     {
         Ok(_) => panic!("spec {name} was accepted but must be refused"),
@@ -95,7 +106,11 @@ async fn bad_specs_are_rejected_with_a_message_naming_the_field() {
     let ns = cp.namespace(&client, "bad-specs").await;
     let creds = json!({"apiToken": {"secretRef": {"name": "okta-token"}}});
     let cases = [
-        ("no-domain", json!({"credentials": creds}), vec!["spec.domain", "Required"]),
+        (
+            "no-domain",
+            json!({"credentials": creds}),
+            vec!["spec.domain", "Required"],
+        ),
         (
             "scheme-and-path",
             json!({"domain": "https://acme.okta.com/", "credentials": creds}),
@@ -177,9 +192,13 @@ async fn good_domains_are_accepted() {
         let name = format!("d{i}");
         let object = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": name},
             "spec": {"domain": domain, "credentials": {"apiToken": {"secretRef": {"name": "okta-token"}}}}});
-        api.patch(&name, &PatchParams::apply("dti-test").validation_strict(), &Patch::Apply(object))
-            .await
-            .unwrap_or_else(|e| panic!("{domain} refused: {e}"));
+        api.patch(
+            &name,
+            &PatchParams::apply("dti-test").validation_strict(),
+            &Patch::Apply(object),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{domain} refused: {e}"));
     }
 }
 
@@ -211,5 +230,8 @@ fn kubectl_explain_shows_the_descriptions() {
     let domain = explain(cp, "oktaintegration.spec.domain");
     assert!(domain.contains("acme.okta.com"), "{domain}");
     let status = explain(cp, "oktaintegration.status.summary.unusedApps");
-    assert!(status.contains("ACTIVE apps with no successful SSO sign-in"), "{status}");
+    assert!(
+        status.contains("ACTIVE apps with no successful SSO sign-in"),
+        "{status}"
+    );
 }

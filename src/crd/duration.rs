@@ -61,9 +61,18 @@ mod tests {
     #[test]
     fn go_durations() {
         assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_go_duration("1h30m").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("1.5h").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse_go_duration("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         for bad in ["", "h", "5", "5d", "1h-3m", "m5"] {
             assert!(parse_go_duration(bad).is_err(), "{bad} should be refused");
         }
@@ -71,8 +80,14 @@ mod tests {
 
     #[test]
     fn usage_windows() {
-        assert_eq!(parse_usage_window("30d").unwrap(), Duration::from_secs(30 * 86_400));
-        assert_eq!(parse_usage_window("1d").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(
+            parse_usage_window("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(
+            parse_usage_window("1d").unwrap(),
+            Duration::from_secs(86_400)
+        );
         for bad in ["0d", "91d", "120d", "30", "d", "7h"] {
             assert!(parse_usage_window(bad).is_err(), "{bad} should be refused");
         }

@@ -1,5 +1,8 @@
 //! The `OktaIntegration` API (group `dti.dev`, version `v1alpha1`): spec, status and the CRD generated from them.
 
+// kube's repeated `printcolumn(...)` arguments look like duplicated attributes to clippy; they are not.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -31,11 +34,27 @@ pub const SYNC_REQUESTED_ANNOTATION: &str = "dti.dev/sync-requested-at";
     category = "dti",
     doc = "OktaIntegration connects an Okta org to Digital Transformation Intelligence: the operator validates the API token's read access and writes every SaaS app the org signs in to through Okta, with its usage, into status.",
     printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
     printcolumn(name = "Apps", type_ = "integer", json_path = ".status.summary.apps"),
-    printcolumn(name = "Used", type_ = "integer", json_path = ".status.summary.usedApps"),
-    printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.lastSync.completedAt"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Used",
+        type_ = "integer",
+        json_path = ".status.summary.usedApps"
+    ),
+    printcolumn(
+        name = "Last Sync",
+        type_ = "date",
+        json_path = ".status.lastSync.completedAt"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     printcolumn(
         name = "Status",
         type_ = "string",
@@ -121,7 +140,10 @@ pub struct ApiTokenCredentials {
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// Name of the Secret.
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"))]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
     /// Key within the Secret's data that holds the token.
     #[serde(default = "default_secret_key")]
@@ -232,7 +254,11 @@ pub enum SyncResult {
 pub fn crd() -> CustomResourceDefinition {
     let mut crd = OktaIntegration::crd();
     for version in &mut crd.spec.versions {
-        if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
+        if let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
             normalize_integer_formats(schema);
         }
     }

@@ -33,7 +33,10 @@ pub fn control_plane() -> &'static ControlPlane {
         let out = Command::new(&script)
             .arg("up")
             .arg(&dir)
-            .env("DTI_CONTROL_PLANE_OWNER_PID", std::process::id().to_string())
+            .env(
+                "DTI_CONTROL_PLANE_OWNER_PID",
+                std::process::id().to_string(),
+            )
             .output()
             .expect("run scripts/control-plane.sh");
         assert!(
@@ -42,14 +45,25 @@ pub fn control_plane() -> &'static ControlPlane {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        eprintln!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default());
+        eprintln!(
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+        );
         let cp = ControlPlane {
             kubeconfig: dir.join("kubeconfig"),
             kubectl: dir.join("kubectl"),
             dir,
         };
         let crd = repo_root().join("crds/oktaintegration.yaml");
-        cp.kubectl_ok(&["apply", "--server-side", "-f", crd.to_str().expect("utf-8 path")]);
+        cp.kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "-f",
+            crd.to_str().expect("utf-8 path"),
+        ]);
         cp.kubectl_ok(&[
             "wait",
             "--for=condition=Established",
@@ -73,7 +87,9 @@ impl ControlPlane {
             .spawn()
             .expect("spawn kubectl");
         let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.unwrap_or_default().as_bytes()).expect("write stdin");
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .expect("write stdin");
         drop(input);
         child.wait_with_output().expect("kubectl output")
     }
