@@ -1,1 +1,211 @@
-//! okta-sim: an Okta org simulator.
+//! okta-sim: an Okta org simulator that behaves as Okta's Management API does (users, apps, app users,
+//! groups, System Log; SSWS auth; rate limits; faults). It shares no code with the client or the engine.
+
+pub mod auth;
+pub mod errors;
+pub mod events;
+pub mod faults;
+pub mod handlers;
+pub mod objects;
+pub mod org;
+pub mod ratelimit;
+pub mod rng;
+pub mod scim;
+pub mod server;
+pub mod state;
+pub mod truth;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+
+use auth::{Token, Tokens};
+use faults::FaultRule;
+use org::{Org, OrgSize};
+use ratelimit::{Bucket, RateLimiter, Settings};
+use state::SimState;
+
+/// okta-sim: a deterministic Okta org behind Okta's Management API, for tests, demos and benchmarks.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "okta-sim", version)]
+pub struct SimArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free one. The address is printed on stdout's first line.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seed of the generated org: one seed, one org.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Size preset: small (~300 users, 25 apps), medium (5,000 / 200), large (50,000 / 1,000, ~2M SSO events
+    /// over 30 days), xlarge (10x large). The size flags below override single values.
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Number of users.
+    #[arg(long)]
+    pub users: Option<u32>,
+    /// Number of app instances.
+    #[arg(long)]
+    pub apps: Option<u32>,
+    /// Number of groups (the first is Everyone).
+    #[arg(long)]
+    pub groups: Option<u32>,
+    /// Days of System Log history before start.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Average SSO sign-ins per signing-in user per working day.
+    #[arg(long)]
+    pub signins_per_user_day: Option<f64>,
+    /// An API token and what it may read: NAME=users,apps,logs[,groups] (or =all), optionally
+    /// :revoke-after=N. The token's value is NAME. Repeatable. Default: demo=all.
+    #[arg(long = "token")]
+    pub tokens: Vec<String>,
+    /// Disable rate limiting (and the X-Rate-Limit-* headers) for raw-throughput runs.
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Run Okta's rate-limit minute this many times faster.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Override a bucket's per-minute limit: BUCKET=N (apps, app, users, user, groups, logs, other).
+    #[arg(long = "rate-limit")]
+    pub rate_limits: Vec<String>,
+    /// Share of each bucket one token may use (Okta's default 50%).
+    #[arg(long, default_value_t = 0.5)]
+    pub token_share: f64,
+    /// Requests in flight per org before 429s (Okta: 75).
+    #[arg(long, default_value_t = 75)]
+    pub concurrency_limit: usize,
+    /// A fault rule, repeatable: KIND[:rate=P,nth=N,every=N,times=N,path=PREFIX,ms=N] with KIND 500, 502,
+    /// 503, 504, 429, latency, slow, reset, malformed. Also settable at runtime: PUT /__sim/faults.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+    /// Write the expected discovery report (ground truth from the generator) to FILE at start.
+    #[arg(long)]
+    pub truth: Option<std::path::PathBuf>,
+    /// Usage window of the --truth report, in days (1d..90d).
+    #[arg(long, default_value = "30d")]
+    pub usage_window: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+impl SimArgs {
+    pub fn size(&self) -> Result<OrgSize, SimError> {
+        let mut size = OrgSize::preset(&self.scale)
+            .ok_or_else(|| SimError::Config(format!("unknown --scale {:?}: small, medium, large or xlarge", self.scale)))?;
+        if let Some(v) = self.users { size.users = v }
+        if let Some(v) = self.apps { size.apps = v }
+        if let Some(v) = self.groups { size.groups = v }
+        if let Some(v) = self.days { size.days = v }
+        if let Some(v) = self.signins_per_user_day { size.signins_per_user_day = v }
+        Ok(size)
+    }
+
+    fn window_days(&self) -> Result<u32, SimError> {
+        self.usage_window
+            .strip_suffix('d')
+            .and_then(|d| d.parse().ok())
+            .filter(|d| (1..=90).contains(d))
+            .ok_or_else(|| SimError::Config(format!("--usage-window {:?}: write 1d..90d", self.usage_window)))
+    }
+
+    /// Builds the simulator's state: the org, its log, tokens, limits and faults.
+    pub fn build(&self) -> Result<SimState, SimError> {
+        let size = self.size()?;
+        let token_specs = if self.tokens.is_empty() { vec!["demo=all".to_string()] } else { self.tokens.clone() };
+        let tokens = token_specs.iter().map(|t| Token::parse(t)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
+        let mut limits = HashMap::new();
+        for spec in &self.rate_limits {
+            let (b, n) = spec.split_once('=').ok_or_else(|| SimError::Config(format!("--rate-limit {spec:?}: write BUCKET=N")))?;
+            let bucket = Bucket::parse(b).ok_or_else(|| SimError::Config(format!("--rate-limit: unknown bucket {b:?}")))?;
+            let n = n.parse().map_err(|_| SimError::Config(format!("--rate-limit {spec:?}: N must be a number")))?;
+            limits.insert(bucket, n);
+        }
+        let faults = self.faults.iter().map(|f| FaultRule::parse(f)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
+        let limiter = RateLimiter::new(Settings {
+            enabled: !self.no_rate_limit,
+            limits,
+            token_share: self.token_share,
+            concurrency: self.concurrency_limit,
+            time_scale: self.time_scale,
+        });
+        // Start on a whole second, so timestamps derived from it print cleanly.
+        let now = chrono::Utc::now();
+        let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
+        let org = Org::generate(self.seed, size, anchor);
+        Ok(SimState::new(org, Tokens::new(tokens), limiter, faults))
+    }
+}
+
+/// Runs okta-sim until SIGINT/SIGTERM, then prints request counts per bucket to stderr.
+pub async fn run(args: SimArgs) -> Result<(), SimError> {
+    let started = Instant::now();
+    let window_days = args.window_days()?;
+    let state = Arc::new(args.build()?);
+    let generated_in = started.elapsed();
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| SimError::Bind { addr: addr.clone(), source })?;
+    let local = listener.local_addr().map_err(SimError::Serve)?;
+    if let Some(path) = &args.truth {
+        let report = truth::report(&state, &local.to_string(), window_days, state.org.anchor);
+        std::fs::write(path, format!("{report:#}\n"))
+            .map_err(|source| SimError::Write { path: path.display().to_string(), source })?;
+    }
+    println!("http://{local}");
+    let _ = std::io::stdout().flush();
+    eprintln!(
+        "okta-sim: {} users, {} apps, {} groups, {} log events over {} days (generated in {:.2}s); rate limits {}",
+        state.org.users.len(),
+        state.org.apps.len(),
+        state.org.groups.len(),
+        state.log.generated_len(),
+        state.org.size.days,
+        generated_in.as_secs_f64(),
+        if args.no_rate_limit { "off".to_string() } else { format!("on (x{} time scale)", args.time_scale) }
+    );
+    let app = axum::Router::new()
+        .fallback(server::dispatch)
+        .with_state(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(SimError::Serve)?;
+    eprintln!("okta-sim: requests served: {}", state.stats());
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

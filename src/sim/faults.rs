@@ -1,0 +1,125 @@
+//! Faults on demand for reliability tests. A rule: `KIND[:key=value,...]` with KIND one of 500, 502, 503,
+//! 504, 429, latency, slow, reset, malformed; keys: rate=P (probability), nth=N (the Nth matching request,
+//! once), every=N, path=PREFIX (default /api/v1/), ms=N (latency/slow/429 wait), times=N (fire at most N times).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::rng::hash3;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    Status(u16),
+    RateLimited,
+    Latency,
+    Slow,
+    Reset,
+    Malformed,
+}
+
+pub struct FaultRule {
+    pub spec: String,
+    pub kind: FaultKind,
+    rate: Option<f64>,
+    nth: Option<u64>,
+    every: Option<u64>,
+    times: Option<u64>,
+    path: String,
+    pub ms: u64,
+    seen: AtomicU64,
+    fired: AtomicU64,
+}
+
+impl FaultRule {
+    pub fn parse(spec: &str) -> Result<FaultRule, String> {
+        let (kind, options) = spec.split_once(':').unwrap_or((spec, ""));
+        let kind = match kind {
+            "500" | "502" | "503" | "504" => FaultKind::Status(kind.parse().map_err(|_| "status")?),
+            "429" => FaultKind::RateLimited,
+            "latency" => FaultKind::Latency,
+            "slow" => FaultKind::Slow,
+            "reset" => FaultKind::Reset,
+            "malformed" => FaultKind::Malformed,
+            other => return Err(format!("fault {spec:?}: unknown kind {other:?}")),
+        };
+        let mut rule = FaultRule {
+            spec: spec.to_string(),
+            kind,
+            rate: None,
+            nth: None,
+            every: None,
+            times: None,
+            path: "/api/v1/".into(),
+            ms: match kind {
+                FaultKind::Slow => 30_000,
+                FaultKind::Latency => 50,
+                _ => 1_000,
+            },
+            seen: AtomicU64::new(0),
+            fired: AtomicU64::new(0),
+        };
+        for opt in options.split(',').filter(|o| !o.is_empty()) {
+            let (k, v) = opt
+                .split_once('=')
+                .ok_or_else(|| format!("fault {spec:?}: option {opt:?} needs key=value"))?;
+            let num = || v.parse::<u64>().map_err(|_| format!("fault {spec:?}: {k} takes a whole number"));
+            match k {
+                "rate" => rule.rate = Some(v.parse().map_err(|_| format!("fault {spec:?}: rate takes 0..1"))?),
+                "nth" => rule.nth = Some(num()?),
+                "every" => rule.every = Some(num()?.max(1)),
+                "times" => rule.times = Some(num()?),
+                "ms" => rule.ms = num()?,
+                "path" => rule.path = v.to_string(),
+                _ => return Err(format!("fault {spec:?}: unknown option {k:?}")),
+            }
+        }
+        if rule.rate.is_none() && rule.nth.is_none() && rule.every.is_none() {
+            rule.rate = Some(1.0);
+        }
+        Ok(rule)
+    }
+
+    /// Whether this rule fires for a request to `path` (counts the request if the path matches).
+    pub fn fires(&self, seed: u64, path: &str) -> bool {
+        if !path.starts_with(&self.path) {
+            return false;
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.times.is_some_and(|t| self.fired.load(Ordering::SeqCst) >= t) {
+            return false;
+        }
+        let fire = self.nth == Some(n)
+            || self.every.is_some_and(|e| n % e == 0)
+            || self.rate.is_some_and(|p| ((hash3(seed, 77, n) >> 11) as f64 / (1u64 << 53) as f64) < p);
+        if fire {
+            self.fired.fetch_add(1, Ordering::SeqCst);
+        }
+        fire
+    }
+
+    pub fn fired(&self) -> u64 {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nth_fires_once_and_path_filters() {
+        let rule = FaultRule::parse("503:nth=2,path=/api/v1/logs").unwrap();
+        let fired: Vec<bool> = (0..4).map(|_| rule.fires(1, "/api/v1/logs")).collect();
+        assert_eq!(fired, [false, true, false, false]);
+        assert!(!rule.fires(1, "/api/v1/users"));
+    }
+
+    #[test]
+    fn rate_is_roughly_honoured_and_times_caps() {
+        let rule = FaultRule::parse("500:rate=0.2").unwrap();
+        let n = (0..10_000).filter(|_| rule.fires(7, "/api/v1/users")).count();
+        assert!((1_700..2_300).contains(&n), "{n}");
+        let capped = FaultRule::parse("malformed:times=3").unwrap();
+        assert_eq!((0..10).filter(|_| capped.fires(1, "/api/v1/apps")).count(), 3);
+        assert!(FaultRule::parse("explode").is_err());
+    }
+}

@@ -1,0 +1,233 @@
+//! JSON shapes of Okta objects as the Management API returns them (Okta OpenAPI spec, release 2026.06.3:
+//! User, Application and its signOnMode subtypes, AppUser, Group, LogEvent).
+
+use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use super::events::Event;
+use super::org::{App, Assignment, Group, Org, SignOnMode, User, UserStatus};
+use super::rng::uuid;
+
+/// Okta's timestamp format: UTC with milliseconds, e.g. 2026-11-28T12:00:00.000Z.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn timestamp_ms(ms: i64) -> String {
+    timestamp(Utc.timestamp_millis_opt(ms).single().unwrap_or_default())
+}
+
+pub fn user(base: &str, u: &User) -> Value {
+    let activated = (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
+    let status_changed = timestamp(u.created + Duration::days(7));
+    json!({
+        "id": u.id,
+        "status": u.status.as_str(),
+        "created": timestamp(u.created),
+        "activated": activated,
+        "statusChanged": status_changed,
+        "lastLogin": (u.status == UserStatus::Active).then(|| timestamp(u.created + Duration::days(60))),
+        "lastUpdated": status_changed,
+        "passwordChanged": timestamp(u.created + Duration::days(30)),
+        "type": {"id": "oty1a2b3c4d5e6f7g8h9"},
+        "profile": {
+            "firstName": u.first,
+            "lastName": u.last,
+            "mobilePhone": null,
+            "secondEmail": null,
+            "login": u.login,
+            "email": u.login,
+        },
+        "credentials": {
+            "password": {},
+            "provider": {"type": "OKTA", "name": "OKTA"},
+        },
+        "_links": {"self": {"href": format!("{base}/api/v1/users/{}", u.id)}},
+    })
+}
+
+fn app_settings(app: &App, slug: &str) -> Value {
+    let url = format!("https://{slug}.example.com/login");
+    let common = |extra: Value| {
+        let mut settings = json!({
+            "app": {},
+            "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
+            "manualProvisioning": false,
+            "implicitAssignment": false,
+        });
+        if let (Some(target), Some(source)) = (settings.as_object_mut(), extra.as_object()) {
+            for (k, v) in source {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        settings
+    };
+    match app.sign_on_mode {
+        SignOnMode::Saml20 => common(json!({"signOn": {
+            "ssoAcsUrl": format!("https://{slug}.example.com/saml/acs"),
+            "recipient": format!("https://{slug}.example.com/saml/acs"), "destination": format!("https://{slug}.example.com/saml/acs"),
+            "audience": format!("https://{slug}.example.com"), "idpIssuer": "http://www.okta.com/${org.externalKey}",
+            "subjectNameIdTemplate": "${user.userName}", "subjectNameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            "responseSigned": true, "assertionSigned": true, "signatureAlgorithm": "RSA_SHA256", "digestAlgorithm": "SHA256",
+            "honorForceAuthn": true, "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "requestCompressed": false, "allowMultipleAcsEndpoints": false, "acsEndpoints": [], "attributeStatements": []
+        }})),
+        SignOnMode::Saml11 => common(json!({"app": {}, "signOn": {}})),
+        SignOnMode::OpenIdConnect => common(json!({"oauthClient": {
+            "client_uri": format!("https://{slug}.example.com"),
+            "redirect_uris": [format!("https://{slug}.example.com/callback")], "post_logout_redirect_uris": [],
+            "response_types": ["code"], "grant_types": ["authorization_code", "refresh_token"],
+            "application_type": "web", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC",
+            "initiate_login_uri": format!("https://{slug}.example.com/login")
+        }})),
+        SignOnMode::BrowserPlugin => common(json!({"app": {
+            "buttonField": "btn-login", "passwordField": "txtbox-password", "usernameField": "txtbox-username",
+            "url": url
+        }})),
+        SignOnMode::Bookmark => common(json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.com/")}})),
+        SignOnMode::AutoLogin => common(json!({"signOn": {"loginUrl": url}})),
+        SignOnMode::SecurePasswordStore => common(json!({"app": {
+            "url": url, "passwordField": "#password", "usernameField": "#username"
+        }})),
+        SignOnMode::WsFederation => common(json!({"app": {
+            "audienceRestriction": format!("urn:{slug}:federation"), "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "groupValueFormat": "windowsDomainQualifiedName",
+            "nameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified", "realm": format!("urn:{slug}"),
+            "siteURL": format!("https://{slug}.example.com"), "usernameAttribute": "username",
+            "wReplyOverride": false, "wReplyURL": format!("https://{slug}.example.com/wsfed")
+        }})),
+        SignOnMode::BasicAuth => common(json!({"app": {"url": url, "authURL": format!("https://{slug}.example.com/auth")}})),
+    }
+}
+
+fn app_credentials(app: &App, slug: &str) -> Value {
+    match app.sign_on_mode {
+        SignOnMode::OpenIdConnect => json!({
+            "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+            "signing": {"kid": "SIMULATEDKEYID"},
+            "oauthClient": {"autoKeyRotation": true, "client_id": format!("0oa{slug}client"), "token_endpoint_auth_method": "client_secret_basic", "pkce_required": false}
+        }),
+        SignOnMode::BrowserPlugin | SignOnMode::SecurePasswordStore | SignOnMode::AutoLogin | SignOnMode::BasicAuth => json!({
+            "scheme": "EDIT_USERNAME_AND_PASSWORD",
+            "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+            "revealPassword": false,
+            "signing": {}
+        }),
+        _ => json!({
+            "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
+            "signing": {"kid": "SIMULATEDKEYID"}
+        }),
+    }
+}
+
+pub fn app(base: &str, app: &App) -> Value {
+    let slug = app.label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let id = &app.id;
+    json!({
+        "id": id,
+        "orn": format!("orn:okta:idp:simulated:apps:{}:{id}", app.name),
+        "name": app.name,
+        "label": app.label,
+        "status": if app.active { "ACTIVE" } else { "INACTIVE" },
+        "lastUpdated": timestamp(app.created + Duration::days(3)),
+        "created": timestamp(app.created),
+        "accessibility": {"selfService": false},
+        "visibility": {"autoSubmitToolbar": false, "hide": {"iOS": false, "web": false}, "appLinks": {"login": true}},
+        "features": [],
+        "signOnMode": app.sign_on_mode.as_str(),
+        "credentials": app_credentials(app, &slug),
+        "settings": app_settings(app, &slug),
+        "_links": {
+            "self": {"href": format!("{base}/api/v1/apps/{id}")},
+            "users": {"href": format!("{base}/api/v1/apps/{id}/users")},
+            "groups": {"href": format!("{base}/api/v1/apps/{id}/groups")},
+            "deactivate": {"href": format!("{base}/api/v1/apps/{id}/lifecycle/deactivate")},
+        },
+    })
+}
+
+pub fn app_user(base: &str, app: &App, row: &Assignment, u: &User) -> Value {
+    let assigned = timestamp(app.created.max(u.created) + Duration::days(2));
+    json!({
+        "id": u.id,
+        "created": assigned,
+        "lastUpdated": assigned,
+        "scope": if row.direct { "USER" } else { "GROUP" },
+        "status": if u.status == UserStatus::Active { "ACTIVE" } else { "PROVISIONED" },
+        "statusChanged": assigned,
+        "passwordChanged": null,
+        "syncState": "DISABLED",
+        "credentials": {"userName": u.login},
+        "profile": {},
+        "_links": {
+            "app": {"href": format!("{base}/api/v1/apps/{}", app.id)},
+            "user": {"href": format!("{base}/api/v1/users/{}", u.id)},
+        },
+    })
+}
+
+pub fn group(base: &str, g: &Group, everyone: bool) -> Value {
+    json!({
+        "id": g.id,
+        "created": timestamp(g.created),
+        "lastUpdated": timestamp(g.created),
+        "lastMembershipUpdated": timestamp(g.created + Duration::days(1)),
+        "objectClass": ["okta:user_group"],
+        "type": if everyone { "BUILT_IN" } else { "OKTA_GROUP" },
+        "profile": {"name": g.name, "description": g.description},
+        "_links": {
+            "users": {"href": format!("{base}/api/v1/groups/{}/users", g.id)},
+            "apps": {"href": format!("{base}/api/v1/groups/{}/apps", g.id)},
+        },
+    })
+}
+
+pub fn log_event(org: &Org, e: &Event) -> Value {
+    let app = &org.apps[e.app as usize];
+    let user = org.users.get(e.user as usize).unwrap_or(&org.admin);
+    let name = format!("{} {}", user.first, user.last);
+    let app_target = json!({
+        "id": app.id, "type": "AppInstance", "alternateId": app.label, "displayName": app.label,
+        "detailEntry": {"signOnModeType": app.sign_on_mode.as_str()}
+    });
+    let app_user_target = json!({
+        "id": format!("0ua{}", &user.id[3..]), "type": "AppUser", "alternateId": user.login, "displayName": name
+    });
+    let target = if e.app_user_first { vec![app_user_target, app_target] } else { vec![app_target, app_user_target] };
+    let outcome = if e.success {
+        json!({"result": "SUCCESS"})
+    } else {
+        json!({"result": "FAILURE", "reason": "INVALID_CREDENTIALS"})
+    };
+    let mut event = json!({
+        "uuid": uuid(org.seed, 12, e.index),
+        "published": timestamp_ms(e.published_ms),
+        "eventType": e.kind.event_type(),
+        "version": "0",
+        "severity": if e.success { "INFO" } else { "WARN" },
+        "displayMessage": e.kind.display_message(),
+        "actor": {"id": user.id, "type": "User", "alternateId": user.login, "displayName": name},
+        "client": {
+            "userAgent": {"rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", "os": "Mac OS X", "browser": "SAFARI"},
+            "zone": "null",
+            "device": "Computer",
+            "ipAddress": format!("198.51.100.{}", e.user % 250 + 1),
+            "geographicalContext": {"city": "Berlin", "state": "Land Berlin", "country": "Germany", "postalCode": "10115", "geolocation": {"lat": 52.52, "lon": 13.405}}
+        },
+        "device": null,
+        "authenticationContext": {
+            "authenticationStep": 0,
+            "externalSessionId": format!("102{}", &uuid(org.seed, 13, e.user as u64)[..20].replace('-', "")),
+        },
+        "outcome": outcome,
+        "securityContext": {"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null},
+        "debugContext": {"debugData": {"requestId": uuid(org.seed, 14, e.index), "requestUri": format!("/app/{}/{}/sso/saml", app.name, app.id)}},
+        "transaction": {"type": "WEB", "id": uuid(org.seed, 15, e.index), "detail": {}},
+        "request": {"ipChain": [{"ip": format!("198.51.100.{}", e.user % 250 + 1), "version": "V4"}]},
+        "target": target,
+    });
+    if e.kind == super::events::EventKind::Sso {
+        event["legacyEventType"] = Value::from("app.auth.sso");
+    }
+    event
+}
