@@ -38,8 +38,17 @@ impl Token {
                 "apps" => &[Permission::Apps],
                 "logs" => &[Permission::Logs],
                 "groups" => &[Permission::Groups],
-                "all" => &[Permission::Users, Permission::Apps, Permission::Logs, Permission::Groups],
-                other => return Err(format!("token {spec:?}: unknown permission {other:?} (users, apps, logs, groups, all)")),
+                "all" => &[
+                    Permission::Users,
+                    Permission::Apps,
+                    Permission::Logs,
+                    Permission::Groups,
+                ],
+                other => {
+                    return Err(format!(
+                        "token {spec:?}: unknown permission {other:?} (users, apps, logs, groups, all)"
+                    ));
+                }
             };
             permissions.extend_from_slice(granted);
         }
@@ -48,9 +57,16 @@ impl Token {
             for opt in options.split(',') {
                 match opt.split_once('=') {
                     Some(("revoke-after", n)) => {
-                        revoke_after = Some(n.parse().map_err(|_| format!("token {spec:?}: revoke-after takes a number"))?)
+                        revoke_after =
+                            Some(n.parse().map_err(|_| {
+                                format!("token {spec:?}: revoke-after takes a number")
+                            })?)
                     }
-                    _ => return Err(format!("token {spec:?}: unknown option {opt:?} (revoke-after=N)")),
+                    _ => {
+                        return Err(format!(
+                            "token {spec:?}: unknown option {opt:?} (revoke-after=N)"
+                        ));
+                    }
                 }
             }
         }

@@ -106,7 +106,11 @@ impl EventLog {
                 .single()
                 .map(|t| t.weekday())
                 .unwrap_or(Weekday::Mon);
-            let factor = if matches!(weekday, Weekday::Sat | Weekday::Sun) { 0.25 } else { 1.0 };
+            let factor = if matches!(weekday, Weekday::Sat | Weekday::Sun) {
+                0.25
+            } else {
+                1.0
+            };
             let count = if acc == 0 {
                 0
             } else {
@@ -146,7 +150,14 @@ impl EventLog {
         let cycle = &self.cycles[k];
         let j = (i - self.prefix[k]) as i128;
         let span = (DAY_MS - QUIET_MS) as i128;
-        cycle.start_ms + QUIET_MS + (j * span / cycle.count as i128) as i64
+        let step = (span / cycle.count as i128) as u64;
+        // Sub-slot jitter gives realistic millisecond timestamps while keeping the order by index.
+        let jitter = if step > 1 {
+            super::rng::hash3(self.seed, TAG_EVENT ^ 1, i) % (step / 2).max(1)
+        } else {
+            0
+        };
+        cycle.start_ms + QUIET_MS + (j * span / cycle.count as i128) as i64 + jitter as i64
     }
 
     pub fn published_ms(&self, i: u64) -> Option<i64> {
@@ -154,7 +165,9 @@ impl EventLog {
             Some(self.generated_published_ms(i))
         } else {
             let appended = self.appended.read().ok()?;
-            appended.get((i - self.generated) as usize).map(|e| e.published_ms)
+            appended
+                .get((i - self.generated) as usize)
+                .map(|e| e.published_ms)
         }
     }
 
@@ -184,9 +197,16 @@ impl EventLog {
         let mut d = Draws::new(self.seed, TAG_EVENT, i);
         let total = *self.app_weights.last().unwrap_or(&0);
         let pick = d.below(total.max(1));
-        let app = self.app_weights.partition_point(|&w| w <= pick).min(org.apps.len().saturating_sub(1));
+        let app = self
+            .app_weights
+            .partition_point(|&w| w <= pick)
+            .min(org.apps.len().saturating_sub(1));
         let pool = &org.pools[app];
-        let user = if pool.is_empty() { 0 } else { pool[d.below(pool.len() as u64) as usize] };
+        let user = if pool.is_empty() {
+            0
+        } else {
+            pool[d.below(pool.len() as u64) as usize]
+        };
         let kind = if d.chance(SSO_SHARE) {
             EventKind::Sso
         } else {
@@ -210,7 +230,14 @@ impl EventLog {
 
     /// Appends successful SSO sign-ins published now, spread over `users` (at most `count` distinct users of
     /// the app's assignees). Returns the index of the first new event.
-    pub fn append_sso(&self, org: &Org, app: usize, count: u64, users: u64, now: DateTime<Utc>) -> Option<u64> {
+    pub fn append_sso(
+        &self,
+        org: &Org,
+        app: usize,
+        count: u64,
+        users: u64,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
         let candidates: Vec<u32> = org.assignments[app].iter().map(|a| a.user).collect();
         if candidates.is_empty() && count > 0 {
             return None;
@@ -223,7 +250,7 @@ impl EventLog {
         for n in 0..count {
             appended.push(Event {
                 index: first + n,
-                published_ms: base_ms + n as i64,
+                published_ms: base_ms,
                 kind: EventKind::Sso,
                 app: app as u32,
                 user: candidates[(n % distinct) as usize],
@@ -232,5 +259,39 @@ impl EventLog {
             });
         }
         Some(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::org::{Org, OrgSize};
+
+    #[test]
+    fn published_grows_with_index_and_skips_the_quiet_hour() {
+        let anchor = Utc.timestamp_opt(1_790_000_000, 0).single().unwrap();
+        let org = Org::generate(7, OrgSize::preset("small").unwrap(), anchor);
+        let log = EventLog::new(&org);
+        let mut last = i64::MIN;
+        for i in 0..log.len() {
+            let p = log.published_ms(i).unwrap();
+            assert!(p >= last);
+            let into_cycle = (anchor.timestamp_millis() - p).rem_euclid(DAY_MS);
+            assert!(
+                into_cycle == 0 || DAY_MS - into_cycle >= QUIET_MS,
+                "event {i} in the quiet hour"
+            );
+            last = p;
+        }
+        assert!(last < anchor.timestamp_millis());
+        let start = anchor.timestamp_millis() - 3 * DAY_MS;
+        let first = log.first_at_or_after(start);
+        assert!(
+            log.published_ms(first).unwrap() >= start
+                && log.published_ms(first - 1).unwrap() < start
+        );
+        // the same seed gives the same log
+        let again = EventLog::new(&Org::generate(7, OrgSize::preset("small").unwrap(), anchor));
+        assert_eq!(log.get(&org, 1234), again.get(&org, 1234));
     }
 }

@@ -21,7 +21,11 @@ pub struct Page {
 
 impl Page {
     fn object(body: Value) -> Page {
-        Page { body, next: None, is_list: false }
+        Page {
+            body,
+            next: None,
+            is_list: false,
+        }
     }
 }
 
@@ -29,10 +33,17 @@ pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
-        Query(form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
+        Query(
+            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     /// The same query with `after` set to `cursor`, for the next link.
     pub fn with_after(&self, cursor: &str) -> String {
@@ -58,7 +69,10 @@ fn limit(q: &Query, default: u64, max: u64) -> Result<u64, OktaError> {
         None | Some("") => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok((n as u64).min(max)),
-            _ => Err(OktaError::validation("limit", "must be a non-negative integer")),
+            _ => Err(OktaError::validation(
+                "limit",
+                "must be a non-negative integer",
+            )),
         },
     }
 }
@@ -75,8 +89,14 @@ fn cursor(state: &SimState, q: &Query) -> Result<Option<u64>, OktaError> {
 
 fn parse_filter(text: &str, allowed: &[&str]) -> Result<Filter, OktaError> {
     let filter = Filter::parse(text).map_err(|e| OktaError::invalid_search(&e.0))?;
-    if let Some(bad) = filter.attributes().into_iter().find(|a| !allowed.contains(a)) {
-        return Err(OktaError::invalid_search(&format!("filtering on {bad} is not supported")));
+    if let Some(bad) = filter
+        .attributes()
+        .into_iter()
+        .find(|a| !allowed.contains(a))
+    {
+        return Err(OktaError::invalid_search(&format!(
+            "filtering on {bad} is not supported"
+        )));
     }
     Ok(filter)
 }
@@ -109,7 +129,15 @@ fn page_of(
 }
 
 const USER_ATTRS: &[&str] = &[
-    "status", "id", "profile.login", "profile.email", "profile.firstName", "profile.lastName", "type.id", "created", "lastUpdated",
+    "status",
+    "id",
+    "profile.login",
+    "profile.email",
+    "profile.firstName",
+    "profile.lastName",
+    "type.id",
+    "created",
+    "lastUpdated",
 ];
 
 fn user_values(org: &Org, i: usize, attr: &str) -> Vec<String> {
@@ -131,7 +159,10 @@ fn user_values(org: &Org, i: usize, attr: &str) -> Vec<String> {
 pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = &state.org;
     // GET /api/v1/users leaves out DEPROVISIONED users unless filter or search asks (Okta users API "List all users").
-    let expr = q.get("search").or(q.get("filter")).filter(|s| !s.is_empty());
+    let expr = q
+        .get("search")
+        .or(q.get("filter"))
+        .filter(|s| !s.is_empty());
     let filter = expr.map(|f| parse_filter(f, USER_ATTRS)).transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
@@ -140,13 +171,17 @@ pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaE
             (Some(f), _) => f.matches(&|a| user_values(org, i, a)),
             (None, Some(p)) => {
                 u.status != UserStatus::Deprovisioned
-                    && [u.first, u.last, &u.login].iter().any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
+                    && [u.first, u.last, &u.login]
+                        .iter()
+                        .any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
             }
             (None, None) => u.status != UserStatus::Deprovisioned,
         }
     };
     // Users: default and maximum 200 per page.
-    page_of(state, q, org.users.len(), (200, 200), keep, |i| objects::user(base, &org.users[i]))
+    page_of(state, q, org.users.len(), (200, 200), keep, |i| {
+        objects::user(base, &org.users[i])
+    })
 }
 
 pub fn get_user(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
@@ -165,7 +200,11 @@ const APP_ATTRS: &[&str] = &["status", "name", "id", "signOnMode", "label"];
 
 pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = &state.org;
-    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, APP_ATTRS)).transpose()?;
+    let filter = q
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .map(|f| parse_filter(f, APP_ATTRS))
+        .transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
         let app = &org.apps[i];
@@ -180,37 +219,77 @@ pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaEr
             }
         };
         filter.as_ref().is_none_or(|f| f.matches(&values))
-            && prefix.as_ref().is_none_or(|p| app.label.to_ascii_lowercase().starts_with(p.as_str()) || app.name.starts_with(p.as_str()))
+            && prefix.as_ref().is_none_or(|p| {
+                app.label.to_ascii_lowercase().starts_with(p.as_str())
+                    || app.name.starts_with(p.as_str())
+            })
     };
-    page_of(state, q, org.apps.len(), (200, 200), keep, |i| objects::app(base, &org.apps[i]))
+    page_of(state, q, org.apps.len(), (200, 200), keep, |i| {
+        objects::app(base, &org.apps[i])
+    })
 }
 
 pub fn get_app(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
     let org = &state.org;
-    let a = org.app_index(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org
+        .app_index(id)
+        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     Ok(Page::object(objects::app(base, &org.apps[a])))
 }
 
-pub fn list_app_users(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
+pub fn list_app_users(
+    state: &SimState,
+    base: &str,
+    id: &str,
+    q: &Query,
+) -> Result<Page, OktaError> {
     let org = &state.org;
-    let a = org.app_index(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org
+        .app_index(id)
+        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     let app = &org.apps[a];
     let rows = &org.assignments[a];
     // App users: default 50, maximum 500 per page (Okta Application Users API).
-    page_of(state, q, rows.len(), (50, 500), |_| true, |i| {
-        let row = &rows[i];
-        objects::app_user(base, app, row, &org.users[row.user as usize])
-    })
+    page_of(
+        state,
+        q,
+        rows.len(),
+        (50, 500),
+        |_| true,
+        |i| {
+            let row = &rows[i];
+            objects::app_user(base, app, row, &org.users[row.user as usize])
+        },
+    )
 }
 
 pub fn list_groups(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = &state.org;
-    page_of(state, q, org.groups.len(), (200, 10_000), |_| true, |i| objects::group(base, &org.groups[i], i == 0))
+    page_of(
+        state,
+        q,
+        org.groups.len(),
+        (200, 10_000),
+        |_| true,
+        |i| objects::group(base, &org.groups[i], i == 0),
+    )
 }
 
 const LOG_ATTRS: &[&str] = &[
-    "eventType", "outcome.result", "outcome.reason", "actor.id", "actor.type", "actor.alternateId", "actor.displayName",
-    "target.id", "target.type", "target.alternateId", "target.displayName", "severity", "legacyEventType", "uuid",
+    "eventType",
+    "outcome.result",
+    "outcome.reason",
+    "actor.id",
+    "actor.type",
+    "actor.alternateId",
+    "actor.displayName",
+    "target.id",
+    "target.type",
+    "target.alternateId",
+    "target.displayName",
+    "severity",
+    "legacyEventType",
+    "uuid",
 ];
 
 fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
@@ -219,7 +298,13 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
     match attr {
         "eventType" => vec![e.kind.event_type().into()],
         "outcome.result" => vec![if e.success { "SUCCESS" } else { "FAILURE" }.into()],
-        "outcome.reason" => if e.success { vec![] } else { vec!["INVALID_CREDENTIALS".into()] },
+        "outcome.reason" => {
+            if e.success {
+                vec![]
+            } else {
+                vec!["INVALID_CREDENTIALS".into()]
+            }
+        }
         "actor.id" => vec![user.id.clone()],
         "actor.type" => vec!["User".into()],
         "actor.alternateId" => vec![user.login.clone()],
@@ -229,7 +314,13 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
         "target.alternateId" => vec![app.label.clone(), user.login.clone()],
         "target.displayName" => vec![app.label.clone(), format!("{} {}", user.first, user.last)],
         "severity" => vec![if e.success { "INFO" } else { "WARN" }.into()],
-        "legacyEventType" => if e.kind == EventKind::Sso { vec!["app.auth.sso".into()] } else { vec![] },
+        "legacyEventType" => {
+            if e.kind == EventKind::Sso {
+                vec!["app.auth.sso".into()]
+            } else {
+                vec![]
+            }
+        }
         "uuid" => vec![super::rng::uuid(org.seed, 12, e.index)],
         _ => vec![],
     }
@@ -238,7 +329,12 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, OktaError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| OktaError::validation(field, "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z"))
+        .map_err(|_| {
+            OktaError::validation(
+                field,
+                "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z",
+            )
+        })
 }
 
 /// GET /api/v1/logs. A query with `until` is bounded: ordered by published, finite, the last page has no next
@@ -254,7 +350,11 @@ pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>) -> Result<Page
             _ => return Err(OktaError::validation("limit", "must be between 0 and 1000")),
         },
     };
-    let until = q.get("until").filter(|u| !u.is_empty()).map(|u| parse_time("until", u)).transpose()?;
+    let until = q
+        .get("until")
+        .filter(|u| !u.is_empty())
+        .map(|u| parse_time("until", u))
+        .transpose()?;
     let polling = until.is_none();
     let until = until.unwrap_or(now);
     let since = match q.get("since").filter(|s| !s.is_empty()) {
@@ -265,31 +365,58 @@ pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>) -> Result<Page
         return Err(OktaError::since_too_old());
     }
     if since > until {
-        return Err(OktaError::validation("since", "must not be later than until"));
+        return Err(OktaError::validation(
+            "since",
+            "must not be later than until",
+        ));
     }
     let descending = match q.get("sortOrder").unwrap_or("ASCENDING") {
         "ASCENDING" | "" => false,
         "DESCENDING" => true,
-        _ => return Err(OktaError::validation("sortOrder", "must be ASCENDING or DESCENDING")),
+        _ => {
+            return Err(OktaError::validation(
+                "sortOrder",
+                "must be ASCENDING or DESCENDING",
+            ));
+        }
     };
-    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, LOG_ATTRS)).transpose()?;
-    let keywords: Vec<String> = q.get("q").unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect();
+    let filter = q
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .map(|f| parse_filter(f, LOG_ATTRS))
+        .transpose()?;
+    let keywords: Vec<String> = q
+        .get("q")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
     if keywords.len() > 10 {
         return Err(OktaError::validation("q", "at most 10 keywords"));
     }
     // The System Log keeps 90 days: older events are gone, not an error (Okta System Log API).
     let since = since.max(now - Duration::days(90));
     let since_ms = since.timestamp_millis();
-    let until_ms = until.timestamp_millis();
+    // A polling query reads everything stored up to now, this millisecond included.
+    let until_ms = until.timestamp_millis() + i64::from(polling);
     let first = log.first_at_or_after(since_ms);
     let end = log.first_at_or_after(until_ms);
     let matches = |e: &Event| {
-        filter.as_ref().is_none_or(|f| f.matches(&|a| event_values(org, e, a)))
+        filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&|a| event_values(org, e, a)))
             && (keywords.is_empty() || {
                 let app = &org.apps[e.app as usize];
                 let user = org.users.get(e.user as usize).unwrap_or(&org.admin);
-                let text = format!("{} {} {} {} {}", e.kind.event_type(), e.kind.display_message(), app.label, user.login, user.first)
-                    .to_ascii_lowercase();
+                let text = format!(
+                    "{} {} {} {} {}",
+                    e.kind.event_type(),
+                    e.kind.display_message(),
+                    app.label,
+                    user.login,
+                    user.first
+                )
+                .to_ascii_lowercase();
                 keywords.iter().all(|k| text.contains(k.as_str()))
             })
     };
@@ -312,7 +439,11 @@ pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>) -> Result<Page
             }
             i += 1;
         }
-        if polling { Some(i) } else { (items.len() == limit && i < end).then_some(i) }
+        if polling {
+            Some(i)
+        } else {
+            (items.len() == limit && i < end).then_some(i)
+        }
     };
     Ok(Page {
         body: Value::Array(items),

@@ -96,22 +96,42 @@ pub enum SimError {
     #[error("{0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
 
 impl SimArgs {
     pub fn size(&self) -> Result<OrgSize, SimError> {
-        let mut size = OrgSize::preset(&self.scale)
-            .ok_or_else(|| SimError::Config(format!("unknown --scale {:?}: small, medium, large or xlarge", self.scale)))?;
-        if let Some(v) = self.users { size.users = v }
-        if let Some(v) = self.apps { size.apps = v }
-        if let Some(v) = self.groups { size.groups = v }
-        if let Some(v) = self.days { size.days = v }
-        if let Some(v) = self.signins_per_user_day { size.signins_per_user_day = v }
+        let mut size = OrgSize::preset(&self.scale).ok_or_else(|| {
+            SimError::Config(format!(
+                "unknown --scale {:?}: small, medium, large or xlarge",
+                self.scale
+            ))
+        })?;
+        if let Some(v) = self.users {
+            size.users = v
+        }
+        if let Some(v) = self.apps {
+            size.apps = v
+        }
+        if let Some(v) = self.groups {
+            size.groups = v
+        }
+        if let Some(v) = self.days {
+            size.days = v
+        }
+        if let Some(v) = self.signins_per_user_day {
+            size.signins_per_user_day = v
+        }
         Ok(size)
     }
 
@@ -120,22 +140,45 @@ impl SimArgs {
             .strip_suffix('d')
             .and_then(|d| d.parse().ok())
             .filter(|d| (1..=90).contains(d))
-            .ok_or_else(|| SimError::Config(format!("--usage-window {:?}: write 1d..90d", self.usage_window)))
+            .ok_or_else(|| {
+                SimError::Config(format!(
+                    "--usage-window {:?}: write 1d..90d",
+                    self.usage_window
+                ))
+            })
     }
 
     /// Builds the simulator's state: the org, its log, tokens, limits and faults.
     pub fn build(&self) -> Result<SimState, SimError> {
         let size = self.size()?;
-        let token_specs = if self.tokens.is_empty() { vec!["demo=all".to_string()] } else { self.tokens.clone() };
-        let tokens = token_specs.iter().map(|t| Token::parse(t)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
+        let token_specs = if self.tokens.is_empty() {
+            vec!["demo=all".to_string()]
+        } else {
+            self.tokens.clone()
+        };
+        let tokens = token_specs
+            .iter()
+            .map(|t| Token::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SimError::Config)?;
         let mut limits = HashMap::new();
         for spec in &self.rate_limits {
-            let (b, n) = spec.split_once('=').ok_or_else(|| SimError::Config(format!("--rate-limit {spec:?}: write BUCKET=N")))?;
-            let bucket = Bucket::parse(b).ok_or_else(|| SimError::Config(format!("--rate-limit: unknown bucket {b:?}")))?;
-            let n = n.parse().map_err(|_| SimError::Config(format!("--rate-limit {spec:?}: N must be a number")))?;
+            let (b, n) = spec.split_once('=').ok_or_else(|| {
+                SimError::Config(format!("--rate-limit {spec:?}: write BUCKET=N"))
+            })?;
+            let bucket = Bucket::parse(b)
+                .ok_or_else(|| SimError::Config(format!("--rate-limit: unknown bucket {b:?}")))?;
+            let n = n.parse().map_err(|_| {
+                SimError::Config(format!("--rate-limit {spec:?}: N must be a number"))
+            })?;
             limits.insert(bucket, n);
         }
-        let faults = self.faults.iter().map(|f| FaultRule::parse(f)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
+        let faults = self
+            .faults
+            .iter()
+            .map(|f| FaultRule::parse(f))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SimError::Config)?;
         let limiter = RateLimiter::new(Settings {
             enabled: !self.no_rate_limit,
             limits,
@@ -160,12 +203,17 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let addr = format!("{}:{}", args.host, args.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .map_err(|source| SimError::Bind { addr: addr.clone(), source })?;
+        .map_err(|source| SimError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
     let local = listener.local_addr().map_err(SimError::Serve)?;
     if let Some(path) = &args.truth {
         let report = truth::report(&state, &local.to_string(), window_days, state.org.anchor);
-        std::fs::write(path, format!("{report:#}\n"))
-            .map_err(|source| SimError::Write { path: path.display().to_string(), source })?;
+        std::fs::write(path, format!("{report:#}\n")).map_err(|source| SimError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     println!("http://{local}");
     let _ = std::io::stdout().flush();
@@ -177,7 +225,11 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         state.log.generated_len(),
         state.org.size.days,
         generated_in.as_secs_f64(),
-        if args.no_rate_limit { "off".to_string() } else { format!("on (x{} time scale)", args.time_scale) }
+        if args.no_rate_limit {
+            "off".to_string()
+        } else {
+            format!("on (x{} time scale)", args.time_scale)
+        }
     );
     let app = axum::Router::new()
         .fallback(server::dispatch)
@@ -194,13 +246,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -18,7 +18,8 @@ pub fn timestamp_ms(ms: i64) -> String {
 }
 
 pub fn user(base: &str, u: &User) -> Value {
-    let activated = (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
+    let activated =
+        (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
     let status_changed = timestamp(u.created + Duration::days(7));
     json!({
         "id": u.id,
@@ -84,7 +85,9 @@ fn app_settings(app: &App, slug: &str) -> Value {
             "buttonField": "btn-login", "passwordField": "txtbox-password", "usernameField": "txtbox-username",
             "url": url
         }})),
-        SignOnMode::Bookmark => common(json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.com/")}})),
+        SignOnMode::Bookmark => common(
+            json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.com/")}}),
+        ),
         SignOnMode::AutoLogin => common(json!({"signOn": {"loginUrl": url}})),
         SignOnMode::SecurePasswordStore => common(json!({"app": {
             "url": url, "passwordField": "#password", "usernameField": "#username"
@@ -96,7 +99,9 @@ fn app_settings(app: &App, slug: &str) -> Value {
             "siteURL": format!("https://{slug}.example.com"), "usernameAttribute": "username",
             "wReplyOverride": false, "wReplyURL": format!("https://{slug}.example.com/wsfed")
         }})),
-        SignOnMode::BasicAuth => common(json!({"app": {"url": url, "authURL": format!("https://{slug}.example.com/auth")}})),
+        SignOnMode::BasicAuth => common(
+            json!({"app": {"url": url, "authURL": format!("https://{slug}.example.com/auth")}}),
+        ),
     }
 }
 
@@ -107,7 +112,10 @@ fn app_credentials(app: &App, slug: &str) -> Value {
             "signing": {"kid": "SIMULATEDKEYID"},
             "oauthClient": {"autoKeyRotation": true, "client_id": format!("0oa{slug}client"), "token_endpoint_auth_method": "client_secret_basic", "pkce_required": false}
         }),
-        SignOnMode::BrowserPlugin | SignOnMode::SecurePasswordStore | SignOnMode::AutoLogin | SignOnMode::BasicAuth => json!({
+        SignOnMode::BrowserPlugin
+        | SignOnMode::SecurePasswordStore
+        | SignOnMode::AutoLogin
+        | SignOnMode::BasicAuth => json!({
             "scheme": "EDIT_USERNAME_AND_PASSWORD",
             "userNameTemplate": {"template": "${source.login}", "type": "BUILT_IN"},
             "revealPassword": false,
@@ -121,7 +129,10 @@ fn app_credentials(app: &App, slug: &str) -> Value {
 }
 
 pub fn app(base: &str, app: &App) -> Value {
-    let slug = app.label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let slug = app
+        .label
+        .to_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let id = &app.id;
     json!({
         "id": id,
@@ -193,7 +204,11 @@ pub fn log_event(org: &Org, e: &Event) -> Value {
     let app_user_target = json!({
         "id": format!("0ua{}", &user.id[3..]), "type": "AppUser", "alternateId": user.login, "displayName": name
     });
-    let target = if e.app_user_first { vec![app_user_target, app_target] } else { vec![app_target, app_user_target] };
+    let target = if e.app_user_first {
+        vec![app_user_target, app_target]
+    } else {
+        vec![app_target, app_user_target]
+    };
     let outcome = if e.success {
         json!({"result": "SUCCESS"})
     } else {

@@ -192,11 +192,20 @@ const FIRST_NAMES: [&str; 24] = [
 ];
 const LAST_NAMES: [&str; 20] = [
     "Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
+    "Kowalski", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
+    "Weber",
 ];
 const DEPARTMENTS: [&str; 10] = [
-    "Engineering", "Sales", "Marketing", "Finance", "Support", "People", "Legal", "Operations",
-    "Product", "Design",
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Support",
+    "People",
+    "Legal",
+    "Operations",
+    "Product",
+    "Design",
 ];
 
 /// Well-known SaaS apps (name, label, sign-on mode), most widely assigned first; one of each mode early on.
@@ -204,7 +213,11 @@ const CATALOG: [(&str, &str, SignOnMode); 30] = [
     ("google", "Google Workspace", SignOnMode::Saml20),
     ("slack", "Slack", SignOnMode::Saml20),
     ("zoomus", "Zoom", SignOnMode::Saml20),
-    ("office365", "Microsoft Office 365", SignOnMode::WsFederation),
+    (
+        "office365",
+        "Microsoft Office 365",
+        SignOnMode::WsFederation,
+    ),
     ("atlassian", "Atlassian Cloud", SignOnMode::Saml20),
     ("salesforce", "Salesforce", SignOnMode::Saml20),
     ("workday", "Workday", SignOnMode::Saml20),
@@ -219,7 +232,11 @@ const CATALOG: [(&str, &str, SignOnMode); 30] = [
     ("concur", "SAP Concur", SignOnMode::Saml11),
     ("servicenow_ud", "ServiceNow", SignOnMode::Saml20),
     ("docusign", "DocuSign", SignOnMode::Saml20),
-    ("dropbox_for_business", "Dropbox Business", SignOnMode::Saml20),
+    (
+        "dropbox_for_business",
+        "Dropbox Business",
+        SignOnMode::Saml20,
+    ),
     ("zendesk", "Zendesk", SignOnMode::Saml20),
     ("hubspot", "HubSpot", SignOnMode::Saml20),
     ("amazon_aws", "AWS Account Federation", SignOnMode::Saml20),
@@ -323,7 +340,10 @@ fn generate_groups(seed: u64, size: &OrgSize, users: &[User], anchor: DateTime<U
                     let dept = DEPARTMENTS[g as usize - 1];
                     (dept.to_string(), format!("Members of {dept}"))
                 }
-                g => (format!("Project Team {g}"), "Cross-functional project team".into()),
+                g => (
+                    format!("Project Team {g}"),
+                    "Cross-functional project team".into(),
+                ),
             };
             Group {
                 id: okta_id("00g", seed, TAG_GROUP, g as u64),
@@ -366,7 +386,10 @@ fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
                     (format!("acme_app_{a}"), format!("Acme App {a}"), mode)
                 }
             };
-            let name = mode.template_name().map(str::to_string).unwrap_or(base_name);
+            let name = mode
+                .template_name()
+                .map(str::to_string)
+                .unwrap_or(base_name);
             // A few apps were switched off; never the org's core tools.
             let active = a < 5 || !d.chance(0.08);
             App {
@@ -384,7 +407,13 @@ fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
 
 /// Assigns users to apps: app rank r reaches about 0.9 / r^0.8 of the workforce (a long tail), through the
 /// Everyone group, department groups and direct assignments.
-fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mut [App]) -> Vec<Vec<Assignment>> {
+fn assign(
+    seed: u64,
+    size: &OrgSize,
+    users: &[User],
+    groups: &[Group],
+    apps: &mut [App],
+) -> Vec<Vec<Assignment>> {
     let mut all = Vec::with_capacity(apps.len());
     for (a, app) in apps.iter_mut().enumerate() {
         let mut d = Draws::new(seed, TAG_ASSIGN, a as u64);
@@ -402,7 +431,11 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
             }
         }
         // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
-        let direct_share = if app.groups.is_empty() { reach } else { reach * 0.1 };
+        let direct_share = if app.groups.is_empty() {
+            reach
+        } else {
+            reach * 0.1
+        };
         let draws = (direct_share * users.len() as f64).round() as u64;
         for _ in 0..draws {
             let u = d.below(users.len() as u64) as u32;
@@ -411,10 +444,13 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
             }
         }
         // Every app but the last has someone; the last stays unassigned on purpose (an edge case worth serving).
-        if assigned.is_empty() && a + 1 < size.apps as usize {
-            if let Some(u) = users.iter().position(|u| u.status != UserStatus::Deprovisioned) {
-                assigned.insert(u as u32, true);
-            }
+        if assigned.is_empty()
+            && a + 1 < size.apps as usize
+            && let Some(u) = users
+                .iter()
+                .position(|u| u.status != UserStatus::Deprovisioned)
+        {
+            assigned.insert(u as u32, true);
         }
         if a + 1 == size.apps as usize && size.apps > 3 {
             assigned.clear();
@@ -432,7 +468,12 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
 
 /// Chooses who signs in to each app: its adoption share of assigned users who can sign in. About one ACTIVE
 /// app in ten has no adoption at all (an unused app), and INACTIVE apps cannot be signed in to.
-fn pick_pools(seed: u64, users: &[User], apps: &[App], assignments: &[Vec<Assignment>]) -> Vec<Vec<u32>> {
+fn pick_pools(
+    seed: u64,
+    users: &[User],
+    apps: &[App],
+    assignments: &[Vec<Assignment>],
+) -> Vec<Vec<u32>> {
     apps.iter()
         .enumerate()
         .map(|(a, app)| {

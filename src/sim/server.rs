@@ -25,9 +25,10 @@ pub type Shared = Arc<SimState>;
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -101,13 +102,23 @@ pub async fn dispatch(State(state): State<Shared>, request: Request) -> Response
 async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -> Response {
     let Some(_slot) = state.limiter.enter() else {
         // Okta's concurrency limit: 75 requests in flight per org; the 429 shows Limit and Remaining as 0.
-        return error_response(state, &OktaError::rate_limited(), Some(&state.limiter.concurrency_verdict()));
+        return error_response(
+            state,
+            &OktaError::rate_limited(),
+            Some(&state.limiter.concurrency_verdict()),
+        );
     };
     let headers = request.headers();
-    let auth = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
     let Some(token) = state.tokens.authenticate(auth) else {
         let verdict = state.limiter.check(bucket, None);
-        return error_response(state, &OktaError::invalid_token(), state.limiter.enabled().then_some(&verdict));
+        return error_response(
+            state,
+            &OktaError::invalid_token(),
+            state.limiter.enabled().then_some(&verdict),
+        );
     };
     let verdict = state.limiter.check(bucket, Some(&token.name));
     let rate_headers = state.limiter.enabled().then_some(&verdict);
@@ -115,13 +126,17 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         return error_response(state, &OktaError::rate_limited(), rate_headers);
     }
     if request.method() != Method::GET {
-        let err = OktaError::new(StatusCode::METHOD_NOT_ALLOWED, "E0000022", "The endpoint does not support the provided HTTP method");
+        let err = OktaError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        );
         return error_response(state, &err, rate_headers);
     }
-    if let Some(p) = permission_for(path) {
-        if !token.allows(p) {
-            return error_response(state, &OktaError::forbidden(), rate_headers);
-        }
+    if let Some(p) = permission_for(path)
+        && !token.allows(p)
+    {
+        return error_response(state, &OktaError::forbidden(), rate_headers);
     }
     let mut mangle = None;
     let fired: Vec<(FaultKind, u64)> = match state.faults.read() {
@@ -134,11 +149,18 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
     };
     for (kind, ms) in fired {
         match kind {
-            FaultKind::Latency | FaultKind::Slow => tokio::time::sleep(Duration::from_millis(ms)).await,
-            FaultKind::Status(500) => return error_response(state, &OktaError::internal(), rate_headers),
+            FaultKind::Latency | FaultKind::Slow => {
+                tokio::time::sleep(Duration::from_millis(ms)).await
+            }
+            FaultKind::Status(500) => {
+                return error_response(state, &OktaError::internal(), rate_headers);
+            }
             FaultKind::Status(code) => {
-                let mut r = Response::new(Body::from(format!("<html><body>{code} Service Unavailable</body></html>")));
-                *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let mut r = Response::new(Body::from(format!(
+                    "<html><body>{code} Service Unavailable</body></html>"
+                )));
+                *r.status_mut() =
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                 return r;
             }
             FaultKind::RateLimited => {
@@ -146,7 +168,9 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
                     allowed: false,
                     limit: verdict.limit,
                     remaining: 0,
-                    reset: (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp() as u64 + 1,
+                    reset: (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp()
+                        as u64
+                        + 1,
                 };
                 return error_response(state, &OktaError::rate_limited(), Some(&forced));
             }
@@ -164,15 +188,26 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         // A page cut off mid-body: the connection drops before the JSON ends.
         Some(FaultKind::Reset) => {
             let half = Bytes::from(body[..body.len() / 2].to_string());
-            let chunks: Vec<Result<Bytes, std::io::Error>> =
-                vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset"))];
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "simulated reset",
+                )),
+            ];
             Response::new(Body::from_stream(futures::stream::iter(chunks)))
         }
-        Some(_) => Response::new(Body::from(format!("{}{{\"truncated", &body[..body.len() / 2]))),
+        Some(_) => Response::new(Body::from(format!(
+            "{}{{\"truncated",
+            &body[..body.len() / 2]
+        ))),
         None => Response::new(Body::from(body)),
     };
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(v) = rate_headers {
         add_rate_headers(h, v);
     }
@@ -196,7 +231,9 @@ async fn admin(state: &SimState, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let query = Query::parse(request.uri().query());
     let method = request.method().clone();
-    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let bad = |msg: String| json_response(StatusCode::BAD_REQUEST, &json!({"error": msg}));
     match (method, path.as_str()) {
@@ -208,24 +245,40 @@ async fn admin(state: &SimState, request: Request) -> Response {
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(30);
             let domain = query.get("domain").unwrap_or("okta-sim").to_string();
-            json_response(StatusCode::OK, &truth::report(state, &domain, days, Utc::now()))
+            json_response(
+                StatusCode::OK,
+                &truth::report(state, &domain, days, Utc::now()),
+            )
         }
         (Method::POST, "/__sim/events") => {
             let Some(app) = parsed["app"].as_str().and_then(|a| {
-                state.org.app_index(a).or_else(|| state.org.apps.iter().position(|x| x.label == a))
+                state
+                    .org
+                    .app_index(a)
+                    .or_else(|| state.org.apps.iter().position(|x| x.label == a))
             }) else {
                 return bad("events: give \"app\" (an app id or label)".into());
             };
             let count = parsed["count"].as_u64().unwrap_or(1);
             let users = parsed["users"].as_u64().unwrap_or(count);
-            match state.log.append_sso(&state.org, app, count, users, Utc::now()) {
-                Some(first) => json_response(StatusCode::OK, &json!({"appended": count, "firstIndex": first, "app": state.org.apps[app].id})),
+            match state
+                .log
+                .append_sso(&state.org, app, count, users, Utc::now())
+            {
+                Some(first) => json_response(
+                    StatusCode::OK,
+                    &json!({"appended": count, "firstIndex": first, "app": state.org.apps[app].id}),
+                ),
                 None => bad("events: that app has no assigned users".into()),
             }
         }
         (Method::PUT, "/__sim/faults") => {
             let specs: Vec<String> = serde_json::from_value(parsed).unwrap_or_default();
-            match specs.iter().map(|s| FaultRule::parse(s)).collect::<Result<Vec<_>, _>>() {
+            match specs
+                .iter()
+                .map(|s| FaultRule::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+            {
                 Ok(rules) => {
                     if let Ok(mut faults) = state.faults.write() {
                         *faults = rules;
@@ -239,12 +292,18 @@ async fn admin(state: &SimState, request: Request) -> Response {
             let faults: Vec<Value> = state
                 .faults
                 .read()
-                .map(|f| f.iter().map(|r| json!({"spec": r.spec, "fired": r.fired()})).collect())
+                .map(|f| {
+                    f.iter()
+                        .map(|r| json!({"spec": r.spec, "fired": r.fired()}))
+                        .collect()
+                })
                 .unwrap_or_default();
             json_response(StatusCode::OK, &Value::Array(faults))
         }
         (Method::POST, p) if p.starts_with("/__sim/tokens/") && p.ends_with("/revoke") => {
-            let name = p.trim_start_matches("/__sim/tokens/").trim_end_matches("/revoke");
+            let name = p
+                .trim_start_matches("/__sim/tokens/")
+                .trim_end_matches("/revoke");
             match state.tokens.get(name) {
                 Some(t) => {
                     t.revoke();
@@ -253,6 +312,9 @@ async fn admin(state: &SimState, request: Request) -> Response {
                 None => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such token"})),
             }
         }
-        _ => json_response(StatusCode::NOT_FOUND, &json!({"error": "unknown control endpoint"})),
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "unknown control endpoint"}),
+        ),
     }
 }

@@ -34,7 +34,11 @@ pub fn report(state: &SimState, domain: &str, days: u32, now: DateTime<Utc>) -> 
         if e.kind != EventKind::Sso || !e.success {
             continue;
         }
-        let t = tallies.entry(e.app).or_insert(AppTally { users: HashSet::new(), events: 0, last_ms: None });
+        let t = tallies.entry(e.app).or_insert(AppTally {
+            users: HashSet::new(),
+            events: 0,
+            last_ms: None,
+        });
         t.users.insert(e.user);
         t.events += 1;
         t.last_ms = t.last_ms.max(Some(e.published_ms));
@@ -60,7 +64,13 @@ pub fn report(state: &SimState, domain: &str, days: u32, now: DateTime<Utc>) -> 
         })
         .collect();
     apps.sort_by(|x, y| {
-        let key = |v: &Value| (v["activeUsers"].as_u64().unwrap_or(0), v["label"].as_str().unwrap_or("").to_string(), v["id"].as_str().unwrap_or("").to_string());
+        let key = |v: &Value| {
+            (
+                v["activeUsers"].as_u64().unwrap_or(0),
+                v["label"].as_str().unwrap_or("").to_string(),
+                v["id"].as_str().unwrap_or("").to_string(),
+            )
+        };
         let (xa, xl, xi) = key(x);
         let (ya, yl, yi) = key(y);
         ya.cmp(&xa).then(xl.cmp(&yl)).then(xi.cmp(&yi))

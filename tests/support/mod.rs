@@ -2,6 +2,8 @@
 //! per test binary, one namespace per test. The script's owner watchdog stops it when the binary exits.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
