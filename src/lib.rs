@@ -8,4 +8,5 @@
 pub mod cli;
 pub mod crd;
 pub mod discovery;
+pub mod okta;
 pub mod sim;

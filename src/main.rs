@@ -1,20 +1,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dti_operator::cli::{Cli, Command};
+use dti_operator::cli::{Cli, run};
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Crd => match dti_operator::crd::crd_yaml() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("error: cannot render the CRD: {err}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+#[tokio::main]
+async fn main() -> ExitCode {
+    run(Cli::parse()).await
 }
