@@ -6,6 +6,7 @@
 //! shares no code with the client or the engine.
 
 pub mod cli;
+pub mod controller;
 pub mod crd;
 pub mod discovery;
 pub mod okta;

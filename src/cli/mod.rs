@@ -1,6 +1,7 @@
 //! The `dti-operator` command line: one subcommand per front of the product.
 
 pub mod output;
+pub mod run;
 pub mod sync;
 
 use std::process::ExitCode;
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the operator: reconcile OktaIntegrations in the cluster.
+    Run(run::RunArgs),
     /// Print the OktaIntegration CustomResourceDefinition as YAML.
     Crd,
     /// One sync against one Okta org; the report goes to stdout. The token comes from --token-file or the
@@ -40,5 +43,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         },
         Command::Sync(args) => sync::run(args).await,
+        Command::Run(args) => run::run(args).await,
     }
 }

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::access::Need;
 use super::report::{AppUsage, Report, Summary};
-use super::usage::{LogEvent, UsageTally};
+use super::usage::{LogEvent, UsageCounts, UsageLedger};
 use crate::okta::{OktaClient, OktaError};
 
 /// Largest pages Okta serves: apps 200, users 200, app users 500, System Log 1000.
@@ -142,34 +142,28 @@ async fn count_users(client: &OktaClient, progress: &Progress) -> Result<u64, Di
     Ok(count)
 }
 
-/// Reads the window's sign-ins with a System Log polling query (no `until`), as Okta advises for reading a
-/// log that keeps growing: follow next links, stop at the first empty page (or once events newer than the
-/// sync's start show up, so a busy org cannot keep a sync going), and keep that page's next link as the
-/// cursor to resume from. Polling returns events in the order Okta stored them, so late-arriving events are
-/// not skipped, which a bounded (since/until) query can do.
-pub async fn read_usage(
-    client: &OktaClient,
-    first: Url,
-    started: DateTime<Utc>,
-    tally: &mut UsageTally,
-    progress: &Progress,
-) -> Result<Option<Url>, DiscoveryError> {
+/// Reads sign-ins with a System Log polling query (no `until`), as Okta advises for reading a log that
+/// keeps growing: follow next links, stop at the first empty page (or once events newer than the sync's start
+/// show up, so a busy org cannot keep a sync going), and keep that page's next link as the cursor to resume
+/// from. Polling returns events in the order Okta stored them, so late-arriving events are not skipped, which
+/// a bounded (since/until) query can do. Returns the number of events read.
+async fn read_usage(client: &OktaClient, first: Url, started: DateTime<Utc>, ledger: &mut UsageLedger, progress: &Progress) -> Result<u64, DiscoveryError> {
     let mut url = first;
+    let mut read = 0u64;
     loop {
-        let (page, next): (Vec<LogEvent>, Option<Url>) = client
-            .get_page(&url)
-            .await
-            .map_err(|e| DiscoveryError::from_okta(Need::SystemLog, e))?;
+        let (page, next): (Vec<LogEvent>, Option<Url>) = client.get_page(&url).await.map_err(|e| DiscoveryError::from_okta(Need::SystemLog, e))?;
         let caught_up = page.is_empty() || page.last().is_some_and(|e| e.published > started);
         for event in &page {
-            tally.add(event);
+            ledger.add(event);
         }
-        progress
-            .events
-            .store(tally.events_scanned, Ordering::Relaxed);
+        read += page.len() as u64;
+        progress.events.store(read, Ordering::Relaxed);
         match next {
             Some(n) if !caught_up => url = n,
-            other => return Ok(other),
+            other => {
+                ledger.cursor = other;
+                return Ok(read);
+            }
         }
     }
 }
@@ -185,44 +179,36 @@ pub fn usage_query(client: &OktaClient, now: DateTime<Utc>, days: u32) -> Url {
     url
 }
 
-/// One full discovery: every app with its assigned users, the user count, and usage over `days` days.
-pub async fn discover(
-    client: &OktaClient,
-    domain: &str,
-    days: u32,
-    progress: &Progress,
-) -> Result<Discovery, DiscoveryError> {
+/// One sync: every app with its assigned users, the user count, and usage over `days` days. With a ledger
+/// from an earlier sync (and its cursor), only new System Log events are read; otherwise the whole window.
+/// On error the ledger is left half-fed: callers must drop it (the next sync then scans the full window).
+pub async fn sync(client: &OktaClient, domain: &str, days: u32, ledger: &mut UsageLedger, progress: &Progress) -> Result<Discovery, DiscoveryError> {
     let started = Utc::now();
-    let mut tally = UsageTally::default();
-    let first = usage_query(client, started, days);
-    let (apps, users, cursor) = tokio::try_join!(
+    let window_start = started - Duration::days(days as i64);
+    let first = match ledger.cursor.take() {
+        Some(cursor) => cursor,
+        None => {
+            *ledger = UsageLedger::default();
+            usage_query(client, started, days)
+        }
+    };
+    let (apps, users, events) = tokio::try_join!(
         list_apps(client, progress),
         count_users(client, progress),
-        read_usage(client, first, started, &mut tally, progress)
+        read_usage(client, first, started, ledger, progress)
     )?;
-    let report = build_report(
-        domain,
-        days,
-        started,
-        apps.into_iter()
-            .map(|(a, n)| AppRow {
-                id: a.id,
-                name: a.name,
-                label: a.label,
-                status: a.status,
-                sign_on_mode: a.sign_on_mode,
-                assigned: n,
-            })
-            .collect(),
-        users,
-        &tally,
-    );
-    Ok(Discovery {
-        report,
-        users_scanned: users,
-        events_scanned: tally.events_scanned,
-        log_cursor: cursor,
-    })
+    ledger.prune(window_start);
+    let rows = apps
+        .into_iter()
+        .map(|(a, n)| AppRow { id: a.id, name: a.name, label: a.label, status: a.status, sign_on_mode: a.sign_on_mode, assigned: n })
+        .collect();
+    let report = build_report(domain, days, started, rows, users, &ledger.counts(window_start));
+    Ok(Discovery { report, users_scanned: users, events_scanned: events, log_cursor: ledger.cursor.clone() })
+}
+
+/// A one-shot discovery over the full window.
+pub async fn discover(client: &OktaClient, domain: &str, days: u32, progress: &Progress) -> Result<Discovery, DiscoveryError> {
+    sync(client, domain, days, &mut UsageLedger::default(), progress).await
 }
 
 /// An app as listed, with its assignment count.
@@ -236,22 +222,15 @@ pub struct AppRow {
 }
 
 /// Joins apps with usage under the report's definitions (see README: what the numbers mean).
-pub fn build_report(
-    domain: &str,
-    days: u32,
-    generated_at: DateTime<Utc>,
-    apps: Vec<AppRow>,
-    users: u64,
-    tally: &UsageTally,
-) -> Report {
+pub fn build_report(domain: &str, days: u32, generated_at: DateTime<Utc>, apps: Vec<AppRow>, users: u64, usage: &UsageCounts) -> Report {
     let mut rows: Vec<AppUsage> = apps
         .into_iter()
         .map(|app| {
-            let usage = tally.apps.get(&app.id);
+            let counts = usage.apps.get(&app.id);
             AppUsage {
-                active_users: usage.map_or(0, |u| u.users.len() as u64),
-                sso_events: usage.map_or(0, |u| u.events),
-                last_used: usage.and_then(|u| u.last_used),
+                active_users: counts.map_or(0, |u| u.active_users),
+                sso_events: counts.map_or(0, |u| u.events),
+                last_used: counts.and_then(|u| u.last_used),
                 id: app.id,
                 name: app.name,
                 label: app.label,
@@ -264,21 +243,13 @@ pub fn build_report(
     Report::sort_apps(&mut rows);
     let summary = Summary {
         users,
-        active_users: tally.active_users(),
+        active_users: usage.active_users,
         apps: rows.len() as u64,
         active_apps: rows.iter().filter(|a| a.status == "ACTIVE").count() as u64,
         used_apps: rows.iter().filter(|a| a.sso_events > 0).count() as u64,
-        unused_apps: rows
-            .iter()
-            .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
-            .count() as u64,
+        unused_apps: rows.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).count() as u64,
         sso_events: rows.iter().map(|a| a.sso_events).sum(),
-    };
-    Report {
-        domain: domain.to_string(),
-        generated_at,
-        usage_window: format!("{days}d"),
-        summary,
-        apps: rows,
     }
+    ;
+    Report { domain: domain.to_string(), generated_at, usage_window: format!("{days}d"), summary, apps: rows }
 }

@@ -6,5 +6,6 @@ pub mod report;
 pub mod usage;
 
 pub use access::{Access, AccessReport, Need, check_access};
-pub use engine::{Discovery, DiscoveryError, Progress, discover};
+pub use engine::{Discovery, DiscoveryError, Progress, discover, sync};
+pub use usage::UsageLedger;
 pub use report::{AppUsage, Report, Summary};

@@ -36,3 +36,13 @@ mod tests {
         assert!(ApiToken::new("  \n").is_none());
     }
 }
+
+impl ApiToken {
+    /// A hash of the token, to notice rotation without keeping a second copy of it.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.0.expose_secret().hash(&mut h);
+        h.finish()
+    }
+}
