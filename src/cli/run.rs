@@ -54,11 +54,20 @@ pub struct RunArgs {
 }
 
 pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn",
+        )
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -66,17 +75,25 @@ pub fn init_tracing(format: LogFormat) {
 async fn kube_client(path: Option<&PathBuf>) -> Result<kube::Client, String> {
     let config = match path {
         Some(p) => {
-            let kc = Kubeconfig::read_from(p).map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.map_err(|e| e.to_string())?
+            let kc = Kubeconfig::read_from(p)
+                .map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?
         }
-        None => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
     };
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {
     init_tracing(args.log_format);
-    let durations = (crate::crd::parse_go_duration(&args.sync_timeout), crate::crd::parse_go_duration(&args.request_timeout));
+    let durations = (
+        crate::crd::parse_go_duration(&args.sync_timeout),
+        crate::crd::parse_go_duration(&args.request_timeout),
+    );
     let (sync_timeout, request_timeout) = match durations {
         (Ok(s), Ok(r)) => (s, r),
         (Err(e), _) | (_, Err(e)) => {
@@ -85,7 +102,9 @@ pub async fn run(args: RunArgs) -> ExitCode {
         }
     };
     if args.insecure_allow_http {
-        tracing::warn!("--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production");
+        tracing::warn!(
+            "--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production"
+        );
     }
     let client = match kube_client(args.kubeconfig.as_ref()).await {
         Ok(c) => c,
@@ -95,14 +114,23 @@ pub async fn run(args: RunArgs) -> ExitCode {
         }
     };
     let options = Options {
-        domain_policy: DomainPolicy { allowed_suffixes: args.allow_domains.clone(), insecure_allow_http: args.insecure_allow_http },
-        client_options: ClientOptions { request_timeout, allow_local: args.insecure_allow_http, ..ClientOptions::default() },
+        domain_policy: DomainPolicy {
+            allowed_suffixes: args.allow_domains.clone(),
+            insecure_allow_http: args.insecure_allow_http,
+        },
+        client_options: ClientOptions {
+            request_timeout,
+            allow_local: args.insecure_allow_http,
+            ..ClientOptions::default()
+        },
         max_concurrent_syncs: args.max_concurrent_syncs,
         sync_timeout,
         access_timeout: Duration::from_secs(60),
         retry_after_failure: Duration::from_secs(300),
     };
-    let instance = std::env::var("POD_NAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_else(|_| "dti-operator".into());
+    let instance = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "dti-operator".into());
     let config = RunConfig {
         client,
         options,

@@ -23,16 +23,33 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn new(type_: &'static str, status: bool, reason: &str, message: impl Into<String>) -> Desired {
-        Desired { type_, status, reason: reason.to_string(), message: message.into() }
+    pub fn new(
+        type_: &'static str,
+        status: bool,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Desired {
+        Desired {
+            type_,
+            status,
+            reason: reason.to_string(),
+            message: message.into(),
+        }
     }
 }
 
 /// Builds the conditions list from the desired ones, keeping each transition time while its status holds.
-pub fn merge(previous: &[Condition], desired: &[Desired], generation: Option<i64>, now: Timestamp) -> Vec<Condition> {
+pub fn merge(
+    previous: &[Condition],
+    desired: &[Desired],
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Vec<Condition> {
     let mut out = Vec::new();
     for type_ in ORDER {
-        let Some(d) = desired.iter().find(|d| d.type_ == type_) else { continue };
+        let Some(d) = desired.iter().find(|d| d.type_ == type_) else {
+            continue;
+        };
         let status = if d.status { "True" } else { "False" }.to_string();
         let since = previous
             .iter()
@@ -63,16 +80,48 @@ mod tests {
     fn transition_time_is_kept_while_status_holds() {
         let t0 = Timestamp::from_second(1_700_000_000).unwrap();
         let t1 = Timestamp::from_second(1_700_000_600).unwrap();
-        let first = merge(&[], &[Desired::new(READY, false, "Syncing", "first sync")], Some(1), t0);
-        let same = merge(&first, &[Desired::new(READY, false, "Syncing", "still")], Some(1), t1);
+        let first = merge(
+            &[],
+            &[Desired::new(READY, false, "Syncing", "first sync")],
+            Some(1),
+            t0,
+        );
+        let same = merge(
+            &first,
+            &[Desired::new(READY, false, "Syncing", "still")],
+            Some(1),
+            t1,
+        );
         assert_eq!(same[0].last_transition_time, Time(t0));
         assert_eq!(same[0].message, "still");
-        let flipped = merge(&same, &[Desired::new(READY, true, "Succeeded", "ok")], Some(2), t1);
+        let flipped = merge(
+            &same,
+            &[Desired::new(READY, true, "Succeeded", "ok")],
+            Some(2),
+            t1,
+        );
         assert_eq!(flipped[0].last_transition_time, Time(t1));
         assert_eq!(flipped[0].observed_generation, Some(2));
         // abnormal-true conditions disappear when not desired
-        let with_stalled = merge(&[], &[Desired::new(READY, false, "X", ""), Desired::new(STALLED, true, "X", "")], None, t0);
+        let with_stalled = merge(
+            &[],
+            &[
+                Desired::new(READY, false, "X", ""),
+                Desired::new(STALLED, true, "X", ""),
+            ],
+            None,
+            t0,
+        );
         assert_eq!(with_stalled.len(), 2);
-        assert_eq!(merge(&with_stalled, &[Desired::new(READY, true, "Y", "")], None, t1).len(), 1);
+        assert_eq!(
+            merge(
+                &with_stalled,
+                &[Desired::new(READY, true, "Y", "")],
+                None,
+                t1
+            )
+            .len(),
+            1
+        );
     }
 }

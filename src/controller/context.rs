@@ -13,7 +13,9 @@ use tokio::sync::Semaphore;
 use super::metrics::Metrics;
 use super::state::States;
 use crate::crd::OktaIntegration;
-use crate::okta::{ApiToken, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl};
+use crate::okta::{
+    ApiToken, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl,
+};
 
 /// Settings from the command line.
 #[derive(Clone, Debug)]
@@ -40,8 +42,19 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, options: Options, metrics: Arc<Metrics>, instance: String) -> Context {
-        let recorder = Recorder::new(client.clone(), Reporter { controller: "dti-operator".into(), instance: Some(instance) });
+    pub fn new(
+        client: Client,
+        options: Options,
+        metrics: Arc<Metrics>,
+        instance: String,
+    ) -> Context {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: "dti-operator".into(),
+                instance: Some(instance),
+            },
+        );
         Context {
             client,
             recorder,
@@ -56,7 +69,9 @@ impl Context {
 
     /// A client for one org; every integration on that org shares its rate governor.
     pub fn okta_client(&self, org: OrgUrl, token: ApiToken) -> Result<OktaClient, OktaError> {
-        let governor = self.governors.for_org(&org.host, self.options.client_options.max_in_flight);
+        let governor = self
+            .governors
+            .for_org(&org.host, self.options.client_options.max_in_flight);
         let client = OktaClient::new(org, token, governor, self.options.client_options.clone())?;
         Ok(client.with_observer(self.metrics.clone()))
     }
@@ -77,9 +92,20 @@ impl Context {
     }
 
     /// Publishes a Kubernetes Event on the integration; a failure to publish is logged, never fatal.
-    pub async fn event(&self, obj: &OktaIntegration, warning: bool, reason: &str, action: &str, note: String) {
+    pub async fn event(
+        &self,
+        obj: &OktaIntegration,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
         let event = Event {
-            type_: if warning { EventType::Warning } else { EventType::Normal },
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
             reason: reason.into(),
             note: Some(note.chars().take(1000).collect()),
             action: action.into(),

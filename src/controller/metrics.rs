@@ -78,25 +78,72 @@ impl Metrics {
         let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
         let syncs = Family::<ResultLabels, Counter>::default();
         let status_writes = Counter::default();
-        let sync_duration = Family::<ResultLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.1, 2.0, 18)));
+        let sync_duration = Family::<ResultLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.1, 2.0, 18))
+        });
         let okta_requests = Family::<RequestLabels, Counter>::default();
-        let rate_limit_wait = Family::<BucketLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        let rate_limit_wait =
+            Family::<BucketLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
         let apps = Family::<IntegrationLabels, Gauge>::default();
         let used_apps = Family::<IntegrationLabels, Gauge>::default();
         let users = Family::<IntegrationLabels, Gauge>::default();
         let app_active_users = Family::<AppLabels, Gauge>::default();
-        registry.register("reconcile", "Reconciles of OktaIntegrations by result", reconciles.clone());
-        registry.register("reconcile_errors", "Reconcile errors by kind", reconcile_errors.clone());
-        registry.register("reconcile_duration_seconds", "Time one reconcile took", reconcile_duration.clone());
+        registry.register(
+            "reconcile",
+            "Reconciles of OktaIntegrations by result",
+            reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconcile errors by kind",
+            reconcile_errors.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile took",
+            reconcile_duration.clone(),
+        );
         registry.register("sync", "Sync jobs by result", syncs.clone());
-        registry.register("status_writes", "Status writes (server-side apply); an idle resync writes none", status_writes.clone());
-        registry.register("sync_duration_seconds", "Time one sync job took, by result", sync_duration.clone());
-        registry.register("okta_requests", "Requests to Okta by rate-limit bucket and HTTP status (none: no answer)", okta_requests.clone());
-        registry.register("okta_rate_limit_wait_seconds", "Time requests waited for Okta rate-limit budget, by bucket", rate_limit_wait.clone());
-        registry.register("integration_apps", "Apps in the org, from the last successful sync", apps.clone());
-        registry.register("integration_used_apps", "Apps with a sign-in in the usage window", used_apps.clone());
-        registry.register("integration_users", "Users in the org (all but DEPROVISIONED)", users.clone());
-        registry.register("integration_app_active_users", "Active users of each of an integration's top apps", app_active_users.clone());
+        registry.register(
+            "status_writes",
+            "Status writes (server-side apply); an idle resync writes none",
+            status_writes.clone(),
+        );
+        registry.register(
+            "sync_duration_seconds",
+            "Time one sync job took, by result",
+            sync_duration.clone(),
+        );
+        registry.register(
+            "okta_requests",
+            "Requests to Okta by rate-limit bucket and HTTP status (none: no answer)",
+            okta_requests.clone(),
+        );
+        registry.register(
+            "okta_rate_limit_wait_seconds",
+            "Time requests waited for Okta rate-limit budget, by bucket",
+            rate_limit_wait.clone(),
+        );
+        registry.register(
+            "integration_apps",
+            "Apps in the org, from the last successful sync",
+            apps.clone(),
+        );
+        registry.register(
+            "integration_used_apps",
+            "Apps with a sign-in in the usage window",
+            used_apps.clone(),
+        );
+        registry.register(
+            "integration_users",
+            "Users in the org (all but DEPROVISIONED)",
+            users.clone(),
+        );
+        registry.register(
+            "integration_app_active_users",
+            "Active users of each of an integration's top apps",
+            app_active_users.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -117,26 +164,55 @@ impl Metrics {
     }
 
     pub fn record_sync(&self, result: &str, took: Duration) {
-        let labels = ResultLabels { result: result.into() };
+        let labels = ResultLabels {
+            result: result.into(),
+        };
         self.syncs.get_or_create(&labels).inc();
-        self.sync_duration.get_or_create(&labels).observe(took.as_secs_f64());
+        self.sync_duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
     }
 
     /// Sets an integration's gauges from its latest report.
     pub fn record_report(&self, namespace: &str, name: &str, report: &Report) {
-        let key = IntegrationLabels { namespace: namespace.into(), name: name.into() };
-        self.apps.get_or_create(&key).set(report.summary.apps as i64);
-        self.used_apps.get_or_create(&key).set(report.summary.used_apps as i64);
-        self.users.get_or_create(&key).set(report.summary.users as i64);
-        let top: Vec<&crate::discovery::AppUsage> = report.apps.iter().take(self.top_apps).collect();
+        let key = IntegrationLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        self.apps
+            .get_or_create(&key)
+            .set(report.summary.apps as i64);
+        self.used_apps
+            .get_or_create(&key)
+            .set(report.summary.used_apps as i64);
+        self.users
+            .get_or_create(&key)
+            .set(report.summary.users as i64);
+        let top: Vec<&crate::discovery::AppUsage> =
+            report.apps.iter().take(self.top_apps).collect();
         let labels: Vec<String> = top.iter().map(|a| a.label.clone()).collect();
-        let Ok(mut exported) = self.exported_apps.lock() else { return };
-        for old in exported.get(&key).into_iter().flatten().filter(|l| !labels.contains(l)) {
-            self.app_active_users.remove(&AppLabels { namespace: namespace.into(), name: name.into(), app: old.clone() });
+        let Ok(mut exported) = self.exported_apps.lock() else {
+            return;
+        };
+        for old in exported
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|l| !labels.contains(l))
+        {
+            self.app_active_users.remove(&AppLabels {
+                namespace: namespace.into(),
+                name: name.into(),
+                app: old.clone(),
+            });
         }
         for app in top {
             self.app_active_users
-                .get_or_create(&AppLabels { namespace: namespace.into(), name: name.into(), app: app.label.clone() })
+                .get_or_create(&AppLabels {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    app: app.label.clone(),
+                })
                 .set(app.active_users as i64);
         }
         exported.insert(key, labels);
@@ -144,13 +220,20 @@ impl Metrics {
 
     /// Drops every series of a deleted integration.
     pub fn forget(&self, namespace: &str, name: &str) {
-        let key = IntegrationLabels { namespace: namespace.into(), name: name.into() };
+        let key = IntegrationLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
         self.apps.remove(&key);
         self.used_apps.remove(&key);
         self.users.remove(&key);
         if let Ok(mut exported) = self.exported_apps.lock() {
             for app in exported.remove(&key).into_iter().flatten() {
-                self.app_active_users.remove(&AppLabels { namespace: namespace.into(), name: name.into(), app });
+                self.app_active_users.remove(&AppLabels {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    app,
+                });
             }
         }
     }
@@ -167,9 +250,18 @@ impl Metrics {
 impl RequestObserver for Metrics {
     fn on_answer(&self, bucket: Bucket, status: Option<u16>) {
         let code = status.map_or_else(|| "none".to_string(), |s| s.to_string());
-        self.okta_requests.get_or_create(&RequestLabels { bucket: bucket.label().into(), code }).inc();
+        self.okta_requests
+            .get_or_create(&RequestLabels {
+                bucket: bucket.label().into(),
+                code,
+            })
+            .inc();
     }
     fn on_wait(&self, bucket: Bucket, waited: Duration) {
-        self.rate_limit_wait.get_or_create(&BucketLabels { bucket: bucket.label().into() }).inc_by(waited.as_secs_f64());
+        self.rate_limit_wait
+            .get_or_create(&BucketLabels {
+                bucket: bucket.label().into(),
+            })
+            .inc_by(waited.as_secs_f64());
     }
 }

@@ -8,9 +8,17 @@ use crate::crd::OktaIntegration;
 use crate::okta::ApiToken;
 
 /// The token, or the AccessValidated problem that explains why there is none.
-pub async fn read_token(client: &Client, obj: &OktaIntegration, namespace: &str) -> Result<ApiToken, AccessProblem> {
+pub async fn read_token(
+    client: &Client,
+    obj: &OktaIntegration,
+    namespace: &str,
+) -> Result<ApiToken, AccessProblem> {
     let Some(api_token) = obj.spec.credentials.api_token.as_ref() else {
-        return Err(AccessProblem { reason: "SecretNotFound", message: "spec.credentials names no apiToken".into(), stalled: true });
+        return Err(AccessProblem {
+            reason: "SecretNotFound",
+            message: "spec.credentials names no apiToken".into(),
+            stalled: true,
+        });
     };
     let reference = &api_token.secret_ref;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -34,18 +42,30 @@ pub async fn read_token(client: &Client, obj: &OktaIntegration, namespace: &str)
             });
         }
     };
-    let value = secret.data.as_ref().and_then(|d| d.get(&reference.key)).map(|b| String::from_utf8_lossy(&b.0).into_owned());
+    let value = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&reference.key))
+        .map(|b| String::from_utf8_lossy(&b.0).into_owned());
     match value.as_deref().and_then(ApiToken::new) {
         Some(token) => Ok(token),
         None => {
-            let keys: Vec<String> = secret.data.as_ref().map(|d| d.keys().cloned().collect()).unwrap_or_default();
+            let keys: Vec<String> = secret
+                .data
+                .as_ref()
+                .map(|d| d.keys().cloned().collect())
+                .unwrap_or_default();
             Err(AccessProblem {
                 reason: "SecretKeyMissing",
                 message: format!(
                     "Secret {namespace}/{} has no non-empty key {:?} (it has: {}); set spec.credentials.apiToken.secretRef.key or add the key",
                     reference.name,
                     reference.key,
-                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+                    if keys.is_empty() {
+                        "none".to_string()
+                    } else {
+                        keys.join(", ")
+                    }
                 ),
                 stalled: true,
             })

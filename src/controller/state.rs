@@ -70,10 +70,23 @@ impl IntegrationState {
         self.conditions = status.conditions.clone();
         self.summary = status.summary.clone();
         self.apps = status.apps.clone();
-        self.apps_total = status.summary.as_ref().map_or(status.apps.len(), |s| s.apps as usize);
-        self.last_sync = status.last_sync.clone().filter(|s| s.completed_at.is_some());
-        self.last_sync_ok = self.summary.is_some() && self.last_sync.as_ref().is_some_and(|s| s.result == crate::crd::SyncResult::Succeeded);
-        self.next_sync_at = status.next_sync_at.as_ref().and_then(|t| DateTime::from_timestamp_millis(t.0.as_millisecond()));
+        self.apps_total = status
+            .summary
+            .as_ref()
+            .map_or(status.apps.len(), |s| s.apps as usize);
+        self.last_sync = status
+            .last_sync
+            .clone()
+            .filter(|s| s.completed_at.is_some());
+        self.last_sync_ok = self.summary.is_some()
+            && self
+                .last_sync
+                .as_ref()
+                .is_some_and(|s| s.result == crate::crd::SyncResult::Succeeded);
+        self.next_sync_at = status
+            .next_sync_at
+            .as_ref()
+            .and_then(|t| DateTime::from_timestamp_millis(t.0.as_millisecond()));
         self.last_handled_request = status.last_handled_sync_request.clone();
         if self.last_sync_ok {
             self.synced_generation = status.observed_generation;
@@ -96,7 +109,10 @@ impl States {
             Err(poisoned) => poisoned.into_inner(),
         };
         let entry = all.entry(key.to_string()).or_default();
-        let stale = entry.lock().map(|s| !s.uid.is_empty() && s.uid != uid).unwrap_or(true);
+        let stale = entry
+            .lock()
+            .map(|s| !s.uid.is_empty() && s.uid != uid)
+            .unwrap_or(true);
         if stale {
             *entry = Arc::default();
         }

@@ -8,7 +8,9 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::conditions::{self, ACCESS_VALIDATED, Desired, READY, RECONCILING, STALLED, SYNCED};
 use super::state::IntegrationState;
-use crate::crd::{AccessStatus, LastSync, OktaIntegration, OktaIntegrationStatus, Permission, SyncResult};
+use crate::crd::{
+    AccessStatus, LastSync, OktaIntegration, OktaIntegrationStatus, Permission, SyncResult,
+};
 
 /// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
 pub fn time(t: DateTime<Utc>) -> Time {
@@ -25,36 +27,84 @@ fn sync_summary(st: &IntegrationState, window: &str) -> String {
     }
 }
 
-pub fn compose(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>) -> OktaIntegrationStatus {
+pub fn compose(
+    st: &IntegrationState,
+    obj: &OktaIntegration,
+    now: DateTime<Utc>,
+) -> OktaIntegrationStatus {
     let generation = obj.metadata.generation;
-    let problem = st.precheck_problem.clone().or_else(|| st.access_check.as_ref().and_then(|c| c.problem.clone()));
+    let problem = st
+        .precheck_problem
+        .clone()
+        .or_else(|| st.access_check.as_ref().and_then(|c| c.problem.clone()));
     let access_valid = problem.is_none() && st.access_check.is_some();
     let suspended = obj.spec.suspend;
     let mut desired = Vec::new();
 
     desired.push(match &problem {
         Some(p) => Desired::new(ACCESS_VALIDATED, false, p.reason, p.message.clone()),
-        None if access_valid => Desired::new(ACCESS_VALIDATED, true, "Valid", "the API token can view users, applications and the System Log"),
-        None => Desired::new(ACCESS_VALIDATED, false, "Unreachable", "access has not been checked yet"),
+        None if access_valid => Desired::new(
+            ACCESS_VALIDATED,
+            true,
+            "Valid",
+            "the API token can view users, applications and the System Log",
+        ),
+        None => Desired::new(
+            ACCESS_VALIDATED,
+            false,
+            "Unreachable",
+            "access has not been checked yet",
+        ),
     });
 
     let running = st.running.as_ref();
     let synced = if suspended {
-        Desired::new(SYNCED, st.last_sync_ok, "Suspended", "syncs are suspended (spec.suspend is true); the last results stay in status")
+        Desired::new(
+            SYNCED,
+            st.last_sync_ok,
+            "Suspended",
+            "syncs are suspended (spec.suspend is true); the last results stay in status",
+        )
     } else if let Some(job) = running {
-        let since = job.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let since = job
+            .started
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if st.last_sync_ok {
-            Desired::new(SYNCED, true, "InProgress", format!("a sync is running since {since}; status shows the last successful sync"))
+            Desired::new(
+                SYNCED,
+                true,
+                "InProgress",
+                format!("a sync is running since {since}; status shows the last successful sync"),
+            )
         } else {
-            Desired::new(SYNCED, false, "InProgress", format!("the first sync is running since {since}"))
+            Desired::new(
+                SYNCED,
+                false,
+                "InProgress",
+                format!("the first sync is running since {since}"),
+            )
         }
     } else {
         match &st.last_sync {
-            Some(s) if s.result == SyncResult::Succeeded => Desired::new(SYNCED, true, "Succeeded", sync_summary(st, &obj.spec.usage_window)),
+            Some(s) if s.result == SyncResult::Succeeded => Desired::new(
+                SYNCED,
+                true,
+                "Succeeded",
+                sync_summary(st, &obj.spec.usage_window),
+            ),
             Some(s) => {
                 let cause = s.message.clone().unwrap_or_default();
-                let kept = if st.summary.is_some() { "; status keeps the last successful results" } else { "" };
-                Desired::new(SYNCED, false, "Failed", format!("the last sync failed: {cause}{kept}"))
+                let kept = if st.summary.is_some() {
+                    "; status keeps the last successful results"
+                } else {
+                    ""
+                };
+                Desired::new(
+                    SYNCED,
+                    false,
+                    "Failed",
+                    format!("the last sync failed: {cause}{kept}"),
+                )
             }
             None => Desired::new(SYNCED, false, "InProgress", "waiting for the first sync"),
         }
@@ -65,29 +115,66 @@ pub fn compose(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>)
     let current = st.synced_generation == generation;
     let ready = access_valid && synced_ok && st.last_sync_ok && (current || suspended);
     desired.push(if ready {
-        Desired::new(READY, true, "Succeeded", sync_summary(st, &obj.spec.usage_window))
+        Desired::new(
+            READY,
+            true,
+            "Succeeded",
+            sync_summary(st, &obj.spec.usage_window),
+        )
     } else if let Some(p) = &problem {
         Desired::new(READY, false, p.reason, p.message.clone())
     } else if suspended {
-        Desired::new(READY, false, "Suspended", "syncs are suspended before any sync succeeded")
-    } else if st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed) && running.is_none() {
+        Desired::new(
+            READY,
+            false,
+            "Suspended",
+            "syncs are suspended before any sync succeeded",
+        )
+    } else if st
+        .last_sync
+        .as_ref()
+        .is_some_and(|s| s.result == SyncResult::Failed)
+        && running.is_none()
+    {
         Desired::new(READY, false, "SyncFailed", desired[1].message.clone())
     } else {
-        Desired::new(READY, false, "Progressing", "syncing the org for the current spec")
+        Desired::new(
+            READY,
+            false,
+            "Progressing",
+            "syncing the org for the current spec",
+        )
     });
-    if !ready && problem.is_none() && !suspended && !st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed && running.is_none()) {
-        desired.push(Desired::new(RECONCILING, true, "Progressing", "syncing the org for the current spec"));
+    if !ready
+        && problem.is_none()
+        && !suspended
+        && !st
+            .last_sync
+            .as_ref()
+            .is_some_and(|s| s.result == SyncResult::Failed && running.is_none())
+    {
+        desired.push(Desired::new(
+            RECONCILING,
+            true,
+            "Progressing",
+            "syncing the org for the current spec",
+        ));
     }
     if let Some(p) = problem.as_ref().filter(|p| p.stalled) {
         desired.push(Desired::new(STALLED, true, p.reason, p.message.clone()));
     }
 
     let conditions = conditions::merge(&st.conditions, &desired, generation, time(now).0);
-    let access = st.access_check.as_ref().filter(|_| st.precheck_problem.is_none()).map(|c| c.access.clone()).unwrap_or(AccessStatus {
-        users: Permission::Unknown,
-        applications: Permission::Unknown,
-        system_log: Permission::Unknown,
-    });
+    let access = st
+        .access_check
+        .as_ref()
+        .filter(|_| st.precheck_problem.is_none())
+        .map(|c| c.access.clone())
+        .unwrap_or(AccessStatus {
+            users: Permission::Unknown,
+            applications: Permission::Unknown,
+            system_log: Permission::Unknown,
+        });
     let last_sync = match (&st.last_sync, running) {
         (None, Some(job)) => Some(LastSync {
             started_at: time(job.started),
@@ -108,7 +195,10 @@ pub fn compose(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>)
         conditions,
         access: Some(access),
         last_sync,
-        next_sync_at: st.next_sync_at.filter(|_| !suspended && running.is_none() && problem.is_none()).map(time),
+        next_sync_at: st
+            .next_sync_at
+            .filter(|_| !suspended && running.is_none() && problem.is_none())
+            .map(time),
         summary: st.summary.clone(),
         apps: st.apps.iter().take(limit).cloned().collect(),
         apps_truncated: st.summary.as_ref().map(|_| st.apps_total > limit),

@@ -147,11 +147,20 @@ async fn count_users(client: &OktaClient, progress: &Progress) -> Result<u64, Di
 /// show up, so a busy org cannot keep a sync going), and keep that page's next link as the cursor to resume
 /// from. Polling returns events in the order Okta stored them, so late-arriving events are not skipped, which
 /// a bounded (since/until) query can do. Returns the number of events read.
-async fn read_usage(client: &OktaClient, first: Url, started: DateTime<Utc>, ledger: &mut UsageLedger, progress: &Progress) -> Result<u64, DiscoveryError> {
+async fn read_usage(
+    client: &OktaClient,
+    first: Url,
+    started: DateTime<Utc>,
+    ledger: &mut UsageLedger,
+    progress: &Progress,
+) -> Result<u64, DiscoveryError> {
     let mut url = first;
     let mut read = 0u64;
     loop {
-        let (page, next): (Vec<LogEvent>, Option<Url>) = client.get_page(&url).await.map_err(|e| DiscoveryError::from_okta(Need::SystemLog, e))?;
+        let (page, next): (Vec<LogEvent>, Option<Url>) = client
+            .get_page(&url)
+            .await
+            .map_err(|e| DiscoveryError::from_okta(Need::SystemLog, e))?;
         let caught_up = page.is_empty() || page.last().is_some_and(|e| e.published > started);
         for event in &page {
             ledger.add(event);
@@ -182,7 +191,13 @@ pub fn usage_query(client: &OktaClient, now: DateTime<Utc>, days: u32) -> Url {
 /// One sync: every app with its assigned users, the user count, and usage over `days` days. With a ledger
 /// from an earlier sync (and its cursor), only new System Log events are read; otherwise the whole window.
 /// On error the ledger is left half-fed: callers must drop it (the next sync then scans the full window).
-pub async fn sync(client: &OktaClient, domain: &str, days: u32, ledger: &mut UsageLedger, progress: &Progress) -> Result<Discovery, DiscoveryError> {
+pub async fn sync(
+    client: &OktaClient,
+    domain: &str,
+    days: u32,
+    ledger: &mut UsageLedger,
+    progress: &Progress,
+) -> Result<Discovery, DiscoveryError> {
     let started = Utc::now();
     let window_start = started - Duration::days(days as i64);
     let first = match ledger.cursor.take() {
@@ -200,14 +215,38 @@ pub async fn sync(client: &OktaClient, domain: &str, days: u32, ledger: &mut Usa
     ledger.prune(window_start);
     let rows = apps
         .into_iter()
-        .map(|(a, n)| AppRow { id: a.id, name: a.name, label: a.label, status: a.status, sign_on_mode: a.sign_on_mode, assigned: n })
+        .map(|(a, n)| AppRow {
+            id: a.id,
+            name: a.name,
+            label: a.label,
+            status: a.status,
+            sign_on_mode: a.sign_on_mode,
+            assigned: n,
+        })
         .collect();
-    let report = build_report(domain, days, started, rows, users, &ledger.counts(window_start));
-    Ok(Discovery { report, users_scanned: users, events_scanned: events, log_cursor: ledger.cursor.clone() })
+    let report = build_report(
+        domain,
+        days,
+        started,
+        rows,
+        users,
+        &ledger.counts(window_start),
+    );
+    Ok(Discovery {
+        report,
+        users_scanned: users,
+        events_scanned: events,
+        log_cursor: ledger.cursor.clone(),
+    })
 }
 
 /// A one-shot discovery over the full window.
-pub async fn discover(client: &OktaClient, domain: &str, days: u32, progress: &Progress) -> Result<Discovery, DiscoveryError> {
+pub async fn discover(
+    client: &OktaClient,
+    domain: &str,
+    days: u32,
+    progress: &Progress,
+) -> Result<Discovery, DiscoveryError> {
     sync(client, domain, days, &mut UsageLedger::default(), progress).await
 }
 
@@ -222,7 +261,14 @@ pub struct AppRow {
 }
 
 /// Joins apps with usage under the report's definitions (see README: what the numbers mean).
-pub fn build_report(domain: &str, days: u32, generated_at: DateTime<Utc>, apps: Vec<AppRow>, users: u64, usage: &UsageCounts) -> Report {
+pub fn build_report(
+    domain: &str,
+    days: u32,
+    generated_at: DateTime<Utc>,
+    apps: Vec<AppRow>,
+    users: u64,
+    usage: &UsageCounts,
+) -> Report {
     let mut rows: Vec<AppUsage> = apps
         .into_iter()
         .map(|app| {
@@ -247,9 +293,17 @@ pub fn build_report(domain: &str, days: u32, generated_at: DateTime<Utc>, apps: 
         apps: rows.len() as u64,
         active_apps: rows.iter().filter(|a| a.status == "ACTIVE").count() as u64,
         used_apps: rows.iter().filter(|a| a.sso_events > 0).count() as u64,
-        unused_apps: rows.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).count() as u64,
+        unused_apps: rows
+            .iter()
+            .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
+            .count() as u64,
         sso_events: rows.iter().map(|a| a.sso_events).sum(),
+    };
+    Report {
+        domain: domain.to_string(),
+        generated_at,
+        usage_window: format!("{days}d"),
+        summary,
+        apps: rows,
     }
-    ;
-    Report { domain: domain.to_string(), generated_at, usage_window: format!("{days}d"), summary, apps: rows }
 }

@@ -7,5 +7,5 @@ pub mod usage;
 
 pub use access::{Access, AccessReport, Need, check_access};
 pub use engine::{Discovery, DiscoveryError, Progress, discover, sync};
-pub use usage::UsageLedger;
 pub use report::{AppUsage, Report, Summary};
+pub use usage::UsageLedger;

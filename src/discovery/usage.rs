@@ -107,7 +107,9 @@ pub struct UsageLedger {
 impl UsageLedger {
     /// Adds one event; returns whether it was a usage event.
     pub fn add(&mut self, event: &LogEvent) -> bool {
-        let Some(usage) = event.usage() else { return false };
+        let Some(usage) = event.usage() else {
+            return false;
+        };
         let next = self.user_ids.len() as u32;
         let user = *self.user_ids.entry(usage.user.to_string()).or_insert(next);
         let app = self.apps.entry(usage.app.to_string()).or_default();
@@ -136,12 +138,27 @@ impl UsageLedger {
         let mut active: HashSet<u32> = HashSet::new();
         let mut apps = HashMap::with_capacity(self.apps.len());
         for (id, app) in &self.apps {
-            let users: Vec<u32> = app.last_seen.iter().filter(|&(_, &seen)| seen >= start_ms).map(|(&u, _)| u).collect();
+            let users: Vec<u32> = app
+                .last_seen
+                .iter()
+                .filter(|&(_, &seen)| seen >= start_ms)
+                .map(|(&u, _)| u)
+                .collect();
             let events: u64 = app.hourly.range(first_hour..).map(|(_, n)| n).sum();
             active.extend(&users);
-            apps.insert(id.clone(), AppCounts { active_users: users.len() as u64, events, last_used: app.last_used });
+            apps.insert(
+                id.clone(),
+                AppCounts {
+                    active_users: users.len() as u64,
+                    events,
+                    last_used: app.last_used,
+                },
+            );
         }
-        UsageCounts { apps, active_users: active.len() as u64 }
+        UsageCounts {
+            apps,
+            active_users: active.len() as u64,
+        }
     }
 
     /// Distinct (app, user) pairs held: what the ledger's memory follows.
@@ -182,20 +199,40 @@ mod tests {
     #[test]
     fn counts_distinct_users_events_and_last_use_and_expires_old_hours() {
         let mut ledger = UsageLedger::default();
-        for (user, at) in [("00u1", "2026-01-01T00:10:00.000Z"), ("00u2", "2026-01-03T00:00:00.000Z"), ("00u1", "2026-01-02T00:00:00.000Z")] {
+        for (user, at) in [
+            ("00u1", "2026-01-01T00:10:00.000Z"),
+            ("00u2", "2026-01-03T00:00:00.000Z"),
+            ("00u1", "2026-01-02T00:00:00.000Z"),
+        ] {
             assert!(ledger.add(&event(&format!(r#"{{"published":"{at}","eventType":"user.authentication.sso","outcome":{{"result":"SUCCESS"}},"actor":{{"id":"{user}"}},"target":[{{"id":"0oa1","type":"AppInstance"}}]}}"#))));
         }
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let all = ledger.counts(at("2025-12-01T00:00:00Z"));
-        assert_eq!(all.apps["0oa1"], AppCounts { active_users: 2, events: 3, last_used: Some(at("2026-01-03T00:00:00Z")) });
+        assert_eq!(
+            all.apps["0oa1"],
+            AppCounts {
+                active_users: 2,
+                events: 3,
+                last_used: Some(at("2026-01-03T00:00:00Z"))
+            }
+        );
         assert_eq!(all.active_users, 2);
         // a window starting on Jan 2: user 1's newest sign-in is Jan 2, so both stay active; Jan 1's event leaves
         let later = ledger.counts(at("2026-01-02T00:00:00Z"));
-        assert_eq!((later.apps["0oa1"].active_users, later.apps["0oa1"].events), (2, 2));
+        assert_eq!(
+            (later.apps["0oa1"].active_users, later.apps["0oa1"].events),
+            (2, 2)
+        );
         ledger.prune(at("2026-01-02T12:00:00Z"));
         let pruned = ledger.counts(at("2026-01-02T12:00:00Z"));
-        assert_eq!((pruned.apps["0oa1"].active_users, pruned.apps["0oa1"].events), (1, 1));
-        assert_eq!(pruned.apps["0oa1"].last_used, Some(at("2026-01-03T00:00:00Z")));
+        assert_eq!(
+            (pruned.apps["0oa1"].active_users, pruned.apps["0oa1"].events),
+            (1, 1)
+        );
+        assert_eq!(
+            pruned.apps["0oa1"].last_used,
+            Some(at("2026-01-03T00:00:00Z"))
+        );
         assert_eq!(ledger.pairs(), 1);
     }
 }

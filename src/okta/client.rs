@@ -213,7 +213,9 @@ impl OktaClient {
                 o.on_wait(bucket, permit.waited);
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let answered = Answered(&self.governor, bucket);
             let outcome = self.send_once(url, &endpoint, bucket).await;
+            drop(answered);
             drop(permit);
             let err = match outcome {
                 Ok(answer) => return Ok(answer),
@@ -299,6 +301,15 @@ impl OktaClient {
         if let Some(o) = &self.observer {
             o.on_answer(bucket, status);
         }
+    }
+}
+
+/// Marks a request as no longer in flight when it ends, also when its future is dropped (a cancelled sync).
+struct Answered<'a>(&'a OrgGovernor, Bucket);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        self.0.done(self.1);
     }
 }
 

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest::header::HeaderMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// How long others wait for a bucket's first answer before trying too (the first may have failed).
+const PROBE_PATIENCE: Duration = Duration::from_secs(2);
+
 /// Okta's rate-limit buckets as seen from a read-only client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bucket {
@@ -52,6 +55,10 @@ impl Bucket {
 
 #[derive(Default)]
 struct BucketState {
+    /// A first request is out to learn the bucket's limits: others wait for its answer (for a while).
+    probing_since: Option<Instant>,
+    /// Requests sent and not yet answered.
+    in_flight: i64,
     limit: Option<u64>,
     /// Requests we may still send in this window: the server's Remaining minus what we sent since.
     remaining: Option<i64>,
@@ -118,15 +125,31 @@ impl OrgGovernor {
                     state.remaining = state.limit.map(|l| l as i64);
                     state.reset_at = None;
                 }
-                match (state.remaining, state.reset_at) {
+                let wait = match (state.remaining, state.reset_at) {
                     (Some(left), Some(reset)) if left <= 0 => Some(reset - now),
+                    // Until the first answer says what the budget is, send one request at a time.
+                    (None, _)
+                        if state
+                            .probing_since
+                            .is_some_and(|t| now.duration_since(t) < PROBE_PATIENCE) =>
+                    {
+                        Some(Duration::from_millis(20))
+                    }
+                    (None, _) => {
+                        state.probing_since = Some(now);
+                        None
+                    }
                     _ => {
                         if let Some(left) = state.remaining.as_mut() {
                             *left -= 1;
                         }
                         None
                     }
+                };
+                if wait.is_none() {
+                    state.in_flight += 1;
                 }
+                wait
             };
             match wait {
                 Some(d) => {
@@ -154,6 +177,15 @@ impl OrgGovernor {
             header_u64(headers, "x-rate-limit-remaining"),
             header_u64(headers, "x-rate-limit-reset"),
         ) else {
+            // No rate-limit headers: this endpoint is not limited; stop probing.
+            if let Ok(mut buckets) = self.buckets.lock() {
+                let state = buckets.entry(bucket).or_default();
+                if state.limit.is_none() {
+                    state.remaining = Some(i64::MAX / 2);
+                    state.limit = Some(u64::MAX / 4);
+                }
+                state.probing_since = None;
+            }
             return;
         };
         if limit == 0 {
@@ -163,11 +195,15 @@ impl OrgGovernor {
             return;
         };
         let state = buckets.entry(bucket).or_default();
+        if reset < state.reset_epoch {
+            return; // a late answer from a window that has already ended
+        }
         state.limit = Some(limit);
         if reset != state.reset_epoch {
             state.reset_epoch = reset;
             state.reset_at = Some(reset_instant(headers, reset));
-            state.remaining = Some(remaining as i64);
+            // Requests still in flight may land in this new window too: count them as spent.
+            state.remaining = Some(remaining as i64 - (state.in_flight - 1).max(0));
         } else {
             state.remaining = Some(
                 state
@@ -175,6 +211,14 @@ impl OrgGovernor {
                     .unwrap_or(remaining as i64)
                     .min(remaining as i64),
             );
+        }
+    }
+
+    /// A request's answer (or failure) is in: it no longer counts as in flight.
+    pub fn done(&self, bucket: Bucket) {
+        if let Ok(mut buckets) = self.buckets.lock() {
+            let state = buckets.entry(bucket).or_default();
+            state.in_flight = (state.in_flight - 1).max(0);
         }
     }
 

@@ -18,6 +18,16 @@ impl ApiToken {
     }
 }
 
+impl ApiToken {
+    /// A hash of the token, to notice rotation without keeping a second copy of it.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        self.0.expose_secret().hash(&mut h);
+        h.finish()
+    }
+}
+
 impl std::fmt::Debug for ApiToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ApiToken(<redacted>)")
@@ -34,15 +44,5 @@ mod tests {
         assert_eq!(format!("{t:?}"), "ApiToken(<redacted>)");
         assert_eq!(t.authorization(), "SSWS 00abcSECRET");
         assert!(ApiToken::new("  \n").is_none());
-    }
-}
-
-impl ApiToken {
-    /// A hash of the token, to notice rotation without keeping a second copy of it.
-    pub fn fingerprint(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        self.0.expose_secret().hash(&mut h);
-        h.finish()
     }
 }

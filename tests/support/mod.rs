@@ -2,6 +2,7 @@
 //! per test binary, one namespace per test. The script's owner watchdog stops it when the binary exits.
 #![allow(dead_code)]
 
+pub mod operator;
 pub mod sim;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,221 @@
+//! Runs the real `dti-operator run` binary against the test control plane, one per test, watching only the
+//! test's namespace; and helpers to wait on OktaIntegrations.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dti_operator::crd::OktaIntegration;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::{Value, json};
+
+use super::ControlPlane;
+
+pub struct Operator {
+    child: Option<Child>,
+    pub metrics: String,
+    pub log: std::path::PathBuf,
+    args: Vec<String>,
+    kubeconfig: std::path::PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Operator {
+    pub fn start(cp: &ControlPlane, namespace: &str, extra: &[&str]) -> Operator {
+        let mut args = vec![
+            "run".to_string(),
+            "--insecure-allow-http".into(),
+            "--watch-namespace".into(),
+            namespace.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = std::env::temp_dir().join(format!("dti-operator-{namespace}.log"));
+        let mut op = Operator {
+            child: None,
+            metrics: String::new(),
+            log,
+            args,
+            kubeconfig: cp.kubeconfig.clone(),
+        };
+        op.restart();
+        op
+    }
+
+    /// Kills the process (SIGKILL, as a crashed pod) and starts a new one.
+    pub fn restart(&mut self) {
+        self.kill();
+        let port = free_port();
+        let (child, metrics) = spawn(&self.kubeconfig, &self.args, &self.log, port);
+        self.child = Some(child);
+        self.metrics = metrics;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "operator did not start: {}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The value of one metric series (the sum if several match the prefix).
+    pub async fn metric(&self, series_prefix: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.metrics))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        text.lines()
+            .filter(|l| l.starts_with(series_prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn spawn(
+    kubeconfig: &std::path::Path,
+    args: &[String],
+    log: &std::path::Path,
+    port: u16,
+) -> (Child, String) {
+    let addr = format!("127.0.0.1:{port}");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_dti-operator"))
+        .args(args)
+        .args(["--metrics-addr", &addr, "--kubeconfig"])
+        .arg(kubeconfig)
+        .env("RUST_LOG", "info,dti_operator=debug")
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .expect("start dti-operator");
+    (child, format!("http://{addr}"))
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub async fn create_secret(client: &Client, ns: &str, name: &str, token: &str) {
+    let secret: Secret =
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {"token": token}}))
+            .expect("secret");
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create secret");
+}
+
+pub async fn set_secret(client: &Client, ns: &str, name: &str, token: &str) {
+    let patch = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"token": token}});
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("dti-test").force(),
+            &Patch::Apply(patch),
+        )
+        .await
+        .expect("patch secret");
+}
+
+pub async fn apply_integration(client: &Client, ns: &str, name: &str, spec: Value) {
+    let object = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": name}, "spec": spec});
+    Api::<OktaIntegration>::namespaced(client.clone(), ns)
+        .patch(
+            name,
+            &PatchParams::apply("dti-test").force(),
+            &Patch::Apply(object),
+        )
+        .await
+        .expect("apply OktaIntegration");
+}
+
+pub fn condition(obj: &OktaIntegration, type_: &str) -> Option<(String, String, String)> {
+    obj.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Polls the object until `check` holds; panics with the last seen status after `timeout`.
+pub async fn wait_for(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    timeout: Duration,
+    what: &str,
+    check: impl Fn(&OktaIntegration) -> bool,
+) -> OktaIntegration {
+    let api: Api<OktaIntegration> = Api::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + timeout;
+    loop {
+        let last = api.get_opt(name).await.expect("get");
+        if let Some(obj) = &last
+            && check(obj)
+        {
+            return obj.clone();
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what}; last status: {}",
+                serde_json::to_string_pretty(&last.and_then(|o| o.status)).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn is_ready(obj: &OktaIntegration) -> bool {
+    condition(obj, "Ready").is_some_and(|c| c.0 == "True")
+        && obj.status.as_ref().and_then(|s| s.observed_generation) == obj.metadata.generation
+}
+
+/// Kubernetes Events about an object, as (type, reason, message).
+pub async fn events(client: &Client, ns: &str, name: &str) -> Vec<(String, String, String)> {
+    let api: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    api.list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
