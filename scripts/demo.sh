@@ -1,28 +1,86 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a local control plane, the OktaIntegration CRD and a sample.
-# Stops everything it started when it ends (pass --keep to leave the control plane running in .demo/).
+# The main job on the embedded default: okta-sim (a simulated Okta org) stands in for Okta.
+#   1. `dti-operator sync` reads the org and prints every app with its usage, as a table.
+#   2. A local control plane (real etcd + kube-apiserver) runs the operator on an OktaIntegration that points
+#      at the same org, until `kubectl get oktaintegrations` shows it Ready with the top apps.
+# Everything it starts is stopped when it ends (pass --keep to leave it running in .demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DIR=$PWD/.demo/control-plane
+ROOT=$PWD
+DEMO=$ROOT/.demo
+CP=$DEMO/control-plane
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
+mkdir -p "$DEMO"
 
-scripts/control-plane.sh down "$DIR" 2>/dev/null || true
-cleanup() { $keep || scripts/control-plane.sh down "$DIR"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+pids=()
+cleanup() {
+  $keep && return
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  scripts/control-plane.sh down "$CP" 2>/dev/null || true
+}
 trap cleanup EXIT
+scripts/control-plane.sh down "$CP" 2>/dev/null || true
 
-cargo build --quiet --bin dti-operator
-scripts/control-plane.sh up "$DIR" >/dev/null
-export KUBECONFIG=$DIR/kubeconfig
-K=$DIR/kubectl
+say "building dti-operator and okta-sim"
+cargo build --quiet --bins
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 
-echo "== installing the OktaIntegration CRD (server-side apply)"
-./target/debug/dti-operator crd | $K apply --server-side -f -
-$K wait --for=condition=Established crd/oktaintegrations.dti.dev --timeout=60s
-echo "== applying the samples in examples/"
-$K apply --server-side -f examples/
-echo "== kubectl get oktaintegrations"
-$K get oktaintegrations -o wide
+say "starting okta-sim: a small simulated Okta org (about 300 users, 25 apps, 35 days of System Log)"
+# Two tokens, as two integrations would have: each gets its own 50% share of Okta's rate limits.
+coproc SIM { exec "$BIN/okta-sim" --scale small --port 0 --token demo=users,apps,logs --token operator=users,apps,logs 2>"$DEMO/okta-sim.log"; }
+pids+=("$SIM_PID")
+read -r SIM_URL <&"${SIM[0]}"
+SIM_HOST=${SIM_URL#http://}
+echo "okta-sim serves the Okta Management API at $SIM_URL (API tokens: demo, operator)"
+
+say "dti-operator sync: every app the org signs in to through Okta, with its usage over 30 days"
+OKTA_API_TOKEN=demo "$BIN/dti-operator" sync --domain "$SIM_HOST" --insecure-allow-http 2>"$DEMO/sync.log"
+tail -n 1 "$DEMO/sync.log"
+
+say "starting a local control plane (etcd + kube-apiserver; the first run builds them, later runs take seconds)"
+scripts/control-plane.sh up "$CP" | head -n 1
+export KUBECONFIG=$CP/kubeconfig
+K=$CP/kubectl
+
+say "installing the OktaIntegration CRD, a Secret with the token, and an OktaIntegration"
+"$BIN/dti-operator" crd | $K apply --server-side -f - >/dev/null
+$K wait --for=condition=Established crd/oktaintegrations.dti.dev --timeout=60s >/dev/null
+$K create namespace dti-demo >/dev/null
+$K -n dti-demo create secret generic okta-api-token --from-literal=token=operator >/dev/null
+$K -n dti-demo apply --server-side -f - <<EOF
+apiVersion: dti.dev/v1alpha1
+kind: OktaIntegration
+metadata:
+  name: acme
+spec:
+  domain: $SIM_HOST
+  credentials:
+    apiToken:
+      secretRef:
+        name: okta-api-token
+  syncInterval: 1h
+  usageWindow: 30d
+  maxAppsInStatus: 10
+EOF
+
+say "running the operator (logs in .demo/operator.log)"
+"$BIN/dti-operator" run --insecure-allow-http --metrics-addr 127.0.0.1:0 --kubeconfig "$KUBECONFIG" 2>"$DEMO/operator.log" &
+pids+=($!)
+$K -n dti-demo wait --for=condition=Ready oktaintegration/acme --timeout=120s
+
+say "kubectl get oktaintegrations -o wide"
+$K -n dti-demo get oktaintegrations -o wide
+say "the top apps in status"
+$K -n dti-demo get oktaintegration acme -o jsonpath='{range .status.apps[*]}{.label}{"\t"}{.activeUsers} active of {.assignedUsers} assigned, {.ssoEvents} sign-ins{"\n"}{end}' | column -t -s $'\t'
+say "events"
+$K -n dti-demo get events --field-selector involvedObject.name=acme -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
+
 if $keep; then
-  echo "control plane left running: export KUBECONFIG=$DIR/kubeconfig; stop it with scripts/control-plane.sh down $DIR"
+  echo
+  echo "left running: export KUBECONFIG=$KUBECONFIG; okta-sim at $SIM_URL; stop with: scripts/control-plane.sh down $CP; pkill -f okta-sim; pkill -f 'dti-operator run'"
+else
+  say "stopping okta-sim, the operator and the control plane"
 fi
