@@ -51,6 +51,18 @@ pub struct RunArgs {
     pub metrics_top_apps: usize,
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Run the controllers only while holding a Lease (for more than one replica).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the Lease (default: $POD_NAMESPACE, else "default").
+    #[arg(long)]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the Lease.
+    #[arg(long, default_value = "dti-operator")]
+    pub leader_election_lease: String,
+    /// How long the lease holds without renewal.
+    #[arg(long, default_value = "15s")]
+    pub leader_election_duration: String,
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -131,6 +143,28 @@ pub async fn run(args: RunArgs) -> ExitCode {
     let instance = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "dti-operator".into());
+    let leader_election = if args.leader_elect {
+        let duration = match crate::crd::parse_go_duration(&args.leader_election_duration) {
+            Ok(d) if d >= Duration::from_secs(3) => d,
+            _ => {
+                eprintln!("error: --leader-election-duration must be a duration of at least 3s");
+                return ExitCode::FAILURE;
+            }
+        };
+        Some(controller::leader::LeaseConfig {
+            namespace: args
+                .leader_election_namespace
+                .clone()
+                .or_else(|| std::env::var("POD_NAMESPACE").ok())
+                .unwrap_or_else(|| "default".into()),
+            name: args.leader_election_lease.clone(),
+            identity: format!("{instance}-{}", std::process::id()),
+            duration,
+            renew_every: duration / 3,
+        })
+    } else {
+        None
+    };
     let config = RunConfig {
         client,
         options,
@@ -139,6 +173,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         reconcile_concurrency: args.reconcile_concurrency,
         metrics_top_apps: args.metrics_top_apps,
         instance,
+        leader_election,
     };
     match controller::run(config).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 pub mod conditions;
 pub mod context;
 pub mod jobs;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod secret;
@@ -38,6 +39,8 @@ pub enum RunError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("lost the leader lease; exiting so a fresh start can wait for it again")]
+    LostLease,
 }
 
 /// Where and how the operator runs.
@@ -50,6 +53,8 @@ pub struct RunConfig {
     pub reconcile_concurrency: u16,
     pub metrics_top_apps: usize,
     pub instance: String,
+    /// Run the controllers only while holding this lease.
+    pub leader_election: Option<leader::LeaseConfig>,
 }
 
 #[derive(Clone)]
@@ -96,9 +101,57 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     // Preflight: fail fast with a clear message when the API server or the CRD is missing.
-    Api::<OktaIntegration>::all(config.client.clone())
-        .list(&kube::api::ListParams::default().limit(1))
-        .await?;
+    if config.namespaces.is_empty() {
+        Api::<OktaIntegration>::all(config.client.clone())
+            .list(&kube::api::ListParams::default().limit(1))
+            .await?;
+    } else {
+        for ns in &config.namespaces {
+            Api::<OktaIntegration>::namespaced(config.client.clone(), ns)
+                .list(&kube::api::ListParams::default().limit(1))
+                .await?;
+        }
+    }
+    // A standby is healthy and ready: it is waiting for the lease, not failing.
+    ready.store(true, Ordering::Relaxed);
+    let elector = config
+        .leader_election
+        .clone()
+        .map(|c| leader::LeaderElector::new(config.client.clone(), c));
+    if let Some(e) = &elector {
+        tracing::info!(identity = e.identity(), "waiting to become the leader");
+        tokio::select! {
+            _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
+            _ = shutdown_signal() => {
+                server.abort();
+                return Ok(());
+            }
+        }
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let lost = tokio::spawn(async move {
+        match &elector {
+            Some(e) => {
+                tokio::select! {
+                    _ = e.hold() => {
+                        tracing::error!("lost the leader lease: stopping");
+                        let _ = stop_tx.send(true);
+                        true
+                    }
+                    _ = shutdown_signal() => {
+                        let _ = stop_tx.send(true);
+                        e.release().await;
+                        false
+                    }
+                }
+            }
+            None => {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+                false
+            }
+        }
+    });
 
     let ctx = Arc::new(Context::new(
         config.client.clone(),
@@ -155,7 +208,7 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
                 kube::runtime::controller::Config::default()
                     .concurrency(config.reconcile_concurrency),
             )
-            .shutdown_on_signal()
+            .graceful_shutdown_on(stopped(stop_rx.clone()))
             .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
             .for_each(|result| async move {
                 if let Err(e) = result {
@@ -164,10 +217,36 @@ pub async fn run(config: RunConfig) -> Result<(), RunError> {
             });
         controllers.push(run);
     }
-    ready.store(true, Ordering::Relaxed);
     tracing::info!(namespaces = ?config.namespaces, "dti-operator running");
     futures::future::join_all(controllers).await;
     server.abort();
+    if lost.await.unwrap_or(false) {
+        return Err(RunError::LostLease);
+    }
     tracing::info!("dti-operator stopped");
     Ok(())
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -30,7 +30,16 @@ static NAMESPACE_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// The control plane of this test binary, started on first use with the CRD installed.
 pub fn control_plane() -> &'static ControlPlane {
-    CONTROL_PLANE.get_or_init(|| {
+    CONTROL_PLANE.get_or_init(|| start_control_plane(true))
+}
+
+/// The control plane of this test binary without the CRD (for tests that install it, e.g. with helm).
+pub fn control_plane_bare() -> &'static ControlPlane {
+    CONTROL_PLANE.get_or_init(|| start_control_plane(false))
+}
+
+fn start_control_plane(install_crd: bool) -> ControlPlane {
+    {
         let dir = std::env::temp_dir().join(format!("dti-cp-{}", std::process::id()));
         let script = repo_root().join("scripts/control-plane.sh");
         let out = Command::new(&script)
@@ -60,6 +69,9 @@ pub fn control_plane() -> &'static ControlPlane {
             kubectl: dir.join("kubectl"),
             dir,
         };
+        if !install_crd {
+            return cp;
+        }
         let crd = repo_root().join("crds/oktaintegration.yaml");
         cp.kubectl_ok(&[
             "apply",
@@ -74,7 +86,7 @@ pub fn control_plane() -> &'static ControlPlane {
             "--timeout=60s",
         ]);
         cp
-    })
+    }
 }
 
 impl ControlPlane {

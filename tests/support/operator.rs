@@ -30,23 +30,30 @@ fn free_port() -> u16 {
 
 impl Operator {
     pub fn start(cp: &ControlPlane, namespace: &str, extra: &[&str]) -> Operator {
-        let mut args = vec![
-            "run".to_string(),
-            "--insecure-allow-http".into(),
-            "--watch-namespace".into(),
-            namespace.into(),
-        ];
+        let mut args = vec!["--watch-namespace", namespace];
+        args.extend(extra);
+        Operator::start_with(&cp.kubeconfig, &format!("dti-operator-{namespace}"), &args)
+    }
+
+    /// An operator with its own kubeconfig (e.g. a ServiceAccount's), arguments after `run --insecure-allow-http`.
+    pub fn start_with(kubeconfig: &std::path::Path, log_name: &str, extra: &[&str]) -> Operator {
+        let mut args = vec!["run".to_string(), "--insecure-allow-http".into()];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let log = std::env::temp_dir().join(format!("dti-operator-{namespace}.log"));
+        let log = std::env::temp_dir().join(format!("{log_name}.log"));
+        let _ = std::fs::remove_file(&log);
         let mut op = Operator {
             child: None,
             metrics: String::new(),
             log,
             args,
-            kubeconfig: cp.kubeconfig.clone(),
+            kubeconfig: kubeconfig.to_path_buf(),
         };
         op.restart();
         op
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Kills the process (SIGKILL, as a crashed pod) and starts a new one.
