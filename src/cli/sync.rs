@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::output;
-use crate::discovery::{DiscoveryError, Progress, discover};
+use crate::discovery::{Access, DiscoveryError, Need, Progress, check_access, discover};
 use crate::okta::{ApiToken, ClientOptions, DomainPolicy, OktaClient, OrgGovernor};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -107,6 +107,34 @@ pub async fn run(args: SyncArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // Access first, one request per permission, reported in the setup guide's terms.
+    match check_access(&client).await {
+        Err(e) if e.is_invalid_token() => {
+            return fail(format!("Okta rejected the API token ({e}): create a new token"));
+        }
+        Err(e) => return fail(format!("cannot check access: {e}")),
+        Ok(access) => {
+            let line: Vec<String> = Need::ALL
+                .iter()
+                .map(|n| {
+                    let state = if matches!(access.get(*n), Access::Granted) { "Granted" } else { "Denied" };
+                    format!("{}: {state}", n.guide_name())
+                })
+                .collect();
+            eprintln!("access: {}", line.join(", "));
+            if let Some(need) = access.denied().first() {
+                let cause = match access.get(*need) {
+                    Access::Denied(e) => e.to_string(),
+                    Access::Granted => String::new(),
+                };
+                return fail(format!(
+                    "the API token lacks the \"{}\" permission: {cause}. Create the token as an admin who can {}.",
+                    need.guide_name(),
+                    need.guide_name().to_lowercase()
+                ));
+            }
+        }
+    }
     let progress = Arc::new(Progress::default());
     let ticker = std::io::stderr()
         .is_terminal()

@@ -1,0 +1,282 @@
+"""Benchmarks of `dti-operator sync` against okta-sim, side by side with Okta's official Python SDK.
+
+Run through scripts/bench.sh (which builds release binaries and the venv). Modes:
+  --quick   small and medium presets (under 5 minutes)
+  (default) small, medium, large, and xlarge for raw speed
+Writes BENCHMARKS.md (unless --no-write) and prints the summary tables.
+
+Every number comes from this run: requests are counted by okta-sim (GET /__sim/stats), CPU time and peak
+RSS by the kernel (wait4 rusage of the measured process), wall time by this script.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BIN = os.path.join(TARGET, "release")
+# A token's default share (50%) of Okta's Workforce per-minute limits, per bucket.
+BUDGET = {"apps": 50, "users": 300, "logs": 60, "app": 250, "user": 1000, "groups": 250, "other": 600}
+PAGE = {"apps": 200, "users": 200, "app_users": 500, "logs": 1000}
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+class Sim:
+    def __init__(self, preset, extra=(), truth=True):
+        self.truth_path = tempfile.mktemp(suffix=".json")
+        args = [os.path.join(BIN, "okta-sim"), "--scale", preset, "--port", "0",
+                "--token", "ours=all", "--token", "sdk=all", *extra]
+        if truth:
+            args += ["--truth", self.truth_path, "--usage-window", "30d"]
+        started = time.monotonic()
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.base = self.proc.stdout.readline().strip()
+        self.startup = time.monotonic() - started
+        self.host = self.base[len("http://"):]
+        self.truth = json.load(open(self.truth_path)) if truth else None
+
+    def stats(self):
+        with urllib.request.urlopen(self.base + "/__sim/stats") as r:
+            return json.load(r)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def measure(args, env=None):
+    """Runs a command; returns (stdout, wall seconds, cpu seconds, peak RSS MiB)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    out, err = [], []
+    # read both pipes without deadlock: stdout is one JSON document, stderr is short
+    import threading
+    t = threading.Thread(target=lambda: err.append(proc.stderr.read()))
+    t.start()
+    out.append(proc.stdout.read())
+    _, status, usage = os.wait4(proc.pid, 0)
+    t.join()
+    wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed ({proc.returncode}): {err[0][-2000:]}")
+    return out[0], wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+
+def ours(sim, token="ours"):
+    env = dict(os.environ, OKTA_API_TOKEN=token)
+    out, wall, cpu, rss = measure([os.path.join(BIN, "dti-operator"), "sync", "--domain", sim.host,
+                                   "--insecure-allow-http", "--format", "json"], env)
+    return json.loads(out), wall, cpu, rss
+
+
+def sdk(sim, python, token="sdk"):
+    out, wall, cpu, rss = measure([python, os.path.join(ROOT, "tests/python/sdk_report.py"), sim.base, token])
+    return json.loads(out), wall, cpu, rss
+
+
+def floor_requests(truth):
+    """The fewest requests a full sync can make: ceil(items / largest page) per endpoint, plus 3 access checks."""
+    apps = truth["apps"]
+    by_bucket = {
+        "apps": math.ceil(len(apps) / PAGE["apps"]) or 1,
+        "users": math.ceil(truth["summary"]["users"] / PAGE["users"]) or 1,
+        "logs": math.ceil(truth["summary"]["ssoEvents"] / PAGE["logs"]) or 1,
+    }
+    by_bucket["apps"] += sum(max(1, math.ceil(a["assignedUsers"] / PAGE["app_users"])) for a in apps)
+    for bucket in ("apps", "users", "logs"):
+        by_bucket[bucket] += 1  # the access check
+    return by_bucket
+
+
+def requests_of(stats, status=None):
+    total = 0
+    for bucket in stats["buckets"].values():
+        total += bucket["status"].get(status, 0) if status else bucket["requests"]
+    return total
+
+
+def same_report(a, b):
+    if a["summary"] != b["summary"]:
+        return False
+    key = lambda r: (r["id"], r["assignedUsers"], r["activeUsers"], r["ssoEvents"])  # noqa: E731
+    return sorted(map(key, a["apps"])) == sorted(map(key, b["apps"]))
+
+
+def pairs(truth):
+    return sum(a["activeUsers"] for a in truth["apps"])
+
+
+def raw(preset, python, with_sdk):
+    sim = Sim(preset, ["--no-rate-limit"])
+    try:
+        report, wall, cpu, rss = ours(sim)
+        stats = sim.stats()
+        floor = floor_requests(sim.truth)
+        row = {
+            "preset": preset, "simStartup": sim.startup, "wall": wall, "cpu": cpu, "rss": rss,
+            "requests": requests_of(stats), "floor": sum(floor.values()),
+            "events": sim.truth["summary"]["ssoEvents"], "pairs": pairs(sim.truth),
+            "users": sim.truth["summary"]["users"], "apps": sim.truth["summary"]["apps"],
+            "matchesTruth": report["summary"] == sim.truth["summary"],
+        }
+        if with_sdk:
+            before = requests_of(sim.stats())
+            theirs, s_wall, s_cpu, s_rss = sdk(sim, python)
+            row["sdk"] = {"wall": s_wall, "cpu": s_cpu, "rss": s_rss, "requests": requests_of(sim.stats()) - before,
+                          "agrees": same_report(report, theirs)}
+        return row
+    finally:
+        sim.stop()
+
+
+def throttled(preset, python, scale, with_sdk):
+    rows = {}
+    for who in (["ours", "sdk"] if with_sdk else ["ours"]):
+        sim = Sim(preset, ["--time-scale", str(scale)])
+        try:
+            if who == "ours":
+                report, wall, cpu, rss = ours(sim)
+            else:
+                report, wall, cpu, rss = sdk(sim, python)
+            stats = sim.stats()
+            floor = floor_requests(sim.truth)
+            floor_minutes = max(floor[b] / BUDGET[b] for b in floor)
+            rows[who] = {"wall": wall, "floor": floor_minutes * 60.0 / scale, "okta_minutes": floor_minutes,
+                         "requests": requests_of(stats), "429": requests_of(stats, "429"),
+                         "matchesTruth": report["summary"] == sim.truth["summary"]}
+        finally:
+            sim.stop()
+    return rows
+
+
+def incremental(preset, events):
+    sim = Sim(preset, ["--no-rate-limit"], truth=False)
+    try:
+        out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "incremental", "--", "--domain", sim.host,
+                              "--token", "ours", "--events", ",".join(map(str, events))],
+                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    finally:
+        sim.stop()
+
+
+def fmt(x, digits=2):
+    return f"{x:.{digits}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--python", required=True)
+    ap.add_argument("--time-scale", type=float, default=6.0)
+    args = ap.parse_args()
+    started = time.monotonic()
+    presets = ["small", "medium"] if args.quick else ["small", "medium", "large", "xlarge"]
+    # The SDK script holds every event as a model object (about 16 KB each): large would need ~30 GiB.
+    sdk_presets = {"small", "medium"}
+    throttled_presets = ["small", "medium"] if args.quick else ["small", "medium", "large"]
+    throttled_sdk = {"small"} if args.quick else {"small", "medium"}
+
+    raws = []
+    for p in presets:
+        print(f"bench: raw speed, {p}", file=sys.stderr, flush=True)
+        raws.append(raw(p, args.python, p in sdk_presets))
+    thr = []
+    for p in throttled_presets:
+        print(f"bench: rate-limited at {args.time_scale}x, {p}", file=sys.stderr, flush=True)
+        thr.append((p, throttled(p, args.python, args.time_scale, p in throttled_sdk)))
+    print("bench: incremental", file=sys.stderr, flush=True)
+    inc = incremental("medium", [0, 100, 1000, 10000, 100000])
+
+    lines = []
+    w = lines.append
+    w(f"Run `{'scripts/bench.sh --quick' if args.quick else 'scripts/bench.sh'}` on {datetime.date.today()}: "
+      f"{os.cpu_count()} cores, {platform.machine()}, release build; okta-sim on the same machine. Took "
+      f"{fmt(time.monotonic() - started, 0)} s.")
+    w("")
+    w("### 1. Request efficiency (requests a full sync issued / the floor)")
+    w("")
+    w("The floor: for each endpoint ceil(items / largest page) (apps 200, users 200, app users 500 per app, logs 1000), "
+      "plus the 3 access checks. Target ≤ 1.05.")
+    w("")
+    w("| preset | users | apps | SSO sign-ins (30d) | requests | floor | ratio | report = truth |")
+    w("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in raws:
+        w(f"| {r['preset']} | {r['users']} | {r['apps']} | {r['events']} | {r['requests']} | {r['floor']} | "
+          f"**{fmt(r['requests'] / r['floor'], 3)}** | {'yes' if r['matchesTruth'] else 'NO'} |")
+    w("")
+    w(f"### 2. Time against the rate-limit floor (okta-sim with Okta's default limits, {args.time_scale:g}x time scale)")
+    w("")
+    w("Floor = the largest over buckets of (floor requests in the bucket / the token's per-minute budget: apps 50, "
+      "users 300, logs 60), in Okta minutes, divided by the time scale. Target ≤ 1.15.")
+    w("")
+    w("| preset | client | Okta minutes at the floor | floor (s) | wall (s) | wall / floor | requests | 429s | report = truth |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for p, rows in thr:
+        for who, r in rows.items():
+            name = "dti-operator sync" if who == "ours" else "Okta Python SDK"
+            w(f"| {p} | {name} | {fmt(r['okta_minutes'])} | {fmt(r['floor'], 1)} | {fmt(r['wall'], 1)} | "
+              f"**{fmt(r['wall'] / r['floor'])}** | {r['requests']} | {r['429']} | {'yes' if r['matchesTruth'] else 'NO'} |")
+    w("")
+    w("### 3. Raw speed unthrottled (`--no-rate-limit`)")
+    w("")
+    w("| preset | SSO sign-ins read | (app, user) pairs | wall (s) | events/s | CPU (s) | peak RSS (MiB) | okta-sim startup (s) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in raws:
+        w(f"| {r['preset']} | {r['events']} | {r['pairs']} | {fmt(r['wall'])} | {fmt(r['events'] / r['wall'], 0)} | "
+          f"{fmt(r['cpu'])} | {fmt(r['rss'], 1)} | {fmt(r['simStartup'])} |")
+    w("")
+    w("### 4. Side by side with the official Okta SDK (PyPI `okta` 3.4.6), same okta-sim org")
+    w("")
+    w("The SDK script (tests/python/sdk_report.py) does what a user would: list apps, each app's users, users, "
+      "the System Log filtered to SSO sign-ins, then aggregates. Ratios are ours / theirs (below 1: we are cheaper).")
+    w("")
+    w("| preset | mode | wall ours / SDK (s) | wall ratio | requests ours / SDK | requests ratio | peak RSS ours / SDK (MiB) | RSS ratio | reports agree |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in raws:
+        if "sdk" in r:
+            s = r["sdk"]
+            w(f"| {r['preset']} | unthrottled | {fmt(r['wall'])} / {fmt(s['wall'])} | **{fmt(r['wall'] / s['wall'], 3)}** | "
+              f"{r['requests']} / {s['requests']} | {fmt(r['requests'] / s['requests'], 3)} | {fmt(r['rss'], 1)} / {fmt(s['rss'], 1)} | "
+              f"**{fmt(r['rss'] / s['rss'], 3)}** | {'yes' if s['agrees'] else 'NO'} |")
+    for p, rows in thr:
+        if "sdk" in rows:
+            o, s = rows["ours"], rows["sdk"]
+            w(f"| {p} | rate-limited {args.time_scale:g}x | {fmt(o['wall'], 1)} / {fmt(s['wall'], 1)} | **{fmt(o['wall'] / s['wall'], 3)}** | "
+              f"{o['requests']} / {s['requests']} | {fmt(o['requests'] / s['requests'], 3)} | – | – | "
+              f"{'yes' if o['matchesTruth'] and s['matchesTruth'] else 'NO'} |")
+    w("")
+    w("### 5. Incremental: the operator's next sync after N new sign-ins (medium preset, unthrottled)")
+    w("")
+    w("The operator's jobs keep the System Log cursor and per-app aggregates; the next sync re-lists apps, app users "
+      "and users (Okta has no change feed for assignments) and reads only the new events.")
+    w("")
+    w("| sync | new sign-ins | requests | System Log requests | apps + app users requests | events read | sign-ins counted | wall (s) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in inc:
+        w(f"| {r['kind']} | {r['newEvents']} | {r['requests']} | {r['logRequests']} | {r['appRequests']} | "
+          f"{r['eventsRead']} | {r['ssoEvents']} | {fmt(r['seconds'], 3)} |")
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+            f.write("# Benchmarks\n\nReproduce: `scripts/bench.sh --quick` (small and medium, under 5 minutes) or "
+                    "`scripts/bench.sh` (all presets). The tables below are that command's output, unedited.\n\n")
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
