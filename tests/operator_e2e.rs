@@ -55,6 +55,11 @@ fn spec(env: &Env, extra: Value) -> Value {
     spec
 }
 
+/// Waits until condition `type_` has `reason`.
+async fn wait_condition(env: &Env, type_: &str, reason: &str) -> OktaIntegration {
+    wait_for(&env.client, &env.ns, "acme", READY_TIMEOUT, reason, |o| condition(o, type_).is_some_and(|c| c.1 == reason)).await
+}
+
 fn status_json(obj: &OktaIntegration) -> Value {
     serde_json::to_value(obj.status.as_ref().expect("status")).expect("json")
 }
@@ -214,15 +219,7 @@ async fn a_token_without_system_log_access_is_permission_denied_naming_it() {
     .await;
     create_secret(&env.client, &env.ns, "okta", "nologs").await;
     apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({}))).await;
-    let obj = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "PermissionDenied",
-        |o| condition(o, "AccessValidated").is_some_and(|c| c.1 == "PermissionDenied"),
-    )
-    .await;
+    let obj = wait_condition(&env, "AccessValidated", "PermissionDenied").await;
     let message = condition(&obj, "AccessValidated").expect("condition").2;
     assert!(message.contains("View System Log"), "{message}");
     let access = obj
@@ -246,15 +243,7 @@ async fn a_token_without_system_log_access_is_permission_denied_naming_it() {
 async fn a_secret_created_after_the_integration_recovers_by_itself() {
     let env = env("latesecret", &["--scale", "small", "--no-rate-limit"], &[]).await;
     apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({}))).await;
-    let obj = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "SecretNotFound",
-        |o| condition(o, "AccessValidated").is_some_and(|c| c.1 == "SecretNotFound"),
-    )
-    .await;
+    let obj = wait_condition(&env, "AccessValidated", "SecretNotFound").await;
     assert!(
         condition(&obj, "AccessValidated")
             .expect("c")
@@ -278,15 +267,7 @@ async fn a_secret_without_the_key_says_which_keys_it_has() {
     let env = env("nokey", &["--scale", "small", "--no-rate-limit"], &[]).await;
     create_secret(&env.client, &env.ns, "okta", "demo").await;
     apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({"credentials": {"apiToken": {"secretRef": {"name": "okta", "key": "api-token"}}}}))).await;
-    let obj = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "SecretKeyMissing",
-        |o| condition(o, "AccessValidated").is_some_and(|c| c.1 == "SecretKeyMissing"),
-    )
-    .await;
+    let obj = wait_condition(&env, "AccessValidated", "SecretKeyMissing").await;
     assert!(
         condition(&obj, "AccessValidated")
             .expect("c")
@@ -306,15 +287,7 @@ async fn suspend_stops_syncs_and_the_annotation_runs_exactly_one() {
         spec(&env, json!({"suspend": true})),
     )
     .await;
-    let obj = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "Suspended",
-        |o| condition(o, "Synced").is_some_and(|c| c.1 == "Suspended"),
-    )
-    .await;
+    let obj = wait_condition(&env, "Synced", "Suspended").await;
     assert_eq!(
         condition(&obj, "AccessValidated").map(|c| c.0),
         Some("True".into()),
