@@ -31,14 +31,23 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let policy = DomainPolicy { allowed_suffixes: vec![], insecure_allow_http: true };
+    let policy = DomainPolicy {
+        allowed_suffixes: vec![],
+        insecure_allow_http: true,
+    };
     let org = policy.check(&args.domain)?;
     let token = ApiToken::new(&args.token).ok_or("empty token")?;
-    let options = ClientOptions { allow_local: true, ..ClientOptions::default() };
+    let options = ClientOptions {
+        allow_local: true,
+        ..ClientOptions::default()
+    };
     let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
     let mut ledger = UsageLedger::default();
     let control = reqwest::Client::new();
-    for (round, n) in std::iter::once(None).chain(args.events.iter().copied().map(Some)).enumerate() {
+    for (round, n) in std::iter::once(None)
+        .chain(args.events.iter().copied().map(Some))
+        .enumerate()
+    {
         if let Some(n) = n.filter(|n| *n > 0) {
             control
                 .post(format!("http://{}/__sim/events", args.domain))
@@ -47,14 +56,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?
                 .error_for_status()?;
         }
-        let client = OktaClient::new(org.clone(), token.clone(), governor.clone(), options.clone())?;
+        let client = OktaClient::new(
+            org.clone(),
+            token.clone(),
+            governor.clone(),
+            options.clone(),
+        )?;
         let stats_url = format!("http://{}/__sim/stats", args.domain);
         let before: serde_json::Value = control.get(&stats_url).send().await?.json().await?;
         let started = Instant::now();
         let result = sync(&client, &args.domain, 30, &mut ledger, &Progress::default()).await?;
         let seconds = started.elapsed().as_secs_f64();
         let after: serde_json::Value = control.get(&stats_url).send().await?.json().await?;
-        let delta = |bucket: &str| after["buckets"][bucket]["requests"].as_u64().unwrap_or(0) - before["buckets"][bucket]["requests"].as_u64().unwrap_or(0);
+        let delta = |bucket: &str| {
+            after["buckets"][bucket]["requests"].as_u64().unwrap_or(0)
+                - before["buckets"][bucket]["requests"].as_u64().unwrap_or(0)
+        };
         println!(
             "{}",
             json!({

@@ -57,7 +57,10 @@ fn spec(env: &Env, extra: Value) -> Value {
 
 /// Waits until condition `type_` has `reason`.
 async fn wait_condition(env: &Env, type_: &str, reason: &str) -> OktaIntegration {
-    wait_for(&env.client, &env.ns, "acme", READY_TIMEOUT, reason, |o| condition(o, type_).is_some_and(|c| c.1 == reason)).await
+    wait_for(&env.client, &env.ns, "acme", READY_TIMEOUT, reason, |o| {
+        condition(o, type_).is_some_and(|c| c.1 == reason)
+    })
+    .await
 }
 
 fn status_json(obj: &OktaIntegration) -> Value {

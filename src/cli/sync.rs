@@ -110,14 +110,20 @@ pub async fn run(args: SyncArgs) -> ExitCode {
     // Access first, one request per permission, reported in the setup guide's terms.
     match check_access(&client).await {
         Err(e) if e.is_invalid_token() => {
-            return fail(format!("Okta rejected the API token ({e}): create a new token"));
+            return fail(format!(
+                "Okta rejected the API token ({e}): create a new token"
+            ));
         }
         Err(e) => return fail(format!("cannot check access: {e}")),
         Ok(access) => {
             let line: Vec<String> = Need::ALL
                 .iter()
                 .map(|n| {
-                    let state = if matches!(access.get(*n), Access::Granted) { "Granted" } else { "Denied" };
+                    let state = if matches!(access.get(*n), Access::Granted) {
+                        "Granted"
+                    } else {
+                        "Denied"
+                    };
                     format!("{}: {state}", n.guide_name())
                 })
                 .collect();
