@@ -55,6 +55,21 @@ fn spec(env: &Env, extra: Value) -> Value {
     spec
 }
 
+/// The usual start: the token's Secret, an integration on okta-sim, and Ready.
+async fn ready_integration(env: &Env) -> OktaIntegration {
+    create_secret(&env.client, &env.ns, "okta", "demo").await;
+    apply_integration(&env.client, &env.ns, "acme", spec(env, json!({}))).await;
+    wait_for(
+        &env.client,
+        &env.ns,
+        "acme",
+        READY_TIMEOUT,
+        "Ready",
+        is_ready,
+    )
+    .await
+}
+
 /// Waits until condition `type_` has `reason`.
 async fn wait_condition(env: &Env, type_: &str, reason: &str) -> OktaIntegration {
     wait_for(&env.client, &env.ns, "acme", READY_TIMEOUT, reason, |o| {
@@ -94,17 +109,7 @@ fn assert_status_matches_truth(obj: &OktaIntegration, truth: &Value) {
 #[tokio::test]
 async fn an_integration_becomes_ready_with_status_equal_to_the_truth() {
     let env = env("ready", &["--scale", "small", "--no-rate-limit"], &[]).await;
-    create_secret(&env.client, &env.ns, "okta", "demo").await;
-    apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({}))).await;
-    let obj = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "Ready",
-        is_ready,
-    )
-    .await;
+    let obj = ready_integration(&env).await;
     assert_status_matches_truth(&obj, &env.truth);
     let status = obj.status.as_ref().expect("status");
     assert_eq!(status.apps_truncated, Some(false));
@@ -354,17 +359,7 @@ async fn suspend_stops_syncs_and_the_annotation_runs_exactly_one() {
 #[tokio::test]
 async fn new_events_between_syncs_move_the_counts_by_exactly_those_events() {
     let env = env("incremental", &["--scale", "small", "--no-rate-limit"], &[]).await;
-    create_secret(&env.client, &env.ns, "okta", "demo").await;
-    apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({}))).await;
-    let before = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "Ready",
-        is_ready,
-    )
-    .await;
+    let before = ready_integration(&env).await;
     let before_status = status_json(&before);
     let app = env.truth["apps"]
         .as_array()
@@ -578,17 +573,7 @@ async fn integrations_on_one_domain_share_a_rate_budget_without_a_429_storm() {
 #[tokio::test]
 async fn the_operator_killed_mid_sync_keeps_the_last_good_status_and_finishes_after_restart() {
     let mut env = env("restart", &["--scale", "small", "--no-rate-limit"], &[]).await;
-    create_secret(&env.client, &env.ns, "okta", "demo").await;
-    apply_integration(&env.client, &env.ns, "acme", spec(&env, json!({}))).await;
-    let good = wait_for(
-        &env.client,
-        &env.ns,
-        "acme",
-        READY_TIMEOUT,
-        "Ready",
-        is_ready,
-    )
-    .await;
+    let good = ready_integration(&env).await;
     let good_summary = status_json(&good)["summary"].clone();
     // make the next sync slow, start it, and kill the operator in the middle
     env.sim
