@@ -74,7 +74,7 @@ $K -n dti-demo wait --for=condition=Ready oktaintegration/acme --timeout=120s
 say "kubectl get oktaintegrations -o wide"
 $K -n dti-demo get oktaintegrations -o wide
 say "the top apps in status"
-$K -n dti-demo get oktaintegration acme -o jsonpath='{range .status.apps[*]}{.label}{"\t"}{.activeUsers} active of {.assignedUsers} assigned, {.ssoEvents} sign-ins{"\n"}{end}' | column -t -s $'\t'
+$K -n dti-demo get oktaintegration acme -o jsonpath='{range .status.apps[*]}{.label}{"\t"}{.activeUsers} active of {.assignedUsers} assigned, {.ssoEvents} sign-ins{"\n"}{end}' | awk -F'\t' '{ printf "%-24s %s\n", $1, $2 }'
 say "events"
 $K -n dti-demo get events --field-selector involvedObject.name=acme -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
 
