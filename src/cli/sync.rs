@@ -133,11 +133,7 @@ pub async fn run(args: SyncArgs) -> ExitCode {
                     Access::Denied(e) => e.to_string(),
                     Access::Granted => String::new(),
                 };
-                return fail(format!(
-                    "the API token lacks the \"{}\" permission: {cause}. Create the token as an admin who can {}.",
-                    need.guide_name(),
-                    need.guide_name().to_lowercase()
-                ));
+                return fail(lacks_permission(*need, &cause));
             }
         }
     }
@@ -180,14 +176,20 @@ pub async fn run(args: SyncArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn lacks_permission(need: Need, cause: &str) -> String {
+    format!(
+        "the API token lacks the \"{}\" permission: {cause}. Create the token as an admin who can {}.",
+        need.guide_name(),
+        need.guide_name().to_lowercase()
+    )
+}
+
 /// One line that says what went wrong and what to do; Okta's errorCode stays in it.
 fn describe(e: &DiscoveryError) -> String {
     match e {
-        DiscoveryError::PermissionDenied { need, source } => format!(
-            "the API token lacks the \"{}\" permission: {source}. Create the token as an admin who can {}.",
-            need.guide_name(),
-            need.guide_name().to_lowercase()
-        ),
+        DiscoveryError::PermissionDenied { need, source } => {
+            lacks_permission(*need, &source.to_string())
+        }
         other => other.to_string(),
     }
 }

@@ -72,8 +72,3 @@ pub async fn read_token(
         }
     }
 }
-
-/// A fingerprint to notice a rotated token without keeping or comparing the token itself.
-pub fn fingerprint(token: &ApiToken) -> u64 {
-    token.fingerprint()
-}

@@ -63,8 +63,6 @@ pub struct Discovery {
     pub report: Report,
     pub users_scanned: u64,
     pub events_scanned: u64,
-    /// The System Log polling cursor after the last event read: where an incremental sync resumes.
-    pub log_cursor: Option<Url>,
 }
 
 #[derive(Deserialize)]
@@ -236,7 +234,6 @@ pub async fn sync(
         report,
         users_scanned: users,
         events_scanned: events,
-        log_cursor: ledger.cursor.clone(),
     })
 }
 
