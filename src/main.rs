@@ -1,9 +1,6 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use dti_operator::cli::{Cli, run};
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    run(Cli::parse()).await
+    dti_operator::main().await
 }

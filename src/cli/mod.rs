@@ -1,12 +1,18 @@
-//! The `dti-operator` command line: one subcommand per front of the product.
+//! The `dti-operator` command line: one subcommand per front of the product; run as `kubectl-dti` it is
+//! the kubectl plugin.
 
-pub mod output;
-pub mod run;
-pub mod sync;
+mod common;
+mod output;
+mod plugin;
+mod report;
+mod run;
+mod sync;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -14,35 +20,103 @@ use clap::{Parser, Subcommand};
     version,
     about = "Discovers the SaaS apps an Okta org signs in to, with their usage"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+enum Command {
     /// Run the operator: reconcile OktaIntegrations in the cluster.
     Run(run::RunArgs),
-    /// Print the OktaIntegration CustomResourceDefinition as YAML.
+    /// Print the CustomResourceDefinitions (OktaIntegration, OktaApp, OktaSyncState) as YAML.
     Crd,
-    /// One sync against one Okta org; the report goes to stdout. The token comes from --token-file or the
-    /// environment variable OKTA_API_TOKEN, never from a flag value.
+    /// One sync against one Okta org; the report goes to stdout. The API token comes from --token-file or
+    /// the environment variable OKTA_API_TOKEN, never from a flag value; or use an OAuth service app.
     Sync(sync::SyncArgs),
+    /// The inventory of an OktaIntegration as the cluster holds it (no token, no Okta request).
+    Report(report::ReportArgs),
+    /// Reference tables for the README, generated from the code (a test keeps README.md in step).
+    #[command(hide = true)]
+    Docs {
+        #[arg(value_enum)]
+        table: DocsTable,
+    },
 }
 
-pub async fn run(cli: Cli) -> ExitCode {
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DocsTable {
+    Reasons,
+    Metrics,
+}
+
+/// A Kubernetes client from a kubeconfig (or the usual inference), naming this program and `identity`
+/// in its User-Agent (the API server's audit log tells replicas apart by it).
+pub(crate) async fn kube_client(path: Option<&PathBuf>, identity: &str) -> Result<kube::Client, String> {
+    let mut config = match path {
+        Some(p) => {
+            let kc = Kubeconfig::read_from(p).map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
+    };
+    let agent = format!("dti-operator/{} ({})", env!("CARGO_PKG_VERSION"), crate::text::clean(identity, 100));
+    if let Ok(value) = http::HeaderValue::from_str(&agent) {
+        config.headers.push((http::header::USER_AGENT, value));
+    }
+    kube::Client::try_from(config).map_err(|e| e.to_string())
+}
+
+/// Whether `sync`'s API token came from a flag rather than the environment.
+fn token_from_flag(matches: &ArgMatches) -> bool {
+    matches
+        .subcommand_matches("sync")
+        .and_then(|m| m.value_source("api_token"))
+        .is_some_and(|s| s == clap::parser::ValueSource::CommandLine)
+}
+
+/// Runs the program named by `argv[0]`: the plugin as `kubectl-dti`, the operator's CLI otherwise.
+pub(crate) async fn main() -> ExitCode {
+    let program = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    if program == "kubectl-dti" {
+        return plugin::main().await;
+    }
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match cli.command {
-        Command::Crd => match crate::crd::crd_yaml() {
+        Command::Crd => match crate::crd::crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
             }
             Err(err) => {
-                eprintln!("error: cannot render the CRD: {err}");
+                eprintln!("error: cannot render the CRDs: {err}");
                 ExitCode::FAILURE
             }
         },
-        Command::Sync(args) => sync::run(args).await,
+        Command::Sync(args) => sync::run(args, token_from_flag(&matches)).await,
         Command::Run(args) => run::run(args).await,
+        Command::Report(args) => report::run(args).await,
+        Command::Docs { table } => {
+            print!(
+                "{}",
+                match table {
+                    DocsTable::Reasons => crate::controller::reasons_reference(),
+                    DocsTable::Metrics => crate::controller::metrics_reference(),
+                }
+            );
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -1,42 +1,55 @@
-//! The sync report as JSON (the contract), CSV (one row per app) or a table for people.
+//! The report as JSON (the contract), CSV (one row per app, cells that cannot become formulas) or a table
+//! for people (every cell cleaned of control characters, so an app label cannot repaint the terminal).
 
 use chrono::SecondsFormat;
+use clap::ValueEnum;
 
 use crate::discovery::Report;
+use crate::text::{clean, csv_cell};
 
-pub fn json(report: &Report) -> String {
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+pub(crate) fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => json(report),
+        Format::Csv => csv(report),
+        Format::Table => table(report),
+    }
+}
+
+fn json(report: &Report) -> String {
     match serde_json::to_string_pretty(report) {
         Ok(s) => format!("{s}\n"),
-        Err(e) => format!("{{\"error\": \"{e}\"}}\n"),
+        Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-pub fn csv(report: &Report) -> String {
+fn csv(report: &Report) -> String {
     let mut out = String::from(
-        "id,name,label,status,signOnMode,assignedUsers,activeUsers,ssoEvents,lastUsed\n",
+        "id,name,label,status,signOnMode,builtIn,assignedUsers,activeUsers,unusedSeats,ssoEvents,lastUsed\n",
     );
+    let c = |s: &str| csv_cell(&clean(s, 256));
     for a in &report.apps {
         let last = a
             .last_used
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
             .unwrap_or_default();
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            csv_field(&a.id),
-            csv_field(&a.name),
-            csv_field(&a.label),
-            csv_field(&a.status),
-            csv_field(&a.sign_on_mode),
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            c(&a.id),
+            c(&a.name),
+            c(&a.label),
+            c(&a.status),
+            c(&a.sign_on_mode),
+            a.built_in,
             a.assigned_users,
             a.active_users,
+            a.unused_seats,
             a.sso_events,
             last
         ));
@@ -44,43 +57,56 @@ pub fn csv(report: &Report) -> String {
     out
 }
 
-pub fn table(report: &Report) -> String {
+/// A table cell: one line, no control characters, at most 60 characters wide.
+fn cell(text: &str) -> String {
+    let cleaned = clean(text, 240);
+    if cleaned.chars().count() > 60 {
+        let cut: String = cleaned.chars().take(59).collect();
+        format!("{cut}…")
+    } else {
+        cleaned
+    }
+}
+
+fn header(report: &Report) -> String {
     let s = &report.summary;
-    let mut out = format!(
+    let by_status: Vec<String> = s.users_by_status.iter().map(|(k, v)| format!("{} {v}", k.to_lowercase())).collect();
+    format!(
         "Okta org {} · usage over the last {} · generated {}\n\
-         users {} · active users {} · apps {} ({} active) · used {} · unused {} · SSO sign-ins {}\n\n",
-        report.domain,
+         users {} ({}) · active users {}\n\
+         apps {} ({} active, {} excluded: Okta's own and service clients) · used {} · unused {}\n\
+         seats {} · unused seats {} · sign-ins {}{}\n\n",
+        cell(&report.domain),
         report.usage_window,
-        report
-            .generated_at
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         s.users,
+        by_status.join(", "),
         s.active_users,
         s.apps,
         s.active_apps,
+        s.excluded_apps,
         s.used_apps,
         s.unused_apps,
-        s.sso_events
-    );
-    let headers = [
-        "APP",
-        "STATUS",
-        "SIGN-ON",
-        "ASSIGNED",
-        "ACTIVE",
-        "SIGN-INS",
-        "LAST USED",
-    ];
-    let rows: Vec<[String; 7]> = report
+        s.assigned_users,
+        s.unused_seats,
+        s.sso_events,
+        if s.skipped_records > 0 { format!(" · {} unusable records skipped", s.skipped_records) } else { String::new() }
+    )
+}
+
+fn table(report: &Report) -> String {
+    let headers = ["APP", "STATUS", "SIGN-ON", "ASSIGNED", "ACTIVE", "UNUSED SEATS", "SIGN-INS", "LAST USED"];
+    let rows: Vec<[String; 8]> = report
         .apps
         .iter()
         .map(|a| {
             [
-                a.label.clone(),
-                a.status.clone(),
-                a.sign_on_mode.clone(),
+                cell(&a.label),
+                cell(&a.status),
+                cell(&a.sign_on_mode),
                 a.assigned_users.to_string(),
                 a.active_users.to_string(),
+                a.unused_seats.to_string(),
                 a.sso_events.to_string(),
                 a.last_used
                     .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -88,27 +114,71 @@ pub fn table(report: &Report) -> String {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
+    let mut widths = headers.map(|h| h.chars().count());
     for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
         }
     }
     let line = |cells: &[String]| {
         let mut l = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            // text left-aligned, numbers right-aligned
-            if (3..6).contains(&i) {
-                l.push_str(&format!("{cell:>w$}  "));
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w.saturating_sub(c.chars().count());
+            if (3..7).contains(&i) {
+                l.push_str(&" ".repeat(pad));
+                l.push_str(c);
             } else {
-                l.push_str(&format!("{cell:<w$}  "));
+                l.push_str(c);
+                l.push_str(&" ".repeat(pad));
             }
+            l.push_str("  ");
         }
         format!("{}\n", l.trim_end())
     };
+    let mut out = header(report);
     out.push_str(&line(&headers.map(String::from)));
     for row in &rows {
         out.push_str(&line(row));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::{AppUsage, Summary};
+
+    fn report(label: &str) -> Report {
+        Report {
+            domain: "acme.okta.com".into(),
+            generated_at: chrono::Utc::now(),
+            usage_window: "30d".into(),
+            summary: Summary::default(),
+            apps: vec![AppUsage {
+                id: "0oa1".into(),
+                name: "x".into(),
+                label: label.into(),
+                status: "ACTIVE".into(),
+                sign_on_mode: "SAML_2_0".into(),
+                built_in: false,
+                assigned_users: 3,
+                active_users: 1,
+                unused_seats: 2,
+                sso_events: 4,
+                last_used: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn hostile_labels_are_escaped_in_every_format() {
+        let r = report("=HYPERLINK(\"http://evil\")\u{1b}[2J\nsecond line");
+        let csv = render(&r, Format::Csv);
+        assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
+        assert!(!csv.contains('\u{1b}'));
+        let table = render(&r, Format::Table);
+        assert!(!table.contains('\u{1b}') && !table.contains("\nsecond line"), "{table}");
+        let json = render(&r, Format::Json);
+        assert!(json.contains("\\u001b"), "JSON escapes control characters itself");
+    }
 }

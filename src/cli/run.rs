@@ -6,164 +6,123 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::controller::{self, Options, RunConfig};
-use crate::okta::{ClientOptions, DomainPolicy};
+use super::common::OktaArgs;
+use super::kube_client;
+use crate::controller::{self, Options, RunConfig, leader::LeaseConfig};
+use crate::crd::duration_arg;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Args, Debug)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).
     #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) okta: OktaArgs,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
-    pub metrics_addr: SocketAddr,
+    pub(crate) metrics_addr: SocketAddr,
     /// Sync jobs running at once, over all integrations.
     #[arg(long, default_value_t = 4)]
-    pub max_concurrent_syncs: usize,
+    pub(crate) max_concurrent_syncs: usize,
     /// Reconciles running at once.
     #[arg(long, default_value_t = 8)]
-    pub reconcile_concurrency: u16,
+    pub(crate) reconcile_concurrency: u16,
     /// Watch only this namespace (repeatable); all namespaces when absent.
     #[arg(long = "watch-namespace")]
-    pub watch_namespaces: Vec<String>,
-    /// Also allow this domain suffix (custom Okta domains), repeatable.
-    #[arg(long = "allow-domain")]
-    pub allow_domains: Vec<String>,
-    /// Development and tests only: allow http and loopback Okta domains.
-    #[arg(long)]
-    pub insecure_allow_http: bool,
-    /// Give up on one sync after this long.
-    #[arg(long, default_value = "6h")]
-    pub sync_timeout: String,
-    /// Deadline of one request to Okta.
-    #[arg(long, default_value = "30s")]
-    pub request_timeout: String,
-    /// Per-app active-user metric series for each integration's top N apps.
+    pub(crate) watch_namespaces: Vec<String>,
+    /// Per-app metric series for each integration's top N apps.
     #[arg(long, default_value_t = 10)]
-    pub metrics_top_apps: usize,
+    pub(crate) metrics_top_apps: usize,
+    /// OktaApp writes per second, at most (10,000 apps never flood the API server).
+    #[arg(long, default_value_t = 20.0)]
+    pub(crate) app_writes_per_second: f64,
+    /// Largest saved sync state, in MiB (compressed); past it no checkpoint is kept.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) checkpoint_cap_mib: usize,
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
     /// Run the controllers only while holding a Lease (for more than one replica).
     #[arg(long)]
-    pub leader_elect: bool,
-    /// Namespace of the Lease (default: $POD_NAMESPACE, else "default").
-    #[arg(long)]
-    pub leader_election_namespace: Option<String>,
+    pub(crate) leader_elect: bool,
+    /// Namespace of the Lease (default: the pod's namespace, else "default").
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub(crate) leader_election_namespace: Option<String>,
     /// Name of the Lease.
     #[arg(long, default_value = "dti-operator")]
-    pub leader_election_lease: String,
+    pub(crate) leader_election_lease: String,
     /// How long the lease holds without renewal.
-    #[arg(long, default_value = "15s")]
-    pub leader_election_duration: String,
+    #[arg(long, default_value = "15s", value_parser = duration_arg)]
+    pub(crate) leader_election_duration: Duration,
+    /// This replica's name (the pod's name in a cluster).
+    #[arg(long, env = "POD_NAME", default_value = "dti-operator")]
+    pub(crate) pod_name: String,
 }
 
-pub fn init_tracing(format: LogFormat) {
+pub(crate) fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(
-            "info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn",
-        )
+        tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn")
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
 
-async fn kube_client(path: Option<&PathBuf>) -> Result<kube::Client, String> {
-    let config = match path {
-        Some(p) => {
-            let kc = Kubeconfig::read_from(p)
-                .map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
-    };
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+fn options(args: &RunArgs) -> Result<Options, String> {
+    Ok(Options {
+        domain_policy: args.okta.domain_policy()?,
+        client_options: args.okta.client_options()?,
+        max_concurrent_syncs: args.max_concurrent_syncs,
+        sync_timeout: args.okta.sync_timeout,
+        app_writes_per_second: args.app_writes_per_second,
+        checkpoint_cap: args.checkpoint_cap_mib.saturating_mul(1024 * 1024),
+        metrics_top_apps: args.metrics_top_apps,
+        ..Options::default()
+    })
 }
 
-pub async fn run(args: RunArgs) -> ExitCode {
-    init_tracing(args.log_format);
-    let durations = (
-        crate::crd::parse_go_duration(&args.sync_timeout),
-        crate::crd::parse_go_duration(&args.request_timeout),
-    );
-    let (sync_timeout, request_timeout) = match durations {
-        (Ok(s), Ok(r)) => (s, r),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if args.insecure_allow_http {
-        tracing::warn!(
-            "--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production"
-        );
+fn lease(args: &RunArgs) -> Result<Option<LeaseConfig>, String> {
+    if !args.leader_elect {
+        return Ok(None);
     }
-    let client = match kube_client(args.kubeconfig.as_ref()).await {
-        Ok(c) => c,
+    if args.leader_election_duration < Duration::from_secs(3) {
+        return Err("--leader-election-duration must be at least 3s".into());
+    }
+    Ok(Some(LeaseConfig::with_duration(
+        args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
+        args.leader_election_lease.clone(),
+        format!("{}-{}", args.pod_name, std::process::id()),
+        args.leader_election_duration,
+    )))
+}
+
+pub(crate) async fn run(args: RunArgs) -> ExitCode {
+    init_tracing(args.log_format);
+    let prepared = options(&args).and_then(|o| Ok((o, lease(&args)?)));
+    let (options, leader_election) = match prepared {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let options = Options {
-        domain_policy: DomainPolicy {
-            allowed_suffixes: args.allow_domains.clone(),
-            insecure_allow_http: args.insecure_allow_http,
-        },
-        client_options: ClientOptions {
-            request_timeout,
-            allow_local: args.insecure_allow_http,
-            ..ClientOptions::default()
-        },
-        max_concurrent_syncs: args.max_concurrent_syncs,
-        sync_timeout,
-        access_timeout: Duration::from_secs(60),
-        retry_after_failure: Duration::from_secs(300),
-    };
-    let instance = std::env::var("POD_NAME")
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "dti-operator".into());
-    let leader_election = if args.leader_elect {
-        let duration = match crate::crd::parse_go_duration(&args.leader_election_duration) {
-            Ok(d) if d >= Duration::from_secs(3) => d,
-            _ => {
-                eprintln!("error: --leader-election-duration must be a duration of at least 3s");
-                return ExitCode::FAILURE;
-            }
-        };
-        Some(controller::leader::LeaseConfig {
-            namespace: args
-                .leader_election_namespace
-                .clone()
-                .or_else(|| std::env::var("POD_NAMESPACE").ok())
-                .unwrap_or_else(|| "default".into()),
-            name: args.leader_election_lease.clone(),
-            identity: format!("{instance}-{}", std::process::id()),
-            duration,
-            renew_every: duration / 3,
-        })
-    } else {
-        None
+    if args.okta.insecure_allow_http {
+        tracing::warn!("--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production");
+    }
+    let client = match kube_client(args.kubeconfig.as_ref(), &args.pod_name).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     let config = RunConfig {
         client,
@@ -171,8 +130,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         metrics_addr: args.metrics_addr,
         namespaces: args.watch_namespaces,
         reconcile_concurrency: args.reconcile_concurrency,
-        metrics_top_apps: args.metrics_top_apps,
-        instance,
+        instance: args.pod_name,
         leader_election,
     };
     match controller::run(config).await {

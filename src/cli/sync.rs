@@ -1,203 +1,230 @@
-//! `dti-operator sync`: the product without a cluster.
+//! `dti-operator sync`: the product without a cluster, one sync against one org.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use super::output;
-use crate::discovery::{Access, DiscoveryError, Need, Progress, check_access, discover};
-use crate::okta::{ApiToken, ClientOptions, DomainPolicy, OktaClient, OrgGovernor};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-}
+use super::common::OktaArgs;
+use super::output::{Format, render};
+use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
+use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint};
+use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
+use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};
 
 #[derive(Args, Debug)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     /// The Okta domain, host[:port], e.g. acme.okta.com.
     #[arg(long)]
-    pub domain: String,
+    pub(crate) domain: String,
+    #[command(flatten)]
+    pub(crate) okta: OktaArgs,
     /// A file holding the API token (else the environment variable OKTA_API_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// The API token: from the environment variable OKTA_API_TOKEN only (a flag value would show in ps).
+    #[arg(long = "api-token", env = "OKTA_API_TOKEN", hide = true, hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+    /// OAuth 2.0: the API service app's client ID (with --private-key-file).
+    #[arg(long, requires = "private_key_file", conflicts_with = "token_file")]
+    pub(crate) client_id: Option<String>,
+    /// OAuth 2.0: the app's private key, PEM (RSA or EC) or a private JWK.
+    #[arg(long, value_name = "FILE", requires = "client_id")]
+    pub(crate) private_key_file: Option<PathBuf>,
+    /// OAuth 2.0: the key ID registered with the public key.
     #[arg(long)]
-    pub token_file: Option<PathBuf>,
+    pub(crate) key_id: Option<String>,
+    /// OAuth 2.0: a scope to request (repeatable; default the three read scopes).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub(crate) scopes: Vec<String>,
     /// Usage window in days, 1d..90d.
-    #[arg(long, default_value = "30d")]
-    pub usage_window: String,
-    /// Also allow this domain suffix (for a custom Okta domain such as login.acme.com: --allow-domain acme.com).
-    #[arg(long = "allow-domain")]
-    pub allow_domain: Vec<String>,
-    /// Development and tests only: allow http and loopback addresses.
+    #[arg(long, default_value = "30d", value_parser = window_days_arg, value_name = "DAYS")]
+    pub(crate) usage_window: u32,
+    /// An event type that counts as a sign-in (repeatable; default: SSO, RADIUS, OIDC, Office 365 rich client).
+    #[arg(long = "usage-event-type", value_name = "TYPE")]
+    pub(crate) event_types: Vec<String>,
+    /// Also list Okta's own apps and OAuth service clients (marked builtIn).
     #[arg(long)]
-    pub insecure_allow_http: bool,
+    pub(crate) include_okta_apps: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Give up when the whole sync takes longer than this (e.g. 90m, 4h).
-    #[arg(long, default_value = "6h")]
-    pub timeout: String,
-    /// Deadline of a single request to Okta.
-    #[arg(long, default_value = "30s")]
-    pub request_timeout: String,
+    pub(crate) format: Format,
+    /// Write one CSV row per assignment (user, app, scope, status, last sign-in) to FILE, for licence reclaim.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) per_user: Option<PathBuf>,
+    /// Resume from the sync state in FILE (if it exists) and save the new state there: later runs read
+    /// only new System Log events and the apps they touch.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// With --state: list every app's assignments and every user again at least this often.
+    #[arg(long, default_value = "24h", value_parser = duration_arg, value_name = "DURATION")]
+    pub(crate) assignments_refresh_interval: Duration,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", crate::text::message(&message.to_string()));
     ExitCode::FAILURE
 }
 
-fn read_token(args: &SyncArgs) -> Result<ApiToken, String> {
-    let raw = match &args.token_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read --token-file {}: {e}", path.display()))?,
-        None => std::env::var("OKTA_API_TOKEN").map_err(|_| {
-            "no API token: pass --token-file FILE or set OKTA_API_TOKEN".to_string()
-        })?,
-    };
-    ApiToken::new(&raw).ok_or_else(|| "the API token is empty".to_string())
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
-pub async fn run(args: SyncArgs) -> ExitCode {
-    let days = match crate::crd::parse_usage_window(&args.usage_window) {
-        Ok(w) => (w.as_secs() / 86_400) as u32,
-        Err(e) => return fail(e),
-    };
-    let (timeout, request_timeout) = match (
-        crate::crd::parse_go_duration(&args.timeout),
-        crate::crd::parse_go_duration(&args.request_timeout),
-    ) {
-        (Ok(t), Ok(r)) => (t, r),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
-    };
-    let policy = DomainPolicy {
-        allowed_suffixes: args.allow_domain.clone(),
-        insecure_allow_http: args.insecure_allow_http,
-    };
-    let org = match policy.check(&args.domain) {
-        Ok(org) => org,
-        Err(e) => return fail(e),
-    };
-    if args.insecure_allow_http {
-        eprintln!(
-            "WARNING: --insecure-allow-http: loopback and plain http are allowed; never use this against a real Okta org"
-        );
+/// The credentials from the flags, and their kind.
+fn auth(args: &SyncArgs, org: &OrgUrl, token_from_flag: bool) -> Result<(Auth, CredentialKind), String> {
+    if let (Some(client_id), Some(key_file)) = (&args.client_id, &args.private_key_file) {
+        let raw = read_file(key_file, "--private-key-file")?;
+        let key = SigningKey::parse(&raw).map_err(|e| format!("--private-key-file {} {e}: use {ACCEPTED_FORMATS}", key_file.display()))?;
+        let scopes = if args.scopes.is_empty() { DEFAULT_OAUTH_SCOPES.map(String::from).to_vec() } else { args.scopes.clone() };
+        let config = OAuthConfig { client_id: client_id.clone(), key, key_id: args.key_id.clone(), scopes };
+        let session = OAuthSession::new(config, &org.base)?;
+        return Ok((Auth::OAuth(Arc::new(session)), CredentialKind::OAuth));
     }
-    let token = match read_token(&args) {
-        Ok(t) => t,
-        Err(e) => return fail(e),
+    if token_from_flag {
+        return Err("pass the API token through OKTA_API_TOKEN or --token-file, never as a flag value (it would show in ps and shell history)".into());
+    }
+    let raw = match (&args.token_file, &args.api_token) {
+        (Some(path), _) => read_file(path, "--token-file")?,
+        (None, Some(token)) => token.clone().into_bytes(),
+        (None, None) => return Err("no credentials: pass --token-file FILE, set OKTA_API_TOKEN, or use --client-id with --private-key-file".into()),
     };
-    let options = ClientOptions {
-        request_timeout,
-        allow_local: args.insecure_allow_http,
-        ..ClientOptions::default()
+    let token = ApiToken::parse(&raw).map_err(|e| format!("the API token {e}"))?;
+    Ok((Auth::Ssws(token), CredentialKind::ApiToken))
+}
+
+fn report_access(report: &AccessReport, kind: CredentialKind) -> Result<(), String> {
+    let line: Vec<String> = Need::ALL
+        .iter()
+        .map(|n| {
+            let name = if kind == CredentialKind::OAuth { n.scope() } else { n.guide_name() };
+            format!("{name}: {}", if report.granted(*n) { "Granted" } else { "Denied" })
+        })
+        .collect();
+    eprintln!("access: {}", line.join(", "));
+    match report.denied.first() {
+        Some((_, e)) => Err(e.to_string()),
+        None => Ok(()),
+    }
+}
+
+fn load_state(path: Option<&Path>) -> OrgState {
+    let Some(path) = path.filter(|p| p.exists()) else {
+        return OrgState::default();
     };
-    let client = match OktaClient::new(
-        org,
-        token,
-        Arc::new(OrgGovernor::new(options.max_in_flight)),
-        options,
-    ) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    // Access first, one request per permission, reported in the setup guide's terms.
-    match check_access(&client).await {
-        Err(e) if e.is_invalid_token() => {
-            return fail(format!(
-                "Okta rejected the API token ({e}): create a new token"
-            ));
+    match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string())) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("warning: cannot use the sync state in {} ({e}); scanning in full", path.display());
+            OrgState::default()
         }
-        Err(e) => return fail(format!("cannot check access: {e}")),
-        Ok(access) => {
-            let line: Vec<String> = Need::ALL
-                .iter()
-                .map(|n| {
-                    let state = if matches!(access.get(*n), Access::Granted) {
-                        "Granted"
-                    } else {
-                        "Denied"
-                    };
-                    format!("{}: {state}", n.guide_name())
-                })
-                .collect();
-            eprintln!("access: {}", line.join(", "));
-            if let Some(need) = access.denied().first() {
-                let cause = match access.get(*need) {
-                    Access::Denied(e) => e.to_string(),
-                    Access::Granted => String::new(),
-                };
-                return fail(lacks_permission(*need, &cause));
+    }
+}
+
+fn save_state(path: &Path, state: &OrgState) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, checkpoint::encode(state))
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot save the sync state to {}: {e}", path.display()))
+}
+
+fn config(args: &SyncArgs, org: &OrgUrl) -> SyncConfig {
+    SyncConfig {
+        domain: args.domain.clone(),
+        origin: org.origin(),
+        window_days: args.usage_window,
+        event_types: if args.event_types.is_empty() { DEFAULT_SIGN_IN_EVENT_TYPES.map(String::from).to_vec() } else { args.event_types.clone() },
+        include_okta_apps: args.include_okta_apps,
+        refresh_interval: args.assignments_refresh_interval,
+        keep_logins: args.per_user.is_some(),
+    }
+}
+
+pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
+    let prepared = (|| {
+        let policy = args.okta.domain_policy()?;
+        let org = policy.check(&args.domain).map_err(|e| e.to_string())?;
+        let options = args.okta.client_options()?;
+        let (auth, kind) = auth(&args, &org, token_from_flag)?;
+        let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
+        let client = OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
+        Ok::<_, String>((org, client, kind))
+    })();
+    let (org, client, kind) = match prepared {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if args.okta.insecure_allow_http {
+        eprintln!("WARNING: --insecure-allow-http: loopback and plain http are allowed; never use this against a real Okta org");
+    }
+    match discovery::check_access(&client, kind).await {
+        Err(e) => return fail(e),
+        Ok(report) => {
+            if let Err(e) = report_access(&report, kind) {
+                return fail(e);
             }
         }
     }
+    let config = config(&args, &org);
+    let mut state = load_state(args.state.as_deref());
+    match sync_and_print(&args, &client, kind, &config, &mut state).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+async fn sync_and_print(args: &SyncArgs, client: &OktaClient, kind: CredentialKind, config: &SyncConfig, state: &mut OrgState) -> Result<(), String> {
     let progress = Arc::new(Progress::default());
     let ticker = std::io::stderr()
         .is_terminal()
         .then(|| tokio::spawn(show_progress(progress.clone())));
-    let result =
-        tokio::time::timeout(timeout, discover(&client, &args.domain, days, &progress)).await;
+    let result = tokio::time::timeout(args.okta.sync_timeout, discovery::sync(client, kind, config, state, &progress)).await;
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r\x1b[2K");
     }
-    let discovery = match result {
-        Err(_) => {
-            return fail(format!(
-                "the sync did not finish within --timeout {}",
-                args.timeout
-            ));
-        }
-        Ok(Err(e)) => return fail(describe(&e)),
-        Ok(Ok(d)) => d,
+    let output = match result {
+        Err(_) => return Err(format!("the sync did not finish within --sync-timeout {:?}", args.okta.sync_timeout)),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Ok(Ok(o)) => o,
     };
-    let text = match args.format {
-        Format::Json => output::json(&discovery.report),
-        Format::Csv => output::csv(&discovery.report),
-        Format::Table => output::table(&discovery.report),
-    };
-    print!("{text}");
+    print!("{}", render(&output.report, args.format));
+    if let Some(path) = &args.per_user {
+        let start_ms = (output.report.generated_at - chrono::Duration::days(i64::from(config.window_days))).timestamp_millis();
+        let file = std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        let rows = discovery::write_per_user(state, start_ms, &mut out)
+            .and_then(|n| std::io::Write::flush(&mut out).map(|_| n))
+            .map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
+        eprintln!("per-user: {rows} assignments written to {}", path.display());
+    }
+    if let Some(path) = &args.state {
+        save_state(path, state)?;
+    }
     let stats = client.stats();
     eprintln!(
-        "sync: {} requests ({} retried, {} rate-limited, {:.1}s waiting for rate limits), {} users, {} events read",
-        stats.requests.load(Ordering::Relaxed),
+        "sync: {} ({}), {} requests ({} retried, {} rate-limited, {:.1}s waiting for rate limits), {} users, {} events read, {} app(s) re-listed, {} records skipped",
+        if output.mode == discovery::Mode::Full { "full" } else { "incremental" },
+        args.domain,
+        stats.requests(),
         stats.retries.load(Ordering::Relaxed),
         stats.rate_limited.load(Ordering::Relaxed),
         stats.rate_limit_wait().as_secs_f64(),
-        discovery.users_scanned,
-        discovery.events_scanned
+        output.users_scanned,
+        output.events_scanned,
+        output.apps_relisted,
+        output.skipped_records,
     );
-    ExitCode::SUCCESS
-}
-
-fn lacks_permission(need: Need, cause: &str) -> String {
-    format!(
-        "the API token lacks the \"{}\" permission: {cause}. Create the token as an admin who can {}.",
-        need.guide_name(),
-        need.guide_name().to_lowercase()
-    )
-}
-
-/// One line that says what went wrong and what to do; Okta's errorCode stays in it.
-fn describe(e: &DiscoveryError) -> String {
-    match e {
-        DiscoveryError::PermissionDenied { need, source } => {
-            lacks_permission(*need, &source.to_string())
-        }
-        other => other.to_string(),
-    }
+    Ok(())
 }
 
 async fn show_progress(progress: Arc<Progress>) {
     loop {
         eprint!(
-            "\r\x1b[2Kreading Okta: apps {}/{} · users {} · sign-in events {}",
+            "\r\x1b[2Kreading Okta: apps {}/{} · users {} · events {}",
             progress.apps_done.load(Ordering::Relaxed),
             progress.apps_total.load(Ordering::Relaxed),
             progress.users.load(Ordering::Relaxed),

@@ -1,118 +1,118 @@
 //! What every reconcile and sync job shares.
 
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::channel::mpsc::UnboundedSender;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::Client;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Client, Resource};
 use tokio::sync::Semaphore;
 
+use super::events::Recorder;
+use super::leader::Fence;
 use super::metrics::Metrics;
 use super::state::States;
 use crate::crd::OktaIntegration;
-use crate::okta::{
-    ApiToken, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl,
-};
+use crate::okta::{Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl};
+use crate::sync::lock;
 
 /// Settings from the command line.
 #[derive(Clone, Debug)]
-pub struct Options {
-    pub domain_policy: DomainPolicy,
-    pub client_options: ClientOptions,
-    pub max_concurrent_syncs: usize,
-    pub sync_timeout: Duration,
+pub(crate) struct Options {
+    pub(crate) domain_policy: DomainPolicy,
+    pub(crate) client_options: ClientOptions,
+    pub(crate) max_concurrent_syncs: usize,
+    pub(crate) sync_timeout: Duration,
     /// How long an access check may take before the org counts as unreachable.
-    pub access_timeout: Duration,
+    pub(crate) access_timeout: Duration,
     /// Delay before retrying after a failed sync (capped by spec.syncInterval).
-    pub retry_after_failure: Duration,
+    pub(crate) retry_after_failure: Duration,
+    /// How often a problem that needs a person is checked again anyway (an Okta incident heals by itself).
+    pub(crate) stalled_recheck: Duration,
+    /// How often a transient access problem is checked again.
+    pub(crate) transient_recheck: Duration,
+    /// OktaApp writes in flight at once, and their pace per second, so 10,000 apps never flood the API server.
+    pub(crate) app_write_concurrency: usize,
+    pub(crate) app_writes_per_second: f64,
+    /// Largest checkpoint saved, compressed; past it the next start scans in full.
+    pub(crate) checkpoint_cap: usize,
+    /// Per-app metric series for each integration's top N apps.
+    pub(crate) metrics_top_apps: usize,
 }
 
-pub struct Context {
-    pub client: Client,
-    pub recorder: Recorder,
-    pub metrics: Arc<Metrics>,
-    pub states: States,
-    pub governors: GovernorRegistry,
-    pub sync_slots: Arc<Semaphore>,
-    pub options: Options,
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            domain_policy: DomainPolicy::default(),
+            client_options: ClientOptions::default(),
+            max_concurrent_syncs: 4,
+            sync_timeout: Duration::from_secs(6 * 3600),
+            access_timeout: Duration::from_secs(60),
+            retry_after_failure: Duration::from_secs(300),
+            stalled_recheck: Duration::from_secs(1800),
+            transient_recheck: Duration::from_secs(60),
+            app_write_concurrency: 4,
+            app_writes_per_second: 20.0,
+            checkpoint_cap: 16 * 1024 * 1024,
+            metrics_top_apps: 10,
+        }
+    }
+}
+
+pub(crate) struct Context {
+    pub(crate) client: Client,
+    pub(crate) recorder: Recorder,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) states: States,
+    pub(crate) governors: Arc<GovernorRegistry>,
+    pub(crate) sync_slots: Arc<Semaphore>,
+    pub(crate) options: Options,
+    pub(crate) fence: Fence,
+    pub(crate) jobs: super::jobs::Tracker,
     triggers: Mutex<Vec<UnboundedSender<ObjectRef<OktaIntegration>>>>,
 }
 
 impl Context {
-    pub fn new(
+    pub(crate) fn new(
         client: Client,
         options: Options,
         metrics: Arc<Metrics>,
+        states: States,
+        governors: Arc<GovernorRegistry>,
+        fence: Fence,
         instance: String,
     ) -> Context {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: "dti-operator".into(),
-                instance: Some(instance),
-            },
-        );
         Context {
+            recorder: Recorder::new(client.clone(), instance),
             client,
-            recorder,
             metrics,
-            states: States::default(),
-            governors: GovernorRegistry::default(),
+            states,
+            governors,
             sync_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
             options,
+            fence,
+            jobs: super::jobs::Tracker::default(),
             triggers: Mutex::new(Vec::new()),
         }
     }
 
     /// A client for one org; every integration on that org shares its rate governor.
-    pub fn okta_client(&self, org: OrgUrl, token: ApiToken) -> Result<OktaClient, OktaError> {
+    pub(crate) fn okta_client(&self, org: OrgUrl, auth: Auth) -> Result<OktaClient, OktaError> {
         let governor = self
             .governors
-            .for_org(&org.host, self.options.client_options.max_in_flight);
-        let client = OktaClient::new(org, token, governor, self.options.client_options.clone())?;
+            .for_org(&org, self.options.client_options.max_in_flight);
+        let client = OktaClient::new(org, auth, governor, self.options.client_options.clone())?;
         Ok(client.with_observer(self.metrics.clone()))
     }
 
-    pub fn add_trigger(&self, sender: UnboundedSender<ObjectRef<OktaIntegration>>) {
-        if let Ok(mut t) = self.triggers.lock() {
-            t.push(sender);
-        }
+    pub(crate) fn add_trigger(&self, sender: UnboundedSender<ObjectRef<OktaIntegration>>) {
+        lock(&self.triggers).push(sender);
     }
 
-    /// Asks for a reconcile of an object now (after a sync job finished).
-    pub fn trigger(&self, obj_ref: ObjectRef<OktaIntegration>) {
-        if let Ok(t) = self.triggers.lock() {
-            for sender in t.iter() {
-                let _ = sender.unbounded_send(obj_ref.clone());
-            }
-        }
-    }
-
-    /// Publishes a Kubernetes Event on the integration; a failure to publish is logged, never fatal.
-    pub async fn event(
-        &self,
-        obj: &OktaIntegration,
-        warning: bool,
-        reason: &str,
-        action: &str,
-        note: String,
-    ) {
-        let event = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: reason.into(),
-            note: Some(note.chars().take(1000).collect()),
-            action: action.into(),
-            secondary: None,
-        };
-        if let Err(e) = self.recorder.publish(&event, &obj.object_ref(&())).await {
-            tracing::warn!(error = %e, reason, "cannot publish event");
+    /// Asks for a reconcile of an object now (a sync job finished).
+    pub(crate) fn trigger(&self, obj_ref: ObjectRef<OktaIntegration>) {
+        for sender in lock(&self.triggers).iter() {
+            let _ = sender.unbounded_send(obj_ref.clone());
         }
     }
 }

@@ -1,251 +1,271 @@
 //! Sync jobs: run in the background (a reconcile never waits for one), at most one per integration and
-//! `--max-concurrent-syncs` overall; they record their outcome, write status and ask for a reconcile.
+//! `--max-concurrent-syncs` overall, each supervised: a panic is noticed, recorded and rescheduled; a job
+//! that ends after its integration was deleted (or replaced) finds no state and changes nothing. A job
+//! hands its outcome to the controller, which writes status.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use chrono::Utc;
+use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, ResourceExt};
 
+use super::apps;
+use super::checkpoints;
 use super::context::Context;
-use super::reconcile::write_status;
-use super::state::{AccessProblem, IntegrationState, RunningSync};
-use super::status::time;
-use crate::crd::{LastSync, OktaIntegration, SyncResult, parse_go_duration, parse_usage_window};
-use crate::discovery::{DiscoveryError, Progress, UsageLedger};
-use crate::okta::{ApiToken, OrgUrl};
+use super::outcome::{self, JobInfo, Outcome, Spent, Success};
+use super::state::{IntegrationState, RunningJob, key_of};
+use super::steps::validate::Validated;
+use crate::crd::{OktaIntegration, parse_go_duration, parse_usage_window};
+use crate::discovery::{OrgState, Progress, SyncConfig, SyncError};
+use crate::okta::OktaError;
+use crate::sync::lock;
+
+/// Counts live job tasks, so a shutdown can wait until they have all stopped before the lease goes.
+#[derive(Clone, Default)]
+pub(crate) struct Tracker(Arc<(AtomicUsize, Notify)>);
+
+/// Held by a job task; dropped when it ends or is aborted.
+struct Alive(Tracker);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        (self.0).0.0.fetch_sub(1, Ordering::SeqCst);
+        (self.0).0.1.notify_waiters();
+    }
+}
+
+impl Tracker {
+    fn enter(&self) -> Alive {
+        self.0.0.fetch_add(1, Ordering::SeqCst);
+        Alive(self.clone())
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.0.0.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no job task is alive (or `timeout` passed); true when idle.
+    pub(crate) async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.0.1.notified();
+            if self.live() == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.live() == 0;
+            }
+        }
+    }
+}
+
+/// Everything a job needs, taken when it starts.
+struct Job {
+    key: String,
+    uid: String,
+    id: u64,
+    obj: OktaIntegration,
+    validated: Validated,
+    config: SyncConfig,
+    engine: Option<OrgState>,
+    load_checkpoint: bool,
+}
+
+/// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
+pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(SyncConfig, Duration), String> {
+    let spec = &obj.spec;
+    let days = parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
+    let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
+    let refresh = parse_go_duration(&spec.assignments_refresh_interval)
+        .map_err(|e| format!("spec.assignmentsRefreshInterval: {e}"))?;
+    let config = SyncConfig {
+        domain: spec.domain.clone(),
+        origin: origin.to_string(),
+        window_days: (days.as_secs() / 86_400) as u32,
+        event_types: spec.usage.event_types.clone(),
+        include_okta_apps: spec.include_okta_apps,
+        refresh_interval: refresh,
+        keep_logins: false,
+    };
+    Ok((config, interval))
+}
 
 /// Starts a sync job for `obj` and records it as running in `st`.
-pub fn start(
+pub(crate) fn start(
     ctx: &Arc<Context>,
     st: &mut IntegrationState,
     obj: &OktaIntegration,
-    org: OrgUrl,
-    token: ApiToken,
-    fingerprint: u64,
+    validated: Validated,
+    request: Option<String>,
 ) {
-    let ledger_key = (
-        obj.spec.domain.to_ascii_lowercase(),
-        obj.spec.usage_window.clone(),
-    );
-    let ledger = if st.ledger_key.as_ref() == Some(&ledger_key) {
-        st.ledger.take()
-    } else {
-        None
+    let (config, interval) = match spec_settings(obj, &validated.org.origin()) {
+        Ok(s) => s,
+        Err(e) => {
+            st.precheck = Some(super::state::Problem::new(super::conditions::Reason::InvalidSpec, e));
+            return;
+        }
     };
-    st.ledger_key = Some(ledger_key);
+    st.jobs_started += 1;
     let generation = obj.metadata.generation.unwrap_or(0);
-    let started = Utc::now();
-    let job = tokio::spawn(run(ctx.clone(), obj.clone(), org, token, ledger, started));
-    st.running = Some(RunningSync {
+    let job = Job {
+        key: key_of(&obj.namespace().unwrap_or_default(), &obj.name_any()),
+        uid: obj.uid().unwrap_or_default(),
+        id: st.jobs_started,
+        obj: obj.clone(),
+        validated: validated.clone(),
+        config,
+        engine: st.engine.take(),
+        load_checkpoint: !st.checkpoint_tried,
+    };
+    st.checkpoint_tried = true;
+    let info = JobInfo {
+        interval,
+        retry_after_failure: ctx.options.retry_after_failure,
+        request,
         generation,
-        token_fingerprint: fingerprint,
-        started,
-        abort: job.abort_handle(),
+    };
+    let (key, uid, id) = (job.key.clone(), job.uid.clone(), job.id);
+    let alive = ctx.jobs.enter();
+    let worker = tokio::spawn({
+        let ctx = ctx.clone();
+        async move {
+            let _alive = alive;
+            run(ctx, job).await
+        }
+    });
+    st.running = Some(RunningJob {
+        id,
+        generation,
+        fingerprint: validated.auth.fingerprint(),
+        started: Utc::now(),
+        abort: worker.abort_handle(),
     });
     st.attempted_generation = Some(generation);
+    tokio::spawn(supervise(ctx.clone(), key, uid, id, info, worker));
 }
 
-/// Stops a running job (spec changed, token rotated, object deleted).
-pub fn cancel(st: &mut IntegrationState) {
+/// Stops a running job (spec changed, credentials rotated, object deleted).
+pub(crate) fn cancel(st: &mut IntegrationState) {
     if let Some(job) = st.running.take() {
         job.abort.abort();
-        st.ledger = None; // the job may have half-fed it
+        st.engine = None; // the job had it, and may have half-fed it
+        st.checkpoint_tried = false;
     }
 }
 
-async fn run(
+/// Waits for the worker and hands its outcome (or its panic) to the integration's state.
+async fn supervise(
     ctx: Arc<Context>,
-    obj: OktaIntegration,
-    org: OrgUrl,
-    token: ApiToken,
-    ledger: Option<UsageLedger>,
-    started: chrono::DateTime<Utc>,
+    key: String,
+    uid: String,
+    id: u64,
+    info: JobInfo,
+    worker: tokio::task::JoinHandle<Outcome>,
 ) {
-    let namespace = obj.namespace().unwrap_or_default();
-    let name = obj.name_any();
-    let key = format!("{namespace}/{name}");
-    let _slot = ctx.sync_slots.clone().acquire_owned().await;
-    let days = parse_usage_window(&obj.spec.usage_window)
-        .map(|w| (w.as_secs() / 86_400) as u32)
-        .unwrap_or(30);
-    let interval =
-        parse_go_duration(&obj.spec.sync_interval).unwrap_or(std::time::Duration::from_secs(3600));
-    let mut ledger = ledger.unwrap_or_default();
-    let incremental = ledger.cursor.is_some();
-    let progress = Progress::default();
-    let clock = Instant::now();
-    tracing::info!(integration = %key, incremental, "sync started");
-    let outcome = match ctx.okta_client(org, token) {
-        Err(e) => Err(DiscoveryError::Okta(e)),
-        Ok(client) => {
-            let result = tokio::time::timeout(
-                ctx.options.sync_timeout,
-                crate::discovery::sync(&client, &obj.spec.domain, days, &mut ledger, &progress),
-            )
-            .await;
-            let stats = client.stats();
-            let counters = (
-                stats.requests.load(std::sync::atomic::Ordering::Relaxed),
-                stats.rate_limit_wait().as_secs_f64(),
-            );
-            match result {
-                Ok(r) => r.map(|d| (d, counters)),
-                Err(_) => Err(DiscoveryError::Okta(crate::okta::OktaError::Deadline(
-                    ctx.options.sync_timeout,
-                ))),
+    let outcome = match worker.await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            tracing::error!(integration = %key, panic = %crate::text::message(&message), "a sync job panicked");
+            ctx.metrics.record_sync("panicked", Duration::ZERO);
+            Outcome::Panicked {
+                message: crate::text::message(&message),
             }
+        }
+        Err(_) => return, // cancelled: whoever cancelled it already cleared the state
+    };
+    let Some(state) = ctx.states.existing(&key, &uid) else {
+        return; // the integration was deleted or replaced meanwhile
+    };
+    {
+        let mut st = lock(&state);
+        if st.running.as_ref().is_none_or(|r| r.id != id) {
+            return;
+        }
+        if let Some(job) = st.running.take() {
+            outcome::record(&mut st, job, outcome, info, Utc::now());
+        }
+    }
+    if let Some((namespace, name)) = key.split_once('/') {
+        ctx.trigger(ObjectRef::new(name).within(namespace));
+    }
+}
+
+fn spent(client: &crate::okta::OktaClient, progress: &Progress) -> Spent {
+    let stats = client.stats();
+    Spent {
+        requests: stats.requests(),
+        rate_limit_wait: stats.rate_limit_wait(),
+        users_scanned: progress.users.load(Ordering::Relaxed),
+        events_scanned: progress.events.load(Ordering::Relaxed),
+    }
+}
+
+async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
+    let _slot = ctx.sync_slots.clone().acquire_owned().await;
+    let clock = Instant::now();
+    let client = match ctx.okta_client(job.validated.org.clone(), job.validated.auth.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Failed {
+                error: SyncError::Okta(e),
+                spent: Spent::default(),
+            };
         }
     };
+    let mut notices = Vec::new();
+    let mut engine = match (job.engine, job.load_checkpoint) {
+        (Some(engine), _) => engine,
+        (None, true) => {
+            let (loaded, notice) = checkpoints::load(&ctx, &job.obj, &job.config.key()).await;
+            notices.extend(notice);
+            loaded.unwrap_or_default()
+        }
+        (None, false) => OrgState::default(),
+    };
+    let progress = Progress::default();
+    tracing::info!(integration = %job.key, "sync started");
+    let result = tokio::time::timeout(
+        ctx.options.sync_timeout,
+        crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
+    )
+    .await;
+    let spent = spent(&client, &progress);
     let took = clock.elapsed();
-    let completed = Utc::now();
-    let state = ctx
-        .states
-        .get(&key, obj.uid().as_deref().unwrap_or_default());
-    let mut events: Vec<(bool, &str, String)> = Vec::new();
-    {
-        let Ok(mut st) = state.lock() else { return };
-        if st.running.as_ref().is_none_or(|r| r.started != started) {
-            return; // cancelled and replaced meanwhile
+    let output = match result {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => {
+            tracing::warn!(integration = %job.key, error = %error, "sync failed");
+            ctx.metrics.record_sync("failed", took);
+            return Outcome::Failed { error, spent };
         }
-        st.running = None;
-        let duration = (took.as_secs_f64() * 1000.0).round() / 1000.0;
-        match outcome {
-            Ok((discovery, (requests, waited))) => {
-                let report = discovery.report;
-                let previous: HashSet<&str> = st.apps.iter().map(|a| a.id.as_str()).collect();
-                let new_apps: Vec<String> =
-                    if st.summary.is_some() && st.apps.len() == st.apps_total {
-                        report
-                            .apps
-                            .iter()
-                            .filter(|a| !previous.contains(a.id.as_str()))
-                            .map(|a| a.label.clone())
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
-                let s = &report.summary;
-                events.push((false, "SyncSucceeded", format!(
-                    "synced {} apps ({} used, {} unused), {} users ({} active), {} sign-ins over {} in {:.1}s with {} Okta requests{}",
-                    s.apps, s.used_apps, s.unused_apps, s.users, s.active_users, s.sso_events, report.usage_window, duration, requests,
-                    if incremental { " (incremental System Log read)" } else { "" }
-                )));
-                if !new_apps.is_empty() {
-                    events.push((
-                        false,
-                        "NewAppsDiscovered",
-                        format!(
-                            "{} new app(s) since the previous sync: {}",
-                            new_apps.len(),
-                            new_apps.join(", ")
-                        ),
-                    ));
-                }
-                ctx.metrics.record_report(&namespace, &name, &report);
-                ctx.metrics.record_sync("succeeded", took);
-                st.last_sync = Some(LastSync {
-                    started_at: time(started),
-                    completed_at: Some(time(completed)),
-                    duration_seconds: Some(duration),
-                    result: SyncResult::Succeeded,
-                    api_requests: requests,
-                    rate_limit_wait_seconds: (waited * 1000.0).round() / 1000.0,
-                    users_scanned: discovery.users_scanned,
-                    events_scanned: discovery.events_scanned,
-                    message: Some(if incremental {
-                        "incremental: read new System Log events only".into()
-                    } else {
-                        "full scan of the usage window".into()
-                    }),
-                });
-                st.summary = Some(report.summary.clone());
-                st.apps_total = report.apps.len();
-                st.apps = report.apps;
-                st.last_sync_ok = true;
-                st.synced_generation = obj.metadata.generation;
-                st.next_sync_at =
-                    Some(completed + chrono::Duration::from_std(interval).unwrap_or_default());
-                st.ledger = Some(ledger);
-                tracing::info!(integration = %key, requests, seconds = duration, "sync succeeded");
-            }
-            Err(e) => {
-                let message = e.to_string();
-                match &e {
-                    DiscoveryError::InvalidToken { .. } => {
-                        set_problem(
-                            &mut st,
-                            AccessProblem {
-                                reason: "InvalidToken",
-                                message: message.clone(),
-                                stalled: true,
-                            },
-                        );
-                    }
-                    DiscoveryError::PermissionDenied { need, .. } => {
-                        set_problem(
-                            &mut st,
-                            AccessProblem {
-                                reason: "PermissionDenied",
-                                message: message.clone(),
-                                stalled: true,
-                            },
-                        );
-                        if let Some(check) = st.access_check.as_mut() {
-                            let field = match need {
-                                crate::discovery::Need::Users => &mut check.access.users,
-                                crate::discovery::Need::Applications => {
-                                    &mut check.access.applications
-                                }
-                                crate::discovery::Need::SystemLog => &mut check.access.system_log,
-                            };
-                            *field = crate::crd::Permission::Denied;
-                        }
-                    }
-                    DiscoveryError::Okta(_) => {}
-                }
-                events.push((
-                    true,
-                    "SyncFailed",
-                    format!("sync failed after {:.1}s: {message}", took.as_secs_f64()),
-                ));
-                ctx.metrics.record_sync("failed", took);
-                st.last_sync = Some(LastSync {
-                    started_at: time(started),
-                    completed_at: Some(time(completed)),
-                    duration_seconds: Some(duration),
-                    result: SyncResult::Failed,
-                    api_requests: 0,
-                    rate_limit_wait_seconds: 0.0,
-                    users_scanned: 0,
-                    events_scanned: progress.events.load(std::sync::atomic::Ordering::Relaxed),
-                    message: Some(message.clone()),
-                });
-                st.last_sync_ok = false;
-                let retry = ctx.options.retry_after_failure.min(interval);
-                st.next_sync_at =
-                    Some(completed + chrono::Duration::from_std(retry).unwrap_or_default());
-                st.ledger = None;
-                tracing::warn!(integration = %key, error = %message, "sync failed");
-            }
+        Err(_) => {
+            ctx.metrics.record_sync("failed", took);
+            return Outcome::Failed {
+                error: SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout)),
+                spent,
+            };
         }
-    }
-    for (warning, reason, note) in events {
-        ctx.event(&obj, warning, reason, "Sync", note).await;
-    }
-    let api: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &namespace);
-    if let Ok(Some(current)) = api.get_opt(&name).await {
-        if let Err(e) = write_status(&ctx, &api, &current, &state).await {
-            tracing::warn!(integration = %key, error = %e, "cannot write status after sync");
-        }
-        ctx.trigger(ObjectRef::from_obj(&current));
-    }
-}
-
-fn set_problem(st: &mut IntegrationState, problem: AccessProblem) {
-    if let Some(check) = st.access_check.as_mut() {
-        check.problem = Some(problem);
-    }
+    };
+    tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
+    ctx.metrics.record_sync("succeeded", took);
+    notices.extend(apps::publish(&ctx, &job.obj, &engine, &output).await);
+    let (checkpoint, notice) = checkpoints::save(&ctx, &job.obj, &engine).await;
+    notices.extend(notice);
+    Outcome::Succeeded(Box::new(Success {
+        output,
+        engine,
+        spent,
+        checkpoint,
+        notices,
+    }))
 }

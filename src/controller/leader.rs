@@ -1,7 +1,12 @@
-//! Leader election on a coordination.k8s.io Lease, so `replicaCount: 2` is safe: only the holder runs the
-//! controllers (syncs and status writes); a standby takes over once the lease expires unrenewed.
+//! Leader election on a coordination.k8s.io Lease, after client-go's leaderelection: a standby judges a
+//! lease expired by its own monotonic clock (the lease record has not changed for leaseDuration since it
+//! saw it), never by comparing the holder's renewTime with its own clock; renewals time out; and every
+//! write goes through a [`Fence`] that is open only until the last successful renewal's deadline, so a
+//! leader that stalls (SIGSTOP, a hung connection) writes nothing once its lease may have passed on.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -9,20 +14,100 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
+use crate::sync::lock;
+
 #[derive(Clone, Debug)]
-pub struct LeaseConfig {
-    pub namespace: String,
-    pub name: String,
-    pub identity: String,
-    /// How long a lease holds without renewal.
-    pub duration: Duration,
-    /// How often the holder renews, and a standby retries.
-    pub renew_every: Duration,
+pub(crate) struct LeaseConfig {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) identity: String,
+    /// How long a lease holds without renewal (client-go LeaseDuration).
+    pub(crate) duration: Duration,
+    /// How long the leader keeps trying to renew before it stops working (client-go RenewDeadline).
+    pub(crate) renew_deadline: Duration,
+    /// How often the leader renews and a standby retries (client-go RetryPeriod).
+    pub(crate) retry_period: Duration,
 }
 
-pub struct LeaderElector {
+impl LeaseConfig {
+    /// client-go's proportions: renew deadline 2/3 and retry period 2/15 of the lease duration.
+    pub(crate) fn with_duration(namespace: String, name: String, identity: String, duration: Duration) -> LeaseConfig {
+        LeaseConfig {
+            namespace,
+            name,
+            identity,
+            duration,
+            renew_deadline: duration * 2 / 3,
+            retry_period: (duration * 2 / 15).max(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// A write was refused: this process does not (or may no longer) hold the lease.
+#[derive(Debug, thiserror::Error)]
+#[error("not the leader: writes are fenced off")]
+pub(crate) struct Fenced;
+
+struct FenceState {
+    leased: bool,
+    valid_until: Mutex<Option<Instant>>,
+    closed: AtomicBool,
+}
+
+/// The write gate every status, event, OktaApp and checkpoint write passes.
+#[derive(Clone)]
+pub(crate) struct Fence(Arc<FenceState>);
+
+impl Fence {
+    /// Without leader election: always open.
+    pub(crate) fn open() -> Fence {
+        Fence(Arc::new(FenceState {
+            leased: false,
+            valid_until: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    fn leased() -> Fence {
+        Fence(Arc::new(FenceState {
+            leased: true,
+            valid_until: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Fenced> {
+        if self.0.closed.load(Ordering::SeqCst) {
+            return Err(Fenced);
+        }
+        if self.0.leased && lock(&self.0.valid_until).is_none_or(|until| Instant::now() >= until) {
+            return Err(Fenced);
+        }
+        Ok(())
+    }
+
+    fn extend(&self, until: Instant) {
+        let mut valid = lock(&self.0.valid_until);
+        *valid = Some(valid.map_or(until, |v| v.max(until)));
+    }
+
+    /// Closes the gate for good (lease lost, or shutting down).
+    pub(crate) fn close(&self) {
+        self.0.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// What a standby last saw of the lease, and when (on its own clock).
+struct Observed {
+    record: (Option<String>, Option<String>, Option<i32>),
+    at: Instant,
+}
+
+pub(crate) struct LeaderElector {
     api: Api<Lease>,
     config: LeaseConfig,
+    fence: Fence,
+    observed: Mutex<Option<Observed>>,
 }
 
 fn micro_now() -> MicroTime {
@@ -30,37 +115,66 @@ fn micro_now() -> MicroTime {
 }
 
 impl LeaderElector {
-    pub fn new(client: Client, config: LeaseConfig) -> LeaderElector {
+    pub(crate) fn new(client: Client, config: LeaseConfig) -> LeaderElector {
         LeaderElector {
             api: Api::namespaced(client, &config.namespace),
             config,
+            fence: Fence::leased(),
+            observed: Mutex::new(None),
         }
     }
 
-    pub fn identity(&self) -> &str {
+    pub(crate) fn identity(&self) -> &str {
         &self.config.identity
     }
 
+    pub(crate) fn fence(&self) -> Fence {
+        self.fence.clone()
+    }
+
+    fn new_lease(&self) -> Lease {
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.config.name.clone()),
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(self.config.identity.clone()),
+                lease_duration_seconds: Some(self.config.duration.as_secs().max(1) as i32),
+                acquire_time: Some(micro_now()),
+                renew_time: Some(micro_now()),
+                lease_transitions: Some(0),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Whether the lease, as read, has gone unchanged for its duration on our clock.
+    fn expired(&self, spec: &LeaseSpec) -> bool {
+        let record = (
+            spec.holder_identity.clone(),
+            spec.renew_time.as_ref().map(|t| t.0.to_string()),
+            spec.lease_duration_seconds,
+        );
+        let held_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(15).max(1) as u64);
+        let mut observed = lock(&self.observed);
+        match observed.as_ref() {
+            Some(o) if o.record == record => o.at.elapsed() >= held_for,
+            _ => {
+                *observed = Some(Observed {
+                    record,
+                    at: Instant::now(),
+                });
+                false
+            }
+        }
+    }
+
     /// Takes or renews the lease; Ok(true) when this process holds it afterwards.
-    pub async fn try_acquire(&self) -> Result<bool, kube::Error> {
+    async fn try_acquire(&self) -> Result<bool, kube::Error> {
         let me = &self.config.identity;
-        let seconds = self.config.duration.as_secs() as i32;
         let Some(mut lease) = self.api.get_opt(&self.config.name).await? else {
-            let lease = Lease {
-                metadata: ObjectMeta {
-                    name: Some(self.config.name.clone()),
-                    ..Default::default()
-                },
-                spec: Some(LeaseSpec {
-                    holder_identity: Some(me.clone()),
-                    lease_duration_seconds: Some(seconds),
-                    acquire_time: Some(micro_now()),
-                    renew_time: Some(micro_now()),
-                    lease_transitions: Some(0),
-                    ..Default::default()
-                }),
-            };
-            return match self.api.create(&PostParams::default(), &lease).await {
+            return match self.api.create(&PostParams::default(), &self.new_lease()).await {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
                 Err(e) => Err(e),
@@ -68,13 +182,8 @@ impl LeaderElector {
         };
         let spec = lease.spec.get_or_insert_with(Default::default);
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
-        let held_for = spec.lease_duration_seconds.unwrap_or(seconds).max(1) as i64;
-        let expired = spec
-            .renew_time
-            .as_ref()
-            .is_none_or(|t| t.0.as_second() + held_for < Timestamp::now().as_second());
         let mine = holder.as_deref() == Some(me.as_str());
-        if !(mine || holder.is_none() || expired) {
+        if !mine && holder.is_some() && !self.expired(spec) {
             return Ok(false);
         }
         if !mine {
@@ -82,64 +191,103 @@ impl LeaderElector {
             spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
         }
         spec.holder_identity = Some(me.clone());
-        spec.lease_duration_seconds = Some(seconds);
+        spec.lease_duration_seconds = Some(self.config.duration.as_secs().max(1) as i32);
         spec.renew_time = Some(micro_now());
-        // replace carries the resourceVersion read above: of two contenders, only one update succeeds
-        match self
-            .api
-            .replace(&self.config.name, &PostParams::default(), &lease)
-            .await
-        {
+        // replace carries the resourceVersion read above: of two contenders, only one update succeeds.
+        match self.api.replace(&self.config.name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
         }
     }
 
-    /// Waits until this process holds the lease.
-    pub async fn acquire(&self) {
-        loop {
-            match self.try_acquire().await {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "leader election: cannot read or write the lease")
-                }
+    /// One attempt within the renew deadline; extends the fence when it succeeds.
+    async fn attempt(&self) -> Result<bool, String> {
+        let started = Instant::now();
+        match tokio::time::timeout(self.config.renew_deadline, self.try_acquire()).await {
+            Ok(Ok(true)) => {
+                self.fence.extend(started + self.config.renew_deadline);
+                Ok(true)
             }
-            tokio::time::sleep(self.config.renew_every).await;
+            Ok(Ok(false)) => Ok(false),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.config.renew_deadline)),
         }
     }
 
-    /// Renews until a renewal fails for longer than the lease lasts; returns when leadership is lost.
-    pub async fn hold(&self) {
-        let mut last_renewed = std::time::Instant::now();
+    /// Waits until this process holds the lease.
+    pub(crate) async fn acquire(&self) {
         loop {
-            tokio::time::sleep(self.config.renew_every).await;
-            match self.try_acquire().await {
-                Ok(true) => last_renewed = std::time::Instant::now(),
-                Ok(false) => return,
+            match self.attempt().await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "leader election: cannot read or write the lease"),
+            }
+            tokio::time::sleep(self.config.retry_period).await;
+        }
+    }
+
+    /// Renews until it cannot within the renew deadline, or another holder took the lease; then closes
+    /// the fence and returns.
+    pub(crate) async fn hold(&self) {
+        let mut last_renewed = Instant::now();
+        loop {
+            tokio::time::sleep(self.config.retry_period).await;
+            match self.attempt().await {
+                Ok(true) => last_renewed = Instant::now(),
+                Ok(false) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "leader election: renewal failed");
-                    if last_renewed.elapsed() >= self.config.duration - self.config.renew_every {
-                        return;
+                    if last_renewed.elapsed() >= self.config.renew_deadline {
+                        break;
                     }
                 }
             }
+            if self.fence.check().is_err() {
+                break; // stalled past the deadline (a paused process): the lease may be someone else's
+            }
         }
+        self.fence.close();
     }
 
-    /// Gives the lease up on a clean shutdown, so a standby takes over at once.
-    pub async fn release(&self) {
-        if let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await
-            && let Some(spec) = lease.spec.as_mut()
-            && spec.holder_identity.as_deref() == Some(self.config.identity.as_str())
-        {
-            spec.holder_identity = None;
-            spec.renew_time = None;
-            let _ = self
-                .api
-                .replace(&self.config.name, &PostParams::default(), &lease)
-                .await;
+    /// Gives the lease up after all work has stopped, so a standby takes over at once.
+    pub(crate) async fn release(&self) {
+        self.fence.close();
+        let release = async {
+            if let Ok(Some(mut lease)) = self.api.get_opt(&self.config.name).await
+                && let Some(spec) = lease.spec.as_mut()
+                && spec.holder_identity.as_deref() == Some(self.config.identity.as_str())
+            {
+                spec.holder_identity = None;
+                spec.renew_time = None;
+                let _ = self.api.replace(&self.config.name, &PostParams::default(), &lease).await;
+            }
+        };
+        if tokio::time::timeout(self.config.renew_deadline, release).await.is_err() {
+            tracing::warn!("leader election: could not release the lease in time; it expires by itself");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fence_opens_only_within_the_renew_deadline() {
+        assert!(Fence::open().check().is_ok());
+        let f = Fence::leased();
+        assert!(f.check().is_err(), "closed before the first renewal");
+        f.extend(Instant::now() + Duration::from_secs(5));
+        assert!(f.check().is_ok());
+        f.extend(Instant::now() - Duration::from_secs(1));
+        assert!(f.check().is_ok(), "an older deadline never shortens a newer one");
+        f.close();
+        assert!(f.check().is_err());
+        let stale = Fence::leased();
+        stale.extend(Instant::now() - Duration::from_millis(1));
+        assert!(stale.check().is_err(), "past its deadline the fence is shut without any renewal");
+        let c = LeaseConfig::with_duration("ns".into(), "l".into(), "me".into(), Duration::from_secs(15));
+        assert_eq!((c.renew_deadline, c.retry_period), (Duration::from_secs(10), Duration::from_secs(2)));
     }
 }

@@ -1,246 +1,285 @@
-//! Prometheus metrics (text format on /metrics), named after what Flux and External Secrets users know.
-//! Per-integration gauges are bounded: one series per integration for totals, and per-app series only for
-//! each integration's top apps by active users (`--metrics-top-apps`, default 10); series of deleted
-//! integrations and of apps that leave the top are removed.
+//! Prometheus metrics (text format 0.0.4 on /metrics). Counters count what this process did; every
+//! per-integration gauge is computed when scraped, from the state restored from status at start, so it
+//! survives restarts and failovers (cert-manager's approach). Per-app series are keyed by app id (the
+//! label is only a label) and bounded to each integration's top apps.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::discovery::Report;
-use crate::okta::Bucket;
-use crate::okta::client::RequestObserver;
+use super::conditions::ConditionType;
+use super::state::States;
+use crate::okta::{Bucket, GovernorRegistry, RequestObserver};
+use crate::sync::lock;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ResultLabels {
-    pub result: String,
+pub(crate) struct ResultLabels {
+    pub(crate) result: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ErrorLabels {
-    pub error: String,
+pub(crate) struct ErrorLabels {
+    pub(crate) error: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub bucket: String,
-    pub code: String,
+pub(crate) struct RequestLabels {
+    pub(crate) org: String,
+    pub(crate) bucket: String,
+    pub(crate) code: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct BucketLabels {
-    pub bucket: String,
+pub(crate) struct BucketLabels {
+    pub(crate) org: String,
+    pub(crate) bucket: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct IntegrationLabels {
-    pub namespace: String,
-    pub name: String,
+struct IntegrationLabels {
+    namespace: String,
+    name: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct AppLabels {
-    pub namespace: String,
-    pub name: String,
-    pub app: String,
+struct ConditionLabels {
+    namespace: String,
+    name: String,
+    #[prometheus(flatten)]
+    condition: ConditionParts,
 }
 
-pub struct Metrics {
-    pub registry: Registry,
-    pub reconciles: Family<ResultLabels, Counter>,
-    pub reconcile_errors: Family<ErrorLabels, Counter>,
-    pub reconcile_duration: Histogram,
-    pub status_writes: Counter,
-    pub syncs: Family<ResultLabels, Counter>,
-    pub sync_duration: Family<ResultLabels, Histogram>,
-    pub okta_requests: Family<RequestLabels, Counter>,
-    pub rate_limit_wait: Family<BucketLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
-    pub apps: Family<IntegrationLabels, Gauge>,
-    pub used_apps: Family<IntegrationLabels, Gauge>,
-    pub users: Family<IntegrationLabels, Gauge>,
-    pub app_active_users: Family<AppLabels, Gauge>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConditionParts {
+    r#type: String,
+    status: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    namespace: String,
+    name: String,
+    app_id: String,
+    app: String,
+}
+
+/// Gauges read from the integrations' states at scrape time.
+struct StateCollector {
+    states: States,
+    governors: Arc<GovernorRegistry>,
     top_apps: usize,
-    exported_apps: Mutex<HashMap<IntegrationLabels, Vec<String>>>,
+    leader: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for StateCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateCollector")
+    }
+}
+
+fn gauge_family<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(L, f64)],
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (labels, value) in series {
+        ConstGauge::new(*value).encode(metric.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+/// One integration's scrape-time numbers.
+struct Snapshot {
+    labels: IntegrationLabels,
+    ready: bool,
+    conditions: Vec<ConditionParts>,
+    last_success: Option<f64>,
+    interval: Option<f64>,
+    totals: Option<[f64; 6]>,
+    checkpoint_bytes: Option<f64>,
+    token_requests: Option<u64>,
+    apps: Vec<(AppLabels, f64, f64)>,
+}
+
+impl StateCollector {
+    fn snapshots(&self) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        for (key, state) in self.states.all() {
+            let Some((namespace, name)) = key.split_once('/') else { continue };
+            let st = lock(&state);
+            let labels = IntegrationLabels { namespace: namespace.into(), name: name.into() };
+            let conditions: Vec<ConditionParts> = st
+                .conditions
+                .iter()
+                .map(|c| ConditionParts { r#type: c.type_.clone(), status: c.status.clone(), reason: c.reason.clone() })
+                .collect();
+            let ready = st
+                .conditions
+                .iter()
+                .any(|c| c.type_ == ConditionType::Ready.as_str() && c.status == "True");
+            let summary = st.results.as_ref().map(|r| &r.summary);
+            out.push(Snapshot {
+                ready,
+                conditions,
+                last_success: summary
+                    .and_then(|s| s.last_successful_sync_time.as_ref())
+                    .map(|t| t.0.as_second() as f64),
+                interval: st.sync_interval.map(|d| d.as_secs_f64()),
+                totals: summary.map(|s| {
+                    [s.apps, s.used_apps, s.unused_apps, s.unused_seats, s.users, s.active_users].map(|v| v as f64)
+                }),
+                checkpoint_bytes: st.checkpoint.as_ref().map(|c| c.bytes as f64),
+                token_requests: st.oauth.as_ref().map(|(_, s)| s.token_requests()),
+                apps: st
+                    .results
+                    .iter()
+                    .flat_map(|r| r.apps.iter().take(self.top_apps))
+                    .map(|a| {
+                        let l = AppLabels {
+                            namespace: namespace.into(),
+                            name: name.into(),
+                            app_id: a.id.clone(),
+                            app: a.label.clone(),
+                        };
+                        (l, a.active_users as f64, a.unused_seats as f64)
+                    })
+                    .collect(),
+                labels,
+            });
+        }
+        out.sort_by(|a, b| (&a.labels.namespace, &a.labels.name).cmp(&(&b.labels.namespace, &b.labels.name)));
+        out
+    }
+}
+
+impl prometheus_client::collector::Collector for StateCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snaps = self.snapshots();
+        let per = |f: &dyn Fn(&Snapshot) -> Option<f64>| -> Vec<(IntegrationLabels, f64)> {
+            snaps.iter().filter_map(|s| Some((s.labels.clone(), f(s)?))).collect()
+        };
+        let leader = encoder.encode_descriptor("dti_leader", "1 while this replica holds the leader lease and runs the controllers", None, MetricType::Gauge)?;
+        ConstGauge::new(if self.leader.load(Ordering::Relaxed) { 1.0 } else { 0.0 }).encode(leader)?;
+        gauge_family(&mut encoder, "dti_integration_ready", "1 when the OktaIntegration's Ready condition is True", &per(&|s| Some(if s.ready { 1.0 } else { 0.0 })))?;
+        let conditions: Vec<(ConditionLabels, f64)> = snaps
+            .iter()
+            .flat_map(|s| s.conditions.iter().map(|c| (ConditionLabels { namespace: s.labels.namespace.clone(), name: s.labels.name.clone(), condition: c.clone() }, 1.0)))
+            .collect();
+        gauge_family(&mut encoder, "dti_integration_status_condition", "The OktaIntegration's conditions, one series per condition with its status and reason", &conditions)?;
+        gauge_family(&mut encoder, "dti_integration_last_success_timestamp_seconds", "When the last successful sync finished (Unix seconds)", &per(&|s| s.last_success))?;
+        gauge_family(&mut encoder, "dti_integration_sync_interval_seconds", "spec.syncInterval of the OktaIntegration", &per(&|s| s.interval))?;
+        let names = [
+            ("dti_integration_apps", "Apps in the inventory (Okta's own apps and service clients excluded)"),
+            ("dti_integration_used_apps", "Apps with at least one sign-in in the usage window"),
+            ("dti_integration_unused_apps", "ACTIVE apps with no sign-in in the usage window"),
+            ("dti_integration_unused_seats", "Seat holders with no sign-in to their app in the usage window, summed over apps"),
+            ("dti_integration_users", "Users in the org (all but DEPROVISIONED)"),
+            ("dti_integration_active_users", "Distinct users with a sign-in in the usage window"),
+        ];
+        for (i, (name, help)) in names.iter().enumerate() {
+            gauge_family(&mut encoder, name, help, &per(&|s| s.totals.map(|t| t[i])))?;
+        }
+        gauge_family(&mut encoder, "dti_integration_checkpoint_bytes", "Size of the saved sync state (compressed)", &per(&|s| s.checkpoint_bytes))?;
+        let mut tokens = encoder.encode_descriptor(
+            "dti_oauth_token_requests",
+            "Access-token requests of an OAuth integration's current credentials (one an hour when all is well)",
+            None,
+            MetricType::Counter,
+        )?;
+        for s in snaps.iter().filter(|s| s.token_requests.is_some()) {
+            ConstCounter::new(s.token_requests.unwrap_or_default()).encode(tokens.encode_family(&s.labels)?)?;
+        }
+        drop(tokens);
+        let apps: Vec<&(AppLabels, f64, f64)> = snaps.iter().flat_map(|s| s.apps.iter()).collect();
+        gauge_family(&mut encoder, "dti_integration_app_active_users", "Active users of each of an integration's top apps (by app id; app is the label)", &apps.iter().map(|a| (a.0.clone(), a.1)).collect::<Vec<_>>())?;
+        gauge_family(&mut encoder, "dti_integration_app_unused_seats", "Unused seats of each of an integration's top apps (by app id; app is the label)", &apps.iter().map(|a| (a.0.clone(), a.2)).collect::<Vec<_>>())?;
+        let budgets = self.governors.budgets();
+        let series = |pick: fn(u64, u64) -> u64| -> Vec<(BucketLabels, f64)> {
+            budgets.iter().map(|(org, b, limit, left)| (BucketLabels { org: org.clone(), bucket: b.label().into() }, pick(*limit, *left) as f64)).collect()
+        };
+        gauge_family(&mut encoder, "dti_okta_rate_limit_remaining", "Requests this operator may still send in the bucket's current window, as last learnt", &series(|_, left| left))?;
+        gauge_family(&mut encoder, "dti_okta_rate_limit_limit", "The bucket's limit per window for this operator's credentials, as last learnt", &series(|limit, _| limit))?;
+        Ok(())
+    }
+}
+
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) reconciles: Family<ResultLabels, Counter>,
+    pub(crate) reconcile_errors: Family<ErrorLabels, Counter>,
+    pub(crate) reconcile_duration: Histogram,
+    pub(crate) status_writes: Counter,
+    pub(crate) app_writes: Counter,
+    pub(crate) syncs: Family<ResultLabels, Counter>,
+    pub(crate) sync_duration: Family<ResultLabels, Histogram>,
+    pub(crate) okta_requests: Family<RequestLabels, Counter>,
+    pub(crate) rate_limit_wait: Family<BucketLabels, Counter<f64, AtomicU64>>,
+    pub(crate) checkpoint_bytes: Gauge,
+    pub(crate) leader: Arc<AtomicBool>,
 }
 
 impl Metrics {
-    pub fn new(top_apps: usize) -> Metrics {
-        let mut registry = Registry::with_prefix("dti");
-        let reconciles = Family::<ResultLabels, Counter>::default();
-        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
-        let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
-        let syncs = Family::<ResultLabels, Counter>::default();
-        let status_writes = Counter::default();
-        let sync_duration = Family::<ResultLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.1, 2.0, 18))
-        });
-        let okta_requests = Family::<RequestLabels, Counter>::default();
-        let rate_limit_wait =
-            Family::<BucketLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
-        let apps = Family::<IntegrationLabels, Gauge>::default();
-        let used_apps = Family::<IntegrationLabels, Gauge>::default();
-        let users = Family::<IntegrationLabels, Gauge>::default();
-        let app_active_users = Family::<AppLabels, Gauge>::default();
-        registry.register(
-            "reconcile",
-            "Reconciles of OktaIntegrations by result",
-            reconciles.clone(),
-        );
-        registry.register(
-            "reconcile_errors",
-            "Reconcile errors by kind",
-            reconcile_errors.clone(),
-        );
-        registry.register(
-            "reconcile_duration_seconds",
-            "Time one reconcile took",
-            reconcile_duration.clone(),
-        );
-        registry.register("sync", "Sync jobs by result", syncs.clone());
-        registry.register(
-            "status_writes",
-            "Status writes (server-side apply); an idle resync writes none",
-            status_writes.clone(),
-        );
-        registry.register(
-            "sync_duration_seconds",
-            "Time one sync job took, by result",
-            sync_duration.clone(),
-        );
-        registry.register(
-            "okta_requests",
-            "Requests to Okta by rate-limit bucket and HTTP status (none: no answer)",
-            okta_requests.clone(),
-        );
-        registry.register(
-            "okta_rate_limit_wait_seconds",
-            "Time requests waited for Okta rate-limit budget, by bucket",
-            rate_limit_wait.clone(),
-        );
-        registry.register(
-            "integration_apps",
-            "Apps in the org, from the last successful sync",
-            apps.clone(),
-        );
-        registry.register(
-            "integration_used_apps",
-            "Apps with a sign-in in the usage window",
-            used_apps.clone(),
-        );
-        registry.register(
-            "integration_users",
-            "Users in the org (all but DEPROVISIONED)",
-            users.clone(),
-        );
-        registry.register(
-            "integration_app_active_users",
-            "Active users of each of an integration's top apps",
-            app_active_users.clone(),
-        );
-        Metrics {
-            registry,
-            reconciles,
-            reconcile_errors,
-            reconcile_duration,
-            status_writes,
-            syncs,
-            sync_duration,
-            okta_requests,
-            rate_limit_wait,
-            apps,
-            used_apps,
-            users,
-            app_active_users,
+    pub(crate) fn new(states: States, governors: Arc<GovernorRegistry>, top_apps: usize) -> Metrics {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            reconciles: Family::default(),
+            reconcile_errors: Family::default(),
+            reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
+            status_writes: Counter::default(),
+            app_writes: Counter::default(),
+            syncs: Family::default(),
+            sync_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.1, 2.0, 18))),
+            okta_requests: Family::default(),
+            rate_limit_wait: Family::default(),
+            checkpoint_bytes: Gauge::default(),
+            leader: Arc::new(AtomicBool::new(false)),
+            registry: Registry::default(),
+        };
+        registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
+        registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
+        registry.register("dti_reconcile_duration_seconds", "Time one reconcile took", m.reconcile_duration.clone());
+        registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", m.syncs.clone());
+        registry.register("dti_sync_duration_seconds", "Time one sync job took, by result", m.sync_duration.clone());
+        registry.register("dti_status_writes", "OktaIntegration status writes (server-side apply); an idle resync writes none", m.status_writes.clone());
+        registry.register("dti_oktaapp_writes", "OktaApp writes and deletions; a steady sync of a quiet org writes none", m.app_writes.clone());
+        registry.register("dti_okta_requests", "Requests to Okta by org, rate-limit bucket and HTTP status (none: no answer)", m.okta_requests.clone());
+        registry.register("dti_okta_rate_limit_wait_seconds", "Time requests waited for Okta rate-limit budget, by org and bucket", m.rate_limit_wait.clone());
+        registry.register("dti_checkpoint_last_bytes", "Size of the last sync state saved by this process (compressed)", m.checkpoint_bytes.clone());
+        registry.register_collector(Box::new(StateCollector {
+            states,
+            governors,
             top_apps,
-            exported_apps: Mutex::new(HashMap::new()),
-        }
+            leader: m.leader.clone(),
+        }));
+        Metrics { registry, ..m }
     }
 
-    pub fn record_sync(&self, result: &str, took: Duration) {
-        let labels = ResultLabels {
-            result: result.into(),
-        };
+    pub(crate) fn record_sync(&self, result: &str, took: Duration) {
+        let labels = ResultLabels { result: result.into() };
         self.syncs.get_or_create(&labels).inc();
-        self.sync_duration
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        self.sync_duration.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
-    /// Sets an integration's gauges from its latest report.
-    pub fn record_report(&self, namespace: &str, name: &str, report: &Report) {
-        let key = IntegrationLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-        self.apps
-            .get_or_create(&key)
-            .set(report.summary.apps as i64);
-        self.used_apps
-            .get_or_create(&key)
-            .set(report.summary.used_apps as i64);
-        self.users
-            .get_or_create(&key)
-            .set(report.summary.users as i64);
-        let top: Vec<&crate::discovery::AppUsage> =
-            report.apps.iter().take(self.top_apps).collect();
-        let labels: Vec<String> = top.iter().map(|a| a.label.clone()).collect();
-        let Ok(mut exported) = self.exported_apps.lock() else {
-            return;
-        };
-        for old in exported
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .filter(|l| !labels.contains(l))
-        {
-            self.app_active_users.remove(&AppLabels {
-                namespace: namespace.into(),
-                name: name.into(),
-                app: old.clone(),
-            });
-        }
-        for app in top {
-            self.app_active_users
-                .get_or_create(&AppLabels {
-                    namespace: namespace.into(),
-                    name: name.into(),
-                    app: app.label.clone(),
-                })
-                .set(app.active_users as i64);
-        }
-        exported.insert(key, labels);
+    pub(crate) fn record_reconcile(&self, ok: bool, took: Duration) {
+        self.reconcile_duration.observe(took.as_secs_f64());
+        let result = if ok { "success" } else { "error" };
+        self.reconciles.get_or_create(&ResultLabels { result: result.into() }).inc();
     }
 
-    /// Drops every series of a deleted integration.
-    pub fn forget(&self, namespace: &str, name: &str) {
-        let key = IntegrationLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-        self.apps.remove(&key);
-        self.used_apps.remove(&key);
-        self.users.remove(&key);
-        if let Ok(mut exported) = self.exported_apps.lock() {
-            for app in exported.remove(&key).into_iter().flatten() {
-                self.app_active_users.remove(&AppLabels {
-                    namespace: namespace.into(),
-                    name: name.into(),
-                    app,
-                });
-            }
-        }
-    }
-
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+        if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
         out
@@ -248,20 +287,58 @@ impl Metrics {
 }
 
 impl RequestObserver for Metrics {
-    fn on_answer(&self, bucket: Bucket, status: Option<u16>) {
+    fn on_answer(&self, origin: &str, bucket: Bucket, status: Option<u16>) {
         let code = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         self.okta_requests
-            .get_or_create(&RequestLabels {
-                bucket: bucket.label().into(),
-                code,
-            })
+            .get_or_create(&RequestLabels { org: origin.into(), bucket: bucket.label().into(), code })
             .inc();
     }
-    fn on_wait(&self, bucket: Bucket, waited: Duration) {
+    fn on_wait(&self, origin: &str, bucket: Bucket, waited: Duration) {
         self.rate_limit_wait
-            .get_or_create(&BucketLabels {
-                bucket: bucket.label().into(),
-            })
+            .get_or_create(&BucketLabels { org: origin.into(), bucket: bucket.label().into() })
             .inc_by(waited.as_secs_f64());
     }
 }
+
+/// The README's metrics reference: every metric the operator exports (read from a scrape of a sample
+/// state, so it cannot drift from the code), as a Markdown table.
+pub(crate) fn reference_markdown() -> String {
+    let states = States::default();
+    let sample = states.get("team-a/acme", "uid");
+    {
+        let mut st = lock(&sample);
+        st.results = Some(super::state::Results {
+            summary: crate::crd::Summary::default(),
+            apps: vec![],
+            unused_apps: vec![],
+            apps_total: 0,
+            generation: None,
+        });
+    }
+    let metrics = Metrics::new(states, Arc::new(GovernorRegistry::default()), 10);
+    let mut out = String::from("| metric | type | what it says |\n|---|---|---|\n");
+    for (name, kind, help) in reference(&metrics.encode()) {
+        out.push_str(&format!("| `{name}` | {kind} | {help} |\n"));
+    }
+    out
+}
+
+/// One exported metric: name (as scraped), type and help.
+fn reference(text: &str) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            out.push((name.to_string(), String::new(), help.to_string()));
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, ""));
+            if let Some(entry) = out.iter_mut().find(|e| e.0 == name) {
+                entry.1 = kind.to_string();
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

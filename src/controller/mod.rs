@@ -1,37 +1,58 @@
-//! The operator: a kube-runtime Controller on OktaIntegration that also watches the Secrets they reference.
-//! Secret → validate → schedule sync → status and events. No Okta HTTP here: that is the discovery engine's.
+//! The operator: kube-runtime controllers on OktaIntegration (one per watched scope), whose reconcile is
+//! a short driver over named steps (`steps`). No Okta HTTP here: that is the discovery engine's.
+//!
+//! Start: serve /metrics and probes → check the API → take the lease (when electing) → remove the legacy
+//! finalizer → run the controllers. Stop (SIGTERM): stop the controllers, cancel and await the sync jobs,
+//! close the write fence, and only then release the lease, so a rolling update never has two writers.
+//! Losing the lease closes the fence at once and stops everything the same way.
 
-pub mod conditions;
-pub mod context;
-pub mod jobs;
-pub mod leader;
-pub mod metrics;
-pub mod reconcile;
-pub mod secret;
-pub mod state;
-pub mod status;
+mod apps;
+mod checkpoints;
+mod conditions;
+mod context;
+mod events;
+mod finalizers;
+mod jobs;
+pub(crate) mod leader;
+mod metrics;
+mod outcome;
+mod reconcile;
+mod restore;
+mod server;
+mod state;
+mod steps;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::get;
-use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
-use kube::core::PartialObjectMeta;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, WatchStreamExt, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::api::ListParams;
+use kube::{Api, Client};
 
-pub use context::{Context, Options};
-use metrics::Metrics;
+pub(crate) use context::Options;
+pub(crate) use metrics::reference_markdown as metrics_reference;
+
+/// The README's table of condition reasons: what each means for syncing and what to do.
+pub(crate) fn reasons_reference() -> String {
+    let mut out = String::from("| reason | needs a person (Stalled) | what to do |\n|---|---|---|\n");
+    for reason in conditions::Reason::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            reason.as_str(),
+            if reason.stalled() { "yes" } else { "no" },
+            reason.fix()
+        ));
+    }
+    out
+}
 
 use crate::crd::OktaIntegration;
+use crate::okta::GovernorRegistry;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     #[error("cannot connect to Kubernetes: {0}")]
     Kube(#[from] kube::Error),
     #[error("cannot serve metrics on {addr}: {source}")]
@@ -44,209 +65,118 @@ pub enum RunError {
 }
 
 /// Where and how the operator runs.
-pub struct RunConfig {
-    pub client: Client,
-    pub options: Options,
-    pub metrics_addr: SocketAddr,
+pub(crate) struct RunConfig {
+    pub(crate) client: Client,
+    pub(crate) options: Options,
+    pub(crate) metrics_addr: SocketAddr,
     /// Namespaces to watch; empty means all.
-    pub namespaces: Vec<String>,
-    pub reconcile_concurrency: u16,
-    pub metrics_top_apps: usize,
-    pub instance: String,
+    pub(crate) namespaces: Vec<String>,
+    pub(crate) reconcile_concurrency: u16,
+    pub(crate) instance: String,
     /// Run the controllers only while holding this lease.
-    pub leader_election: Option<leader::LeaseConfig>,
+    pub(crate) leader_election: Option<leader::LeaseConfig>,
 }
 
-#[derive(Clone)]
-struct Health {
-    metrics: Arc<Metrics>,
-    ready: Arc<AtomicBool>,
-}
-
-async fn serve_metrics(State(h): State<Health>) -> ([(&'static str, &'static str); 1], String) {
-    (
-        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-        h.metrics.encode(),
-    )
-}
-
-async fn readyz(State(h): State<Health>) -> (StatusCode, &'static str) {
-    if h.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ok")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting")
+async fn preflight(client: &Client, scopes: &[Option<String>]) -> Result<(), kube::Error> {
+    for scope in scopes {
+        let api: Api<OktaIntegration> = match scope {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        api.list(&ListParams::default().limit(1)).await?;
     }
+    Ok(())
 }
 
-/// Runs the operator until SIGTERM/SIGINT, then stops taking work and returns.
-pub async fn run(config: RunConfig) -> Result<(), RunError> {
-    let metrics = Arc::new(Metrics::new(config.metrics_top_apps));
-    let ready = Arc::new(AtomicBool::new(false));
-    let listener = tokio::net::TcpListener::bind(config.metrics_addr)
-        .await
-        .map_err(|source| RunError::Metrics {
-            addr: config.metrics_addr,
-            source,
-        })?;
-    let health = Health {
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-    };
-    let app = axum::Router::new()
-        .route("/metrics", get(serve_metrics))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .with_state(health);
-    tracing::info!(addr = %config.metrics_addr, "serving /metrics, /healthz and /readyz");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    // Preflight: fail fast with a clear message when the API server or the CRD is missing.
-    if config.namespaces.is_empty() {
-        Api::<OktaIntegration>::all(config.client.clone())
-            .list(&kube::api::ListParams::default().limit(1))
-            .await?;
-    } else {
-        for ns in &config.namespaces {
-            Api::<OktaIntegration>::namespaced(config.client.clone(), ns)
-                .list(&kube::api::ListParams::default().limit(1))
-                .await?;
-        }
-    }
-    // A standby is healthy and ready: it is waiting for the lease, not failing.
-    ready.store(true, Ordering::Relaxed);
-    let elector = config
-        .leader_election
-        .clone()
-        .map(|c| leader::LeaderElector::new(config.client.clone(), c));
-    if let Some(e) = &elector {
-        tracing::info!(identity = e.identity(), "waiting to become the leader");
-        tokio::select! {
-            _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
-            _ = shutdown_signal() => {
-                server.abort();
-                return Ok(());
-            }
-        }
-    }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let lost = tokio::spawn(async move {
-        match &elector {
-            Some(e) => {
-                tokio::select! {
-                    _ = e.hold() => {
-                        tracing::error!("lost the leader lease: stopping");
-                        let _ = stop_tx.send(true);
-                        true
-                    }
-                    _ = shutdown_signal() => {
-                        let _ = stop_tx.send(true);
-                        e.release().await;
-                        false
-                    }
-                }
-            }
-            None => {
-                shutdown_signal().await;
-                let _ = stop_tx.send(true);
-                false
-            }
-        }
-    });
-
-    let ctx = Arc::new(Context::new(
-        config.client.clone(),
-        config.options,
-        metrics,
-        config.instance,
-    ));
+/// Runs the operator until SIGTERM/SIGINT (or a lost lease), then stops in order and returns.
+pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
+    let states = state::States::default();
+    let governors = Arc::new(GovernorRegistry::default());
+    let metrics = Arc::new(metrics::Metrics::new(states.clone(), governors.clone(), config.options.metrics_top_apps));
+    let health = server::serve(config.metrics_addr, metrics.clone()).await?;
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    let mut controllers = Vec::new();
-    for scope in scopes {
-        let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) =
-            match &scope {
-                Some(ns) => (
-                    Api::namespaced(config.client.clone(), ns),
-                    Api::namespaced(config.client.clone(), ns),
-                ),
-                None => (
-                    Api::all(config.client.clone()),
-                    Api::all(config.client.clone()),
-                ),
-            };
-        let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
-        ctx.add_trigger(trigger_tx);
-        let controller = Controller::new(integrations, watcher::Config::default().any_semantic());
-        let store = controller.store();
-        // Secrets are watched by metadata only: the operator never caches Secret data.
-        let secret_events = watcher(secrets, watcher::Config::default())
-            .touched_objects()
-            .default_backoff();
-        let run = controller
-            .watches_stream(secret_events, move |secret| {
-                let (ns, name) = (secret.namespace(), secret.name_any());
-                store
-                    .state()
-                    .into_iter()
-                    .filter(|oi| {
-                        oi.namespace() == ns
-                            && oi
-                                .spec
-                                .credentials
-                                .api_token
-                                .as_ref()
-                                .is_some_and(|t| t.secret_ref.name == name)
-                    })
-                    .map(|oi| ObjectRef::from_obj(&*oi))
-                    .collect::<Vec<_>>()
-            })
-            .reconcile_on(trigger_rx)
-            .with_config(
-                kube::runtime::controller::Config::default()
-                    .concurrency(config.reconcile_concurrency),
-            )
-            .graceful_shutdown_on(stopped(stop_rx.clone()))
-            .run(reconcile::reconcile, reconcile::error_policy, ctx.clone())
-            .for_each(|result| async move {
-                if let Err(e) = result {
-                    tracing::debug!(error = %e, "reconcile stream");
-                }
-            });
-        controllers.push(run);
+    // Fail fast with a clear message when the API server or the CRD is missing.
+    preflight(&config.client, &scopes).await?;
+    health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
+    let elector = config.leader_election.clone().map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
+    let fence = match &elector {
+        Some(e) => {
+            tracing::info!(identity = e.identity(), "waiting to become the leader");
+            tokio::select! {
+                _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
+                _ = server::shutdown_signal() => return Ok(()),
+            }
+            e.fence()
+        }
+        None => leader::Fence::open(),
+    };
+    metrics.leader.store(true, Ordering::Relaxed);
+    match finalizers::remove_legacy(&config.client, &scopes).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "removed the legacy finalizer dti.dev/cleanup"),
+        Err(e) => tracing::warn!(error = %e, "cannot remove the legacy finalizer dti.dev/cleanup"),
     }
+    let ctx = Arc::new(context::Context::new(
+        config.client.clone(),
+        config.options,
+        metrics.clone(),
+        states.clone(),
+        governors,
+        fence.clone(),
+        config.instance,
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx));
+    let controllers: Vec<_> = scopes
+        .into_iter()
+        .map(|scope| {
+            watch::controller(&config.client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
+                .for_each(|_| async {})
+        })
+        .collect();
     tracing::info!(namespaces = ?config.namespaces, "dti-operator running");
     futures::future::join_all(controllers).await;
-    server.abort();
-    if lost.await.unwrap_or(false) {
+    // The controllers have stopped taking work: cancel the jobs and wait until they are gone.
+    ctx.states.cancel_all();
+    if !ctx.jobs.wait_idle(Duration::from_secs(10)).await {
+        tracing::warn!(live = ctx.jobs.live(), "sync jobs did not stop within 10s");
+    }
+    fence.close();
+    metrics.leader.store(false, Ordering::Relaxed);
+    let lost = supervisor.await.unwrap_or(false);
+    if let (Some(e), false) = (&elector, lost) {
+        e.release().await;
+    }
+    health.stop();
+    if lost {
         return Err(RunError::LostLease);
     }
     tracing::info!("dti-operator stopped");
     Ok(())
 }
 
-async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
-    while !*rx.borrow() {
-        if rx.changed().await.is_err() {
-            return;
+use futures::StreamExt;
+
+/// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way.
+async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio::sync::watch::Sender<bool>) -> bool {
+    let lost = match &elector {
+        Some(e) => tokio::select! {
+            _ = e.hold() => {
+                tracing::error!("lost the leader lease: stopping all work");
+                true
+            }
+            _ = server::shutdown_signal() => false,
+        },
+        None => {
+            server::shutdown_signal().await;
+            false
         }
-    }
+    };
+    let _ = stop.send(true);
+    lost
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term.recv() => {},
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}

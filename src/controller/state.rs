@@ -1,128 +1,192 @@
-//! What the operator remembers about each integration between reconciles (in memory; rebuilt from status
-//! after a restart, except the usage ledger, whose loss costs one full-window System Log scan).
+//! What the operator remembers about each integration between reconciles: in memory, seeded from status
+//! after a restart (see `restore`), with the engine's incremental state resumed from the checkpoint.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use tokio::task::AbortHandle;
 
-use crate::crd::{AccessStatus, LastSync, OktaIntegrationStatus};
-use crate::discovery::{AppUsage, Summary, UsageLedger};
+use super::conditions::Reason;
+use super::events::Notice;
+use crate::crd::{AccessStatus, AppSummary, CheckpointStatus, LastSync, Summary};
+use crate::discovery::OrgState;
+use crate::okta::Fingerprint;
+use crate::okta::oauth::OAuthSession;
+use crate::sync::lock;
 
 /// Why access is not (yet) usable, in the AccessValidated condition's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccessProblem {
-    pub reason: &'static str,
-    pub message: String,
-    /// Needs a change from the user (kstatus Stalled), rather than time.
-    pub stalled: bool,
+pub(crate) struct Problem {
+    pub(crate) reason: Reason,
+    pub(crate) message: String,
 }
 
-/// The outcome of the last access check and what it was checked for.
+impl Problem {
+    pub(crate) fn new(reason: Reason, message: impl AsRef<str>) -> Problem {
+        Problem {
+            reason,
+            message: crate::text::message(message.as_ref()),
+        }
+    }
+}
+
+/// What an access check holds for: the org, the credentials and the spec generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AccessKey {
+    pub(crate) origin: String,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) generation: i64,
+}
+
+/// The outcome of the last access check.
 #[derive(Clone, Debug)]
-pub struct AccessCheck {
-    /// (domain, token fingerprint, generation) the check holds for.
-    pub key: (String, u64, i64),
-    pub access: AccessStatus,
-    pub problem: Option<AccessProblem>,
+pub(crate) struct AccessCheck {
+    pub(crate) key: AccessKey,
+    pub(crate) permissions: AccessStatus,
+    pub(crate) problem: Option<Problem>,
+    pub(crate) checked_at: Instant,
 }
 
 /// A sync job in flight.
-pub struct RunningSync {
-    pub generation: i64,
-    pub token_fingerprint: u64,
-    pub started: DateTime<Utc>,
-    pub abort: AbortHandle,
+pub(crate) struct RunningJob {
+    pub(crate) id: u64,
+    pub(crate) generation: i64,
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) started: DateTime<Utc>,
+    pub(crate) abort: AbortHandle,
+}
+
+/// The last successful sync's results, as status shows them.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Results {
+    pub(crate) summary: Summary,
+    pub(crate) apps: Vec<AppSummary>,
+    pub(crate) unused_apps: Vec<AppSummary>,
+    pub(crate) apps_total: usize,
+    /// The generation whose spec produced them.
+    pub(crate) generation: Option<i64>,
 }
 
 #[derive(Default)]
-pub struct IntegrationState {
-    pub uid: String,
-    pub restored: bool,
-    pub conditions: Vec<Condition>,
-    pub access_check: Option<AccessCheck>,
-    /// A problem found before any check could run (Secret missing, domain refused).
-    pub precheck_problem: Option<AccessProblem>,
-    pub summary: Option<Summary>,
-    pub apps: Vec<AppUsage>,
-    pub apps_total: usize,
-    pub last_sync: Option<LastSync>,
-    /// The generation whose spec the last successful sync used.
-    pub synced_generation: Option<i64>,
-    pub last_sync_ok: bool,
+pub(crate) struct IntegrationState {
+    pub(crate) uid: String,
+    /// Seeded from status once, at first sight.
+    pub(crate) restored: bool,
+    /// The conditions as last composed (their transition times are kept while they hold).
+    pub(crate) conditions: Vec<Condition>,
+    pub(crate) access: Option<AccessCheck>,
+    /// A problem found before any check could run (Secret, domain).
+    pub(crate) precheck: Option<Problem>,
+    pub(crate) results: Option<Results>,
+    pub(crate) last_sync: Option<LastSync>,
+    pub(crate) last_sync_ok: bool,
+    /// The last sync panicked: Synced says so until the next one ends.
+    pub(crate) panicked: bool,
     /// The generation the last sync job was started for (a new generation starts a sync at once).
-    pub attempted_generation: Option<i64>,
-    pub next_sync_at: Option<DateTime<Utc>>,
-    pub last_handled_request: Option<String>,
-    pub running: Option<RunningSync>,
-    pub ledger: Option<UsageLedger>,
-    /// (domain, usage window) the ledger was built for.
-    pub ledger_key: Option<(String, String)>,
+    pub(crate) attempted_generation: Option<i64>,
+    pub(crate) next_sync_at: Option<DateTime<Utc>>,
+    pub(crate) last_handled_request: Option<String>,
+    pub(crate) running: Option<RunningJob>,
+    pub(crate) jobs_started: u64,
+    /// The engine's state between syncs.
+    pub(crate) engine: Option<OrgState>,
+    /// Whether the checkpoint in the cluster was tried since this process started.
+    pub(crate) checkpoint_tried: bool,
+    pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// The OAuth session (DPoP key, cached token) of the credentials in use.
+    pub(crate) oauth: Option<(Fingerprint, Arc<OAuthSession>)>,
+    /// spec.syncInterval as last seen (for the metrics).
+    pub(crate) sync_interval: Option<std::time::Duration>,
+    /// Events to publish; kept until published (an outage does not lose them).
+    pub(crate) notices: Vec<Notice>,
 }
 
 impl IntegrationState {
-    /// Seeds memory from the object's status, so a restarted operator keeps showing the last good result.
-    pub fn restore(&mut self, status: Option<&OktaIntegrationStatus>) {
-        self.restored = true;
-        let Some(status) = status else { return };
-        self.conditions = status.conditions.clone();
-        self.summary = status.summary.clone();
-        self.apps = status.apps.clone();
-        self.apps_total = status
-            .summary
+    /// The problem that blocks syncing, if any: the precheck's, else the access check's.
+    pub(crate) fn problem(&self) -> Option<&Problem> {
+        self.precheck
             .as_ref()
-            .map_or(status.apps.len(), |s| s.apps as usize);
-        self.last_sync = status
-            .last_sync
-            .clone()
-            .filter(|s| s.completed_at.is_some());
-        self.last_sync_ok = self.summary.is_some()
-            && self
-                .last_sync
-                .as_ref()
-                .is_some_and(|s| s.result == crate::crd::SyncResult::Succeeded);
-        self.next_sync_at = status
-            .next_sync_at
-            .as_ref()
-            .and_then(|t| DateTime::from_timestamp_millis(t.0.as_millisecond()));
-        self.last_handled_request = status.last_handled_sync_request.clone();
-        if self.last_sync_ok {
-            self.synced_generation = status.observed_generation;
-        }
-        if self.last_sync.is_some() {
-            self.attempted_generation = status.observed_generation;
-        }
+            .or_else(|| self.access.as_ref().and_then(|c| c.problem.as_ref()))
     }
+
+    pub(crate) fn access_valid(&self) -> bool {
+        self.precheck.is_none() && self.access.as_ref().is_some_and(|c| c.problem.is_none())
+    }
+
+    pub(crate) fn notify(&mut self, notice: Notice) {
+        // Bounded: during a long outage only the newest notices wait to be published.
+        if self.notices.len() >= 32 {
+            self.notices.remove(0);
+        }
+        self.notices.push(notice);
+    }
+}
+
+/// Identifies an integration: namespace/name.
+pub(crate) fn key_of(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
 }
 
 /// States by "namespace/name".
 #[derive(Default, Clone)]
-pub struct States(Arc<Mutex<HashMap<String, Arc<Mutex<IntegrationState>>>>>);
+pub(crate) struct States(Arc<Mutex<HashMap<String, Arc<Mutex<IntegrationState>>>>>);
 
 impl States {
     /// The state of an object; a new one when the object was recreated (another uid).
-    pub fn get(&self, key: &str, uid: &str) -> Arc<Mutex<IntegrationState>> {
-        let mut all = match self.0.lock() {
-            Ok(all) => all,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+    pub(crate) fn get(&self, key: &str, uid: &str) -> Arc<Mutex<IntegrationState>> {
+        let mut all = lock(&self.0);
         let entry = all.entry(key.to_string()).or_default();
-        let stale = entry
-            .lock()
-            .map(|s| !s.uid.is_empty() && s.uid != uid)
-            .unwrap_or(true);
+        let stale = {
+            let s = lock(entry);
+            !s.uid.is_empty() && s.uid != uid
+        };
         if stale {
+            if let Some(job) = lock(entry).running.take() {
+                job.abort.abort();
+            }
             *entry = Arc::default();
         }
-        if let Ok(mut s) = entry.lock() {
-            s.uid = uid.to_string();
-        }
+        lock(entry).uid = uid.to_string();
         entry.clone()
     }
 
-    pub fn remove(&self, key: &str) -> Option<Arc<Mutex<IntegrationState>>> {
-        self.0.lock().ok()?.remove(key)
+    /// The state of an object only if it still exists with this uid (a late job finds nothing).
+    pub(crate) fn existing(&self, key: &str, uid: &str) -> Option<Arc<Mutex<IntegrationState>>> {
+        let all = lock(&self.0);
+        let entry = all.get(key)?;
+        (lock(entry).uid == uid).then(|| entry.clone())
+    }
+
+    /// Forgets an integration (deleted, or out of scope): its job is cancelled.
+    pub(crate) fn remove(&self, key: &str) -> bool {
+        let removed = lock(&self.0).remove(key);
+        if let Some(state) = &removed
+            && let Some(job) = lock(state).running.take()
+        {
+            job.abort.abort();
+        }
+        removed.is_some()
+    }
+
+    /// Keys of every known integration.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        lock(&self.0).keys().cloned().collect()
+    }
+
+    /// Every state, for scrape-time metrics.
+    pub(crate) fn all(&self) -> Vec<(String, Arc<Mutex<IntegrationState>>)> {
+        lock(&self.0).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Cancels every job (shutdown, lost lease).
+    pub(crate) fn cancel_all(&self) {
+        for (_, state) in self.all() {
+            if let Some(job) = lock(&state).running.take() {
+                job.abort.abort();
+            }
+        }
     }
 }

@@ -44,6 +44,18 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
+/// clap's value parser for duration flags: the same Go-duration syntax the CRD accepts.
+pub fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_go_duration(text).map_err(|e| e.to_string())
+}
+
+/// clap's value parser for a usage window flag, `1d` to `90d`, as days.
+pub fn window_days_arg(text: &str) -> Result<u32, String> {
+    parse_usage_window(text)
+        .map(|w| (w.as_secs() / 86_400) as u32)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses a usage window of whole days, `1d` to `90d`.
 pub fn parse_usage_window(text: &str) -> Result<Duration, DurationError> {
     let days: u64 = text

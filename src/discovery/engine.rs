@@ -1,306 +1,400 @@
-//! The discovery run: apps with their assignments, the user count and the window's SSO sign-ins, read
-//! concurrently (they are independent Okta rate-limit buckets) and aggregated into a [`Report`].
+//! One sync. A full sync lists the app list, every inventory app's users and groups, and every user,
+//! concurrently with the System Log read (independent rate-limit buckets). An incremental sync reads only
+//! the System Log since the cursor and re-lists just what its change events touched: an app's users after
+//! an assignment change or a membership change of one of its groups, the app list after an app lifecycle
+//! event, a user after a user lifecycle event. A full sync runs first, and again every refresh interval.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use url::Url;
 
 use super::access::Need;
-use super::report::{AppUsage, Report, Summary};
-use super::usage::{LogEvent, UsageCounts, UsageLedger};
-use crate::okta::{OktaClient, OktaError};
+use super::assignments::{Assignments, RawAppGroup, RawAppUser};
+use super::directory::{RawUser, UserRecord};
+use super::failure::{CredentialKind, SyncError};
+use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
+use super::inventory::{AppRecord, RawApp};
+use super::log::{self, Changes};
+use super::records::{Record, Skips};
+use super::report::{self, Report};
+use super::state::{AppEntry, OrgState, StateKey};
+use crate::okta::{ErrorClass, OktaClient, OktaError};
+use crate::sync::lock;
 
-/// Largest pages Okta serves: apps 200, users 200, app users 500, System Log 1000.
-const APPS_PAGE: u32 = 200;
-const USERS_PAGE: u32 = 200;
-const APP_USERS_PAGE: u32 = 500;
-const LOGS_PAGE: u32 = 1000;
-/// App-user listings in flight at once; the governor paces them within the apps bucket.
-const APP_USER_CONCURRENCY: usize = 4;
+/// Listings in flight at once within one sync; the governor paces them within their buckets.
+const CONCURRENCY: usize = 4;
+/// A change event this close before a listing started may not be in it: re-list (clock skew, paging).
+const LISTING_MARGIN_MS: i64 = 60_000;
 
-/// The System Log query for usage: successful SSO sign-ins (the engine re-checks every event).
-const USAGE_FILTER: &str =
-    "eventType eq \"user.authentication.sso\" and outcome.result eq \"SUCCESS\"";
-
-#[derive(Debug, thiserror::Error)]
-pub enum DiscoveryError {
-    #[error("the API token lacks the \"{}\" permission ({source})", need.guide_name())]
-    PermissionDenied { need: Need, source: OktaError },
-    #[error("Okta rejected the API token ({source}): create a new token or check the Secret")]
-    InvalidToken { source: OktaError },
-    #[error(transparent)]
-    Okta(OktaError),
+/// What to sync and how.
+#[derive(Clone, Debug)]
+pub(crate) struct SyncConfig {
+    pub(crate) domain: String,
+    pub(crate) origin: String,
+    pub(crate) window_days: u32,
+    pub(crate) event_types: Vec<String>,
+    pub(crate) include_okta_apps: bool,
+    /// A full listing at least this often (spec.assignmentsRefreshInterval).
+    pub(crate) refresh_interval: Duration,
+    /// Keep users' logins, for the per-user export.
+    pub(crate) keep_logins: bool,
 }
 
-impl DiscoveryError {
-    fn from_okta(need: Need, e: OktaError) -> DiscoveryError {
-        if e.is_invalid_token() {
-            DiscoveryError::InvalidToken { source: e }
-        } else if e.is_permission_denied() {
-            DiscoveryError::PermissionDenied { need, source: e }
-        } else {
-            DiscoveryError::Okta(e)
+impl SyncConfig {
+    pub(crate) fn key(&self) -> StateKey {
+        let mut event_types = self.event_types.clone();
+        event_types.sort();
+        event_types.dedup();
+        StateKey {
+            origin: self.origin.clone(),
+            window_days: self.window_days,
+            event_types,
+            include_okta_apps: self.include_okta_apps,
         }
     }
 }
 
 /// Live counters a caller can show while a sync runs.
 #[derive(Default, Debug)]
-pub struct Progress {
-    pub apps_total: AtomicU64,
-    pub apps_done: AtomicU64,
-    pub users: AtomicU64,
-    pub events: AtomicU64,
+pub(crate) struct Progress {
+    pub(crate) apps_total: AtomicU64,
+    pub(crate) apps_done: AtomicU64,
+    pub(crate) users: AtomicU64,
+    pub(crate) events: AtomicU64,
 }
 
-/// What one discovery run produced.
+/// Full or incremental.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Full,
+    Incremental,
+}
+
+/// What one sync produced.
 #[derive(Debug)]
-pub struct Discovery {
-    pub report: Report,
-    pub users_scanned: u64,
-    pub events_scanned: u64,
+pub(crate) struct SyncOutput {
+    pub(crate) report: Report,
+    pub(crate) mode: Mode,
+    pub(crate) users_scanned: u64,
+    pub(crate) events_scanned: u64,
+    pub(crate) skipped_records: u64,
+    /// Apps whose users were listed again because of change events.
+    pub(crate) apps_relisted: u64,
+    pub(crate) users_looked_up: u64,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AppJson {
-    id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    label: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    sign_on_mode: String,
+struct Run<'a> {
+    reader: Reader<'a>,
+    started_ms: i64,
+    progress: &'a Progress,
+    skips: Mutex<Skips>,
+    users_scanned: AtomicU64,
 }
 
-async fn list_apps(
+impl Run<'_> {
+    fn add_skips(&self, skips: &Skips) {
+        lock(&self.skips).add(skips);
+    }
+}
+
+/// One sync of `state` (a fresh one when it was kept for another configuration). On error the state is
+/// half-updated: callers drop it and resume from their last checkpoint (or scan in full).
+pub(crate) async fn sync(
     client: &OktaClient,
+    kind: CredentialKind,
+    config: &SyncConfig,
+    state: &mut OrgState,
     progress: &Progress,
-) -> Result<Vec<(AppJson, u64)>, DiscoveryError> {
-    let wrap = |e| DiscoveryError::from_okta(Need::Applications, e);
-    let mut apps: Vec<AppJson> = Vec::new();
-    let mut next = Some(client.url(&format!("/api/v1/apps?limit={APPS_PAGE}")));
-    while let Some(url) = next {
-        let (page, link): (Vec<AppJson>, _) = client.get_page(&url).await.map_err(wrap)?;
-        apps.extend(page);
-        next = link;
-    }
-    progress
-        .apps_total
-        .store(apps.len() as u64, Ordering::Relaxed);
-    futures::stream::iter(apps)
-        .map(|app| async move {
-            let assigned = count_pages(
-                client,
-                client.url(&format!(
-                    "/api/v1/apps/{}/users?limit={APP_USERS_PAGE}",
-                    app.id
-                )),
-            )
-            .await
-            .map_err(wrap)?;
-            progress.apps_done.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, DiscoveryError>((app, assigned))
-        })
-        .buffered(APP_USER_CONCURRENCY)
-        .try_collect()
-        .await
-}
-
-/// Counts the items of a paged list without keeping them.
-async fn count_pages(client: &OktaClient, first: Url) -> Result<u64, OktaError> {
-    let mut count = 0u64;
-    let mut next = Some(first);
-    while let Some(url) = next {
-        let (page, link): (Vec<IgnoredAny>, _) = client.get_page(&url).await?;
-        count += page.len() as u64;
-        next = link;
-    }
-    Ok(count)
-}
-
-async fn count_users(client: &OktaClient, progress: &Progress) -> Result<u64, DiscoveryError> {
-    let mut count = 0u64;
-    let mut next = Some(client.url(&format!("/api/v1/users?limit={USERS_PAGE}")));
-    while let Some(url) = next {
-        let (page, link): (Vec<IgnoredAny>, _) = client
-            .get_page(&url)
-            .await
-            .map_err(|e| DiscoveryError::from_okta(Need::Users, e))?;
-        count += page.len() as u64;
-        progress.users.store(count, Ordering::Relaxed);
-        next = link;
-    }
-    Ok(count)
-}
-
-/// Reads sign-ins with a System Log polling query (no `until`), as Okta advises for reading a log that
-/// keeps growing: follow next links, stop at the first empty page (or once events newer than the sync's start
-/// show up, so a busy org cannot keep a sync going), and keep that page's next link as the cursor to resume
-/// from. Polling returns events in the order Okta stored them, so late-arriving events are not skipped, which
-/// a bounded (since/until) query can do. Returns the number of events read.
-async fn read_usage(
-    client: &OktaClient,
-    first: Url,
-    started: DateTime<Utc>,
-    ledger: &mut UsageLedger,
-    progress: &Progress,
-) -> Result<u64, DiscoveryError> {
-    let mut url = first;
-    let mut read = 0u64;
-    loop {
-        let (page, next): (Vec<LogEvent>, Option<Url>) = client
-            .get_page(&url)
-            .await
-            .map_err(|e| DiscoveryError::from_okta(Need::SystemLog, e))?;
-        let caught_up = page.is_empty() || page.last().is_some_and(|e| e.published > started);
-        for event in &page {
-            ledger.add(event);
-        }
-        read += page.len() as u64;
-        progress.events.store(read, Ordering::Relaxed);
-        match next {
-            Some(n) if !caught_up => url = n,
-            other => {
-                ledger.cursor = other;
-                return Ok(read);
-            }
-        }
-    }
-}
-
-/// The usage query's first page for a window of `days` ending at `now`.
-pub fn usage_query(client: &OktaClient, now: DateTime<Utc>, days: u32) -> Url {
-    let since = (now - Duration::days(days as i64)).to_rfc3339_opts(SecondsFormat::Millis, true);
-    let mut url = client.url("/api/v1/logs");
-    url.query_pairs_mut()
-        .append_pair("since", &since)
-        .append_pair("limit", &LOGS_PAGE.to_string())
-        .append_pair("filter", USAGE_FILTER);
-    url
-}
-
-/// One sync: every app with its assigned users, the user count, and usage over `days` days. With a ledger
-/// from an earlier sync (and its cursor), only new System Log events are read; otherwise the whole window.
-/// On error the ledger is left half-fed: callers must drop it (the next sync then scans the full window).
-pub async fn sync(
-    client: &OktaClient,
-    domain: &str,
-    days: u32,
-    ledger: &mut UsageLedger,
-    progress: &Progress,
-) -> Result<Discovery, DiscoveryError> {
+) -> Result<SyncOutput, SyncError> {
     let started = Utc::now();
-    let window_start = started - Duration::days(days as i64);
-    let first = match ledger.cursor.take() {
+    let run = Run {
+        reader: Reader { client, kind },
+        started_ms: started.timestamp_millis(),
+        progress,
+        skips: Mutex::new(Skips::default()),
+        users_scanned: AtomicU64::new(0),
+    };
+    if state.key != config.key() {
+        *state = OrgState::new(config.key());
+    }
+    if config.keep_logins {
+        state.directory.keep_logins();
+    }
+    let window_start = started - chrono::Duration::days(i64::from(config.window_days));
+    let first = match state.cursor.take() {
         Some(cursor) => cursor,
         None => {
-            *ledger = UsageLedger::default();
-            usage_query(client, started, days)
+            // No cursor: usage is rebuilt from the whole window, never added to what was counted.
+            state.usage = Default::default();
+            log::first_page(&run.reader, window_start, &state.key.event_types)
         }
     };
-    let (apps, users, events) = tokio::try_join!(
-        list_apps(client, progress),
-        count_users(client, progress),
-        read_usage(client, first, started, ledger, progress)
-    )?;
-    ledger.prune(window_start);
-    let rows = apps
-        .into_iter()
-        .map(|(a, n)| AppRow {
-            id: a.id,
-            name: a.name,
-            label: a.label,
-            status: a.status,
-            sign_on_mode: a.sign_on_mode,
-            assigned: n,
-        })
-        .collect();
-    let report = build_report(
-        domain,
-        days,
-        started,
-        rows,
-        users,
-        &ledger.counts(window_start),
-    );
-    Ok(Discovery {
-        report,
-        users_scanned: users,
-        events_scanned: events,
+    let refresh_ms = config.refresh_interval.as_millis() as i64;
+    let full = state.assignments_listed_ms.is_none_or(|t| run.started_ms - t >= refresh_ms)
+        || state.users_listed_ms.is_none();
+    let changes = Mutex::new(Changes::default());
+    let shared = Mutex::new(&mut *state);
+    let read = if full {
+        let (_, _, read) = tokio::try_join!(
+            list_apps_in_full(&run, &shared),
+            list_users_in_full(&run, &shared),
+            log::read(&run.reader, &shared, &changes, first, run.started_ms, progress)
+        )?;
+        read
+    } else {
+        log::read(&run.reader, &shared, &changes, first, run.started_ms, progress).await?
+    };
+    run.add_skips(&read.skips);
+    let plan = plan(&lock(&shared), &changes.into_inner().unwrap_or_else(|p| p.into_inner()));
+    let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
+    apply_plan(&run, &shared, plan).await?;
+    drop(shared);
+    state.cursor = read.cursor;
+    finish(state, window_start.timestamp_millis());
+    let skipped = lock(&run.skips).skipped;
+    Ok(SyncOutput {
+        report: report::build(&config.domain, state, started, skipped),
+        mode: if full { Mode::Full } else { Mode::Incremental },
+        users_scanned: run.users_scanned.load(Ordering::Relaxed),
+        events_scanned: read.events,
+        skipped_records: skipped,
+        apps_relisted: relisted,
+        users_looked_up: looked_up,
     })
 }
 
-/// A one-shot discovery over the full window.
-pub async fn discover(
-    client: &OktaClient,
-    domain: &str,
-    days: u32,
-    progress: &Progress,
-) -> Result<Discovery, DiscoveryError> {
-    sync(client, domain, days, &mut UsageLedger::default(), progress).await
+/// Usage only for the inventory, and only within the window; users nothing refers to are dropped.
+fn finish(state: &mut OrgState, window_start_ms: i64) {
+    let inventory: BTreeSet<String> = state.inventory().map(|a| a.record.id.clone()).collect();
+    state.usage.retain_apps(|id| inventory.contains(id));
+    state.usage.prune(window_start_ms);
+    state.compact();
 }
 
-/// An app as listed, with its assignment count.
-pub struct AppRow {
-    pub id: String,
-    pub name: String,
-    pub label: String,
-    pub status: String,
-    pub sign_on_mode: String,
-    pub assigned: u64,
+async fn list_app_records(run: &Run<'_>) -> Result<Vec<AppRecord>, SyncError> {
+    let first = run.reader.client.url(&format!("/api/v1/apps?limit={APPS_PAGE}"));
+    let (records, skips) = run.reader.collect::<RawApp>(Need::Applications, first).await?;
+    run.add_skips(&skips);
+    Ok(records)
 }
 
-/// Joins apps with usage under the report's definitions (see README: what the numbers mean).
-pub fn build_report(
-    domain: &str,
-    days: u32,
-    generated_at: DateTime<Utc>,
-    apps: Vec<AppRow>,
-    users: u64,
-    usage: &UsageCounts,
-) -> Report {
-    let mut rows: Vec<AppUsage> = apps
-        .into_iter()
-        .map(|app| {
-            let counts = usage.apps.get(&app.id);
-            AppUsage {
-                active_users: counts.map_or(0, |u| u.active_users),
-                sso_events: counts.map_or(0, |u| u.events),
-                last_used: counts.and_then(|u| u.last_used),
-                id: app.id,
-                name: app.name,
-                label: app.label,
-                status: app.status,
-                sign_on_mode: app.sign_on_mode,
-                assigned_users: app.assigned,
-            }
+/// An app's users and groups, listed now.
+async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_groups: bool) -> Result<(), SyncError> {
+    let listed_ms = Utc::now().timestamp_millis();
+    let client = run.reader.client;
+    let first = client.url(&format!("/api/v1/apps/{id}/users?limit={APP_USERS_PAGE}"));
+    let mut rows = Vec::new();
+    let skips = run
+        .reader
+        .list::<RawAppUser>(Need::Applications, first, |page| {
+            let mut st = lock(state);
+            rows.extend(page.into_iter().map(|r| (st.directory.intern(&r.user), r.scope, r.status)));
         })
-        .collect();
-    Report::sort_apps(&mut rows);
-    let summary = Summary {
-        users,
-        active_users: usage.active_users,
-        apps: rows.len() as u64,
-        active_apps: rows.iter().filter(|a| a.status == "ACTIVE").count() as u64,
-        used_apps: rows.iter().filter(|a| a.sso_events > 0).count() as u64,
-        unused_apps: rows
-            .iter()
-            .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
-            .count() as u64,
-        sso_events: rows.iter().map(|a| a.sso_events).sum(),
+        .await;
+    let skips = match skips {
+        // The app was deleted between the app list and its users: it leaves with the next app list.
+        Err(SyncError::Okta(OktaError::Api { status: 404, .. })) => return Ok(()),
+        other => other?,
     };
-    Report {
-        domain: domain.to_string(),
-        generated_at,
-        usage_window: format!("{days}d"),
-        summary,
-        apps: rows,
+    run.add_skips(&skips);
+    let groups = if with_groups {
+        let first = client.url(&format!("/api/v1/apps/{id}/groups?limit={APP_GROUPS_PAGE}"));
+        let (groups, skips) = run.reader.collect::<RawAppGroup>(Need::Applications, first).await?;
+        run.add_skips(&skips);
+        Some(groups)
+    } else {
+        None
+    };
+    let mut st = lock(state);
+    if let Some(entry) = st.apps.get_mut(id) {
+        entry.assignments = Some(Assignments::from_rows(rows));
+        entry.listed_ms = listed_ms;
+        if let Some(g) = groups {
+            entry.groups = g;
+        }
+    }
+    run.progress.apps_done.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Lists each app in `ids` (users, and groups when asked), a few at a time.
+async fn list_apps(run: &Run<'_>, state: &Mutex<&mut OrgState>, ids: Vec<(String, bool)>) -> Result<(), SyncError> {
+    futures::stream::iter(ids)
+        .map(|(id, groups)| async move { list_app(run, state, &id, groups).await })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
+}
+
+/// Merges a fresh app list into the state: new apps are added, gone apps removed, records refreshed.
+/// Returns the inventory apps that have never been listed.
+fn merge_app_list(state: &mut OrgState, records: Vec<AppRecord>, now_ms: i64) -> Vec<String> {
+    let mut previous = std::mem::take(&mut state.apps);
+    let mut apps = BTreeMap::new();
+    for record in records {
+        let entry = match previous.remove(&record.id) {
+            Some(mut old) => {
+                old.record = record;
+                old
+            }
+            None => AppEntry {
+                record,
+                assignments: None,
+                groups: Vec::new(),
+                listed_ms: 0,
+                first_seen_ms: now_ms,
+            },
+        };
+        apps.insert(entry.record.id.clone(), entry);
+    }
+    state.apps = apps;
+    state
+        .inventory()
+        .filter(|a| a.assignments.is_none())
+        .map(|a| a.record.id.clone())
+        .collect()
+}
+
+async fn list_apps_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Result<(), SyncError> {
+    let records = list_app_records(run).await?;
+    let ids: Vec<(String, bool)> = {
+        let mut st = lock(state);
+        merge_app_list(&mut st, records, run.started_ms);
+        st.assignments_listed_ms = Some(run.started_ms);
+        st.inventory().map(|a| (a.record.id.clone(), true)).collect()
+    };
+    run.progress.apps_total.store(ids.len() as u64, Ordering::Relaxed);
+    list_apps(run, state, ids).await
+}
+
+/// Every user: the default listing (all but DEPROVISIONED) and the DEPROVISIONED ones by filter.
+async fn list_users_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Result<(), SyncError> {
+    lock(state).directory.unlist_all();
+    let client = run.reader.client;
+    let deprovisioned = {
+        let mut url = client.url("/api/v1/users");
+        url.query_pairs_mut()
+            .append_pair("limit", &USERS_PAGE.to_string())
+            .append_pair("filter", "status eq \"DEPROVISIONED\"");
+        url
+    };
+    for first in [client.url(&format!("/api/v1/users?limit={USERS_PAGE}")), deprovisioned] {
+        let skips = run
+            .reader
+            .list::<RawUser>(Need::Users, first, |page| {
+                let n = page.len() as u64;
+                let mut st = lock(state);
+                for user in &page {
+                    st.directory.set(user);
+                }
+                let total = run.users_scanned.fetch_add(n, Ordering::Relaxed) + n;
+                run.progress.users.store(total, Ordering::Relaxed);
+            })
+            .await?;
+        run.add_skips(&skips);
+    }
+    lock(state).users_listed_ms = Some(run.started_ms);
+    Ok(())
+}
+
+/// What the change events call for.
+#[derive(Debug, Default)]
+struct Plan {
+    app_list: bool,
+    /// Apps to list again, and whether their groups too.
+    apps: BTreeMap<String, bool>,
+    users: Vec<String>,
+}
+
+/// Changes newer than what the state listed (less a margin) become work.
+fn plan(state: &OrgState, changes: &Changes) -> Plan {
+    let mut plan = Plan::default();
+    let after = |listed: i64, at: i64| at >= listed - LISTING_MARGIN_MS;
+    let apps_listed = state.assignments_listed_ms.unwrap_or(0);
+    plan.app_list = changes.app_list.is_some_and(|at| after(apps_listed, at));
+    for (app, at, groups) in changes
+        .apps
+        .iter()
+        .map(|(a, t)| (a, *t, false))
+        .chain(changes.app_groups.iter().map(|(a, t)| (a, *t, true)))
+    {
+        match state.apps.get(app) {
+            Some(entry) if state.in_inventory(app) && after(entry.listed_ms, at) => {
+                let g = plan.apps.entry(app.clone()).or_default();
+                *g |= groups;
+            }
+            Some(_) => {}
+            // An app we do not know: it was created since the app list was read.
+            None => plan.app_list |= after(apps_listed, at),
+        }
+    }
+    for (group, at) in &changes.groups {
+        for entry in state.inventory() {
+            if entry.groups.contains(group) && after(entry.listed_ms, *at) {
+                plan.apps.entry(entry.record.id.clone()).or_default();
+            }
+        }
+    }
+    let users_listed = state.users_listed_ms.unwrap_or(0);
+    plan.users = changes
+        .users
+        .iter()
+        .filter(|(_, at)| after(users_listed, **at))
+        .map(|(u, _)| u.clone())
+        .collect();
+    plan.users.sort();
+    plan
+}
+
+async fn apply_plan(run: &Run<'_>, state: &Mutex<&mut OrgState>, mut plan: Plan) -> Result<(), SyncError> {
+    if plan.app_list {
+        let records = list_app_records(run).await?;
+        let fresh = merge_app_list(&mut lock(state), records, run.started_ms);
+        plan.apps.extend(fresh.into_iter().map(|id| (id, true)));
+        let st = lock(state);
+        plan.apps.retain(|id, _| st.in_inventory(id));
+    }
+    let apps: Vec<(String, bool)> = plan.apps.into_iter().collect();
+    list_apps(run, state, apps).await?;
+    futures::stream::iter(plan.users)
+        .map(|id| async move { look_up_user(run, state, &id).await })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
+/// A user after a lifecycle event: its status now, or gone (404).
+async fn look_up_user(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str) -> Result<(), SyncError> {
+    let client = run.reader.client;
+    let url = client.url(&format!("/api/v1/users/{id}"));
+    match client.get_json::<RawUser>(&url).await {
+        Ok(raw) => {
+            let record: Result<UserRecord, _> = raw.check();
+            let mut st = lock(state);
+            match record {
+                Ok(user) => {
+                    st.directory.set(&user);
+                }
+                Err(_) => lock(&run.skips).total += 1,
+            }
+            Ok(())
+        }
+        Err(OktaError::Api { status: 404, .. }) => {
+            let mut st = lock(state);
+            if let Some(user) = st.directory.find(id) {
+                st.directory.forget(user);
+            }
+            Ok(())
+        }
+        Err(e) if e.class() == ErrorClass::Transient || e.class() == ErrorClass::Server => {
+            Err(SyncError::Okta(e))
+        }
+        Err(e) => Err(run.reader.fail(Need::Users, e)),
     }
 }

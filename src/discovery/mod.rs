@@ -1,11 +1,25 @@
-//! The discovery engine: access check, fetch, aggregate into a [`report::Report`]. No Kubernetes inside.
+//! The discovery engine: access check, listings, the System Log read, and aggregation into a report.
+//! No Kubernetes inside; the CLI and the controller both drive it.
 
-pub mod access;
-pub mod engine;
-pub mod report;
-pub mod usage;
+mod access;
+mod assignments;
+pub(crate) mod checkpoint;
+mod directory;
+mod engine;
+mod events;
+mod export;
+mod failure;
+mod fetch;
+mod inventory;
+mod log;
+mod records;
+pub(crate) mod report;
+mod state;
+mod usage;
 
-pub use access::{Access, AccessReport, Need, check_access};
-pub use engine::{Discovery, DiscoveryError, Progress, discover, sync};
-pub use report::{AppUsage, Report, Summary};
-pub use usage::UsageLedger;
+pub(crate) use access::{AccessReport, Need, check_access};
+pub(crate) use engine::{Mode, Progress, SyncConfig, SyncOutput, sync};
+pub(crate) use export::write_per_user;
+pub(crate) use failure::{CredentialKind, SyncError};
+pub(crate) use report::{AppUsage, Report, Summary};
+pub(crate) use state::{OrgState, StateKey};

@@ -1,77 +1,150 @@
-//! The discovery report: the JSON contract of `dti-operator sync --format json`, and the `summary`/`apps`
-//! shapes of an OktaIntegration's status (the CRD reuses these types, so both fronts mean the same thing).
+//! The discovery report: the JSON contract of `dti-operator sync --format json` (and of `report`),
+//! built from a sync's state under the definitions in README "What the numbers mean".
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::state::OrgState;
 
 /// One discovery run's result for one Okta org.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub(crate) struct Report {
     /// The Okta domain that was read, as configured (host[:port]).
-    pub domain: String,
-    /// When the report was produced (RFC 3339).
-    pub generated_at: DateTime<Utc>,
-    /// The usage window, e.g. `30d`: usage counts only System Log events published within it.
-    pub usage_window: String,
-    pub summary: Summary,
-    /// Every app in the org, sorted by activeUsers (most first), then label.
-    pub apps: Vec<AppUsage>,
+    pub(crate) domain: String,
+    /// When the sync started; the usage window ends here.
+    pub(crate) generated_at: DateTime<Utc>,
+    /// The usage window, e.g. `30d`.
+    pub(crate) usage_window: String,
+    pub(crate) summary: Summary,
+    /// Every app of the inventory, sorted by activeUsers (most first), then label, then id.
+    pub(crate) apps: Vec<AppUsage>,
 }
 
 /// Org-wide totals over the usage window.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
-    /// Users the Okta users list returns: every user except DEPROVISIONED ones.
-    pub users: u64,
-    /// Distinct users with at least one successful SSO sign-in (user.authentication.sso, outcome SUCCESS) to any app in the window.
-    pub active_users: u64,
-    /// All app instances in the org, whatever their status.
-    pub apps: u64,
-    /// Apps whose status is ACTIVE.
-    pub active_apps: u64,
-    /// Apps with at least one successful SSO sign-in in the window.
-    pub used_apps: u64,
-    /// ACTIVE apps with no successful SSO sign-in in the window: candidates for reclaiming licences.
-    pub unused_apps: u64,
-    /// Successful SSO sign-ins in the window, summed over all apps.
-    pub sso_events: u64,
+pub(crate) struct Summary {
+    pub(crate) users: u64,
+    pub(crate) users_by_status: BTreeMap<String, u64>,
+    pub(crate) active_users: u64,
+    pub(crate) apps: u64,
+    pub(crate) active_apps: u64,
+    pub(crate) used_apps: u64,
+    pub(crate) unused_apps: u64,
+    pub(crate) excluded_apps: u64,
+    pub(crate) assigned_users: u64,
+    pub(crate) unused_seats: u64,
+    pub(crate) sso_events: u64,
+    pub(crate) skipped_records: u64,
 }
 
-/// One app instance and its usage over the window.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+/// One app and its usage over the window.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct AppUsage {
-    /// Okta's app instance id (e.g. 0oa1b2c3d4).
-    pub id: String,
-    /// Okta's app integration name (e.g. salesforce, or oidc_client for custom apps).
-    pub name: String,
-    /// The app's display label, as users see it on their dashboard.
-    pub label: String,
-    /// ACTIVE or INACTIVE.
-    pub status: String,
-    /// How users sign in: SAML_2_0, OPENID_CONNECT, AUTO_LOGIN, BOOKMARK, ...
-    pub sign_on_mode: String,
-    /// Users assigned to the app, directly or through a group.
-    pub assigned_users: u64,
-    /// Distinct users with a successful SSO sign-in to this app in the window.
-    pub active_users: u64,
-    /// Successful SSO sign-ins to this app in the window.
-    pub sso_events: u64,
-    /// The newest successful SSO sign-in seen; null if none.
-    pub last_used: Option<DateTime<Utc>>,
+pub(crate) struct AppUsage {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) status: String,
+    pub(crate) sign_on_mode: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) built_in: bool,
+    pub(crate) assigned_users: u64,
+    pub(crate) active_users: u64,
+    pub(crate) unused_seats: u64,
+    pub(crate) sso_events: u64,
+    pub(crate) last_used: Option<DateTime<Utc>>,
 }
 
 impl Report {
-    /// Sorts apps as the contract says: most active users first, then by label, then id for a stable order.
-    pub fn sort_apps(apps: &mut [AppUsage]) {
+    /// Sorts apps as the contract says: most active users first, then by label, then id.
+    pub(crate) fn sort_apps(apps: &mut [AppUsage]) {
         apps.sort_by(|a, b| {
             b.active_users
                 .cmp(&a.active_users)
                 .then_with(|| a.label.cmp(&b.label))
                 .then_with(|| a.id.cmp(&b.id))
         });
+    }
+}
+
+fn time(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// Every inventory app's usage from the state, over the window starting at `start_ms`.
+pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
+    let mut rows: Vec<AppUsage> = state
+        .inventory()
+        .map(|entry| {
+            let r = &entry.record;
+            let counts = state.usage.counts(&r.id, start_ms);
+            let (seats, unused) = entry.assignments.as_ref().map_or((0, 0), |a| {
+                let holders: Vec<u32> = a.seat_holders().collect();
+                let unused = holders
+                    .iter()
+                    .filter(|&&u| !state.usage.active(&r.id, u, start_ms))
+                    .count() as u64;
+                (holders.len() as u64, unused)
+            });
+            AppUsage {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                label: r.label.clone(),
+                status: r.status.clone(),
+                sign_on_mode: r.sign_on_mode.clone(),
+                built_in: r.kind.built_in(),
+                assigned_users: seats,
+                active_users: counts.active_users,
+                unused_seats: unused,
+                sso_events: counts.sign_ins,
+                last_used: counts.last_used_ms.and_then(time),
+            }
+        })
+        .collect();
+    Report::sort_apps(&mut rows);
+    rows
+}
+
+/// The report for a state whose sync started at `started`.
+pub(crate) fn build(
+    domain: &str,
+    state: &OrgState,
+    started: DateTime<Utc>,
+    skipped_records: u64,
+) -> Report {
+    let days = state.key.window_days;
+    let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
+    let apps = app_rows(state, start_ms);
+    let summary = Summary {
+        users: state.directory.listed_users(),
+        users_by_status: state.directory.by_status(),
+        active_users: state.usage.active_users(start_ms, |id| state.in_inventory(id)),
+        apps: apps.len() as u64,
+        active_apps: apps.iter().filter(|a| a.status == "ACTIVE").count() as u64,
+        used_apps: apps.iter().filter(|a| a.sso_events > 0).count() as u64,
+        unused_apps: apps
+            .iter()
+            .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
+            .count() as u64,
+        excluded_apps: state
+            .apps
+            .values()
+            .filter(|a| a.record.kind.built_in() && !state.key.include_okta_apps)
+            .count() as u64,
+        assigned_users: apps.iter().map(|a| a.assigned_users).sum(),
+        unused_seats: apps.iter().map(|a| a.unused_seats).sum(),
+        sso_events: apps.iter().map(|a| a.sso_events).sum(),
+        skipped_records,
+    };
+    Report {
+        domain: domain.to_string(),
+        generated_at: started,
+        usage_window: format!("{days}d"),
+        summary,
+        apps,
     }
 }

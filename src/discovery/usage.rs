@@ -1,168 +1,197 @@
-//! Usage aggregation from System Log events. Memory grows with distinct (app, user) pairs, never with the
-//! number of events: each event updates counters and is dropped.
+//! Usage aggregated from sign-ins. Memory grows with distinct (app, user) pairs and hours with sign-ins,
+//! never with the number of events: each event updates counters and is dropped. Sign-ins leave the window
+//! hour by hour (an hour counts while any part of it is inside); active users and the last use are exact.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-
-/// The fields of a System Log event that usage needs (Okta LogEvent); unknown fields are ignored.
-#[derive(Deserialize, Debug)]
-pub struct LogEvent {
-    pub published: DateTime<Utc>,
-    #[serde(rename = "eventType")]
-    pub event_type: String,
-    #[serde(default)]
-    pub outcome: Option<Outcome>,
-    #[serde(default)]
-    pub actor: Option<Actor>,
-    #[serde(default)]
-    pub target: Option<Vec<Target>>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Outcome {
-    pub result: Option<String>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Actor {
-    pub id: Option<String>,
-}
-
-#[derive(Deserialize, Debug)]
-pub struct Target {
-    pub id: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-}
-
-/// A usage event: a successful SSO sign-in, its app (the AppInstance target, found by type) and user (actor).
-pub struct Usage<'a> {
-    pub app: &'a str,
-    pub user: &'a str,
-    pub at: DateTime<Utc>,
-}
-
-impl LogEvent {
-    pub fn usage(&self) -> Option<Usage<'_>> {
-        if self.event_type != "user.authentication.sso"
-            || self.outcome.as_ref()?.result.as_deref() != Some("SUCCESS")
-        {
-            return None;
-        }
-        let app = self
-            .target
-            .as_ref()?
-            .iter()
-            .find(|t| t.kind.as_deref() == Some("AppInstance"))?
-            .id
-            .as_deref()?;
-        let user = self.actor.as_ref()?.id.as_deref()?;
-        Some(Usage {
-            app,
-            user,
-            at: self.published,
-        })
-    }
-}
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// Recent event uuids and sign-in keys remembered to drop repeats (a server re-serving a page under a new
+/// cursor, or one sign-in recorded under two event types).
+const RECENT_KEYS: usize = 16_384;
 
-/// One app's usage so far: when each user last signed in, sign-ins per hour, and the newest sign-in.
-#[derive(Default, Debug, Clone)]
-struct AppLedger {
-    last_seen: HashMap<u32, i64>,
-    hourly: BTreeMap<i64, u64>,
-    last_used: Option<DateTime<Utc>>,
-}
-
-/// Usage counts of one app over a window.
+/// One app's usage: when each user last signed in, sign-ins per hour, and the newest sign-in.
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
-pub struct AppCounts {
-    pub active_users: u64,
-    pub events: u64,
-    pub last_used: Option<DateTime<Utc>>,
+pub(crate) struct AppUsage {
+    pub(crate) last_seen: HashMap<u32, i64>,
+    pub(crate) hourly: BTreeMap<i64, u32>,
+    pub(crate) last_used_ms: Option<i64>,
 }
 
-/// Usage over a window, per app id, plus distinct active users over all apps.
-#[derive(Default, Debug)]
-pub struct UsageCounts {
-    pub apps: HashMap<String, AppCounts>,
-    pub active_users: u64,
+/// Usage counts of one app over the window.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AppCounts {
+    pub(crate) active_users: u64,
+    pub(crate) sign_ins: u64,
+    pub(crate) last_used_ms: Option<i64>,
 }
 
-/// Usage accumulated across syncs: a one-shot sync fills it once; the operator keeps it between syncs and
-/// feeds it only new events (from the saved System Log cursor). Memory follows distinct (app, user) pairs and
-/// hours with sign-ins, never the number of events. Sign-ins leave the window hour by hour: an hour counts
-/// while any part of it is inside the window; active users and last use are exact.
-#[derive(Default, Debug, Clone)]
-pub struct UsageLedger {
-    user_ids: HashMap<String, u32>,
-    apps: HashMap<String, AppLedger>,
-    /// Where the next incremental read resumes: the next link of the last System Log page read.
-    pub cursor: Option<url::Url>,
+/// A bounded set of recent keys, oldest forgotten first.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecentKeys {
+    order: VecDeque<u64>,
+    set: HashSet<u64>,
 }
 
-impl UsageLedger {
-    /// Adds one event; returns whether it was a usage event.
-    pub fn add(&mut self, event: &LogEvent) -> bool {
-        let Some(usage) = event.usage() else {
+impl RecentKeys {
+    /// False when `key` was seen recently (a repeat).
+    pub(crate) fn insert(&mut self, key: u64) -> bool {
+        if !self.set.insert(key) {
             return false;
-        };
-        let next = self.user_ids.len() as u32;
-        let user = *self.user_ids.entry(usage.user.to_string()).or_insert(next);
-        let app = self.apps.entry(usage.app.to_string()).or_default();
-        let ms = usage.at.timestamp_millis();
-        let seen = app.last_seen.entry(user).or_insert(ms);
-        *seen = (*seen).max(ms);
-        *app.hourly.entry(ms.div_euclid(HOUR_MS)).or_default() += 1;
-        app.last_used = app.last_used.max(Some(usage.at));
+        }
+        self.order.push_back(key);
+        if self.order.len() > RECENT_KEYS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
         true
     }
 
-    /// Forgets what is wholly older than `start` (last use is kept: it is remembered beyond the window).
-    pub fn prune(&mut self, start: DateTime<Utc>) {
-        let start_ms = start.timestamp_millis();
+    pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
+        self.order.iter().copied()
+    }
+}
+
+/// Usage accumulated across syncs.
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageLedger {
+    pub(crate) apps: HashMap<Box<str>, AppUsage>,
+    pub(crate) recent: RecentKeys,
+}
+
+impl UsageLedger {
+    /// Counts one sign-in; false when it is a repeat of an event or of a sign-in already counted.
+    pub(crate) fn add(
+        &mut self,
+        app: &str,
+        user: u32,
+        at_ms: i64,
+        uuid: Option<u64>,
+        key: Option<u64>,
+    ) -> bool {
+        if uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)) {
+            return false;
+        }
+        let usage = match self.apps.get_mut(app) {
+            Some(u) => u,
+            None => self.apps.entry(app.into()).or_default(),
+        };
+        let seen = usage.last_seen.entry(user).or_insert(at_ms);
+        *seen = (*seen).max(at_ms);
+        *usage.hourly.entry(at_ms.div_euclid(HOUR_MS)).or_default() += 1;
+        usage.last_used_ms = usage.last_used_ms.max(Some(at_ms));
+        true
+    }
+
+    /// A repeat of an event already read (by uuid), for events that are not sign-ins.
+    pub(crate) fn repeated(&mut self, uuid: Option<u64>) -> bool {
+        uuid.is_some_and(|u| !self.recent.insert(u))
+    }
+
+    /// Forgets what is wholly older than `start_ms`, and apps left with nothing.
+    pub(crate) fn prune(&mut self, start_ms: i64) {
         let first_hour = start_ms.div_euclid(HOUR_MS);
-        for app in self.apps.values_mut() {
-            app.last_seen.retain(|_, &mut seen| seen >= start_ms);
+        self.apps.retain(|_, app| {
+            app.last_seen.retain(|_, seen| *seen >= start_ms);
             app.hourly = app.hourly.split_off(&first_hour);
+            app.last_used_ms = app.last_seen.values().copied().max();
+            !app.last_seen.is_empty() || !app.hourly.is_empty()
+        });
+    }
+
+    /// Keeps only apps `keep` wants (the inventory).
+    pub(crate) fn retain_apps(&mut self, keep: impl Fn(&str) -> bool) {
+        self.apps.retain(|id, _| keep(id));
+    }
+
+    /// One app's counts over the window starting at `start_ms`.
+    pub(crate) fn counts(&self, app: &str, start_ms: i64) -> AppCounts {
+        let Some(usage) = self.apps.get(app) else {
+            return AppCounts::default();
+        };
+        let first_hour = start_ms.div_euclid(HOUR_MS);
+        AppCounts {
+            active_users: usage.last_seen.values().filter(|&&s| s >= start_ms).count() as u64,
+            sign_ins: usage.hourly.range(first_hour..).map(|(_, n)| u64::from(*n)).sum(),
+            last_used_ms: usage
+                .last_seen
+                .values()
+                .copied()
+                .filter(|&s| s >= start_ms)
+                .max(),
         }
     }
 
-    /// Counts over the window that starts at `start`.
-    pub fn counts(&self, start: DateTime<Utc>) -> UsageCounts {
-        let start_ms = start.timestamp_millis();
+    /// Whether `user` signed in to `app` in the window.
+    pub(crate) fn active(&self, app: &str, user: u32, start_ms: i64) -> bool {
+        self.apps
+            .get(app)
+            .and_then(|u| u.last_seen.get(&user))
+            .is_some_and(|&s| s >= start_ms)
+    }
+
+    /// `user`'s last sign-in to `app` in the window.
+    pub(crate) fn last_sign_in(&self, app: &str, user: u32, start_ms: i64) -> Option<i64> {
+        self.apps
+            .get(app)?
+            .last_seen
+            .get(&user)
+            .copied()
+            .filter(|&s| s >= start_ms)
+    }
+
+    /// Distinct users active in the window over the apps `include` wants.
+    pub(crate) fn active_users(&self, start_ms: i64, include: impl Fn(&str) -> bool) -> u64 {
+        let mut users: HashSet<u32> = HashSet::new();
+        for (id, usage) in &self.apps {
+            if include(id) {
+                users.extend(usage.last_seen.iter().filter(|(_, s)| **s >= start_ms).map(|(u, _)| *u));
+            }
+        }
+        users.len() as u64
+    }
+
+    /// Sign-ins per UTC day for the `days` days ending with the day of `now_ms`, oldest first; hours
+    /// before `start_ms` are left out.
+    pub(crate) fn daily(&self, app: &str, start_ms: i64, now_ms: i64, days: u32) -> Vec<u64> {
+        let mut out = vec![0u64; days as usize];
+        let Some(usage) = self.apps.get(app) else {
+            return out;
+        };
+        let last_day = now_ms.div_euclid(DAY_MS);
         let first_hour = start_ms.div_euclid(HOUR_MS);
-        let mut active: HashSet<u32> = HashSet::new();
-        let mut apps = HashMap::with_capacity(self.apps.len());
-        for (id, app) in &self.apps {
-            let users: Vec<u32> = app
+        for (&hour, &n) in usage.hourly.range(first_hour..) {
+            let back = last_day - (hour * HOUR_MS).div_euclid(DAY_MS);
+            if (0..i64::from(days)).contains(&back) {
+                out[days as usize - 1 - back as usize] += u64::from(n);
+            }
+        }
+        out
+    }
+
+    /// Users that some pair refers to.
+    pub(crate) fn users(&self) -> HashSet<u32> {
+        self.apps
+            .values()
+            .flat_map(|a| a.last_seen.keys().copied())
+            .collect()
+    }
+
+    /// Renumbers users after the directory compacted.
+    pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
+        for usage in self.apps.values_mut() {
+            usage.last_seen = usage
                 .last_seen
                 .iter()
-                .filter(|&(_, &seen)| seen >= start_ms)
-                .map(|(&u, _)| u)
+                .filter_map(|(&u, &s)| Some((remap.get(u as usize).copied().flatten()?, s)))
                 .collect();
-            let events: u64 = app.hourly.range(first_hour..).map(|(_, n)| n).sum();
-            active.extend(&users);
-            apps.insert(
-                id.clone(),
-                AppCounts {
-                    active_users: users.len() as u64,
-                    events,
-                    last_used: app.last_used,
-                },
-            );
-        }
-        UsageCounts {
-            apps,
-            active_users: active.len() as u64,
         }
     }
 
     /// Distinct (app, user) pairs held: what the ledger's memory follows.
-    pub fn pairs(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn pairs(&self) -> usize {
         self.apps.values().map(|a| a.last_seen.len()).sum()
     }
 }
@@ -171,68 +200,45 @@ impl UsageLedger {
 mod tests {
     use super::*;
 
-    fn event(json: &str) -> LogEvent {
-        serde_json::from_str(json).unwrap()
+    const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+    #[test]
+    fn counts_distinct_users_sign_ins_and_last_use_and_expires_old_hours() {
+        let mut l = UsageLedger::default();
+        assert!(l.add("0oa1", 1, T0 + 600_000, Some(1), None));
+        assert!(l.add("0oa1", 2, T0 + 2 * DAY_MS, Some(2), None));
+        assert!(l.add("0oa1", 1, T0 + DAY_MS, Some(3), None));
+        assert!(!l.add("0oa1", 1, T0 + DAY_MS, Some(3), None), "a repeated uuid counts once");
+        let all = l.counts("0oa1", T0 - DAY_MS);
+        assert_eq!(all, AppCounts { active_users: 2, sign_ins: 3, last_used_ms: Some(T0 + 2 * DAY_MS) });
+        assert_eq!(l.active_users(T0 - DAY_MS, |_| true), 2);
+        assert_eq!(l.daily("0oa1", T0 - DAY_MS, T0 + 2 * DAY_MS, 4), vec![0, 1, 1, 1]);
+        let later = l.counts("0oa1", T0 + DAY_MS);
+        assert_eq!((later.active_users, later.sign_ins), (2, 2));
+        l.prune(T0 + DAY_MS + 12 * HOUR_MS);
+        let pruned = l.counts("0oa1", T0 + DAY_MS + 12 * HOUR_MS);
+        assert_eq!((pruned.active_users, pruned.sign_ins), (1, 1));
+        assert_eq!(l.pairs(), 1);
+        l.prune(T0 + 10 * DAY_MS);
+        assert!(l.apps.is_empty(), "an app without pairs or hours is dropped");
     }
 
     #[test]
-    fn usage_is_a_successful_sso_to_the_app_instance_target_found_by_type() {
-        let app_user_first = event(
-            r#"{"published":"2026-01-01T00:00:00.000Z","eventType":"user.authentication.sso","outcome":{"result":"SUCCESS"},"actor":{"id":"00u1"},"target":[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]}"#,
-        );
-        let u = app_user_first.usage().unwrap();
-        assert_eq!((u.app, u.user), ("0oa1", "00u1"));
-        let failure = event(
-            r#"{"published":"2026-01-01T00:00:00.000Z","eventType":"user.authentication.sso","outcome":{"result":"FAILURE"},"actor":{"id":"00u1"},"target":[{"id":"0oa1","type":"AppInstance"}]}"#,
-        );
-        assert!(failure.usage().is_none());
-        let other = event(
-            r#"{"published":"2026-01-01T00:00:00.000Z","eventType":"application.user_membership.add","outcome":{"result":"SUCCESS"},"actor":{"id":"00u1"},"target":[{"id":"0oa1","type":"AppInstance"}]}"#,
-        );
-        assert!(other.usage().is_none());
-        let no_app = event(
-            r#"{"published":"2026-01-01T00:00:00.000Z","eventType":"user.authentication.sso","outcome":{"result":"SUCCESS"},"actor":{"id":"00u1"},"target":[{"id":"0ua1","type":"AppUser"}]}"#,
-        );
-        assert!(no_app.usage().is_none());
+    fn one_sign_in_under_two_event_types_counts_once() {
+        let mut l = UsageLedger::default();
+        assert!(l.add("0oa1", 1, T0, Some(10), Some(99)));
+        assert!(!l.add("0oa1", 1, T0 + 5, Some(11), Some(99)));
+        assert_eq!(l.counts("0oa1", T0).sign_ins, 1);
     }
 
     #[test]
-    fn counts_distinct_users_events_and_last_use_and_expires_old_hours() {
-        let mut ledger = UsageLedger::default();
-        for (user, at) in [
-            ("00u1", "2026-01-01T00:10:00.000Z"),
-            ("00u2", "2026-01-03T00:00:00.000Z"),
-            ("00u1", "2026-01-02T00:00:00.000Z"),
-        ] {
-            assert!(ledger.add(&event(&format!(r#"{{"published":"{at}","eventType":"user.authentication.sso","outcome":{{"result":"SUCCESS"}},"actor":{{"id":"{user}"}},"target":[{{"id":"0oa1","type":"AppInstance"}}]}}"#))));
+    fn recent_keys_are_bounded() {
+        let mut r = RecentKeys::default();
+        for k in 0..(RECENT_KEYS as u64 + 10) {
+            assert!(r.insert(k));
         }
-        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        let all = ledger.counts(at("2025-12-01T00:00:00Z"));
-        assert_eq!(
-            all.apps["0oa1"],
-            AppCounts {
-                active_users: 2,
-                events: 3,
-                last_used: Some(at("2026-01-03T00:00:00Z"))
-            }
-        );
-        assert_eq!(all.active_users, 2);
-        // a window starting on Jan 2: user 1's newest sign-in is Jan 2, so both stay active; Jan 1's event leaves
-        let later = ledger.counts(at("2026-01-02T00:00:00Z"));
-        assert_eq!(
-            (later.apps["0oa1"].active_users, later.apps["0oa1"].events),
-            (2, 2)
-        );
-        ledger.prune(at("2026-01-02T12:00:00Z"));
-        let pruned = ledger.counts(at("2026-01-02T12:00:00Z"));
-        assert_eq!(
-            (pruned.apps["0oa1"].active_users, pruned.apps["0oa1"].events),
-            (1, 1)
-        );
-        assert_eq!(
-            pruned.apps["0oa1"].last_used,
-            Some(at("2026-01-03T00:00:00Z"))
-        );
-        assert_eq!(ledger.pairs(), 1);
+        assert_eq!(r.keys().count(), RECENT_KEYS);
+        assert!(r.insert(0), "the oldest keys are forgotten");
+        assert!(!r.insert(RECENT_KEYS as u64 + 9));
     }
 }

@@ -1,36 +1,41 @@
-//! One Okta org's HTTP client: every GET goes through the governor, is retried when transient, and ends in
-//! a typed error naming the endpoint.
+//! One Okta org's HTTP client: every GET goes through the org's governor, carries the credentials' headers,
+//! is read under a size cap, is retried when transient, and ends in a typed error naming the endpoint.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::domain::{OrgUrl, guarded_resolver};
+use super::body::{ERROR_LIMIT, PAGE_LIMIT, read_capped};
+use super::domain::OrgUrl;
 use super::error::OktaError;
 use super::governor::{Bucket, OrgGovernor};
 use super::links::next_link;
-use super::token::ApiToken;
+use super::oauth::{Challenge, OAuthSession, challenge};
+use super::token::{ApiToken, Fingerprint};
+use super::transport::{Transport, TransportOptions};
+use crate::sync::lock;
+use crate::text;
 
 #[derive(Clone, Debug)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// Deadline of one request, body included.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// Retries of a transient failure (5xx, timeout, broken connection) before giving up.
-    pub max_retries: u32,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    /// 429 answers tolerated for one request before giving up (each waits for Reset).
-    pub max_rate_limited: u32,
+    pub(crate) max_retries: u32,
+    pub(crate) backoff_base: Duration,
+    pub(crate) backoff_max: Duration,
+    /// 429 answers tolerated for one request before giving up (each waits for the reset).
+    pub(crate) max_rate_limited: u32,
     /// Requests in flight per org (Okta allows 75 per org, shared by every client of it).
-    pub max_in_flight: usize,
-    /// Development and tests only: allow connecting to loopback addresses.
-    pub allow_local: bool,
+    pub(crate) max_in_flight: usize,
+    pub(crate) transport: TransportOptions,
 }
 
 impl Default for ClientOptions {
@@ -42,17 +47,35 @@ impl Default for ClientOptions {
             backoff_max: Duration::from_secs(10),
             max_rate_limited: 30,
             max_in_flight: 8,
-            allow_local: false,
+            transport: TransportOptions::default(),
+        }
+    }
+}
+
+/// How requests authenticate.
+#[derive(Clone)]
+pub(crate) enum Auth {
+    /// An SSWS API token.
+    Ssws(ApiToken),
+    /// An OAuth 2.0 service app with DPoP-bound tokens.
+    OAuth(Arc<OAuthSession>),
+}
+
+impl Auth {
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        match self {
+            Auth::Ssws(t) => t.fingerprint(),
+            Auth::OAuth(s) => s.fingerprint(),
         }
     }
 }
 
 /// Counters of one client, read for status and metrics.
 #[derive(Default, Debug)]
-pub struct RequestStats {
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    pub rate_limited: AtomicU64,
+pub(crate) struct RequestStats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
     /// Wall time during which at least one request waited for rate-limit budget (overlapping waits count once).
     waits: std::sync::Mutex<WaitClock>,
 }
@@ -64,37 +87,45 @@ struct WaitClock {
 }
 
 impl RequestStats {
-    pub fn rate_limit_wait(&self) -> Duration {
-        self.waits.lock().map(|w| w.total).unwrap_or_default()
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    pub(crate) fn rate_limit_wait(&self) -> Duration {
+        lock(&self.waits).total
     }
     fn add_wait(&self, started: Instant, waited: Duration) {
         if waited.is_zero() {
             return;
         }
         let end = started + waited;
-        if let Ok(mut w) = self.waits.lock() {
-            let from = w.covered_until.map_or(started, |c| c.max(started));
-            if end > from {
-                w.total += end - from;
-                w.covered_until = Some(end);
-            }
+        let mut w = lock(&self.waits);
+        let from = w.covered_until.map_or(started, |c| c.max(started));
+        if end > from {
+            w.total += end - from;
+            w.covered_until = Some(end);
         }
     }
 }
 
 /// Told of every answer: the operator's metrics listen here.
-pub trait RequestObserver: Send + Sync {
+pub(crate) trait RequestObserver: Send + Sync {
     /// An answer with its HTTP status, or None when no answer came (timeout, broken connection).
-    fn on_answer(&self, bucket: Bucket, status: Option<u16>);
+    fn on_answer(&self, origin: &str, bucket: Bucket, status: Option<u16>);
     /// Time spent waiting for the bucket's budget before a request.
-    fn on_wait(&self, bucket: Bucket, waited: Duration);
+    fn on_wait(&self, origin: &str, bucket: Bucket, waited: Duration);
+}
+
+/// One page: its (capped) body and its `rel="next"` link, which stays on the org's origin.
+pub(crate) struct Page {
+    pub(crate) body: Bytes,
+    pub(crate) next: Option<Url>,
 }
 
 #[derive(Clone)]
-pub struct OktaClient {
-    http: reqwest::Client,
+pub(crate) struct OktaClient {
+    transport: Arc<Transport>,
     org: OrgUrl,
-    token: ApiToken,
+    auth: Auth,
     governor: Arc<OrgGovernor>,
     options: ClientOptions,
     stats: Arc<RequestStats>,
@@ -104,37 +135,58 @@ pub struct OktaClient {
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ErrorBody {
-    error_code: String,
     #[serde(default)]
-    error_summary: String,
+    error_code: Option<String>,
+    #[serde(default)]
+    error_summary: Option<String>,
 }
 
-fn endpoint_of(url: &Url) -> String {
+enum Failure {
+    /// 429: the governor now holds the bucket until its reset.
+    RateLimited,
+    /// The credentials asked for a repeat (a DPoP nonce, an expired access token).
+    AuthRetry,
+    Error(OktaError),
+}
+
+pub(crate) fn endpoint_of(url: &Url) -> String {
     format!("GET {}", url.path())
 }
 
+/// reqwest's error without its URL, with its causes.
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    let mut message = if e.is_body() || e.is_decode() {
+        "the connection broke while reading the answer".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    text::message(&message)
+}
+
 impl OktaClient {
-    pub fn new(
+    pub(crate) fn new(
         org: OrgUrl,
-        token: ApiToken,
+        auth: Auth,
         governor: Arc<OrgGovernor>,
         options: ClientOptions,
     ) -> Result<OktaClient, OktaError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("dti-operator/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(guarded_resolver(options.allow_local))
-            .connect_timeout(Duration::from_secs(10))
-            // A redirect could carry the token to another host: never follow one.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| OktaError::Transport {
+        let transport = Transport::new(&org.host, &options.transport).map_err(|message| {
+            OktaError::Transport {
                 endpoint: org.base.to_string(),
-                message: e.to_string(),
-            })?;
+                message,
+            }
+        })?;
         Ok(OktaClient {
-            http,
+            transport: Arc::new(transport),
             org,
-            token,
+            auth,
             governor,
             options,
             stats: Arc::new(RequestStats::default()),
@@ -142,53 +194,52 @@ impl OktaClient {
         })
     }
 
-    pub fn with_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
         self.observer = Some(observer);
         self
     }
 
-    pub fn stats(&self) -> &RequestStats {
+    pub(crate) fn stats(&self) -> &RequestStats {
         &self.stats
     }
 
-    pub fn org(&self) -> &OrgUrl {
-        &self.org
-    }
-
     /// An absolute URL on the org for a path and query.
-    pub fn url(&self, path_and_query: &str) -> Url {
+    pub(crate) fn url(&self, path_and_query: &str) -> Url {
         self.org
             .base
             .join(path_and_query)
             .unwrap_or_else(|_| self.org.base.clone())
     }
 
-    /// GETs one page and returns it with its `rel="next"` link, which must stay on the org's origin.
-    pub async fn get_page<T: DeserializeOwned>(
-        &self,
-        url: &Url,
-    ) -> Result<(T, Option<Url>), OktaError> {
-        let endpoint = endpoint_of(url);
+    /// GETs one page with its next link.
+    pub(crate) async fn get_page(&self, url: &Url) -> Result<Page, OktaError> {
         let (body, headers) = self.get_bytes(url).await?;
-        let value: T = serde_json::from_slice(&body).map_err(|e| OktaError::Malformed {
-            endpoint: endpoint.clone(),
-            message: e.to_string(),
-        })?;
-        let next = match next_link(&headers) {
-            None => None,
-            Some(link) => {
-                let parsed = Url::parse(&link).map_err(|_| OktaError::ForeignLink {
-                    endpoint: endpoint.clone(),
-                    link: link.clone(),
-                })?;
-                // Follow next links exactly as given, but never send the token to another origin.
-                if parsed.origin() != self.org.base.origin() {
-                    return Err(OktaError::ForeignLink { endpoint, link });
-                }
-                Some(parsed)
-            }
+        let next = self.next_of(url, &headers)?;
+        Ok(Page { body, next })
+    }
+
+    /// GETs one object.
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, OktaError> {
+        let (body, _) = self.get_bytes(url).await?;
+        serde_json::from_slice(&body).map_err(|e| OktaError::Malformed {
+            endpoint: endpoint_of(url),
+            message: text::field(&e.to_string()),
+        })
+    }
+
+    /// The `rel="next"` link, followed exactly as given but never to another origin.
+    fn next_of(&self, url: &Url, headers: &HeaderMap) -> Result<Option<Url>, OktaError> {
+        let Some(link) = next_link(headers) else {
+            return Ok(None);
         };
-        Ok((value, next))
+        let foreign = || OktaError::ForeignLink {
+            endpoint: endpoint_of(url),
+        };
+        let parsed = Url::parse(&link).map_err(|_| foreign())?;
+        if parsed.origin() != self.org.base.origin() {
+            return Err(foreign());
+        }
+        Ok(Some(parsed))
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -201,21 +252,19 @@ impl OktaClient {
         Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling.as_secs_f64()))
     }
 
-    async fn get_bytes(&self, url: &Url) -> Result<(bytes::Bytes, HeaderMap), OktaError> {
+    async fn get_bytes(&self, url: &Url) -> Result<(Bytes, HeaderMap), OktaError> {
         let endpoint = endpoint_of(url);
         let bucket = Bucket::for_path(url.path());
-        let (mut attempt, mut limited) = (0u32, 0u32);
+        let (mut attempt, mut limited, mut auth_retries) = (0u32, 0u32, 0u32);
         loop {
             let asked = Instant::now();
             let permit = self.governor.acquire(bucket).await;
             self.stats.add_wait(asked, permit.waited);
             if let (Some(o), false) = (&self.observer, permit.waited.is_zero()) {
-                o.on_wait(bucket, permit.waited);
+                o.on_wait(&self.org.origin(), bucket, permit.waited);
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let answered = Answered(&self.governor, bucket);
             let outcome = self.send_once(url, &endpoint, bucket).await;
-            drop(answered);
             drop(permit);
             let err = match outcome {
                 Ok(answer) => return Ok(answer),
@@ -223,20 +272,24 @@ impl OktaClient {
                     limited += 1;
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     if limited > self.options.max_rate_limited {
-                        return Err(OktaError::Api {
+                        return Err(OktaError::RateLimited {
                             endpoint,
-                            status: 429,
-                            code: "E0000047".into(),
-                            summary: format!(
-                                "still rate limited after {limited} waits for the limit to reset"
-                            ),
+                            waits: limited,
                         });
                     }
                     continue;
                 }
+                Err(Failure::AuthRetry) if auth_retries < 2 => {
+                    auth_retries += 1;
+                    continue;
+                }
+                Err(Failure::AuthRetry) => OktaError::Status {
+                    endpoint: endpoint.clone(),
+                    status: 401,
+                },
                 Err(Failure::Error(e)) => e,
             };
-            if err.is_transient() && attempt < self.options.max_retries {
+            if err.is_retryable_now() && attempt < self.options.max_retries {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(self.backoff(attempt)).await;
                 attempt += 1;
@@ -251,106 +304,134 @@ impl OktaClient {
         url: &Url,
         endpoint: &str,
         bucket: Bucket,
-    ) -> Result<(bytes::Bytes, HeaderMap), Failure> {
+    ) -> Result<(Bytes, HeaderMap), Failure> {
         let timeout = self.options.request_timeout;
-        let request = self
+        let transport_error = |message: String| {
+            Failure::Error(OktaError::Transport {
+                endpoint: endpoint.to_string(),
+                message,
+            })
+        };
+        self.transport.check_target().await.map_err(transport_error)?;
+        let mut request = self
+            .transport
             .http
             .get(url.clone())
-            .header(AUTHORIZATION, self.token.authorization())
             .header(ACCEPT, "application/json")
             .timeout(timeout);
+        request = match &self.auth {
+            Auth::Ssws(token) => request.header(AUTHORIZATION, token.header().clone()),
+            Auth::OAuth(session) => request.headers(
+                session
+                    .headers(&self.transport.http, "GET", url)
+                    .await
+                    .map_err(Failure::Error)?,
+            ),
+        };
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 self.notify(bucket, None);
-                return Err(Failure::Error(transport(endpoint, timeout, &e)));
+                return Err(Failure::Error(if e.is_timeout() {
+                    OktaError::Timeout {
+                        endpoint: endpoint.to_string(),
+                        timeout,
+                    }
+                } else {
+                    OktaError::Transport {
+                        endpoint: endpoint.to_string(),
+                        message: describe_transport(&e),
+                    }
+                }));
             }
         };
         let status = response.status();
         let headers = response.headers().clone();
-        self.governor.observe(bucket, &headers);
         self.notify(bucket, Some(status.as_u16()));
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.governor.exhausted(bucket, &headers);
+            self.governor.rejected(bucket, &headers);
             return Err(Failure::RateLimited);
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::Error(transport(endpoint, timeout, &e)))?;
+        self.governor.observe(bucket, &headers);
+        if let Auth::OAuth(session) = &self.auth {
+            session.observe(&headers);
+            if status == StatusCode::UNAUTHORIZED && session.on_unauthorized(&headers).await {
+                return Err(Failure::AuthRetry);
+            }
+        }
         if status.is_success() {
+            let body = read_capped(response, PAGE_LIMIT, endpoint)
+                .await
+                .map_err(|e| Failure::Error(self.timeout_aware(e, timeout)))?;
             return Ok((body, headers));
         }
-        Err(Failure::Error(
-            match serde_json::from_slice::<ErrorBody>(&body) {
-                Ok(e) => OktaError::Api {
-                    endpoint: endpoint.to_string(),
-                    status: status.as_u16(),
-                    code: e.error_code,
-                    summary: e.error_summary,
-                },
-                Err(_) => OktaError::Status {
-                    endpoint: endpoint.to_string(),
-                    status: status.as_u16(),
-                },
-            },
-        ))
+        let body = read_capped(response, ERROR_LIMIT, endpoint).await.unwrap_or_default();
+        Err(Failure::Error(error_of(endpoint, status.as_u16(), &headers, &body)))
+    }
+
+    fn timeout_aware(&self, e: OktaError, timeout: Duration) -> OktaError {
+        match e {
+            OktaError::Transport { endpoint, message } if message.contains("timed out") => {
+                OktaError::Timeout { endpoint, timeout }
+            }
+            other => other,
+        }
     }
 
     fn notify(&self, bucket: Bucket, status: Option<u16>) {
         if let Some(o) = &self.observer {
-            o.on_answer(bucket, status);
+            o.on_answer(&self.org.origin(), bucket, status);
         }
     }
 }
 
-/// Marks a request as no longer in flight when it ends, also when its future is dropped (a cancelled sync).
-struct Answered<'a>(&'a OrgGovernor, Bucket);
-
-impl Drop for Answered<'_> {
-    fn drop(&mut self) {
-        self.0.done(self.1);
-    }
-}
-
-enum Failure {
-    RateLimited,
-    Error(OktaError),
-}
-
-fn transport(endpoint: &str, timeout: Duration, e: &reqwest::Error) -> OktaError {
-    if e.is_timeout() {
-        OktaError::Timeout {
+/// An error answer as a typed error: Okta's errorCode when it sent one (a body without it, from a proxy
+/// or a load balancer, is only a status), a missing OAuth scope when WWW-Authenticate names one.
+fn error_of(endpoint: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> OktaError {
+    if status == 403
+        && let Challenge::InsufficientScope(scope) = challenge(headers)
+        && !scope.is_empty()
+    {
+        return OktaError::MissingScope {
             endpoint: endpoint.to_string(),
-            timeout,
-        }
-    } else {
-        // reqwest's Display omits the URL's query only partly; our message names the endpoint and the cause.
-        let mut message = e.without_url_ref().to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            message = format!("{message}: {s}");
-            source = s.source();
-        }
-        OktaError::Transport {
+            scope,
+        };
+    }
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    match parsed.and_then(|b| Some((b.error_code.filter(|c| !c.trim().is_empty())?, b.error_summary))) {
+        Some((code, summary)) => OktaError::Api {
             endpoint: endpoint.to_string(),
-            message,
-        }
+            status,
+            code: text::clean(&code, 32),
+            summary: text::field(&summary.unwrap_or_default()),
+        },
+        None => OktaError::Status {
+            endpoint: endpoint.to_string(),
+            status,
+        },
     }
 }
 
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
 
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_body() {
-            "the connection broke while reading the answer".into()
-        } else if self.is_connect() {
-            "connection failed".into()
-        } else {
-            "request failed".into()
-        }
+    #[test]
+    fn error_bodies_are_classified_once_and_made_safe() {
+        let none = HeaderMap::new();
+        let e = error_of("GET /api/v1/users", 401, &none, br#"{"errorCode":"E0000011","errorSummary":"Invalid token provided"}"#);
+        assert!(matches!(e, OktaError::Api { status: 401, ref code, .. } if code == "E0000011"));
+        let proxy = error_of("GET /api/v1/users", 403, &none, b"<html>Forbidden</html>");
+        assert!(matches!(proxy, OktaError::Status { status: 403, .. }));
+        let empty_code = error_of("GET /api/v1/users", 401, &none, br#"{"errorCode":"","errorSummary":"x"}"#);
+        assert!(matches!(empty_code, OktaError::Status { .. }));
+        let huge = format!(r#"{{"errorCode":"E0000006","errorSummary":"{}"}}"#, "\\u001b[2J".repeat(50_000));
+        let e = error_of("GET /api/v1/logs", 403, &none, huge.as_bytes());
+        assert!(e.to_string().len() < 400 && !e.to_string().contains('\u{1b}'), "{e}");
+        let mut scoped = HeaderMap::new();
+        scoped.insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="insufficient_scope", scope="okta.logs.read""#));
+        let e = error_of("GET /api/v1/logs", 403, &scoped, br#"{"errorCode":"E0000006"}"#);
+        assert!(matches!(e, OktaError::MissingScope { ref scope, .. } if scope == "okta.logs.read"));
     }
 }

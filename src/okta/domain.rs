@@ -1,6 +1,7 @@
 //! Turning `spec.domain` into an org URL without becoming an SSRF proxy: the operator holds tokens inside
-//! clusters, so it only talks to Okta's own domains (or suffixes an admin allowed), never to IP literals,
-//! and never connects to loopback, link-local or private addresses, whatever a name resolves to.
+//! clusters, so it only talks to Okta's own domains (or suffixes an admin allowed, never a public suffix
+//! such as `com`), never to IP literals, and never connects to the addresses in [`super::addresses`],
+//! whatever a name resolves to.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -8,8 +9,10 @@ use std::sync::Arc;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
+use super::addresses;
+
 /// Okta's own domains (orgs, preview orgs, EMEA cell, Okta for Government, Okta's cloud).
-pub const OKTA_DOMAINS: [&str; 6] = [
+pub(crate) const OKTA_DOMAINS: [&str; 6] = [
     "okta.com",
     "oktapreview.com",
     "okta-emea.com",
@@ -18,16 +21,8 @@ pub const OKTA_DOMAINS: [&str; 6] = [
     "trexcloud.com",
 ];
 
-#[derive(Clone, Debug, Default)]
-pub struct DomainPolicy {
-    /// Extra allowed suffixes, for custom domains (`--allow-domain`).
-    pub allowed_suffixes: Vec<String>,
-    /// Development and tests only: http and loopback are allowed.
-    pub insecure_allow_http: bool,
-}
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DomainError {
+pub(crate) enum DomainError {
     #[error("domain {0:?} is not a host name with an optional port (write it like acme.okta.com)")]
     Malformed(String),
     #[error("domain {0:?} is an IP address: use the org's Okta domain name")]
@@ -35,26 +30,93 @@ pub enum DomainError {
     #[error("domain {0:?} is a loopback or local name (allowed only with --insecure-allow-http)")]
     Loopback(String),
     #[error(
-        "domain {0:?} is not an Okta domain (okta.com, oktapreview.com, okta-emea.com, okta-gov.com, okta.mil, trexcloud.com); for a custom domain, start the operator with --allow-domain {1}"
+        "domain {0:?} is not an Okta domain (okta.com, oktapreview.com, okta-emea.com, okta-gov.com, okta.mil, trexcloud.com){1}"
     )]
     NotAllowed(String, String),
+    #[error(
+        "{0:?} cannot be an allowed domain: it is a public suffix (or a single label), which would let the operator send tokens to anyone's domain; allow the organization's own domain, such as acme.com"
+    )]
+    PublicSuffix(String),
+}
+
+/// Which domains the operator may send credentials to.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DomainPolicy {
+    /// Extra allowed suffixes, for custom domains (`--allow-domain`), checked by [`DomainPolicy::new`].
+    allowed_suffixes: Vec<String>,
+    /// Development and tests only: http and loopback are allowed.
+    pub(crate) insecure_allow_http: bool,
 }
 
 /// A validated org base URL (`https://host[:port]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgUrl {
-    pub base: Url,
-    pub host: String,
+pub(crate) struct OrgUrl {
+    pub(crate) base: Url,
+    pub(crate) host: String,
+}
+
+impl OrgUrl {
+    /// scheme://host:port, the key of the org's rate governor.
+    pub(crate) fn origin(&self) -> String {
+        self.base.origin().ascii_serialization()
+    }
 }
 
 fn is_loopback_name(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost")
 }
 
+/// A suffix an admin may allow: a registrable domain or below, never a public suffix.
+fn check_suffix(raw: &str) -> Result<String, DomainError> {
+    let suffix = raw.trim().trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
+    let valid = !suffix.is_empty()
+        && suffix.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !valid {
+        return Err(DomainError::Malformed(raw.to_string()));
+    }
+    if !suffix.contains('.') || psl::domain_str(&suffix).is_none() {
+        return Err(DomainError::PublicSuffix(raw.to_string()));
+    }
+    Ok(suffix)
+}
+
 impl DomainPolicy {
-    pub fn check(&self, domain: &str) -> Result<OrgUrl, DomainError> {
+    /// A policy allowing Okta's domains plus `allowed` suffixes; a public suffix is refused.
+    pub(crate) fn new(allowed: &[String], insecure_allow_http: bool) -> Result<DomainPolicy, DomainError> {
+        Ok(DomainPolicy {
+            allowed_suffixes: allowed.iter().map(|s| check_suffix(s)).collect::<Result<_, _>>()?,
+            insecure_allow_http,
+        })
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        OKTA_DOMAINS
+            .iter()
+            .copied()
+            .chain(self.allowed_suffixes.iter().map(String::as_str))
+            .any(|suffix| host == suffix || host.ends_with(&format!(".{suffix}")))
+    }
+
+    /// What to tell the user about a refused custom domain: the registrable domain to allow, never a
+    /// public suffix.
+    fn advice(host: &str) -> String {
+        match psl::domain_str(host) {
+            Some(registrable) => format!(
+                "; for a custom domain, start the operator with --allow-domain {registrable} (Helm: allowedDomains)"
+            ),
+            None => String::new(),
+        }
+    }
+
+    pub(crate) fn check(&self, domain: &str) -> Result<OrgUrl, DomainError> {
         let malformed = || DomainError::Malformed(domain.to_string());
-        if domain.is_empty() || domain.contains(|c: char| c.is_whitespace() || "/?#@\\".contains(c))
+        if domain.is_empty()
+            || domain.len() > 260
+            || domain.contains(|c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c))
         {
             return Err(malformed());
         }
@@ -65,30 +127,16 @@ impl DomainPolicy {
             .trim_end_matches('.')
             .to_ascii_lowercase();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback_ip = bare.parse::<IpAddr>().ok().map(|ip| ip.is_loopback());
-        let local = is_loopback_name(&host) || loopback_ip == Some(true);
+        let ip = bare.parse::<IpAddr>().ok();
+        let local = is_loopback_name(&host) || ip.is_some_and(|ip| ip.is_loopback());
         if local {
             if !self.insecure_allow_http {
                 return Err(DomainError::Loopback(domain.to_string()));
             }
-        } else if loopback_ip.is_some() {
+        } else if ip.is_some() {
             return Err(DomainError::IpLiteral(domain.to_string()));
-        } else {
-            let allowed = OKTA_DOMAINS
-                .iter()
-                .map(|s| s.to_string())
-                .chain(
-                    self.allowed_suffixes
-                        .iter()
-                        .map(|s| s.trim_start_matches('.').to_ascii_lowercase()),
-                )
-                .any(|suffix| host == suffix || host.ends_with(&format!(".{suffix}")));
-            if !allowed {
-                let suggestion = host
-                    .split_once('.')
-                    .map_or(host.clone(), |(_, rest)| rest.to_string());
-                return Err(DomainError::NotAllowed(domain.to_string(), suggestion));
-            }
+        } else if !self.allows(&host) {
+            return Err(DomainError::NotAllowed(domain.to_string(), Self::advice(&host)));
         }
         let scheme = if local { "http" } else { "https" };
         let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -101,30 +149,33 @@ impl DomainPolicy {
     }
 }
 
-/// Whether an address is one the operator must never connect to.
-pub fn is_forbidden_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // carrier-grade NAT
-        }
-        IpAddr::V6(v6) => {
-            let seg = v6.segments();
-            v6.is_loopback() || v6.is_unspecified()
-                || (seg[0] & 0xfe00) == 0xfc00 // unique local
-                || (seg[0] & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_forbidden_address(IpAddr::V4(v4)))
-        }
+/// Resolves `host` and drops forbidden addresses; an error when nothing is left.
+pub(crate) async fn resolve_allowed(
+    host: &str,
+    allow_local: bool,
+) -> Result<Vec<SocketAddr>, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let allowed: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| allow_local || addresses::forbidden(a.ip()).is_none())
+        .collect();
+    if allowed.is_empty() {
+        let why = addrs
+            .first()
+            .and_then(|a| addresses::forbidden(a.ip()))
+            .unwrap_or("no address");
+        return Err(format!("{host} resolves only to addresses the operator never connects to ({why})"));
     }
+    Ok(allowed)
 }
 
 /// A DNS resolver that drops forbidden addresses, so a name cannot be pointed at the cluster's inside.
-pub struct GuardedResolver {
-    pub allow_local: bool,
+pub(crate) struct GuardedResolver {
+    allow_local: bool,
 }
 
 impl Resolve for GuardedResolver {
@@ -132,24 +183,13 @@ impl Resolve for GuardedResolver {
         let allow_local = self.allow_local;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| allow_local || !is_forbidden_address(a.ip()))
-                .collect();
-            if allowed.is_empty() {
-                return Err(format!(
-                    "{host} resolves only to loopback, link-local or private addresses"
-                )
-                .into());
-            }
+            let allowed = resolve_allowed(&host, allow_local).await?;
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
     }
 }
 
-pub fn guarded_resolver(allow_local: bool) -> Arc<GuardedResolver> {
+pub(crate) fn guarded_resolver(allow_local: bool) -> Arc<GuardedResolver> {
     Arc::new(GuardedResolver { allow_local })
 }
 
@@ -158,10 +198,7 @@ mod tests {
     use super::*;
 
     fn policy(allowed: &[&str], insecure: bool) -> DomainPolicy {
-        DomainPolicy {
-            allowed_suffixes: allowed.iter().map(|s| s.to_string()).collect(),
-            insecure_allow_http: insecure,
-        }
+        DomainPolicy::new(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(), insecure).unwrap()
     }
 
     #[test]
@@ -171,34 +208,15 @@ mod tests {
         let dev = policy(&[], true);
         let cases: &[(&DomainPolicy, &str, Result<&str, &str>)] = &[
             (&strict, "acme.okta.com", Ok("https://acme.okta.com/")),
-            (
-                &strict,
-                "acme.oktapreview.com",
-                Ok("https://acme.oktapreview.com/"),
-            ),
-            (
-                &strict,
-                "acme.okta-emea.com",
-                Ok("https://acme.okta-emea.com/"),
-            ),
-            (
-                &strict,
-                "acme.okta-gov.com",
-                Ok("https://acme.okta-gov.com/"),
-            ),
+            (&strict, "acme.oktapreview.com", Ok("https://acme.oktapreview.com/")),
+            (&strict, "acme.okta-emea.com", Ok("https://acme.okta-emea.com/")),
+            (&strict, "acme.okta-gov.com", Ok("https://acme.okta-gov.com/")),
             (&strict, "acme.okta.mil", Ok("https://acme.okta.mil/")),
-            (
-                &strict,
-                "acme.trexcloud.com",
-                Ok("https://acme.trexcloud.com/"),
-            ),
+            (&strict, "acme.trexcloud.com", Ok("https://acme.trexcloud.com/")),
             (&strict, "ACME.Okta.com", Ok("https://acme.okta.com/")),
-            (
-                &strict,
-                "acme.okta.com:8443",
-                Ok("https://acme.okta.com:8443/"),
-            ),
-            (&strict, "login.acme.com", Err("not an Okta domain")),
+            (&strict, "acme.okta.com:8443", Ok("https://acme.okta.com:8443/")),
+            (&strict, "login.acme.com", Err("--allow-domain acme.com")),
+            (&strict, "login.acme.co.uk", Err("--allow-domain acme.co.uk")),
             (&custom, "login.acme.com", Ok("https://login.acme.com/")),
             (&custom, "evilacme.com", Err("not an Okta domain")),
             (&strict, "okta.com.evil.net", Err("not an Okta domain")),
@@ -226,24 +244,29 @@ mod tests {
     }
 
     #[test]
-    fn forbidden_addresses() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd12::1",
-            "::ffff:10.0.0.1",
-            "0.0.0.0",
-        ] {
-            assert!(is_forbidden_address(ip.parse().unwrap()), "{ip}");
+    fn public_suffixes_cannot_be_allowed_and_are_never_suggested() {
+        for suffix in ["com", ".com", "co.uk", "github.io", "localhost", "com.", ""] {
+            assert!(
+                DomainPolicy::new(&[suffix.to_string()], false).is_err(),
+                "{suffix:?} was accepted"
+            );
         }
-        for ip in ["34.120.1.2", "2600:1f18::1"] {
-            assert!(!is_forbidden_address(ip.parse().unwrap()), "{ip}");
+        for suffix in ["acme.com", "acme.co.uk", "login.acme.com"] {
+            assert!(DomainPolicy::new(&[suffix.to_string()], false).is_ok(), "{suffix}");
         }
+        // a host that is itself under a public suffix only: no suggestion at all
+        let e = policy(&[], false).check("foo.github.io").unwrap_err().to_string();
+        assert!(e.contains("--allow-domain foo.github.io"), "{e}");
+        let e = policy(&[], false).check("com").unwrap_err().to_string();
+        assert!(!e.contains("--allow-domain"), "{e}");
+    }
+
+    #[test]
+    fn origins_keep_the_port() {
+        let p = policy(&[], true);
+        let a = p.check("127.0.0.1:8001").unwrap();
+        let b = p.check("127.0.0.1:8002").unwrap();
+        assert_ne!(a.origin(), b.origin());
+        assert_eq!(a.origin(), "http://127.0.0.1:8001");
     }
 }

@@ -3,7 +3,7 @@
 use reqwest::header::{HeaderMap, LINK};
 
 /// The target of the `rel="next"` link among all Link header lines (and comma-joined values).
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(LINK)
         .iter()
@@ -17,7 +17,7 @@ pub fn next_link(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Splits one header value into (target, rel) pairs; commas inside <...> are part of the URL.
-fn split_links(value: &str) -> Vec<(String, String)> {
+pub(crate) fn split_links(value: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = value;
     while let Some(start) = rest.find('<') {

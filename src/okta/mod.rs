@@ -1,15 +1,25 @@
-//! The Okta Management API client: SSWS auth, Link-header paging, a rate governor per org and bucket,
-//! retries with jittered backoff, deadlines, and typed errors carrying Okta's errorCode.
+//! The Okta Management API client: credentials (SSWS tokens, OAuth 2.0 with DPoP), a domain and address
+//! guard, explicit proxies, capped bodies, guarded paging, a rate governor per org origin, retries with
+//! jittered backoff, deadlines, and typed errors with one classification.
 
-pub mod client;
-pub mod domain;
-pub mod error;
-pub mod governor;
-pub mod links;
-pub mod token;
+mod addresses;
+mod body;
+mod client;
+mod domain;
+mod error;
+mod governor;
+mod links;
+pub(crate) mod oauth;
+mod paging;
+mod registry;
+mod token;
+mod transport;
 
-pub use client::{ClientOptions, OktaClient, RequestStats};
-pub use domain::{DomainError, DomainPolicy, OrgUrl};
-pub use error::OktaError;
-pub use governor::{Bucket, GovernorRegistry, OrgGovernor};
-pub use token::ApiToken;
+pub(crate) use client::{Auth, ClientOptions, OktaClient, RequestObserver};
+pub(crate) use domain::{DomainPolicy, OrgUrl};
+pub(crate) use error::{ErrorClass, OktaError};
+pub(crate) use governor::{Bucket, OrgGovernor};
+pub(crate) use paging::Pager;
+pub(crate) use registry::GovernorRegistry;
+pub(crate) use token::{ApiToken, Fingerprint};
+pub(crate) use transport::{ProxySettings, TransportOptions};

@@ -265,7 +265,7 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::org::{Org, OrgSize};
+    use crate::org::{Org, OrgSize};
 
     #[test]
     fn published_grows_with_index_and_skips_the_quiet_hour() {

@@ -1,19 +1,5 @@
-//! okta-sim: an Okta org simulator that behaves as Okta's Management API does (users, apps, app users,
-//! groups, System Log; SSWS auth; rate limits; faults). It shares no code with the client or the engine.
+//! The command line and the server's start: flags, building the org, serving until a signal.
 
-pub mod auth;
-pub mod errors;
-pub mod events;
-pub mod faults;
-pub mod handlers;
-pub mod objects;
-pub mod org;
-pub mod ratelimit;
-pub mod rng;
-pub mod scim;
-pub mod server;
-pub mod state;
-pub mod truth;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -22,11 +8,11 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use auth::{Token, Tokens};
-use faults::FaultRule;
-use org::{Org, OrgSize};
-use ratelimit::{Bucket, RateLimiter, Settings};
-use state::SimState;
+use crate::auth::{Token, Tokens};
+use crate::faults::FaultRule;
+use crate::org::{Org, OrgSize};
+use crate::ratelimit::{Bucket, RateLimiter, Settings};
+use crate::state::SimState;
 
 /// okta-sim: a deterministic Okta org behind Okta's Management API, for tests, demos and benchmarks.
 #[derive(Parser, Debug, Clone)]
@@ -209,7 +195,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         })?;
     let local = listener.local_addr().map_err(SimError::Serve)?;
     if let Some(path) = &args.truth {
-        let report = truth::report(&state, &local.to_string(), window_days, state.org.anchor);
+        let report = crate::truth::report(&state, &local.to_string(), window_days, state.org.anchor);
         std::fs::write(path, format!("{report:#}\n")).map_err(|source| SimError::Write {
             path: path.display().to_string(),
             source,
@@ -232,7 +218,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         }
     );
     let app = axum::Router::new()
-        .fallback(server::dispatch)
+        .fallback(crate::server::dispatch)
         .with_state(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -1,0 +1,279 @@
+//! OktaApp objects: one per app of an integration's inventory, owned by the integration (garbage-collected
+//! with it), written by server-side apply only when something changed, deleted when the app is gone from
+//! Okta, and paced (bounded concurrency and a client-side rate) so 10,000 apps never flood the API server.
+//! OktaApps the operator does not own are left alone.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+
+use super::context::Context;
+use super::events::{EventReason, Notice};
+use super::steps::apply::FIELD_MANAGER;
+use super::steps::compose::time;
+use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
+use crate::discovery::{OrgState, SyncOutput};
+use crate::sync::lock;
+
+const MAX_NAME: usize = 253;
+
+/// `<integration>-<app id in lower case>`, shortened with a hash when it would pass 253 characters.
+pub(crate) fn object_name(integration: &str, app_id: &str) -> String {
+    let full = format!("{integration}-{}", app_id.to_ascii_lowercase());
+    if full.len() <= MAX_NAME {
+        return full;
+    }
+    let hash = crate::okta::Fingerprint::of(&[full.as_bytes()]);
+    let suffix: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();
+    let mut prefix = full[..MAX_NAME - suffix.len() - 1].to_string();
+    while prefix.ends_with(['-', '.']) {
+        prefix.pop();
+    }
+    format!("{prefix}-{suffix}")
+}
+
+/// Names for a batch of app ids; two ids equal but for case get distinct names.
+fn names(integration: &str, ids: &[&str]) -> HashMap<String, String> {
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut out = HashMap::new();
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    for id in sorted {
+        let mut name = object_name(integration, id);
+        if !taken.insert(name.clone()) {
+            let exact = crate::okta::Fingerprint::of(&[id.as_bytes()]);
+            name = object_name(integration, &format!("{id}-{:02x}{:02x}{:02x}", exact.0[0], exact.0[1], exact.0[2]));
+            taken.insert(name.clone());
+        }
+        out.insert(id.to_string(), name);
+    }
+    out
+}
+
+/// A client-side pace: at most `per_second` writes a second.
+struct Pace {
+    next: Mutex<Instant>,
+    gap: Duration,
+}
+
+impl Pace {
+    fn new(per_second: f64) -> Pace {
+        Pace {
+            next: Mutex::new(Instant::now()),
+            gap: Duration::from_secs_f64(1.0 / per_second.max(0.1)),
+        }
+    }
+    async fn wait(&self) {
+        let wait = {
+            let mut next = lock(&self.next);
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.gap;
+            at - now
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap<String, OktaAppStatus> {
+    let report = &output.report;
+    let now_ms = report.generated_at.timestamp_millis();
+    let start_ms = now_ms - i64::from(days) * 86_400_000;
+    report
+        .apps
+        .iter()
+        .map(|a| {
+            let first_seen = engine
+                .apps
+                .get(&a.id)
+                .and_then(|e| chrono::DateTime::from_timestamp_millis(e.first_seen_ms))
+                .map(time);
+            let status = OktaAppStatus {
+                label: a.label.clone(),
+                name: a.name.clone(),
+                status: a.status.clone(),
+                sign_on_mode: a.sign_on_mode.clone(),
+                built_in: a.built_in,
+                assigned_users: a.assigned_users,
+                active_users: a.active_users,
+                unused_seats: a.unused_seats,
+                sso_events: a.sso_events,
+                last_used: a.last_used,
+                first_seen,
+                usage_window: report.usage_window.clone(),
+                daily_sign_ins: engine.usage.daily(&a.id, start_ms, now_ms, days),
+            };
+            (a.id.clone(), status)
+        })
+        .collect()
+}
+
+fn owned_by(app: &OktaApp, uid: &str) -> bool {
+    app.owner_references().iter().any(|o| o.uid == uid)
+}
+
+/// The integration's current OktaApps, by app id (only those it owns).
+async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<HashMap<String, OktaApp>, kube::Error> {
+    let mut out = HashMap::new();
+    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
+    loop {
+        let page = api.list(&params).await?;
+        for app in page.items {
+            if owned_by(&app, uid) {
+                out.insert(app.spec.app_id.clone(), app);
+            }
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
+struct Publisher<'a> {
+    ctx: &'a Context,
+    api: Api<OktaApp>,
+    owner: OwnerReference,
+    integration: String,
+    pace: Pace,
+}
+
+impl Publisher<'_> {
+    /// Creates the object (metadata and spec) when it is missing or not as it should be, then its status
+    /// when it differs; returns the writes made.
+    async fn write(&self, name: &str, app_id: &str, status: &OktaAppStatus, current: Option<&OktaApp>) -> Result<u64, kube::Error> {
+        let used = if status.sso_events > 0 { "true" } else { "false" };
+        let meta_ok = current.is_some_and(|c| {
+            c.labels().get(USED_LABEL).map(String::as_str) == Some(used)
+                && c.labels().get(INTEGRATION_LABEL) == Some(&self.integration)
+                && c.spec.integration == self.integration
+        });
+        let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
+        let mut writes = 0;
+        if !meta_ok {
+            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.pace.wait().await;
+            let object = json!({
+                "apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp",
+                "metadata": {"name": name, "labels": {INTEGRATION_LABEL: self.integration, USED_LABEL: used}, "ownerReferences": [self.owner]},
+                "spec": {"integration": self.integration, "appId": app_id},
+            });
+            self.api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object)).await?;
+            writes += 1;
+        }
+        if !status_ok {
+            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.pace.wait().await;
+            let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
+            self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+            writes += 1;
+        }
+        Ok(writes)
+    }
+
+    async fn delete(&self, name: &str) -> Result<u64, kube::Error> {
+        self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+        self.pace.wait().await;
+        match self.api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(1),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Brings the integration's OktaApps in line with the sync's inventory (or removes them all when
+/// spec.appResources is false); a failure becomes a Warning notice, retried at the next sync.
+pub(crate) async fn publish(ctx: &Context, obj: &OktaIntegration, engine: &OrgState, output: &SyncOutput) -> Vec<Notice> {
+    match reconcile_apps(ctx, obj, engine, output).await {
+        Ok(writes) => {
+            ctx.metrics.app_writes.inc_by(writes);
+            Vec::new()
+        }
+        Err(e) => vec![Notice::new(
+            true,
+            EventReason::AppsNotWritten,
+            "WriteApps",
+            format!("the sync succeeded but its OktaApps could not all be written ({e}); the next sync tries again"),
+        )],
+    }
+}
+
+async fn reconcile_apps(ctx: &Context, obj: &OktaIntegration, engine: &OrgState, output: &SyncOutput) -> Result<u64, kube::Error> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let integration = obj.name_any();
+    let uid = obj.uid().unwrap_or_default();
+    let api: Api<OktaApp> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(owner) = obj.controller_owner_ref(&()) else {
+        return Ok(0);
+    };
+    let mut current = existing(&api, &integration, &uid).await?;
+    let desired = if obj.spec.app_resources {
+        desired_status(engine, output, engine.key.window_days)
+    } else {
+        BTreeMap::new()
+    };
+    let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
+    let named = names(&integration, &ids);
+    let publisher = Publisher {
+        ctx,
+        api,
+        owner,
+        integration: integration.clone(),
+        pace: Pace::new(ctx.options.app_writes_per_second),
+    };
+    let stale: Vec<String> = current
+        .iter()
+        .filter(|(id, app)| !desired.contains_key(*id) || named.get(*id) != Some(&app.name_any()))
+        .map(|(_, app)| app.name_any())
+        .collect();
+    let work: Vec<(String, String, OktaAppStatus, Option<OktaApp>)> = desired
+        .into_iter()
+        .map(|(id, status)| {
+            let name = named.get(&id).cloned().unwrap_or_else(|| object_name(&integration, &id));
+            let existing = current.get(&id).filter(|c| c.name_any() == name).cloned();
+            (id, name, status, existing)
+        })
+        .collect();
+    let publisher = &publisher;
+    let writes = futures::stream::iter(work)
+        .map(|(id, name, status, existing)| async move {
+            publisher.write(&name, &id, &status, existing.as_ref()).await
+        })
+        .buffer_unordered(ctx.options.app_write_concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut total = 0;
+    for w in writes {
+        total += w?;
+    }
+    current.clear();
+    for name in stale {
+        total += publisher.delete(&name).await?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_valid_and_short_and_distinct() {
+        assert_eq!(object_name("acme", "0oaAbC123"), "acme-0oaabc123");
+        let long = "a".repeat(250);
+        let name = object_name(&long, "0oa1");
+        assert!(name.len() <= 253, "{}", name.len());
+        assert_ne!(name, object_name(&long, "0oa2"));
+        assert!(name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()));
+        let n = names("acme", &["0oaAB", "0oaab"]);
+        assert_ne!(n["0oaAB"], n["0oaab"]);
+        assert!(n["0oaAB"].starts_with("acme-0oaab"));
+    }
+}

@@ -1,0 +1,239 @@
+//! What a finished sync job hands to the controller, and how it lands in the integration's state (the
+//! controller writes status from there). `LastSync` is built here and only here; a failed sync keeps the
+//! request counters it spent and never overwrites the last good results.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::events::{EventReason, Notice};
+use super::state::{IntegrationState, Problem, Results, RunningJob};
+use super::steps::compose::time;
+use super::steps::validate::reason_for;
+use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
+use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
+use crate::okta::ErrorClass;
+
+/// Requests and waits a sync spent, failed or not.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spent {
+    pub(crate) requests: u64,
+    pub(crate) rate_limit_wait: Duration,
+    pub(crate) users_scanned: u64,
+    pub(crate) events_scanned: u64,
+}
+
+pub(crate) struct Success {
+    pub(crate) output: SyncOutput,
+    pub(crate) engine: OrgState,
+    pub(crate) spent: Spent,
+    pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// Events the job wants published (apps not written, checkpoint unusable or skipped).
+    pub(crate) notices: Vec<Notice>,
+}
+
+pub(crate) enum Outcome {
+    Succeeded(Box<Success>),
+    Failed { error: SyncError, spent: Spent },
+    Panicked { message: String },
+}
+
+/// What the job was started with.
+pub(crate) struct JobInfo {
+    pub(crate) interval: Duration,
+    pub(crate) retry_after_failure: Duration,
+    pub(crate) request: Option<String>,
+    pub(crate) generation: i64,
+}
+
+fn rounded(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
+}
+
+fn last_sync(job: &RunningJob, now: DateTime<Utc>, result: SyncResult, mode: Option<SyncMode>, spent: Spent, skipped: u64, message: String) -> LastSync {
+    LastSync {
+        started_at: time(job.started),
+        completed_at: Some(time(now)),
+        duration_seconds: Some(rounded((now - job.started).num_milliseconds() as f64 / 1000.0)),
+        result,
+        mode,
+        api_requests: spent.requests,
+        rate_limit_wait_seconds: rounded(spent.rate_limit_wait.as_secs_f64()),
+        users_scanned: spent.users_scanned,
+        events_scanned: spent.events_scanned,
+        skipped_records: skipped,
+        message: Some(crate::text::message(&message)),
+    }
+}
+
+pub(crate) fn app_summary(a: &AppUsage) -> AppSummary {
+    AppSummary {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        label: a.label.clone(),
+        status: a.status.clone(),
+        sign_on_mode: a.sign_on_mode.clone(),
+        built_in: a.built_in,
+        assigned_users: a.assigned_users,
+        active_users: a.active_users,
+        unused_seats: a.unused_seats,
+        sso_events: a.sso_events,
+        last_used: a.last_used,
+    }
+}
+
+/// Status's view of a report: the summary, the most used apps and the most unused ACTIVE apps (at most
+/// 100 of each, the largest spec.maxAppsInStatus).
+pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>) -> Results {
+    let s = &report.summary;
+    let summary = Summary {
+        users: s.users,
+        users_by_status: s.users_by_status.clone(),
+        active_users: s.active_users,
+        apps: s.apps,
+        active_apps: s.active_apps,
+        used_apps: s.used_apps,
+        unused_apps: s.unused_apps,
+        excluded_apps: s.excluded_apps,
+        assigned_users: s.assigned_users,
+        unused_seats: s.unused_seats,
+        sso_events: s.sso_events,
+        skipped_records: s.skipped_records,
+        last_successful_sync_time: Some(time(completed)),
+        window_end: Some(time(report.generated_at)),
+    };
+    let mut unused: Vec<&AppUsage> = report
+        .apps
+        .iter()
+        .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
+        .collect();
+    unused.sort_by(|a, b| b.unused_seats.cmp(&a.unused_seats).then_with(|| a.label.cmp(&b.label)).then_with(|| a.id.cmp(&b.id)));
+    Results {
+        summary,
+        apps: report.apps.iter().take(100).map(app_summary).collect(),
+        unused_apps: unused.into_iter().take(100).map(app_summary).collect(),
+        apps_total: report.apps.len(),
+        generation: Some(generation),
+    }
+}
+
+fn new_apps_notice(engine: &OrgState, started: DateTime<Utc>, first_sync: bool) -> Option<Notice> {
+    if first_sync {
+        return None;
+    }
+    let since = started.timestamp_millis();
+    let mut labels: Vec<&str> = engine
+        .inventory()
+        .filter(|a| a.first_seen_ms >= since)
+        .map(|a| a.record.label.as_str())
+        .collect();
+    if labels.is_empty() {
+        return None;
+    }
+    labels.sort_unstable();
+    let more = labels.len().saturating_sub(10);
+    let named = labels.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    Some(Notice::new(
+        false,
+        EventReason::NewAppsDiscovered,
+        "Sync",
+        format!("{} new app(s) since the previous sync: {named}{tail}", labels.len()),
+    ))
+}
+
+fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success, info: &JobInfo, now: DateTime<Utc>) {
+    let Success { output, engine, spent, checkpoint, notices } = success;
+    let report = &output.report;
+    let s = &report.summary;
+    let incremental = output.mode == Mode::Incremental;
+    st.notify(Notice::new(
+        false,
+        EventReason::SyncSucceeded,
+        "Sync",
+        format!(
+            "synced {} apps ({} used, {} unused), {} users ({} active), {} sign-ins and {} unused seats over {} in {:.1}s with {} Okta requests{}",
+            s.apps, s.used_apps, s.unused_apps, s.users, s.active_users, s.sso_events, s.unused_seats,
+            report.usage_window, (now - job.started).num_milliseconds() as f64 / 1000.0, spent.requests,
+            if incremental { " (incremental)" } else { "" }
+        ),
+    ));
+    if let Some(n) = new_apps_notice(&engine, job.started, st.results.is_none()) {
+        st.notify(n);
+    }
+    notices.into_iter().for_each(|n| st.notify(n));
+    let message = if incremental {
+        format!("incremental: new System Log events, {} app(s) re-listed, {} user(s) looked up", output.apps_relisted, output.users_looked_up)
+    } else {
+        "full: every listing and the whole usage window".to_string()
+    };
+    let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
+    st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
+    st.results = Some(results(report, info.generation, now));
+    st.last_sync_ok = true;
+    st.engine = Some(engine);
+    if checkpoint.is_some() {
+        st.checkpoint = checkpoint;
+    }
+    st.next_sync_at = Some(now + chrono::Duration::from_std(info.interval).unwrap_or_default());
+}
+
+/// A failure that says something about the credentials updates the access check (if the check is still
+/// for the credentials the job ran with).
+fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &SyncError) {
+    let Some(check) = st.access.as_mut().filter(|c| c.key.fingerprint == job.fingerprint) else {
+        return;
+    };
+    if !matches!(error.class(), ErrorClass::Credentials | ErrorClass::Permission) {
+        return;
+    }
+    if let SyncError::Permission { need, .. } = error {
+        let field = match need {
+            Need::Users => &mut check.permissions.users,
+            Need::Applications => &mut check.permissions.applications,
+            Need::SystemLog => &mut check.permissions.system_log,
+        };
+        *field = Permission::Denied;
+    }
+    check.problem = Some(Problem::new(reason_for(error), error.to_string()));
+    check.checked_at = std::time::Instant::now();
+}
+
+fn record_failure(st: &mut IntegrationState, job: &RunningJob, error: SyncError, spent: Spent, info: &JobInfo, now: DateTime<Utc>) {
+    record_access_finding(st, job, &error);
+    let message = error.to_string();
+    st.notify(Notice::new(
+        true,
+        EventReason::SyncFailed,
+        "Sync",
+        format!("sync failed after {:.1}s: {message}", (now - job.started).num_milliseconds() as f64 / 1000.0),
+    ));
+    st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
+    st.last_sync_ok = false;
+    // The engine state may be half-fed: the next sync resumes from the checkpoint instead.
+    st.engine = None;
+    st.checkpoint_tried = false;
+    let retry = info.retry_after_failure.min(info.interval);
+    st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
+}
+
+/// Records a finished job's outcome.
+pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcome, info: JobInfo, now: DateTime<Utc>) {
+    st.panicked = false;
+    if info.request.is_some() {
+        st.last_handled_request = info.request.clone();
+    }
+    match outcome {
+        Outcome::Succeeded(success) => record_success(st, &job, *success, &info, now),
+        Outcome::Failed { error, spent } => record_failure(st, &job, error, spent, &info, now),
+        Outcome::Panicked { message } => {
+            st.panicked = true;
+            st.last_sync_ok = false;
+            st.engine = None;
+            st.checkpoint_tried = false;
+            st.notify(Notice::new(true, EventReason::SyncPanicked, "Sync", format!("the sync job panicked and was rescheduled: {message}")));
+            let retry = info.retry_after_failure.min(info.interval);
+            st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Step 4, compose status: the whole status from what the operator knows. Status is written by one field
+//! manager with server-side apply, so every write carries all of it; nothing here depends on the clock
+//! except timestamps of real transitions, so an idle resync composes the same status and writes nothing.
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::controller::conditions::{ConditionType, Desired, Reason, merge};
+use crate::controller::state::{IntegrationState, Problem};
+use crate::crd::{AccessStatus, LastSync, OktaIntegration, OktaIntegrationStatus, SyncResult};
+
+/// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
+pub(crate) fn time(t: DateTime<Utc>) -> Time {
+    Time(Timestamp::from_second(t.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH))
+}
+
+fn summary_line(st: &IntegrationState, window: &str) -> String {
+    match &st.results {
+        Some(r) => {
+            let s = &r.summary;
+            format!(
+                "{} apps ({} used, {} unused), {} users ({} active), {} unused seats over {}",
+                s.apps, s.used_apps, s.unused_apps, s.users, s.active_users, s.unused_seats, window
+            )
+        }
+        None => "no results yet".into(),
+    }
+}
+
+fn access_condition(st: &IntegrationState) -> Desired {
+    match st.problem() {
+        Some(p) => Desired::new(ConditionType::AccessValidated, false, p.reason, &p.message),
+        None if st.access_valid() => Desired::new(
+            ConditionType::AccessValidated,
+            true,
+            Reason::Valid,
+            "the credentials can view users, applications and the System Log",
+        ),
+        None => Desired::new(
+            ConditionType::AccessValidated,
+            false,
+            Reason::NotChecked,
+            "access has not been checked yet",
+        ),
+    }
+}
+
+fn failed_last(st: &IntegrationState) -> bool {
+    st.running.is_none()
+        && (st.panicked || st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed))
+}
+
+fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
+    let synced = |status, reason, message: String| Desired::new(ConditionType::Synced, status, reason, message);
+    if obj.spec.suspend {
+        return synced(
+            st.last_sync_ok,
+            Reason::Suspended,
+            "syncs are suspended (spec.suspend is true); the last results stay in status".into(),
+        );
+    }
+    if let Some(job) = &st.running {
+        let since = job.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return if st.last_sync_ok {
+            synced(true, Reason::InProgress, format!("a sync is running since {since}; status shows the last successful sync"))
+        } else {
+            synced(false, Reason::InProgress, format!("a sync is running since {since}"))
+        };
+    }
+    let kept = if st.results.is_some() { "; status keeps the last successful results" } else { "" };
+    if st.panicked {
+        return synced(false, Reason::SyncPanicked, format!("the last sync job panicked (a bug; see the operator's log) and was rescheduled{kept}"));
+    }
+    match &st.last_sync {
+        Some(s) if s.result == SyncResult::Succeeded => {
+            synced(true, Reason::Succeeded, summary_line(st, &obj.spec.usage_window))
+        }
+        Some(s) => synced(
+            false,
+            Reason::Failed,
+            format!("the last sync failed: {}{kept}", s.message.clone().unwrap_or_default()),
+        ),
+        None => synced(false, Reason::Pending, "waiting for the first sync".into()),
+    }
+}
+
+fn ready_condition(st: &IntegrationState, obj: &OktaIntegration, synced: &Desired) -> Desired {
+    let generation = obj.metadata.generation;
+    let current = st.results.as_ref().is_some_and(|r| r.generation == generation);
+    let suspended = obj.spec.suspend;
+    let ready = st.access_valid() && synced.status && st.last_sync_ok && (current || suspended);
+    let not_ready = |reason, message: &str| Desired::new(ConditionType::Ready, false, reason, message);
+    if ready {
+        Desired::new(ConditionType::Ready, true, Reason::Succeeded, summary_line(st, &obj.spec.usage_window))
+    } else if let Some(p) = st.problem() {
+        not_ready(p.reason, &p.message)
+    } else if suspended {
+        not_ready(Reason::Suspended, "syncs are suspended before any sync succeeded")
+    } else if failed_last(st) {
+        not_ready(Reason::SyncFailed, &synced.message)
+    } else {
+        not_ready(Reason::Progressing, "syncing the org for the current spec")
+    }
+}
+
+fn conditions(st: &IntegrationState, obj: &OktaIntegration) -> Vec<Desired> {
+    let access = access_condition(st);
+    let synced = synced_condition(st, obj);
+    let ready = ready_condition(st, obj, &synced);
+    let problem: Option<&Problem> = st.problem();
+    let reconciling = !ready.status && problem.is_none() && !obj.spec.suspend && !failed_last(st);
+    let mut desired = vec![ready, access, synced];
+    if reconciling {
+        desired.push(Desired::new(
+            ConditionType::Reconciling,
+            true,
+            Reason::Progressing,
+            "syncing the org for the current spec",
+        ));
+    }
+    if let Some(p) = problem.filter(|p| p.reason.stalled()) {
+        desired.push(Desired::new(ConditionType::Stalled, true, p.reason, &p.message));
+    }
+    desired
+}
+
+fn last_sync(st: &IntegrationState) -> Option<LastSync> {
+    match (&st.last_sync, &st.running) {
+        (None, Some(job)) => Some(LastSync {
+            started_at: time(job.started),
+            completed_at: None,
+            duration_seconds: None,
+            result: SyncResult::InProgress,
+            mode: None,
+            api_requests: 0,
+            rate_limit_wait_seconds: 0.0,
+            users_scanned: 0,
+            events_scanned: 0,
+            skipped_records: 0,
+            message: None,
+        }),
+        (last, _) => last.clone(),
+    }
+}
+
+/// The status the integration should show now.
+pub(crate) fn status(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>) -> OktaIntegrationStatus {
+    let generation = obj.metadata.generation;
+    let limit = obj.spec.max_apps_in_status as usize;
+    let blocked = obj.spec.suspend || st.running.is_some() || st.problem().is_some();
+    OktaIntegrationStatus {
+        observed_generation: generation,
+        conditions: merge(&st.conditions, &conditions(st, obj), generation, time(now).0),
+        access: Some(
+            st.access
+                .as_ref()
+                .filter(|_| st.precheck.is_none())
+                .map(|c| c.permissions.clone())
+                .unwrap_or_else(AccessStatus::default),
+        ),
+        last_sync: last_sync(st),
+        next_sync_at: st.next_sync_at.filter(|_| !blocked).map(time),
+        summary: st.results.as_ref().map(|r| r.summary.clone()),
+        apps: st.results.iter().flat_map(|r| r.apps.iter().take(limit).cloned()).collect(),
+        unused_apps: st
+            .results
+            .iter()
+            .flat_map(|r| r.unused_apps.iter().take(limit).cloned())
+            .collect(),
+        apps_truncated: st.results.as_ref().map(|r| r.apps_total > limit),
+        last_handled_sync_request: st.last_handled_request.clone(),
+        checkpoint: st.checkpoint.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! The controllers' inputs: a watch on OktaIntegrations (its deletes cancel syncs at once; a relist
+//! forgets what is gone), a metadata-only watch on Secrets mapped to the integrations that use them, and
+//! a trigger channel for finished jobs. Watches back off at most a few seconds (with jitter), so the
+//! operator is back in step right after an API server outage.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::{Controller, WatchStreamExt};
+use kube::{Api, Client, ResourceExt};
+
+use super::context::Context;
+use super::reconcile::{error_policy, reconcile};
+use super::state::key_of;
+use crate::crd::OktaIntegration;
+
+/// Watch retries: 200 ms doubling to at most 3 s, with full jitter, starting over after a success.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CappedBackoff {
+    attempt: u32,
+}
+
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(3);
+
+impl Iterator for CappedBackoff {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        use rand::Rng;
+        let ceiling = BACKOFF_MIN.saturating_mul(1 << self.attempt.min(8)).min(BACKOFF_MAX);
+        self.attempt = self.attempt.saturating_add(1);
+        Some(Duration::from_secs_f64(rand::rng().random_range(BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64())))
+    }
+}
+
+impl kube::runtime::utils::Backoff for CappedBackoff {
+    fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+fn backoff() -> CappedBackoff {
+    CappedBackoff::default()
+}
+
+/// Whether a Secret is the one an integration reads.
+fn uses_secret(oi: &OktaIntegration, name: &str) -> bool {
+    let c = &oi.spec.credentials;
+    c.api_token.as_ref().is_some_and(|t| t.secret_ref.name == name)
+        || c.oauth.as_ref().is_some_and(|o| o.private_key.secret_ref.name == name)
+}
+
+/// Forgets states of integrations gone from `store` (within `scope`) after a relist.
+fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) {
+    let live: std::collections::HashSet<String> = store
+        .state()
+        .iter()
+        .map(|o| key_of(&o.namespace().unwrap_or_default(), &o.name_any()))
+        .collect();
+    for key in ctx.states.keys() {
+        let in_scope = scope.as_ref().is_none_or(|ns| key.starts_with(&format!("{ns}/")));
+        if in_scope && !live.contains(&key) && ctx.states.remove(&key) {
+            tracing::info!(integration = %key, "integration gone: its sync is cancelled and its state dropped");
+        }
+    }
+}
+
+/// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
+pub(crate) fn controller(
+    client: &Client,
+    ctx: Arc<Context>,
+    scope: Option<String>,
+    concurrency: u16,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> impl Stream<Item = ()> + Send {
+    let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) = match &scope {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let (store, writer) = reflector::store::<OktaIntegration>();
+    let on_event = {
+        let (ctx, store, scope) = (ctx.clone(), store.clone(), scope.clone());
+        move |event: &Event<OktaIntegration>| match event {
+            Event::Delete(obj) => {
+                let key = key_of(&obj.namespace().unwrap_or_default(), &obj.name_any());
+                if ctx.states.remove(&key) {
+                    tracing::info!(integration = %key, "integration deleted: its sync is cancelled and its state dropped");
+                }
+            }
+            Event::InitDone => sweep(&ctx, &store, &scope),
+            _ => {}
+        }
+    };
+    let objects = reflector::reflector(
+        writer,
+        watcher::watcher(integrations, watcher::Config::default().any_semantic()).backoff(backoff()),
+    )
+    .inspect(move |e| {
+        if let Ok(event) = e {
+            on_event(event);
+        }
+    })
+    .applied_objects();
+    let secret_events = watcher::watcher(secrets, watcher::Config::default())
+        .backoff(backoff())
+        .touched_objects();
+    let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
+    ctx.add_trigger(trigger_tx);
+    let mapped_store = store.clone();
+    Controller::for_stream(objects, store)
+        .watches_stream(secret_events, move |secret| {
+            let (ns, name) = (secret.namespace(), secret.name_any());
+            mapped_store
+                .state()
+                .into_iter()
+                .filter(|oi| oi.namespace() == ns && uses_secret(oi, &name))
+                .map(|oi| ObjectRef::from_obj(&*oi))
+                .collect::<Vec<_>>()
+        })
+        .reconcile_on(trigger_rx)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .run(reconcile, error_policy, ctx)
+        .map(|result| {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile stream");
+            }
+        })
+}

@@ -1,0 +1,257 @@
+//! An app's assignments as `/api/v1/apps/{id}/users` lists them, compactly: sorted user indices with one
+//! byte each for the app-user status and the scope. Which statuses hold a seat is decided here, once.
+
+use serde::Deserialize;
+
+use super::records::{Record, required};
+
+/// Okta's AppUserStatus (OpenAPI spec 2026.06.3, `AppUserStatus` and its x-enumDescriptions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum AppUserStatus {
+    Active,
+    Approved,
+    Deprovisioned,
+    Implicit,
+    Imported,
+    Inactive,
+    Matched,
+    Pending,
+    Provisioned,
+    Revoked,
+    Staged,
+    Suspended,
+    Unassigned,
+    Other,
+}
+
+impl AppUserStatus {
+    const ALL: [AppUserStatus; 14] = [
+        AppUserStatus::Active,
+        AppUserStatus::Approved,
+        AppUserStatus::Deprovisioned,
+        AppUserStatus::Implicit,
+        AppUserStatus::Imported,
+        AppUserStatus::Inactive,
+        AppUserStatus::Matched,
+        AppUserStatus::Pending,
+        AppUserStatus::Provisioned,
+        AppUserStatus::Revoked,
+        AppUserStatus::Staged,
+        AppUserStatus::Suspended,
+        AppUserStatus::Unassigned,
+        AppUserStatus::Other,
+    ];
+
+    pub(crate) fn parse(text: &str) -> AppUserStatus {
+        AppUserStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .unwrap_or(AppUserStatus::Other)
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AppUserStatus::Active => "ACTIVE",
+            AppUserStatus::Approved => "APPROVED",
+            AppUserStatus::Deprovisioned => "DEPROVISIONED",
+            AppUserStatus::Implicit => "IMPLICIT",
+            AppUserStatus::Imported => "IMPORTED",
+            AppUserStatus::Inactive => "INACTIVE",
+            AppUserStatus::Matched => "MATCHED",
+            AppUserStatus::Pending => "PENDING",
+            AppUserStatus::Provisioned => "PROVISIONED",
+            AppUserStatus::Revoked => "REVOKED",
+            AppUserStatus::Staged => "STAGED",
+            AppUserStatus::Suspended => "SUSPENDED",
+            AppUserStatus::Unassigned => "UNASSIGNED",
+            AppUserStatus::Other => "OTHER",
+        }
+    }
+
+    /// Whether an assignment in this status holds a seat: the user can use the app now or will as soon as
+    /// provisioning completes. From Okta's descriptions: ACTIVE ("provisioned and enabled to use the
+    /// app"), PROVISIONED ("assigned an externalId successfully"), PENDING ("provisioned, ... moves to
+    /// ACTIVE when activated"), STAGED ("background provisioning operation is queued"), APPROVED
+    /// ("created but not provisioned", awaiting acknowledgment) and IMPLICIT ("migrated to implicit app
+    /// assignment"). Not a seat: INACTIVE and SUSPENDED ("isn't enabled to use the app"), REVOKED
+    /// ("disabled and waiting for deprovisioning"), DEPROVISIONED ("removed by the provisioning
+    /// operation"), and IMPORTED, MATCHED, UNASSIGNED (records of an import, not assignments).
+    pub(crate) fn holds_seat(self) -> bool {
+        matches!(
+            self,
+            AppUserStatus::Active
+                | AppUserStatus::Provisioned
+                | AppUserStatus::Pending
+                | AppUserStatus::Staged
+                | AppUserStatus::Approved
+                | AppUserStatus::Implicit
+        )
+    }
+
+    fn code(self) -> u8 {
+        AppUserStatus::ALL.iter().position(|s| *s == self).unwrap_or(13) as u8
+    }
+
+    fn from_code(code: u8) -> AppUserStatus {
+        AppUserStatus::ALL
+            .get((code & 0x7f) as usize)
+            .copied()
+            .unwrap_or(AppUserStatus::Other)
+    }
+}
+
+/// How a user is assigned: directly (USER) or through a group (GROUP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    User,
+    Group,
+}
+
+impl Scope {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Scope::User => "USER",
+            Scope::Group => "GROUP",
+        }
+    }
+}
+
+const GROUP_BIT: u8 = 0x80;
+
+/// One row of an app's users listing.
+#[derive(Deserialize)]
+pub(crate) struct RawAppUser {
+    id: Option<String>,
+    scope: Option<String>,
+    status: Option<String>,
+}
+
+pub(crate) struct AppUserRecord {
+    pub(crate) user: String,
+    pub(crate) scope: Scope,
+    pub(crate) status: AppUserStatus,
+}
+
+impl Record for RawAppUser {
+    type Checked = AppUserRecord;
+    fn check(self) -> Result<AppUserRecord, &'static str> {
+        let user = required(&self.id, "an app user without an id")?;
+        let status = required(&self.status, "an app user without a status")?;
+        Ok(AppUserRecord {
+            user: user.to_string(),
+            scope: if self.scope.as_deref() == Some("GROUP") {
+                Scope::Group
+            } else {
+                Scope::User
+            },
+            status: AppUserStatus::parse(status),
+        })
+    }
+}
+
+/// A group assigned to an app (`/api/v1/apps/{id}/groups`).
+#[derive(Deserialize)]
+pub(crate) struct RawAppGroup {
+    id: Option<String>,
+}
+
+impl Record for RawAppGroup {
+    type Checked = String;
+    fn check(self) -> Result<String, &'static str> {
+        required(&self.id, "an app group without an id").map(str::to_string)
+    }
+}
+
+/// An app's assignments: sorted user indices, one code byte each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Assignments {
+    users: Vec<u32>,
+    codes: Vec<u8>,
+}
+
+impl Assignments {
+    /// Builds the table from listed rows; a user listed twice counts once (the last row wins).
+    pub(crate) fn from_rows(mut rows: Vec<(u32, Scope, AppUserStatus)>) -> Assignments {
+        rows.sort_by_key(|r| r.0);
+        let mut out = Assignments::default();
+        for (user, scope, status) in rows {
+            let code = status.code() | if scope == Scope::Group { GROUP_BIT } else { 0 };
+            if out.users.last() == Some(&user) {
+                if let Some(last) = out.codes.last_mut() {
+                    *last = code;
+                }
+                continue;
+            }
+            out.users.push(user);
+            out.codes.push(code);
+        }
+        out
+    }
+
+    /// From the checkpoint's columns; None when they disagree or are not sorted.
+    pub(crate) fn from_columns(users: Vec<u32>, codes: Vec<u8>) -> Option<Assignments> {
+        (users.len() == codes.len() && users.windows(2).all(|w| w[0] < w[1]))
+            .then_some(Assignments { users, codes })
+    }
+
+    pub(crate) fn columns(&self) -> (&[u32], &[u8]) {
+        (&self.users, &self.codes)
+    }
+
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, Scope, AppUserStatus)> + '_ {
+        self.users.iter().zip(&self.codes).map(|(&u, &c)| {
+            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
+            (u, scope, AppUserStatus::from_code(c))
+        })
+    }
+
+    /// Seat holders' user indices.
+    pub(crate) fn seat_holders(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rows().filter(|r| r.2.holds_seat()).map(|r| r.0)
+    }
+
+
+    /// Renumbers users after the directory compacted (every user here was kept).
+    pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
+        let rows: Vec<(u32, u8)> = self
+            .users
+            .iter()
+            .zip(&self.codes)
+            .filter_map(|(&u, &c)| Some((remap.get(u as usize).copied().flatten()?, c)))
+            .collect();
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.0);
+        self.users = rows.iter().map(|r| r.0).collect();
+        self.codes = rows.iter().map(|r| r.1).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seats_follow_app_user_status() {
+        let holding: Vec<&str> = AppUserStatus::ALL
+            .iter()
+            .filter(|s| s.holds_seat())
+            .map(|s| s.as_str())
+            .collect();
+        assert_eq!(holding, ["ACTIVE", "APPROVED", "IMPLICIT", "PENDING", "PROVISIONED", "STAGED"]);
+        let table = Assignments::from_rows(vec![
+            (5, Scope::User, AppUserStatus::Active),
+            (2, Scope::Group, AppUserStatus::Suspended),
+            (9, Scope::Group, AppUserStatus::Provisioned),
+            (5, Scope::Group, AppUserStatus::Active),
+            (7, Scope::User, AppUserStatus::Deprovisioned),
+        ]);
+        assert_eq!(table.columns().0.len(), 4);
+        assert_eq!(table.seat_holders().count(), 2);
+        assert_eq!(table.seat_holders().collect::<Vec<_>>(), vec![5, 9]);
+        assert!(table.rows().any(|r| r == (5, Scope::Group, AppUserStatus::Active)));
+        assert_eq!(AppUserStatus::parse("SOMETHING_NEW"), AppUserStatus::Other);
+        let mut t = table.clone();
+        t.remap(&[None, None, Some(0), None, None, Some(3), None, Some(1), None, Some(2)]);
+        assert_eq!(t.columns().0, &[0, 1, 2, 3]);
+    }
+}

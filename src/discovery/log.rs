@@ -1,0 +1,153 @@
+//! Reading the System Log: one polling query (no `until`) whose filter holds both the sign-in event types
+//! and the change event types, so one pass and one cursor serve usage and assignments. Okta returns a
+//! polling query in the order it stored events, not by `published`, and a late event (stored after the
+//! last cursor, published before the previous sync) is simply the next one read: it counts exactly once.
+//! The read stops at the first page that is not full (caught up), or once events newer than the sync's
+//! start show up, so a busy org cannot keep a sync going; the next link is the cursor to resume from
+//! (developer.okta.com/docs/reference/system-log-query: polling requests).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use url::Url;
+
+use super::access::Need;
+use super::events::{Meaning, RawEvent, change_event_types};
+use super::fetch::Reader;
+use super::records::{Skips, parse_page};
+use super::state::OrgState;
+use super::failure::SyncError;
+use crate::okta::Pager;
+use crate::sync::lock;
+
+/// Okta's largest System Log page.
+pub(crate) const LOGS_PAGE: usize = 1000;
+/// Events published this long after the sync started end the read (the rest waits for the next sync).
+const BUSY_MARGIN_MS: i64 = 60_000;
+const MAX_LOG_PAGES: u64 = 10_000_000;
+
+/// Changes seen in the log, each with the newest `published` it was seen at.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub(crate) apps: HashMap<String, i64>,
+    pub(crate) app_groups: HashMap<String, i64>,
+    pub(crate) groups: HashMap<String, i64>,
+    pub(crate) users: HashMap<String, i64>,
+    pub(crate) app_list: Option<i64>,
+}
+
+fn note(map: &mut HashMap<String, i64>, id: String, at: i64) {
+    let e = map.entry(id).or_insert(at);
+    *e = (*e).max(at);
+}
+
+impl Changes {
+    fn record(&mut self, meaning: Meaning, at: i64) {
+        match meaning {
+            Meaning::AppUsers { app } => note(&mut self.apps, app, at),
+            Meaning::AppGroups { app } => note(&mut self.app_groups, app, at),
+            Meaning::GroupMembers { group } => note(&mut self.groups, group, at),
+            Meaning::User { user } => note(&mut self.users, user, at),
+            Meaning::AppList => self.app_list = self.app_list.max(Some(at)),
+            Meaning::SignIn { .. } | Meaning::Nothing => {}
+        }
+    }
+}
+
+/// The first page of the window's polling query: events since `since`, the sign-in and change types.
+pub(crate) fn first_page(reader: &Reader<'_>, since: DateTime<Utc>, sign_ins: &[String]) -> Url {
+    let types: Vec<String> = sign_ins
+        .iter()
+        .cloned()
+        .chain(change_event_types().map(String::from))
+        .map(|t| format!("eventType eq \"{t}\""))
+        .collect();
+    let filter = format!("({}) and outcome.result eq \"SUCCESS\"", types.join(" or "));
+    let mut url = reader.client.url("/api/v1/logs");
+    url.query_pairs_mut()
+        .append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .append_pair("limit", &LOGS_PAGE.to_string())
+        .append_pair("filter", &filter);
+    url
+}
+
+/// What one log read did.
+pub(crate) struct LogRead {
+    pub(crate) events: u64,
+    pub(crate) skips: Skips,
+    pub(crate) cursor: Option<Url>,
+}
+
+/// Reads from `first` until caught up, counting sign-ins into the state's ledger and noting changes.
+pub(crate) async fn read(
+    reader: &Reader<'_>,
+    state: &Mutex<&mut OrgState>,
+    changes: &Mutex<Changes>,
+    first: Url,
+    started_ms: i64,
+    progress: &super::engine::Progress,
+) -> Result<LogRead, SyncError> {
+    let sign_ins: HashSet<String> = lock(state).key.event_types.iter().cloned().collect();
+    let endpoint = format!("GET {}", first.path());
+    let mut pager = Pager::new(&first, MAX_LOG_PAGES);
+    let mut skips = Skips::default();
+    let mut url = first;
+    let mut events = 0u64;
+    loop {
+        let page = reader
+            .client
+            .get_page(&url)
+            .await
+            .map_err(|e| reader.fail(Need::SystemLog, e))?;
+        let before = skips.total;
+        let parsed = parse_page::<RawEvent>(&page.body, &endpoint, &mut skips)
+            .map_err(|e| reader.fail(Need::SystemLog, e))?;
+        let raw_count = (skips.total - before) as usize;
+        let newest = parsed.iter().map(|e| e.published_ms).max().unwrap_or(i64::MIN);
+        {
+            let mut st = lock(state);
+            let mut ch = lock(changes);
+            for event in parsed {
+                apply(&mut st, &mut ch, event, &sign_ins);
+            }
+        }
+        events += raw_count as u64;
+        progress.events.store(events, std::sync::atomic::Ordering::Relaxed);
+        let caught_up = raw_count < LOGS_PAGE || newest > started_ms + BUSY_MARGIN_MS;
+        match page.next {
+            Some(next) if !caught_up => {
+                pager
+                    .advance(&next)
+                    .map_err(|e| reader.fail(Need::SystemLog, e))?;
+                url = next;
+            }
+            cursor => {
+                skips
+                    .check(&endpoint)
+                    .map_err(|e| reader.fail(Need::SystemLog, e))?;
+                return Ok(LogRead {
+                    events,
+                    skips,
+                    cursor,
+                });
+            }
+        }
+    }
+}
+
+fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, sign_ins: &HashSet<String>) {
+    let at = event.published_ms;
+    match event.meaning(sign_ins) {
+        Meaning::SignIn { app, user, key } => {
+            let user = state.directory.intern(&user);
+            state.usage.add(&app, user, at, event.uuid, key);
+        }
+        Meaning::Nothing => {}
+        change => {
+            if !state.usage.repeated(event.uuid) {
+                changes.record(change, at);
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! What a sync keeps for the next one: the System Log cursor, the directory, every app with its
+//! assignments and groups, and the usage ledger. A kept state is only valid for the same org, window,
+//! sign-in event types and inventory rule ([`StateKey`]); anything else starts from scratch.
+
+use std::collections::{BTreeMap, HashSet};
+
+use url::Url;
+
+use super::assignments::Assignments;
+use super::directory::Directory;
+use super::inventory::AppRecord;
+use super::usage::UsageLedger;
+
+/// What a state was built for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct StateKey {
+    pub(crate) origin: String,
+    pub(crate) window_days: u32,
+    pub(crate) event_types: Vec<String>,
+    pub(crate) include_okta_apps: bool,
+}
+
+/// One app and what the sync knows of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AppEntry {
+    pub(crate) record: AppRecord,
+    /// None until its users are listed (apps left out of the inventory are never listed).
+    pub(crate) assignments: Option<Assignments>,
+    /// Groups assigned to the app.
+    pub(crate) groups: Vec<String>,
+    /// When its users were last listed (ms): a change event older than that is already in the listing.
+    pub(crate) listed_ms: i64,
+    /// When the sync first found the app (ms).
+    pub(crate) first_seen_ms: i64,
+}
+
+/// The incremental state of one org's syncs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OrgState {
+    pub(crate) key: StateKey,
+    /// Where the next System Log read resumes: the next link of the last page read.
+    pub(crate) cursor: Option<Url>,
+    pub(crate) directory: Directory,
+    pub(crate) apps: BTreeMap<String, AppEntry>,
+    pub(crate) usage: UsageLedger,
+    /// When every app's users (and the app list) were last listed in full (ms).
+    pub(crate) assignments_listed_ms: Option<i64>,
+    /// When the users were last listed in full (ms).
+    pub(crate) users_listed_ms: Option<i64>,
+}
+
+impl OrgState {
+    pub(crate) fn new(key: StateKey) -> OrgState {
+        OrgState {
+            key,
+            ..OrgState::default()
+        }
+    }
+
+    /// Whether the inventory holds this app (Okta's own apps and service clients only when asked for).
+    pub(crate) fn in_inventory(&self, app: &str) -> bool {
+        self.apps
+            .get(app)
+            .is_some_and(|a| self.key.include_okta_apps || !a.record.kind.built_in())
+    }
+
+    /// The inventory's apps.
+    pub(crate) fn inventory(&self) -> impl Iterator<Item = &AppEntry> {
+        self.apps
+            .values()
+            .filter(|a| self.key.include_okta_apps || !a.record.kind.built_in())
+    }
+
+    /// Drops users nothing refers to any more, and renumbers the rest everywhere.
+    pub(crate) fn compact(&mut self) {
+        let mut referenced: HashSet<u32> = self.usage.users();
+        for entry in self.apps.values() {
+            if let Some(a) = &entry.assignments {
+                referenced.extend(a.columns().0.iter().copied());
+            }
+        }
+        let remap = self.directory.compact(|u| referenced.contains(&u));
+        if remap.iter().all(|r| r.is_some()) {
+            return;
+        }
+        self.usage.remap(&remap);
+        for entry in self.apps.values_mut() {
+            if let Some(a) = entry.assignments.as_mut() {
+                a.remap(&remap);
+            }
+        }
+    }
+}
