@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# A local Kubernetes control plane (real etcd + real kube-apiserver), like controller-runtime's envtest.
+# A local Kubernetes cluster from real parts, like controller-runtime's envtest plus a node.
 #
-#   scripts/control-plane.sh build        build (once) and cache kube-apiserver, kubectl, etcd and helm; print their paths
-#   scripts/control-plane.sh up DIR       start etcd + kube-apiserver in the background, wait for /readyz, write DIR/kubeconfig
-#   scripts/control-plane.sh down DIR     stop what `up DIR` started and remove DIR
-#   scripts/control-plane.sh bin NAME     print the cached path of NAME (kube-apiserver, kubectl, etcd, helm), building it if needed
+#   scripts/control-plane.sh build [--with-node]   build (once) and cache the binaries; print their paths
+#   scripts/control-plane.sh up DIR                 etcd + kube-apiserver + kube-controller-manager (garbage
+#                                                   collector, namespaces) in the background; DIR/kubeconfig
+#   scripts/control-plane.sh up --with-node DIR     also kube-scheduler, containerd (Debian) and a kubelet: a
+#                                                   one-node cluster whose node is Ready, the operator image loaded
+#   scripts/control-plane.sh restart-apiserver DIR [SECONDS]   kill kube-apiserver, wait, start it again alike
+#   scripts/control-plane.sh down DIR               stop what `up DIR` started and remove DIR
+#   scripts/control-plane.sh bin NAME               the cached path of NAME, building it if needed
 #
 # Binaries are built from the official Go modules at the versions pinned in tools/*/go.mod and cached under
 # ${XDG_CACHE_HOME:-~/.cache}/dti-operator/bin, keyed by version, so only the first run ever compiles them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The one-node part (containerd, kubelet, pod network, images) lives beside this script.
+# shellcheck source=scripts/node.sh
+. "$ROOT/scripts/node.sh"
 CACHE=${DTI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dti-operator}
 BIN_DIR=$CACHE/bin
 
@@ -26,9 +33,10 @@ die() { log "error: $*"; exit 1; }
 
 bin_path() {
   case "$1" in
-    kube-apiserver | kubectl) echo "$BIN_DIR/$1-$KUBE_VERSION" ;;
+    kube-apiserver | kubectl | kube-controller-manager | kube-scheduler | kubelet) echo "$BIN_DIR/$1-$KUBE_VERSION" ;;
     etcd) echo "$BIN_DIR/etcd-$ETCD_VERSION" ;;
-    helm) echo "$BIN_DIR/helm-$HELM_VERSION" ;;
+    # -r2: built with the version information upstream's release build sets (see build_helm)
+    helm) echo "$BIN_DIR/helm-$HELM_VERSION-r2" ;;
     *) die "unknown binary $1" ;;
   esac
 }
@@ -44,6 +52,24 @@ go_build() {
   log "built $(basename "$out") in $((SECONDS - start))s"
 }
 
+# helm as upstream's release build makes it (its Makefile's LDFLAGS): the version, a clean tree, and the
+# Kubernetes version of the client-go it is built with, so `helm template` assumes a current cluster
+# instead of Kubernetes 1.20.
+build_helm() {
+  local out=$1 gomod client_go minor tmp="$BIN_DIR/.helm.$$"
+  mkdir -p "$tmp"
+  log "building helm-$HELM_VERSION (first run only; cached afterwards)"
+  gomod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  client_go=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")
+  minor=${client_go#v0.}
+  minor=${minor%%.*}
+  local pkg=helm.sh/helm/v3
+  CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $pkg/internal/version.version=$HELM_VERSION \
+    -X $pkg/internal/version.gitTreeState=clean -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor \
+    -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor" "$pkg/cmd/helm@$HELM_VERSION"
+  mv "$tmp/helm" "$out" && rmdir "$tmp"
+}
+
 ensure_bin() {
   local name=$1 out
   out=$(bin_path "$name")
@@ -54,16 +80,10 @@ ensure_bin() {
   local kver="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   case "$name" in
-    kube-apiserver) go_build "$ROOT/tools/kubernetes" ./kube-apiserver "$out" "$kver" ;;
-    kubectl) go_build "$ROOT/tools/kubernetes" ./kubectl "$out" "$kver" ;;
+    kube-apiserver | kubectl | kube-controller-manager | kube-scheduler) go_build "$ROOT/tools/kubernetes" "./$name" "$out" "$kver" ;;
+    kubelet) go_build "$ROOT/tools/kubernetes" ./kubelet "$out" "$kver" ;;
     etcd) go_build "$ROOT/tools/etcd" . "$out" ;;
-    helm)
-      mkdir -p "$BIN_DIR/.helm.$$"
-      log "building helm-$HELM_VERSION (first run only; cached afterwards)"
-      CGO_ENABLED=0 GOBIN="$BIN_DIR/.helm.$$" go install -trimpath \
-        -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-      mv "$BIN_DIR/.helm.$$/helm" "$out" && rmdir "$BIN_DIR/.helm.$$"
-      ;;
+    helm) build_helm "$out" ;;
   esac
   echo "$out"
 }
@@ -73,13 +93,14 @@ free_port() {
 }
 
 gen_certs() {
-  local d=$1/pki
+  local d=$1/pki extra_san=""
+  [ -n "${2:-}" ] && extra_san=",IP:$2"
   mkdir -p "$d"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dti-local-ca" \
     -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
   # apiserver serving certificate for loopback
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >"$d/apiserver.ext"
+  printf 'subjectAltName=IP:127.0.0.1%s,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' "$extra_san" >"$d/apiserver.ext"
   openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
     -extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
   # admin client certificate: group system:masters
@@ -128,59 +149,122 @@ wait_ready() {
   die "kube-apiserver not ready in time"
 }
 
+# An audit log of writes, so tests can tell which replica wrote what, and when.
+write_audit_policy() {
+  cat >"$1/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete]
+    resources:
+      - group: dti.dev
+      - group: coordination.k8s.io
+        resources: [leases]
+      - group: events.k8s.io
+  - level: None
+EOF
+}
+
+# start_apiserver DIR: starts kube-apiserver with the flags recorded in DIR/kube-apiserver.args.
+start_apiserver() {
+  local dir=$1 kas
+  kas=$(ensure_bin kube-apiserver)
+  # setsid: the servers outlive this script and are stopped by `down`, never by the caller's Ctrl-C.
+  # shellcheck disable=SC2046
+  setsid "$kas" $(cat "$dir/kube-apiserver.args") >>"$dir/kube-apiserver.log" 2>&1 </dev/null &
+  echo $! >"$dir/kube-apiserver.pid"
+}
+
+start_controller_manager() {
+  local dir=$1 kcm controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-certificate-publisher
+  kcm=$(ensure_bin kube-controller-manager)
+  [ "${2:-}" = node ] && controllers="$controllers,deployment,replicaset,endpointslice,nodelifecycle,podgc,disruption"
+  setsid "$kcm" --kubeconfig "$dir/kubeconfig" --controllers "$controllers" --leader-elect=false \
+    --use-service-account-credentials=false --root-ca-file "$dir/pki/ca.crt" \
+    --service-account-private-key-file "$dir/pki/sa.key" --bind-address 127.0.0.1 --secure-port 0 \
+    --concurrent-gc-syncs 5 --v=0 >"$dir/kube-controller-manager.log" 2>&1 </dev/null &
+  echo $! >"$dir/kube-controller-manager.pid"
+}
+
 cmd_up() {
-  local dir=${1:?usage: control-plane.sh up DIR}
+  local with_node=false
+  if [ "${1:-}" = --with-node ]; then with_node=true; shift; fi
+  local dir=${1:?usage: control-plane.sh up [--with-node] DIR}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   [ -f "$dir/kube-apiserver.pid" ] && kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null && die "$dir already runs a control plane"
-  local etcd kas
+  local etcd
   etcd=$(ensure_bin etcd)
-  kas=$(ensure_bin kube-apiserver)
+  ensure_bin kube-apiserver >/dev/null
+  ensure_bin kube-controller-manager >/dev/null
   ensure_bin kubectl >/dev/null
-  gen_certs "$dir"
+  $with_node && node_prepare "$dir"
+  gen_certs "$dir" "$($with_node && echo "$NODE_GATEWAY")"
+  write_audit_policy "$dir"
   local etcd_port peer_port api_port
   etcd_port=$(free_port)
   peer_port=$(free_port)
   api_port=$(free_port)
-  # setsid: the servers outlive this script and are stopped by `down`, never by the caller's Ctrl-C.
   setsid "$etcd" --name dti --data-dir "$dir/etcd" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "dti=http://127.0.0.1:$peer_port" --log-level warn \
     >"$dir/etcd.log" 2>&1 </dev/null &
   echo $! >"$dir/etcd.pid"
-  setsid "$kas" --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --cert-dir "$dir/pki" --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-    --client-ca-file "$dir/pki/ca.crt" --authorization-mode RBAC \
-    --service-cluster-ip-range 10.96.0.0/16 --service-account-issuer https://kubernetes.default.svc \
-    --service-account-key-file "$dir/pki/sa.pub" --service-account-signing-key-file "$dir/pki/sa.key" \
-    --disable-admission-plugins ServiceAccount --allow-privileged=true --v=0 \
-    >"$dir/kube-apiserver.log" 2>&1 </dev/null &
-  echo $! >"$dir/kube-apiserver.pid"
+  # Without a node, pods are never run: no ServiceAccount admission (no tokens to mount). With a node,
+  # the API server also listens on the pod bridge's gateway, so pods reach it.
+  local admission="--disable-admission-plugins ServiceAccount" bind=127.0.0.1
+  if $with_node; then admission=""; bind=0.0.0.0; fi
+  cat >"$dir/kube-apiserver.args" <<EOF
+--etcd-servers http://127.0.0.1:$etcd_port --bind-address $bind --advertise-address 127.0.0.1 --secure-port $api_port
+--cert-dir $dir/pki --tls-cert-file $dir/pki/apiserver.crt --tls-private-key-file $dir/pki/apiserver.key
+--client-ca-file $dir/pki/ca.crt --authorization-mode Node,RBAC $admission
+--kubelet-client-certificate $dir/pki/admin.crt --kubelet-client-key $dir/pki/admin.key --kubelet-preferred-address-types InternalIP
+--service-cluster-ip-range 10.96.0.0/16 --service-account-issuer https://kubernetes.default.svc
+--service-account-key-file $dir/pki/sa.pub --service-account-signing-key-file $dir/pki/sa.key
+--audit-policy-file $dir/audit-policy.yaml --audit-log-path $dir/audit.log --audit-log-format json
+--allow-privileged=true --v=0
+EOF
   write_kubeconfig "$dir" "$api_port"
+  start_apiserver "$dir"
   wait_ready "$dir" "$api_port"
+  start_controller_manager "$dir" "$($with_node && echo node)"
   ln -sf "$(bin_path kubectl)" "$dir/kubectl"
-  # A test harness names itself as owner: when that process ends, however it ends, the control plane goes too.
+  if $with_node; then node_up "$dir" "$api_port"; fi
+  # A test harness names itself as owner: when that process ends, however it ends, the cluster goes too.
   if [ -n "${DTI_CONTROL_PLANE_OWNER_PID:-}" ]; then
     setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' _ \
       "$DTI_CONTROL_PLANE_OWNER_PID" "$ROOT/scripts/control-plane.sh" "$dir" >/dev/null 2>&1 </dev/null &
   fi
   echo "$api_port" >"$dir/port"
+  local node_note=""
+  if $with_node; then node_note=", node $NODE_NAME Ready"; fi
   cat <<EOF
-control plane ready: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION at https://127.0.0.1:$api_port
+control plane ready: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION at https://127.0.0.1:$api_port$node_note
   export KUBECONFIG=$dir/kubeconfig
   $dir/kubectl get namespaces        # kubectl $KUBE_VERSION, matching the server
   $0 down $dir                       # stop it
 EOF
 }
 
+# restart-apiserver DIR [SECONDS]: an outage of the API server (killed, not paused), then the same server again.
+cmd_restart_apiserver() {
+  local dir=${1:?usage: control-plane.sh restart-apiserver DIR [SECONDS]} pause=${2:-20}
+  dir=$(cd "$dir" && pwd)
+  stop_pid "$dir/kube-apiserver.pid" -9
+  sleep "$pause"
+  start_apiserver "$dir"
+  wait_ready "$dir" "$(cat "$dir/port")"
+}
+
 stop_pid() {
-  local pidfile=$1 pid
+  local pidfile=$1 signal=${2:--TERM} pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
+    kill "$signal" "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
@@ -190,6 +274,8 @@ stop_pid() {
 cmd_down() {
   local dir=${1:?usage: control-plane.sh down DIR}
   [ -d "$dir" ] || return 0
+  node_down "$dir"
+  stop_pid "$dir/kube-controller-manager.pid"
   stop_pid "$dir/kube-apiserver.pid"
   stop_pid "$dir/etcd.pid"
   rm -rf "$dir"
@@ -197,10 +283,12 @@ cmd_down() {
 
 case "${1:-}" in
   build)
-    for b in etcd kube-apiserver kubectl helm; do ensure_bin $b; done
+    for b in etcd kube-apiserver kube-controller-manager kubectl helm; do ensure_bin $b; done
+    if [ "${2:-}" = --with-node ]; then node_build; fi
     ;;
   bin) ensure_bin "${2:?usage: control-plane.sh bin NAME}" ;;
-  up) cmd_up "${2:-}" ;;
+  up) shift; cmd_up "$@" ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   down) cmd_down "${2:-}" ;;
   versions) echo "kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION helm=$HELM_VERSION" ;;
   *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -75,6 +75,41 @@ pub struct SimArgs {
     /// Usage window of the --truth report, in days (1d..90d).
     #[arg(long, default_value = "30d")]
     pub usage_window: String,
+    /// The System Log is late and out of order: each event becomes visible to a polling query up to this
+    /// long after its `published` time (e.g. 3s, 2m); 0 for an immediate, ordered log.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub log_lag: std::time::Duration,
+    /// An OAuth 2.0 API service app: CLIENT_ID:KEY_FILE:SCOPE,SCOPE[:nodpop], KEY_FILE its public key as PEM
+    /// or a JWKS. DPoP is required unless nodpop. Repeatable.
+    #[arg(long = "oauth-client")]
+    pub oauth_clients: Vec<String>,
+    /// Lifetime of issued access tokens (Okta: one hour).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub oauth_token_lifetime: std::time::Duration,
+    /// How often the DPoP nonce changes (Okta: daily; the previous one keeps working one more period).
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub dpop_nonce_rotation: std::time::Duration,
+    /// Require the server's nonce in API calls' DPoP proofs too (RFC 9449 §9; Okta does not, currently).
+    #[arg(long)]
+    pub dpop_api_nonce: bool,
+    /// Background churn: random assignment, membership, status and sign-in changes per minute.
+    #[arg(long, default_value_t = 0.0)]
+    pub churn: f64,
+}
+
+/// A duration like 500ms, 3s, 2m or 1h.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not a duration (write 500ms, 3s, 2m or 1h)");
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map(|i| text.split_at(i)).ok_or_else(bad)?;
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        "h" => n.saturating_mul(3_600_000),
+        _ => return Err(bad()),
+    };
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,11 +207,26 @@ impl SimArgs {
             concurrency: self.concurrency_limit,
             time_scale: self.time_scale,
         });
+        let clients = self
+            .oauth_clients
+            .iter()
+            .map(|c| crate::oauth::OAuthClient::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(SimError::Config)?;
+        let oauth = crate::oauth::OAuthServer::new(
+            clients,
+            crate::oauth::OAuthSettings {
+                token_lifetime: self.oauth_token_lifetime,
+                nonce_rotation: self.dpop_nonce_rotation,
+                api_nonce: self.dpop_api_nonce,
+            },
+        );
         // Start on a whole second, so timestamps derived from it print cleanly.
         let now = chrono::Utc::now();
         let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
         let org = Org::generate(self.seed, size, anchor);
-        Ok(SimState::new(org, Tokens::new(tokens), limiter, faults))
+        let log = crate::events::EventLog::new(&org, self.log_lag.as_millis() as u64);
+        Ok(SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults))
     }
 }
 
@@ -195,7 +245,9 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         })?;
     let local = listener.local_addr().map_err(SimError::Serve)?;
     if let Some(path) = &args.truth {
-        let report = crate::truth::report(&state, &local.to_string(), window_days, state.org.anchor);
+        let domain = local.to_string();
+        let query = crate::truth::TruthQuery { domain: &domain, days: window_days, at: state.org().anchor, include_okta_apps: false, daily: false };
+        let report = crate::truth::report(&state, &query);
         std::fs::write(path, format!("{report:#}\n")).map_err(|source| SimError::Write {
             path: path.display().to_string(),
             source,
@@ -203,20 +255,24 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     }
     println!("http://{local}");
     let _ = std::io::stdout().flush();
+    let (users, apps, groups, days) = {
+        let org = state.org();
+        (org.users.len(), org.apps.len(), org.groups.len(), org.size.days)
+    };
     eprintln!(
-        "okta-sim: {} users, {} apps, {} groups, {} log events over {} days (generated in {:.2}s); rate limits {}",
-        state.org.users.len(),
-        state.org.apps.len(),
-        state.org.groups.len(),
+        "okta-sim: {users} users, {apps} app instances, {groups} groups, {} log events over {days} days (generated in {:.2}s); log lag up to {:?}; rate limits {}",
         state.log.generated_len(),
-        state.org.size.days,
         generated_in.as_secs_f64(),
+        args.log_lag,
         if args.no_rate_limit {
             "off".to_string()
         } else {
             format!("on (x{} time scale)", args.time_scale)
         }
     );
+    if args.churn > 0.0 {
+        tokio::spawn(crate::living::churn(state.clone(), args.churn));
+    }
     let app = axum::Router::new()
         .fallback(crate::server::dispatch)
         .with_state(state.clone());

@@ -1,5 +1,6 @@
-//! API tokens and what each may read. `--token NAME=users,apps,logs[,groups][:revoke-after=N]`: the token's
-//! value is NAME; a token without "logs" gets 403 on /api/v1/logs and nowhere else.
+//! Who is asking and what they may read. API tokens: `--token NAME=users,apps,logs[,groups][:revoke-after=N]`,
+//! the token's value is NAME, and a token without "logs" gets 403 on /api/v1/logs and nowhere else. OAuth
+//! access tokens (see `oauth`) carry scopes instead: okta.users.read, okta.apps.read, okta.logs.read.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,10 +79,6 @@ impl Token {
         })
     }
 
-    pub fn allows(&self, p: Permission) -> bool {
-        self.permissions.contains(&p)
-    }
-
     /// Counts one request; false once the token has been revoked.
     fn use_once(&self) -> bool {
         let n = self.used.fetch_add(1, Ordering::SeqCst);
@@ -98,6 +95,45 @@ impl Token {
     }
 }
 
+impl Permission {
+    /// The OAuth scope that grants the same read (developer.okta.com: OAuth 2.0 scopes for Okta APIs).
+    pub fn scope(self) -> &'static str {
+        match self {
+            Permission::Users => "okta.users.read",
+            Permission::Apps => "okta.apps.read",
+            Permission::Logs => "okta.logs.read",
+            Permission::Groups => "okta.groups.read",
+        }
+    }
+}
+
+/// An authenticated caller.
+pub struct Principal {
+    /// The token's name or the OAuth client id: rate limits and truth cut-offs are per principal.
+    pub name: String,
+    grants: Grants,
+}
+
+enum Grants {
+    Token(Vec<Permission>),
+    Scopes(Vec<String>),
+}
+
+impl Principal {
+    pub fn oauth(client: String, scopes: Vec<String>) -> Principal {
+        Principal { name: client, grants: Grants::Scopes(scopes) }
+    }
+    pub fn allows(&self, p: Permission) -> bool {
+        match &self.grants {
+            Grants::Token(perms) => perms.contains(&p),
+            Grants::Scopes(scopes) => scopes.iter().any(|s| s == p.scope()),
+        }
+    }
+    pub fn is_oauth(&self) -> bool {
+        matches!(self.grants, Grants::Scopes(_))
+    }
+}
+
 pub struct Tokens(HashMap<String, Token>);
 
 impl Tokens {
@@ -107,10 +143,13 @@ impl Tokens {
 
     /// Authenticates an Authorization header. Okta documents `SSWS <token>`; the official Python SDK 3.4.6
     /// sends `SSWS<token>` with no space and works against Okta, so both forms are accepted.
-    pub fn authenticate(&self, header: Option<&str>) -> Option<&Token> {
+    pub fn authenticate(&self, header: Option<&str>) -> Option<Principal> {
         let value = header?.strip_prefix("SSWS")?.trim_start();
         let token = self.0.get(value)?;
-        (!token.revoked() && token.use_once()).then_some(token)
+        (!token.revoked() && token.use_once()).then(|| Principal {
+            name: token.name.clone(),
+            grants: Grants::Token(token.permissions.clone()),
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Token> {

@@ -4,12 +4,16 @@
 //! could catch it.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod app;
 mod auth;
 mod errors;
 mod events;
 mod faults;
 mod handlers;
+mod hostile;
+mod living;
+mod oauth;
 mod objects;
 mod org;
 mod ratelimit;

@@ -1,101 +1,143 @@
-//! Ground truth: the discovery report computed from the generator directly (org model and event
-//! generator), never through HTTP, the client or the engine, so a shared misunderstanding cannot hide.
+//! Ground truth: the discovery report computed from the model directly (org and event generator), never
+//! through HTTP, the client or the engine, so a shared misunderstanding cannot hide. The rules:
+//! - the inventory is the listed apps without Okta's own apps and OAuth service clients (those are
+//!   counted in excludedApps), unless `include_okta_apps`;
+//! - a sign-in is a SUCCESS event of a sign-in type (SSO, OIDC, RADIUS, Office 365 rich client) by a user
+//!   to an inventory app, published in the window and visible by the cut-off time; an OIDC sign-in and
+//!   its user.authentication.sso twin are one sign-in (one transaction);
+//! - assignedUsers counts app users whose status holds a seat; unusedSeats those with no sign-in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::events::EventKind;
+use super::events::{Event, EventKind};
 use super::objects::{timestamp, timestamp_ms};
-use super::org::UserStatus;
+use super::org::{AppKind, Org, UserStatus};
 use super::state::SimState;
 
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Default)]
 struct AppTally {
     users: HashSet<u32>,
     events: u64,
     last_ms: Option<i64>,
+    daily: BTreeMap<i64, u64>,
 }
 
-/// The report for the window of `days` days ending at `now`.
-pub fn report(state: &SimState, domain: &str, days: u32, now: DateTime<Utc>) -> Value {
-    let org = &state.org;
-    let log = &state.log;
-    let start_ms = (now - Duration::days(days as i64)).timestamp_millis();
-    let end_ms = now.timestamp_millis();
+/// What the truth report is computed for.
+pub struct TruthQuery<'a> {
+    pub domain: &'a str,
+    pub days: u32,
+    /// The window ends here, and only events visible by then count.
+    pub at: DateTime<Utc>,
+    pub include_okta_apps: bool,
+    /// Add each app's sign-ins per UTC day.
+    pub daily: bool,
+}
+
+fn in_inventory(org: &Org, a: usize, include_okta_apps: bool) -> bool {
+    let app = &org.apps[a];
+    !app.deleted && (include_okta_apps || app.kind == AppKind::Saas)
+}
+
+fn tally(state: &SimState, org: &Org, q: &TruthQuery) -> (HashMap<u32, AppTally>, HashSet<u32>) {
+    let end_ms = q.at.timestamp_millis();
+    let start_ms = (q.at - Duration::days(i64::from(q.days))).timestamp_millis();
     let mut tallies: HashMap<u32, AppTally> = HashMap::new();
-    let mut active_users: HashSet<u32> = HashSet::new();
-    let mut i = log.first_at_or_after(start_ms);
-    while let Some(e) = log.get(org, i) {
-        if e.published_ms > end_ms {
-            break;
+    let mut active: HashSet<u32> = HashSet::new();
+    let mut transactions: HashSet<u64> = HashSet::new();
+    state.log.scan(org, start_ms, end_ms, end_ms, |e: &Event| {
+        if !e.kind.is_sign_in() || !e.success || !in_inventory(org, e.app as usize, q.include_okta_apps) {
+            return;
         }
-        i += 1;
-        if e.kind != EventKind::Sso || !e.success {
-            continue;
+        if matches!(e.kind, EventKind::OidcSignOn | EventKind::OidcSsoTwin) && !transactions.insert(e.transaction) {
+            return;
         }
-        let t = tallies.entry(e.app).or_insert(AppTally {
-            users: HashSet::new(),
-            events: 0,
-            last_ms: None,
-        });
+        let t = tallies.entry(e.app).or_default();
         t.users.insert(e.user);
         t.events += 1;
         t.last_ms = t.last_ms.max(Some(e.published_ms));
-        active_users.insert(e.user);
-    }
-    let mut apps: Vec<Value> = org
-        .apps
-        .iter()
-        .enumerate()
-        .map(|(a, app)| {
-            let t = tallies.get(&(a as u32));
-            json!({
-                "id": app.id,
-                "name": app.name,
-                "label": app.label,
-                "status": if app.active { "ACTIVE" } else { "INACTIVE" },
-                "signOnMode": app.sign_on_mode.as_str(),
-                "assignedUsers": org.assignments[a].len(),
-                "activeUsers": t.map_or(0, |t| t.users.len()),
-                "ssoEvents": t.map_or(0, |t| t.events),
-                "lastUsed": t.and_then(|t| t.last_ms).map(timestamp_ms),
-            })
-        })
-        .collect();
-    apps.sort_by(|x, y| {
-        let key = |v: &Value| {
-            (
-                v["activeUsers"].as_u64().unwrap_or(0),
-                v["label"].as_str().unwrap_or("").to_string(),
-                v["id"].as_str().unwrap_or("").to_string(),
-            )
-        };
-        let (xa, xl, xi) = key(x);
-        let (ya, yl, yi) = key(y);
-        ya.cmp(&xa).then(xl.cmp(&yl)).then(xi.cmp(&yi))
+        *t.daily.entry(e.published_ms.div_euclid(DAY_MS)).or_default() += 1;
+        active.insert(e.user);
     });
-    let active_apps = org.apps.iter().filter(|a| a.active).count();
-    let used_apps = tallies.values().filter(|t| t.events > 0).count();
-    let unused_apps = org
-        .apps
-        .iter()
-        .enumerate()
-        .filter(|(a, app)| app.active && !tallies.contains_key(&(*a as u32)))
+    (tallies, active)
+}
+
+fn app_row(org: &Org, a: usize, t: Option<&AppTally>, q: &TruthQuery) -> Value {
+    let app = &org.apps[a];
+    let holders: Vec<u32> = org.assignments[a].iter().filter(|r| r.status.holds_seat()).map(|r| r.user).collect();
+    let unused = holders.iter().filter(|u| t.is_none_or(|t| !t.users.contains(u))).count();
+    let mut row = json!({
+        "id": app.id,
+        "name": app.name,
+        "label": app.label,
+        "status": if app.active { "ACTIVE" } else { "INACTIVE" },
+        "signOnMode": app.sign_on_mode.as_str(),
+        "assignedUsers": holders.len(),
+        "activeUsers": t.map_or(0, |t| t.users.len()),
+        "unusedSeats": unused,
+        "ssoEvents": t.map_or(0, |t| t.events),
+        "lastUsed": t.and_then(|t| t.last_ms).map(timestamp_ms),
+    });
+    if app.kind != AppKind::Saas {
+        row["builtIn"] = Value::from(true);
+    }
+    if q.daily {
+        let last_day = q.at.timestamp_millis().div_euclid(DAY_MS);
+        let days: Vec<u64> = (0..i64::from(q.days))
+            .rev()
+            .map(|back| t.and_then(|t| t.daily.get(&(last_day - back)).copied()).unwrap_or(0))
+            .collect();
+        row["dailySignIns"] = json!(days);
+    }
+    row
+}
+
+fn sort_key(v: &Value) -> (std::cmp::Reverse<u64>, String, String) {
+    (
+        std::cmp::Reverse(v["activeUsers"].as_u64().unwrap_or(0)),
+        v["label"].as_str().unwrap_or("").to_string(),
+        v["id"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The report for `q`.
+pub fn report(state: &SimState, q: &TruthQuery) -> Value {
+    let org = state.org();
+    let (tallies, active) = tally(state, &org, q);
+    let inventory: Vec<usize> = (0..org.apps.len()).filter(|&a| in_inventory(&org, a, q.include_okta_apps)).collect();
+    let mut apps: Vec<Value> = inventory.iter().map(|&a| app_row(&org, a, tallies.get(&(a as u32)), q)).collect();
+    apps.sort_by_key(sort_key);
+    let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
+    for u in &org.users {
+        *by_status.entry(u.status.as_str()).or_default() += 1;
+    }
+    let sum = |field: &str| apps.iter().map(|a| a[field].as_u64().unwrap_or(0)).sum::<u64>();
+    let excluded = (0..org.apps.len())
+        .filter(|&a| !org.apps[a].deleted && org.apps[a].kind != AppKind::Saas && !q.include_okta_apps)
         .count();
+    let summary = json!({
+        "users": org.users.iter().filter(|u| u.status != UserStatus::Deprovisioned).count(),
+        "usersByStatus": by_status,
+        "activeUsers": active.len(),
+        "apps": apps.len(),
+        "activeApps": apps.iter().filter(|a| a["status"] == "ACTIVE").count(),
+        "usedApps": apps.iter().filter(|a| a["ssoEvents"].as_u64().unwrap_or(0) > 0).count(),
+        "unusedApps": apps.iter().filter(|a| a["status"] == "ACTIVE" && a["ssoEvents"].as_u64().unwrap_or(0) == 0).count(),
+        "excludedApps": excluded,
+        "assignedUsers": sum("assignedUsers"),
+        "unusedSeats": sum("unusedSeats"),
+        "ssoEvents": sum("ssoEvents"),
+        "skippedRecords": 0,
+    });
     json!({
-        "domain": domain,
-        "generatedAt": timestamp(now),
-        "usageWindow": format!("{days}d"),
-        "summary": {
-            "users": org.users.iter().filter(|u| u.status != UserStatus::Deprovisioned).count(),
-            "activeUsers": active_users.len(),
-            "apps": org.apps.len(),
-            "activeApps": active_apps,
-            "usedApps": used_apps,
-            "unusedApps": unused_apps,
-            "ssoEvents": tallies.values().map(|t| t.events).sum::<u64>(),
-        },
+        "domain": q.domain,
+        "generatedAt": timestamp(q.at),
+        "usageWindow": format!("{}d", q.days),
+        "summary": summary,
         "apps": apps,
     })
 }

@@ -201,7 +201,11 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
         other => other?,
     };
     run.add_skips(&skips);
-    let groups = if with_groups {
+    // Groups are listed only for apps with GROUP assignments (or when asked): an app without them has no
+    // group whose membership could move its users, except an empty assigned group, which the full refresh
+    // catches. It saves one request per app on the long tail of directly assigned apps.
+    let grouped = with_groups || rows.iter().any(|r| r.1 == super::assignments::Scope::Group);
+    let groups = if grouped {
         let first = client.url(&format!("/api/v1/apps/{id}/groups?limit={APP_GROUPS_PAGE}"));
         let (groups, skips) = run.reader.collect::<RawAppGroup>(Need::Applications, first).await?;
         run.add_skips(&skips);
@@ -213,8 +217,9 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
     if let Some(entry) = st.apps.get_mut(id) {
         entry.assignments = Some(Assignments::from_rows(rows));
         entry.listed_ms = listed_ms;
-        if let Some(g) = groups {
-            entry.groups = g;
+        match groups {
+            Some(g) => entry.groups = g,
+            None => entry.groups.clear(),
         }
     }
     run.progress.apps_done.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,6 @@
 //! Shared test fixtures: one real control plane (etcd + kube-apiserver, started by scripts/control-plane.sh)
 //! per test binary, one namespace per test. The script's owner watchdog stops it when the binary exits.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod operator;
 pub mod sim;
@@ -150,5 +150,39 @@ impl ControlPlane {
 
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// Kills kube-apiserver, waits `seconds`, and starts it again with the same flags (an outage).
+    pub fn restart_apiserver(&self, seconds: u32) {
+        let out = Command::new(repo_root().join("scripts/control-plane.sh"))
+            .args(["restart-apiserver"])
+            .arg(&self.dir)
+            .arg(seconds.to_string())
+            .output()
+            .expect("restart kube-apiserver");
+        assert!(out.status.success(), "restart failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The API server's pid (to pause it with SIGSTOP).
+    pub fn apiserver_pid(&self) -> u32 {
+        std::fs::read_to_string(self.dir.join("kube-apiserver.pid")).expect("pid").trim().parse().expect("pid number")
+    }
+
+    /// Writes recorded by the API server's audit log: (user agent, verb, resource, name, time).
+    pub fn audited_writes(&self) -> Vec<(String, String, String, String, chrono::DateTime<chrono::Utc>)> {
+        let text = std::fs::read_to_string(self.dir.join("audit.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["stage"] == "ResponseComplete")
+            .filter_map(|e| {
+                let at = chrono::DateTime::parse_from_rfc3339(e["requestReceivedTimestamp"].as_str()?).ok()?.with_timezone(&chrono::Utc);
+                let r = &e["objectRef"];
+                let resource = match r["subresource"].as_str() {
+                    Some(sub) => format!("{}/{sub}", r["resource"].as_str()?),
+                    None => r["resource"].as_str()?.to_string(),
+                };
+                Some((e["userAgent"].as_str()?.to_string(), e["verb"].as_str()?.to_string(), resource, r["name"].as_str().unwrap_or_default().to_string(), at))
+            })
+            .collect()
     }
 }

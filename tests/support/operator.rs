@@ -1,6 +1,6 @@
 //! Runs the real `dti-operator run` binary against the test control plane, one per test, watching only the
 //! test's namespace; and helpers to wait on OktaIntegrations.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,6 +83,28 @@ impl Operator {
         }
     }
 
+    /// Sends a signal (STOP, CONT, TERM) to the operator process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+        }
+    }
+
+    /// Waits for the process to exit by itself (after SIGTERM); whether it did within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     /// The value of one metric series (the sum if several match the prefix).
     pub async fn metric(&self, series_prefix: &str) -> f64 {
         let text = reqwest::get(format!("{}/metrics", self.metrics))
@@ -119,6 +141,9 @@ fn spawn(
         .args(["--metrics-addr", &addr, "--kubeconfig"])
         .arg(kubeconfig)
         .env("RUST_LOG", "info,dti_operator=debug")
+        .env("POD_NAME", log.file_stem().and_then(|s| s.to_str()).unwrap_or("dti-operator"))
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
         .stdout(Stdio::null())
         .stderr(file)
         .spawn()
@@ -130,6 +155,18 @@ impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// OktaApps of an integration, by app id.
+pub async fn okta_apps(client: &Client, ns: &str, integration: &str) -> std::collections::BTreeMap<String, dti_operator::crd::OktaApp> {
+    let api: Api<dti_operator::crd::OktaApp> = Api::namespaced(client.clone(), ns);
+    api.list(&kube::api::ListParams::default().labels(&format!("dti.dev/integration={integration}")))
+        .await
+        .expect("list OktaApps")
+        .items
+        .into_iter()
+        .map(|a| (a.spec.app_id.clone(), a))
+        .collect()
 }
 
 pub async fn create_secret(client: &Client, ns: &str, name: &str, token: &str) {

@@ -1,8 +1,35 @@
-//! Starts okta-sim (the binary this crate builds) on a free loopback port for one test.
-#![allow(dead_code)]
+//! Starts okta-sim (its own crate's binary, built by `cargo test --workspace`) on a free loopback port for
+//! one test.
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+/// okta-sim's binary: beside this test's own target directory, built on first use if it is missing.
+pub fn binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable");
+            let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+            let bin = profile_dir.join("okta-sim");
+            if !bin.exists() {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let release = profile_dir.file_name().is_some_and(|n| n == "release");
+                let mut build = Command::new(cargo);
+                build.args(["build", "-p", "okta-sim", "--bin", "okta-sim"]);
+                if release {
+                    build.arg("--release");
+                }
+                let status = build.status().expect("cargo build -p okta-sim");
+                assert!(status.success() && bin.exists(), "cannot build okta-sim at {}", bin.display());
+            }
+            bin
+        })
+        .clone()
+}
 
 pub struct Sim {
     pub base: String,
@@ -12,7 +39,7 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(args: &[&str]) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_okta-sim"))
+        let mut child = Command::new(binary())
             .args(["--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
@@ -89,6 +116,33 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
         .map(|(url, _)| url.to_string())
 }
 
+/// The truth report as of now (or as of `as_of`: start, or a credential's last caught-up read).
+impl Sim {
+    pub async fn truth(&self, window: &str, as_of: &str) -> serde_json::Value {
+        let url = format!("{}/__sim/truth?window={window}&asOf={as_of}&domain={}", self.base, self.host_port);
+        reqwest::get(url).await.expect("truth").json().await.expect("truth json")
+    }
+
+    /// Applies one change to the living org (POST /__sim/changes).
+    pub async fn change(&self, change: serde_json::Value) -> serde_json::Value {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/__sim/changes", self.base))
+            .json(&change)
+            .send()
+            .await
+            .expect("change");
+        let ok = answer.status().is_success();
+        let body: serde_json::Value = answer.json().await.expect("change json");
+        assert!(ok, "change {change} refused: {body}");
+        body
+    }
+
+    /// The org's ids (GET /__sim/org).
+    pub async fn directory(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/__sim/org", self.base)).await.expect("org").json().await.expect("org json")
+    }
+}
+
 /// The Python interpreter of the fidelity tests' venv (created on first use by scripts/python-env.sh).
 pub fn python() -> String {
     let out = Command::new(super::repo_root().join("scripts/python-env.sh"))
@@ -102,13 +156,3 @@ pub fn python() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Okta's OpenAPI spec, read from shared/ beside the checkout (never copied into the project).
-pub fn openapi_spec() -> std::path::PathBuf {
-    let path = super::repo_root().join("../shared/okta-openapi/management-minimal.yaml");
-    assert!(
-        path.exists(),
-        "Okta's OpenAPI spec is expected at {}",
-        path.display()
-    );
-    path
-}

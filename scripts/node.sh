@@ -1,0 +1,209 @@
+# One node for the local cluster (sourced by scripts/control-plane.sh): Debian's containerd and runc, a
+# kubelet and kube-scheduler from the pinned Kubernetes module, and a CNI bridge on a local range, all on
+# this machine. Settings this VM needs (see README "A node on this VM"):
+#   - cgroup v1 controllers plus a cgroup2 hierarchy, no swap, no systemd as init: kubelet runs with
+#     cgroupDriver cgroupfs, failSwapOn false, failCgroupV1 false;
+#   - root lacks CAP_SYS_RESOURCE, so nothing may lower oom_score_adj: containerd's CRI plugin runs with
+#     restrict_oom_score_adj = true;
+#   - the sandbox (pause) image is local: a static busybox that sleeps, imported into containerd by name;
+#   - the node registers as 127.0.0.1 and the API server reaches kubelets by InternalIP, so kubectl logs
+#     and exec stay on loopback; pods sit on the bridge dti0 (10.244.0.0/24) and reach the API server and
+#     okta-sim through its gateway address.
+
+NODE_NAME=dti-node
+NODE_BRIDGE=dti0
+NODE_GATEWAY=10.244.0.1
+NODE_SUBNET=10.244.0.0/24
+PAUSE_IMAGE=dti.local/pause:1
+
+node_debian_packages() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v umoci >/dev/null || missing+=(umoci)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ -x /bin/busybox ] && file_is_static /bin/busybox || missing+=(busybox-static)
+  command -v iptables >/dev/null || missing+=(iptables)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+}
+
+file_is_static() {
+  ! grep -q "ld-linux" <(head -c 4096 "$1" 2>/dev/null | tr -c '[:print:]' '\n')
+}
+
+node_build() {
+  for b in kube-scheduler kubelet; do ensure_bin "$b"; done
+  node_debian_packages
+}
+
+# An OCI image from a root filesystem, with umoci (no Docker, no registry); prints the archive's path.
+# oci_image NAME:TAG ROOTFS_DIR OUT_TAR CONFIG_ARGS...
+oci_image() {
+  local ref=$1 rootfs=$2 out=$3 work
+  shift 3
+  work=$(mktemp -d)
+  umoci init --layout "$work/layout" >&2
+  umoci new --image "$work/layout:${ref##*:}" >&2
+  umoci unpack --rootless --image "$work/layout:${ref##*:}" "$work/bundle" >&2
+  cp -a "$rootfs/." "$work/bundle/rootfs/"
+  umoci repack --image "$work/layout:${ref##*:}" "$work/bundle" >&2
+  umoci config --image "$work/layout:${ref##*:}" "$@" >&2
+  (cd "$work/layout" && tar -cf "$out" .)
+  rm -rf "$work"
+}
+
+pause_image() {
+  local out=$1 rootfs
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  oci_image "$PAUSE_IMAGE" "$rootfs" "$out" --config.entrypoint /bin/busybox --config.cmd sleep --config.cmd 2147483647
+  rm -rf "$rootfs"
+}
+
+node_prepare() {
+  local dir=$1
+  node_build
+  mkdir -p "$dir/node"
+}
+
+write_containerd_config() {
+  local dir=$1/node
+  mkdir -p "$dir/cni/net.d" "$dir/containerd"
+  cat >"$dir/containerd/config.toml" <<EOF
+version = 2
+root = "$dir/containerd/root"
+state = "$dir/containerd/state"
+[grpc]
+  address = "$dir/containerd/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  enable_selinux = false
+  disable_apparmor = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$dir/cni/net.d"
+EOF
+  cat >"$dir/cni/net.d/10-dti.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "dti", "plugins": [
+  {"type": "bridge", "bridge": "$NODE_BRIDGE", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$NODE_SUBNET", "gateway": "$NODE_GATEWAY"}]],
+            "dataDir": "$dir/cni/ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}
+]}
+EOF
+}
+
+# The bridge exists before any pod, so the API server and okta-sim can listen on its gateway at once.
+node_bridge() {
+  ip link show "$NODE_BRIDGE" >/dev/null 2>&1 || ip link add "$NODE_BRIDGE" type bridge
+  ip addr show dev "$NODE_BRIDGE" | grep -q "$NODE_GATEWAY/" || ip addr add "$NODE_GATEWAY/24" dev "$NODE_BRIDGE"
+  ip link set "$NODE_BRIDGE" up
+}
+
+write_kubelet_config() {
+  local dir=$1/node
+  cat >"$dir/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: $(free_port)
+healthzBindAddress: 127.0.0.1
+healthzPort: 0
+readOnlyPort: 0
+cgroupDriver: cgroupfs
+failSwapOn: false
+failCgroupV1: false
+cgroupsPerQOS: true
+enforceNodeAllocatable: []
+authentication:
+  anonymous: {enabled: true}
+  webhook: {enabled: false}
+authorization: {mode: AlwaysAllow}
+containerRuntimeEndpoint: unix://$dir/containerd/containerd.sock
+imageGCHighThresholdPercent: 100
+evictionHard: {}
+evictionSoftGracePeriod: {}
+serializeImagePulls: false
+resolvConf: /etc/resolv.conf
+localStorageCapacityIsolation: false
+registerNode: true
+EOF
+}
+
+containerd_up() {
+  local dir=$1/node i
+  setsid containerd --config "$dir/containerd/config.toml" >"$dir/containerd.log" 2>&1 </dev/null &
+  echo $! >"$dir/containerd.pid"
+  for i in $(seq 1 100); do
+    [ -S "$dir/containerd/containerd.sock" ] && ctr --address "$dir/containerd/containerd.sock" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$dir/containerd.log" >&2
+  die "containerd did not start"
+}
+
+# node_load_image DIR ARCHIVE NAME:TAG: makes an OCI archive's image available to the kubelet by name.
+node_load_image() {
+  local dir=$1/node archive=$2 ref=$3
+  ctr --address "$dir/containerd/containerd.sock" -n k8s.io images import --base-name "${ref%%:*}" "$archive" >&2
+  ctr --address "$dir/containerd/containerd.sock" -n k8s.io images tag --force "${ref%%:*}:${ref##*:}" "$ref" >/dev/null 2>&1 || true
+}
+
+node_up() {
+  local dir=$1 api_port=$2 kubelet scheduler
+  kubelet=$(ensure_bin kubelet)
+  scheduler=$(ensure_bin kube-scheduler)
+  sysctl -qw net.ipv4.ip_forward=1 >/dev/null 2>&1 || true
+  node_bridge
+  write_containerd_config "$dir"
+  write_kubelet_config "$dir"
+  containerd_up "$dir"
+  pause_image "$dir/node/pause.tar"
+  node_load_image "$dir" "$dir/node/pause.tar" "$PAUSE_IMAGE"
+  if [ -n "${DTI_NODE_IMAGE:-}" ]; then
+    node_load_image "$dir" "${DTI_NODE_IMAGE%%=*}" "${DTI_NODE_IMAGE#*=}"
+  fi
+  setsid "$scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
+    >"$dir/kube-scheduler.log" 2>&1 </dev/null &
+  echo $! >"$dir/kube-scheduler.pid"
+  setsid "$kubelet" --config "$dir/node/kubelet.yaml" --kubeconfig "$dir/kubeconfig" --root-dir "$dir/node/kubelet" \
+    --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
+  echo $! >"$dir/kubelet.pid"
+  local deadline=$((SECONDS + 120))
+  log "waiting for node $NODE_NAME to be Ready"
+  while [ $SECONDS -lt $deadline ]; do
+    if "$dir/kubectl" --kubeconfig "$dir/kubeconfig" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; then
+      return 0
+    fi
+    kill -0 "$(cat "$dir/kubelet.pid")" 2>/dev/null || { tail -n 40 "$dir/kubelet.log" >&2; die "kubelet exited"; }
+    sleep 1
+  done
+  tail -n 40 "$dir/kubelet.log" >&2
+  die "node $NODE_NAME not Ready in time"
+}
+
+node_down() {
+  local dir=$1
+  [ -f "$dir/kubelet.pid" ] || return 0
+  stop_pid "$dir/kubelet.pid"
+  stop_pid "$dir/kube-scheduler.pid"
+  if [ -S "$dir/node/containerd/containerd.sock" ]; then
+    local ctr_cmd=(ctr --address "$dir/node/containerd/containerd.sock" -n k8s.io)
+    for task in $("${ctr_cmd[@]}" tasks ls -q 2>/dev/null); do "${ctr_cmd[@]}" tasks kill -s KILL "$task" >/dev/null 2>&1 || true; done
+    sleep 1
+  fi
+  stop_pid "$dir/node/containerd.pid"
+  # Pod sandboxes left behind by a killed kubelet: their mounts must go before the directory can.
+  grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
