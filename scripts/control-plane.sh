@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local Kubernetes cluster from real parts, like controller-runtime's envtest plus a node.
 #
-#   scripts/control-plane.sh build [--with-node]   build (once) and cache the binaries; print their paths
+#   scripts/control-plane.sh build                 build (once) and cache every binary the tests use; print paths
 #   scripts/control-plane.sh up DIR                 etcd + kube-apiserver + kube-controller-manager (garbage
 #                                                   collector, namespaces) in the background; DIR/kubeconfig
 #   scripts/control-plane.sh up --with-node DIR     also kube-scheduler, containerd (Debian) and a kubelet: a
@@ -27,6 +27,8 @@ KUBE_VERSION=$(module_version "$ROOT/tools/kubernetes/go.mod" k8s.io/kubernetes)
 ETCD_VERSION=$(module_version "$ROOT/tools/etcd/go.mod" go.etcd.io/etcd/server/v3)
 # helm's own go.mod has no replace directives, so `go install module@version` builds it as released.
 HELM_VERSION=v3.22.0
+# Prometheus's Go module (v0.316.0 is Prometheus 3.16): promtool and prometheus for the alert and dashboard tests.
+PROMETHEUS_VERSION=v0.316.0
 
 log() { printf 'control-plane: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -37,6 +39,9 @@ bin_path() {
     etcd) echo "$BIN_DIR/etcd-$ETCD_VERSION" ;;
     # -r2: built with the version information upstream's release build sets (see build_helm)
     helm) echo "$BIN_DIR/helm-$HELM_VERSION-r2" ;;
+    promtool | prometheus) echo "$BIN_DIR/$1-$PROMETHEUS_VERSION" ;;
+    # kstatus (Flux's health) and gopher-lua (Argo CD's Lua), keyed by the wrapper module's go.sum
+    gitops-health) echo "$BIN_DIR/gitops-health-$(sha256sum "$ROOT/tools/gitops-health/go.sum" | cut -c1-12)" ;;
     *) die "unknown binary $1" ;;
   esac
 }
@@ -70,6 +75,20 @@ build_helm() {
   mv "$tmp/helm" "$out" && rmdir "$tmp"
 }
 
+# promtool or prometheus from Prometheus's module, with the version its release build stamps.
+build_prometheus() {
+  local name=$1 out=$2 tmp="$BIN_DIR/.prom.$$" v=github.com/prometheus/common/version
+  local release="3.${PROMETHEUS_VERSION#v0.}"
+  release=${release%.*}.${PROMETHEUS_VERSION##*.}
+  mkdir -p "$tmp"
+  log "building $name-$PROMETHEUS_VERSION (first run only, a few minutes; cached afterwards)"
+  local start=$SECONDS
+  CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $v.Version=$release -X $v.Branch=release" \
+    "github.com/prometheus/prometheus/cmd/$name@$PROMETHEUS_VERSION"
+  mv "$tmp/$name" "$out" && rmdir "$tmp"
+  log "built $name-$PROMETHEUS_VERSION in $((SECONDS - start))s"
+}
+
 ensure_bin() {
   local name=$1 out
   out=$(bin_path "$name")
@@ -84,6 +103,8 @@ ensure_bin() {
     kubelet) go_build "$ROOT/tools/kubernetes" ./kubelet "$out" "$kver" ;;
     etcd) go_build "$ROOT/tools/etcd" . "$out" ;;
     helm) build_helm "$out" ;;
+    promtool | prometheus) build_prometheus "$name" "$out" ;;
+    gitops-health) go_build "$ROOT/tools/gitops-health" . "$out" ;;
   esac
   echo "$out"
 }
@@ -178,14 +199,27 @@ start_apiserver() {
 }
 
 start_controller_manager() {
-  local dir=$1 kcm controllers=garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-certificate-publisher
+  local dir=$1 kcm c=-controller controllers
+  controllers="garbage-collector$c,namespace$c,serviceaccount$c,serviceaccount-token$c,root-ca-certificate-publisher$c,clusterrole-aggregation$c"
   kcm=$(ensure_bin kube-controller-manager)
-  [ "${2:-}" = node ] && controllers="$controllers,deployment,replicaset,endpointslice,nodelifecycle,podgc,disruption"
+  [ "${2:-}" = node ] && controllers="$controllers,deployment$c,replicaset$c,endpointslice$c,node-lifecycle$c,pod-garbage-collector$c,disruption$c"
   setsid "$kcm" --kubeconfig "$dir/kubeconfig" --controllers "$controllers" --leader-elect=false \
     --use-service-account-credentials=false --root-ca-file "$dir/pki/ca.crt" \
     --service-account-private-key-file "$dir/pki/sa.key" --bind-address 127.0.0.1 --secure-port 0 \
     --concurrent-gc-syncs 5 --v=0 >"$dir/kube-controller-manager.log" 2>&1 </dev/null &
   echo $! >"$dir/kube-controller-manager.pid"
+}
+
+# The controller manager is working once its serviceaccount controller has made default/default.
+wait_controller_manager() {
+  local dir=$1 deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
+    "$(bin_path kubectl)" --kubeconfig "$dir/kubeconfig" get serviceaccount default -n default >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$dir/kube-controller-manager.pid")" 2>/dev/null || { tail -n 20 "$dir/kube-controller-manager.log" >&2; die "kube-controller-manager exited"; }
+    sleep 0.3
+  done
+  tail -n 20 "$dir/kube-controller-manager.log" >&2
+  die "kube-controller-manager did not start its controllers in time"
 }
 
 cmd_up() {
@@ -231,6 +265,7 @@ EOF
   start_apiserver "$dir"
   wait_ready "$dir" "$api_port"
   start_controller_manager "$dir" "$($with_node && echo node)"
+  wait_controller_manager "$dir"
   ln -sf "$(bin_path kubectl)" "$dir/kubectl"
   if $with_node; then node_up "$dir" "$api_port"; fi
   # A test harness names itself as owner: when that process ends, however it ends, the cluster goes too.
@@ -283,8 +318,9 @@ cmd_down() {
 
 case "${1:-}" in
   build)
-    for b in etcd kube-apiserver kube-controller-manager kubectl helm; do ensure_bin $b; done
-    if [ "${2:-}" = --with-node ]; then node_build; fi
+    # Everything the tests start: the control plane, helm, the node, promtool/prometheus, the GitOps checks.
+    for b in etcd kube-apiserver kube-controller-manager kubectl helm promtool prometheus gitops-health; do ensure_bin $b; done
+    node_build
     ;;
   bin) ensure_bin "${2:?usage: control-plane.sh bin NAME}" ;;
   up) shift; cmd_up "$@" ;;

@@ -6,9 +6,11 @@
 #   - root lacks CAP_SYS_RESOURCE, so nothing may lower oom_score_adj: containerd's CRI plugin runs with
 #     restrict_oom_score_adj = true;
 #   - the sandbox (pause) image is local: a static busybox that sleeps, imported into containerd by name;
-#   - the node registers as 127.0.0.1 and the API server reaches kubelets by InternalIP, so kubectl logs
-#     and exec stay on loopback; pods sit on the bridge dti0 (10.244.0.0/24) and reach the API server and
-#     okta-sim through its gateway address.
+#   - the kubelet refuses a loopback node IP ("nodeIP can't be loopback address": the node gets no
+#     addresses and kubectl logs fails), so the node registers with the bridge's gateway address 10.244.0.1,
+#     the kubelet listens there only, and the API server reaches kubelets by InternalIP: kubectl logs and
+#     exec stay on this machine; pods sit on the bridge dti0 (10.244.0.0/24) and reach the API server and
+#     okta-sim through that same gateway address.
 
 NODE_NAME=dti-node
 NODE_BRIDGE=dti0
@@ -116,7 +118,7 @@ write_kubelet_config() {
   cat >"$dir/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: $NODE_GATEWAY
 port: $(free_port)
 healthzBindAddress: 127.0.0.1
 healthzPort: 0
@@ -178,7 +180,7 @@ node_up() {
     >"$dir/kube-scheduler.log" 2>&1 </dev/null &
   echo $! >"$dir/kube-scheduler.pid"
   setsid "$kubelet" --config "$dir/node/kubelet.yaml" --kubeconfig "$dir/kubeconfig" --root-dir "$dir/node/kubelet" \
-    --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
+    --hostname-override "$NODE_NAME" --node-ip "$NODE_GATEWAY" --v=1 >"$dir/kubelet.log" 2>&1 </dev/null &
   echo $! >"$dir/kubelet.pid"
   local deadline=$((SECONDS + 120))
   log "waiting for node $NODE_NAME to be Ready"

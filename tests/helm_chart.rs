@@ -1,6 +1,7 @@
-//! The Helm chart with a real helm (built from its Go module, cached) and a real kube-apiserver: lint,
-//! templates for several value sets, install, least-privilege RBAC checked by impersonating the chart's
-//! ServiceAccount, the operator running as that ServiceAccount, and leader election across two replicas.
+//! The Helm chart with a real helm (built from its Go module with upstream's version stamps, cached) and a
+//! real kube-apiserver: lint, templates for several value sets, use as a subchart, install, least-privilege
+//! RBAC checked by impersonating the chart's ServiceAccount, aggregated roles, the operator running as that
+//! ServiceAccount, and leader election across two replicas.
 
 mod support;
 
@@ -17,126 +18,106 @@ use support::sim::Sim;
 const CHART: &str = "charts/dti-operator";
 
 fn helm() -> PathBuf {
-    let out = Command::new(support::repo_root().join("scripts/control-plane.sh"))
-        .args(["bin", "helm"])
-        .output()
-        .expect("helm");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(support::repo_root().join("scripts/control-plane.sh")).args(["bin", "helm"]).output().expect("helm");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-fn run_helm(args: &[&str], kubeconfig: Option<&Path>) -> String {
+fn helm_output(args: &[&str], kubeconfig: Option<&Path>) -> std::process::Output {
     let mut cmd = Command::new(helm());
     cmd.args(args).current_dir(support::repo_root());
     if let Some(k) = kubeconfig {
         cmd.env("KUBECONFIG", k);
     }
-    let out = cmd.output().expect("run helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cmd.output().expect("run helm")
+}
+
+fn run_helm(args: &[&str], kubeconfig: Option<&Path>) -> String {
+    let out = helm_output(args, kubeconfig);
+    assert!(out.status.success(), "helm {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `helm template` with some --set values, parsed into documents.
-fn template(sets: &[&str]) -> Vec<Value> {
-    let mut args = vec![
-        "template",
-        "dti-operator",
-        CHART,
-        "--namespace",
-        "dti-system",
-        "--kube-version",
-        "1.36.3",
-    ];
-    for s in sets {
-        args.extend(["--set", s]);
-    }
-    let text = run_helm(&args, None);
-    serde_yaml::Deserializer::from_str(&text)
+fn documents(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
         .filter_map(|d| serde::Deserialize::deserialize(d).ok())
         .filter(|v: &Value| !v.is_null())
         .collect()
+}
+
+/// `helm template` with some --set values, parsed into documents. No --kube-version: the cached helm
+/// knows the Kubernetes version it was built against, as a released helm does.
+fn template(sets: &[&str]) -> Vec<Value> {
+    let mut args = vec!["template", "dti-operator", CHART, "--namespace", "dti-system"];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    documents(&run_helm(&args, None))
 }
 
 fn kinds(docs: &[Value], kind: &str) -> Vec<Value> {
     docs.iter().filter(|d| d["kind"] == kind).cloned().collect()
 }
 
+fn container(docs: &[Value]) -> Value {
+    kinds(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+fn args_of(docs: &[Value]) -> Vec<String> {
+    container(docs)["args"].as_array().expect("args").iter().map(|a| a.as_str().unwrap_or("").to_string()).collect()
+}
+
 #[test]
-fn lint_strict_and_templates_for_several_value_sets() {
-    for sets in [
-        vec![],
-        vec!["replicaCount=2"],
-        vec!["watchNamespaces={team-a,team-b}"],
-        vec![
-            "metrics.serviceMonitor.enabled=true",
-            "crds.install=false",
-            "networkPolicy.enabled=false",
-        ],
-    ] {
+fn lint_strict_for_several_value_sets_and_the_schema_refuses_nonsense() {
+    let value_sets: [&[&str]; 6] = [
+        &[],
+        &["replicaCount=2"],
+        &["watchNamespaces={team-a,team-b}"],
+        &["metrics.serviceMonitor.enabled=true", "crds.install=false", "networkPolicy.enabled=false"],
+        &["prometheusRule.enabled=true", "dashboard.enabled=true", "rbac.aggregateToView=true"],
+        &["extraArgs={--ca-file=/etc/dti/ca.crt}", "extraEnv[0].name=HTTPS_PROXY", "extraEnv[0].value=http://proxy:3128"],
+    ];
+    for sets in value_sets {
         let mut args = vec!["lint", "--strict", CHART];
-        for s in &sets {
+        for s in sets {
             args.extend(["--set", s]);
         }
         run_helm(&args, None);
     }
-    // values.schema.json refuses nonsense
-    let out = Command::new(helm())
-        .args(["lint", "--strict", CHART, "--set", "logFormat=yaml"])
-        .current_dir(support::repo_root())
-        .output()
-        .expect("helm");
-    assert!(!out.status.success(), "logFormat=yaml accepted");
+    for bad in ["logFormat=yaml", "extraArgs={ca-file}", "metrics.serviceMonitor.interval=often", "unknownKey=1"] {
+        let out = helm_output(&["lint", "--strict", CHART, "--set", bad], None);
+        assert!(!out.status.success(), "{bad} accepted");
+    }
+}
 
+#[test]
+fn defaults_render_a_restricted_pod_and_every_crd_kept() {
     let defaults = template(&[]);
-    let deployment = &kinds(&defaults, "Deployment")[0];
-    let pod = &deployment["spec"]["template"]["spec"];
-    let container = &pod["containers"][0];
-    assert_eq!(
-        container["image"], "ghcr.io/dti-dev/dti-operator:0.1.0",
-        "image tag = appVersion"
-    );
+    let pod = &kinds(&defaults, "Deployment")[0]["spec"]["template"]["spec"];
+    let c = container(&defaults);
+    assert_eq!(c["image"], "ghcr.io/dti-dev/dti-operator:0.1.0", "image tag = appVersion");
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(
-        pod["securityContext"]["seccompProfile"]["type"],
-        "RuntimeDefault"
-    );
-    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
-    assert_eq!(
-        container["securityContext"]["capabilities"]["drop"],
-        json!(["ALL"])
-    );
-    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
-    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
-    let args: Vec<String> = container["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|a| a.as_str().unwrap_or("").to_string())
-        .collect();
-    assert!(
-        args.contains(&"--leader-elect".to_string())
-            && args.contains(&"--log-format=json".to_string())
-    );
-    assert_eq!(kinds(&defaults, "ClusterRole").len(), 1);
-    assert!(
-        kinds(&defaults, "PodDisruptionBudget").is_empty(),
-        "no PDB for one replica"
-    );
-    assert!(kinds(&defaults, "ServiceMonitor").is_empty());
-    let crd = &kinds(&defaults, "CustomResourceDefinition")[0];
-    assert_eq!(
-        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
-        "keep"
-    );
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    let args = args_of(&defaults);
+    assert!(args.contains(&"--leader-elect".into()) && args.contains(&"--log-format=json".into()));
+    assert_eq!(kinds(&defaults, "ClusterRole").len(), 2, "the operator's and the aggregated edit role");
+    assert!(kinds(&defaults, "PodDisruptionBudget").is_empty(), "no PDB for one replica");
+    for absent in ["ServiceMonitor", "PrometheusRule", "ConfigMap"] {
+        assert!(kinds(&defaults, absent).is_empty(), "{absent} is opt-in");
+    }
+    let crds = kinds(&defaults, "CustomResourceDefinition");
+    let names: Vec<&str> = crds.iter().filter_map(|c| c["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["oktaapps.dti.dev", "oktaintegrations.dti.dev", "oktasyncstates.dti.dev"]);
+    for crd in &crds {
+        let a = &crd["metadata"]["annotations"];
+        assert_eq!(a["helm.sh/resource-policy"], "keep");
+        assert_eq!(a["argocd.argoproj.io/sync-options"], "Prune=false");
+        assert_eq!(a["kustomize.toolkit.fluxcd.io/prune"], "disabled");
+    }
     let netpol = &kinds(&defaults, "NetworkPolicy")[0];
     let egress_ports: Vec<i64> = netpol["spec"]["egress"]
         .as_array()
@@ -145,147 +126,138 @@ fn lint_strict_and_templates_for_several_value_sets() {
         .flat_map(|e| e["ports"].as_array().cloned().unwrap_or_default())
         .filter_map(|p| p["port"].as_i64())
         .collect();
-    assert!(
-        egress_ports.contains(&443) && egress_ports.contains(&6443) && egress_ports.contains(&53)
-    );
-
-    let ha = template(&["replicaCount=2"]);
-    assert_eq!(kinds(&ha, "PodDisruptionBudget").len(), 1);
-    assert_eq!(kinds(&ha, "Deployment")[0]["spec"]["replicas"], 2);
-
-    let scoped = template(&[
-        "watchNamespaces={team-a,team-b}",
-        "allowedDomains={acme.com}",
-    ]);
-    assert!(
-        kinds(&scoped, "ClusterRole").is_empty() && kinds(&scoped, "ClusterRoleBinding").is_empty(),
-        "no cluster-wide access in namespaced mode"
-    );
-    let roles = kinds(&scoped, "Role");
-    let role_namespaces: Vec<&str> = roles
-        .iter()
-        .filter_map(|r| r["metadata"]["namespace"].as_str())
-        .collect();
-    assert!(
-        role_namespaces.contains(&"team-a")
-            && role_namespaces.contains(&"team-b")
-            && role_namespaces.contains(&"dti-system")
-    );
-    let scoped_args = kinds(&scoped, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
-        ["args"]
-        .clone();
-    for a in [
-        "--watch-namespace=team-a",
-        "--watch-namespace=team-b",
-        "--allow-domain=acme.com",
-    ] {
-        assert!(
-            scoped_args.as_array().expect("args").iter().any(|x| x == a),
-            "{a} missing"
-        );
-    }
-    assert!(
-        kinds(
-            &template(&["crds.install=false"]),
-            "CustomResourceDefinition"
-        )
-        .is_empty()
-    );
-    assert_eq!(
-        kinds(
-            &template(&["metrics.serviceMonitor.enabled=true"]),
-            "ServiceMonitor"
-        )
-        .len(),
-        1
-    );
+    assert!(egress_ports.contains(&443) && egress_ports.contains(&6443) && egress_ports.contains(&53));
 }
 
 #[test]
-fn chart_crd_and_rendered_manifests_do_not_drift() {
+fn values_reach_the_pod() {
+    let docs = template(&[
+        "replicaCount=2",
+        "extraArgs={--ca-file=/etc/dti/ca/ca.crt}",
+        "extraEnv[0].name=HTTPS_PROXY",
+        "extraEnv[0].value=http://proxy.internal:3128",
+        "extraVolumes[0].name=ca",
+        "extraVolumes[0].configMap.name=corp-ca",
+        "extraVolumeMounts[0].name=ca",
+        "extraVolumeMounts[0].mountPath=/etc/dti/ca",
+        "podLabels.team=platform",
+        "priorityClassName=system-cluster-critical",
+        "topologySpreadConstraints[0].maxSkew=1",
+        "topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname",
+        "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+        "networkPolicy.extraEgressPorts={3128}",
+        "metrics.serviceMonitor.enabled=true",
+        "metrics.serviceMonitor.scrapeTimeout=5s",
+        "metrics.serviceMonitor.honorLabels=true",
+        "metrics.serviceMonitor.relabelings[0].targetLabel=cluster",
+        "metrics.serviceMonitor.relabelings[0].replacement=prod",
+    ]);
+    let deployment = &kinds(&docs, "Deployment")[0];
+    let pod = &deployment["spec"]["template"];
+    let c = container(&docs);
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(kinds(&docs, "PodDisruptionBudget").len(), 1);
+    assert!(args_of(&docs).contains(&"--ca-file=/etc/dti/ca/ca.crt".into()));
+    assert!(c["env"].as_array().expect("env").iter().any(|e| e["name"] == "HTTPS_PROXY" && e["value"] == "http://proxy.internal:3128"));
+    assert!(c["env"].as_array().expect("env").iter().any(|e| e["name"] == "POD_NAME"), "the chart's own env stays");
+    assert_eq!(c["volumeMounts"][0]["mountPath"], "/etc/dti/ca");
+    assert_eq!(pod["spec"]["volumes"][0]["configMap"]["name"], "corp-ca");
+    assert_eq!(pod["metadata"]["labels"]["team"], "platform");
+    assert_eq!(pod["spec"]["priorityClassName"], "system-cluster-critical");
+    assert_eq!(pod["spec"]["topologySpreadConstraints"][0]["topologyKey"], "kubernetes.io/hostname");
+    let monitor = &kinds(&docs, "ServiceMonitor")[0]["spec"]["endpoints"][0];
+    assert_eq!((monitor["scrapeTimeout"].as_str(), monitor["honorLabels"].as_bool()), (Some("5s"), Some(true)));
+    assert_eq!(monitor["relabelings"][0]["targetLabel"], "cluster");
+    let egress = serde_json::to_string(&kinds(&docs, "NetworkPolicy")[0]["spec"]["egress"]).expect("json");
+    assert!(egress.contains("3128"), "{egress}");
+
+    let scoped = template(&["watchNamespaces={team-a,team-b}", "allowedDomains={acme.com}"]);
+    assert!(kinds(&scoped, "ClusterRoleBinding").is_empty(), "no cluster-wide binding in namespaced mode");
+    let role_namespaces: Vec<String> =
+        kinds(&scoped, "Role").iter().filter_map(|r| r["metadata"]["namespace"].as_str().map(String::from)).collect();
+    for ns in ["team-a", "team-b", "dti-system"] {
+        assert!(role_namespaces.contains(&ns.to_string()), "{role_namespaces:?}");
+    }
+    for a in ["--watch-namespace=team-a", "--watch-namespace=team-b", "--allow-domain=acme.com"] {
+        assert!(args_of(&scoped).contains(&a.to_string()), "{a} missing");
+    }
+    assert!(kinds(&template(&["crds.install=false"]), "CustomResourceDefinition").is_empty());
+}
+
+#[test]
+fn works_as_a_subchart_with_global_values_and_an_enabled_switch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parent = dir.path().join("platform");
+    std::fs::create_dir_all(parent.join("charts")).expect("mkdir");
+    let chart = support::repo_root().join(CHART);
+    let copy = Command::new("cp").arg("-r").arg(&chart).arg(parent.join("charts/dti-operator")).status().expect("cp");
+    assert!(copy.success());
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        "apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: dti-operator\n    version: 0.1.0\n    condition: dti-operator.enabled\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(
+        parent.join("values.yaml"),
+        "global:\n  imageRegistry: registry.internal\n  storageClass: fast\ndti-operator:\n  enabled: true\n  replicaCount: 2\n",
+    )
+    .expect("values.yaml");
+    let parent_path = parent.to_str().expect("utf-8");
+    let docs = documents(&run_helm(&["template", "platform", parent_path, "--namespace", "dti-system"], None));
+    assert_eq!(kinds(&docs, "Deployment")[0]["spec"]["replicas"], 2);
+    let off = run_helm(&["template", "platform", parent_path, "--set", "dti-operator.enabled=false"], None);
+    assert!(kinds(&documents(&off), "Deployment").is_empty(), "enabled=false turns the subchart off");
+}
+
+#[test]
+fn chart_crds_and_rendered_manifests_do_not_drift() {
     let root = support::repo_root();
-    let crd_file = std::fs::read_to_string(root.join("crds/oktaintegration.yaml")).expect("crd");
-    let chart_copy =
-        std::fs::read_to_string(root.join("charts/dti-operator/files/oktaintegration.yaml"))
-            .expect("chart crd");
-    assert!(
-        crd_file == chart_copy,
-        "charts/dti-operator/files/oktaintegration.yaml differs from crds/: copy it again"
-    );
-    // the templated CRD is the same object, plus the keep annotation and the chart's labels
-    let mut templated = kinds(&template(&[]), "CustomResourceDefinition")[0].clone();
-    templated["metadata"].as_object_mut().map(|m| {
-        m.remove("annotations");
-        m.remove("labels")
-    });
-    let original: Value = serde_yaml::from_str(&crd_file).expect("crd yaml");
-    // helm's fromYaml/toYaml turns integers into floats (500 -> 500.0): compare numbers by value
-    assert!(
-        numbers_as_f64(templated) == numbers_as_f64(original),
-        "the chart's CRD differs from crds/oktaintegration.yaml"
-    );
+    // each templated CRD is the generated object, plus the annotations and the chart's labels
+    for mut templated in kinds(&template(&[]), "CustomResourceDefinition") {
+        let singular = templated["spec"]["names"]["singular"].as_str().expect("singular").to_string();
+        if let Some(m) = templated["metadata"].as_object_mut() {
+            m.remove("annotations");
+            m.remove("labels");
+        }
+        let file = root.join(format!("crds/{singular}.yaml"));
+        let original: Value = serde_yaml::from_str(&std::fs::read_to_string(&file).expect("crd")).expect("crd yaml");
+        // helm's fromYaml/toYaml turns integers into floats (500 -> 500.0): compare numbers by value
+        assert!(numbers_as_f64(templated) == numbers_as_f64(original), "the chart's {singular} CRD differs from crds/");
+    }
     // deploy/dti-operator.yaml is what scripts/render-manifests.sh prints now
     let dir = tempfile::tempdir().expect("tempdir");
     let fresh = dir.path().join("rendered.yaml");
-    let out = Command::new(root.join("scripts/render-manifests.sh"))
-        .arg(&fresh)
-        .output()
-        .expect("render");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let committed = std::fs::read_to_string(root.join("deploy/dti-operator.yaml"))
-        .expect("deploy/dti-operator.yaml");
-    assert!(
-        committed == std::fs::read_to_string(&fresh).expect("fresh"),
-        "deploy/dti-operator.yaml is stale: run scripts/render-manifests.sh"
-    );
+    let out = Command::new(root.join("scripts/render-manifests.sh")).arg(&fresh).output().expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(root.join("deploy/dti-operator.yaml")).expect("deploy/dti-operator.yaml");
+    assert!(committed == std::fs::read_to_string(&fresh).expect("fresh"), "deploy/dti-operator.yaml is stale: run scripts/render-manifests.sh");
 }
 
 fn numbers_as_f64(v: Value) -> Value {
     match v {
         Value::Number(n) => json!(n.as_f64()),
         Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_f64).collect()),
-        Value::Object(o) => {
-            Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect())
-        }
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect()),
         other => other,
     }
 }
 
-fn can_i(
-    cp: &support::ControlPlane,
-    sa: &str,
-    verb: &str,
-    resource: &str,
-    namespace: Option<&str>,
-) -> bool {
-    let mut args = vec!["auth", "can-i", verb, resource, "--as", sa];
+fn can_i(cp: &support::ControlPlane, who: &str, verb: &str, resource: &str, namespace: Option<&str>) -> bool {
+    let mut args = vec!["auth", "can-i", verb, resource, "--as", who];
     match namespace {
         Some(ns) => args.extend(["-n", ns]),
         None => args.push("--all-namespaces"),
     }
-    let out = cp.kubectl(&args, None);
-    String::from_utf8_lossy(&out.stdout).trim() == "yes"
+    String::from_utf8_lossy(&cp.kubectl(&args, None).stdout).trim() == "yes"
 }
 
 /// A kubeconfig that authenticates as a ServiceAccount with a short-lived token.
-fn service_account_kubeconfig(
-    cp: &support::ControlPlane,
-    ns: &str,
-    sa: &str,
-    dir: &Path,
-) -> PathBuf {
+fn service_account_kubeconfig(cp: &support::ControlPlane, ns: &str, sa: &str, dir: &Path) -> PathBuf {
     let token = cp.kubectl_ok(&["create", "token", sa, "-n", ns, "--duration=1h"]);
-    let admin: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&cp.kubeconfig).expect("kubeconfig"))
-            .expect("yaml");
-    let cluster = &admin["clusters"][0]["cluster"];
+    let admin: Value = serde_yaml::from_str(&std::fs::read_to_string(&cp.kubeconfig).expect("kubeconfig")).expect("yaml");
     let config = json!({
         "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "local", "cluster": cluster}],
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
         "users": [{"name": sa, "user": {"token": token.trim()}}],
         "contexts": [{"name": "sa", "context": {"cluster": "local", "user": sa}}],
         "current-context": "sa",
@@ -295,252 +267,160 @@ fn service_account_kubeconfig(
     path
 }
 
-#[tokio::test]
-async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_one_leader() {
-    let cp = support::control_plane_bare();
-    let kubeconfig = cp.kubeconfig.as_path();
-    run_helm(
-        &[
-            "install",
-            "dti-operator",
-            CHART,
-            "--namespace",
-            "dti-system",
-            "--create-namespace",
-        ],
-        Some(kubeconfig),
-    );
-    cp.kubectl_ok(&[
-        "wait",
-        "--for=condition=Established",
-        "crd/oktaintegrations.dti.dev",
-        "--timeout=60s",
-    ]);
+fn assert_least_privilege(cp: &support::ControlPlane) {
     let sa = "system:serviceaccount:dti-system:dti-operator";
-
-    // what the operator needs
-    for (verb, resource) in [
+    let needed = [
         ("list", "oktaintegrations.dti.dev"),
         ("watch", "oktaintegrations.dti.dev"),
         ("patch", "oktaintegrations.dti.dev"),
         ("patch", "oktaintegrations.dti.dev/status"),
+        ("update", "oktaintegrations.dti.dev/finalizers"),
+        ("create", "oktaapps.dti.dev"),
+        ("patch", "oktaapps.dti.dev"),
+        ("patch", "oktaapps.dti.dev/status"),
+        ("delete", "oktaapps.dti.dev"),
+        ("list", "oktaapps.dti.dev"),
+        ("watch", "oktaapps.dti.dev"),
+        ("create", "oktasyncstates.dti.dev"),
+        ("list", "oktasyncstates.dti.dev"),
         ("get", "secrets"),
         ("watch", "secrets"),
         ("create", "events.events.k8s.io"),
-    ] {
-        assert!(
-            can_i(cp, sa, verb, resource, None),
-            "cannot {verb} {resource}"
-        );
+    ];
+    for (verb, resource) in needed {
+        assert!(can_i(cp, sa, verb, resource, None), "cannot {verb} {resource}");
     }
-    assert!(can_i(
-        cp,
-        sa,
-        "create",
-        "leases.coordination.k8s.io",
-        Some("dti-system")
-    ));
-    assert!(can_i(
-        cp,
-        sa,
-        "update",
-        "leases.coordination.k8s.io/dti-operator",
-        Some("dti-system")
-    ));
-    // and nothing more
-    for (verb, resource) in [
+    assert!(can_i(cp, sa, "create", "leases.coordination.k8s.io", Some("dti-system")));
+    assert!(can_i(cp, sa, "update", "leases.coordination.k8s.io/dti-operator", Some("dti-system")));
+    let refused = [
         ("create", "secrets"),
         ("update", "secrets"),
         ("delete", "secrets"),
         ("patch", "secrets"),
         ("delete", "oktaintegrations.dti.dev"),
         ("create", "oktaintegrations.dti.dev"),
+        ("update", "oktaapps.dti.dev"),
+        ("deletecollection", "oktaapps.dti.dev"),
         ("get", "pods"),
         ("get", "configmaps"),
         ("create", "deployments.apps"),
         ("update", "customresourcedefinitions.apiextensions.k8s.io"),
         ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
-    ] {
-        assert!(
-            !can_i(cp, sa, verb, resource, None),
-            "may {verb} {resource}"
-        );
+    ];
+    for (verb, resource) in refused {
+        assert!(!can_i(cp, sa, verb, resource, None), "may {verb} {resource}");
     }
-    assert!(!can_i(
-        cp,
-        sa,
-        "update",
-        "leases.coordination.k8s.io/someone-else",
-        Some("dti-system")
-    ));
-    assert!(!can_i(
-        cp,
-        sa,
-        "create",
-        "leases.coordination.k8s.io",
-        Some("default")
-    ));
+    assert!(!can_i(cp, sa, "update", "leases.coordination.k8s.io/someone-else", Some("dti-system")));
+    assert!(!can_i(cp, sa, "create", "leases.coordination.k8s.io", Some("default")));
+}
 
-    // namespaced mode: a second release that may read Secrets in team-a only
+/// A namespace editor manages OktaIntegrations through the aggregated edit role; "view" sees no usage
+/// data unless the chart opts in.
+async fn assert_aggregated_roles(cp: &support::ControlPlane) {
+    cp.kubectl_ok(&["create", "namespace", "team-edit"]);
+    cp.kubectl_ok(&["create", "rolebinding", "editors", "--clusterrole=edit", "--user=alice", "-n", "team-edit"]);
+    cp.kubectl_ok(&["create", "rolebinding", "viewers", "--clusterrole=view", "--user=bob", "-n", "team-edit"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !can_i(cp, "alice", "create", "oktaintegrations.dti.dev", Some("team-edit")) {
+        assert!(Instant::now() < deadline, "the edit role never aggregated the chart's rules");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(can_i(cp, "alice", "list", "oktaapps.dti.dev", Some("team-edit")));
+    assert!(!can_i(cp, "alice", "create", "oktaapps.dti.dev", Some("team-edit")), "OktaApps are the operator's");
+    assert!(!can_i(cp, "bob", "get", "oktaintegrations.dti.dev", Some("team-edit")), "view is opt-in");
+}
+
+fn assert_namespaced_release(cp: &support::ControlPlane, kubeconfig: &Path) {
     for ns in ["team-a", "team-b"] {
         cp.kubectl_ok(&["create", "namespace", ns]);
     }
-    run_helm(
-        &[
-            "install",
-            "dti-operator-ns",
-            CHART,
-            "--namespace",
-            "dti-ns-system",
-            "--create-namespace",
-            "--set",
-            "crds.install=false",
-            "--set",
-            "watchNamespaces={team-a}",
-        ],
-        Some(kubeconfig),
-    );
+    let args = [
+        "install", "dti-operator-ns", CHART, "--namespace", "dti-ns-system", "--create-namespace", "--set", "crds.install=false",
+        "--set", "rbac.aggregateToEdit=false", "--set", "watchNamespaces={team-a}",
+    ];
+    run_helm(&args, Some(kubeconfig));
     let scoped = "system:serviceaccount:dti-ns-system:dti-operator-ns";
     assert!(can_i(cp, scoped, "get", "secrets", Some("team-a")));
-    assert!(can_i(
-        cp,
-        scoped,
-        "patch",
-        "oktaintegrations.dti.dev/status",
-        Some("team-a")
-    ));
-    assert!(
-        !can_i(cp, scoped, "get", "secrets", Some("team-b")),
-        "reads Secrets outside its namespaces"
-    );
-    assert!(
-        !can_i(cp, scoped, "list", "secrets", None),
-        "cluster-wide Secret access"
-    );
+    assert!(can_i(cp, scoped, "patch", "oktaintegrations.dti.dev/status", Some("team-a")));
+    assert!(can_i(cp, scoped, "create", "oktaapps.dti.dev", Some("team-a")));
+    assert!(!can_i(cp, scoped, "get", "secrets", Some("team-b")), "reads Secrets outside its namespaces");
+    assert!(!can_i(cp, scoped, "list", "secrets", None), "cluster-wide Secret access");
     assert!(!can_i(cp, scoped, "create", "secrets", Some("team-a")));
-    assert!(!can_i(
-        cp,
-        scoped,
-        "list",
-        "oktaintegrations.dti.dev",
-        Some("team-b")
-    ));
+    assert!(!can_i(cp, scoped, "list", "oktaintegrations.dti.dev", Some("team-b")));
+}
 
-    // the operator, as the chart's ServiceAccount, against okta-sim: Ready
+fn holder(l: &Lease) -> String {
+    l.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_one_leader() {
+    let cp = support::control_plane_bare();
+    let kubeconfig = cp.kubeconfig.as_path();
+    run_helm(&["install", "dti-operator", CHART, "--namespace", "dti-system", "--create-namespace"], Some(kubeconfig));
+    for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
+        cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
+    }
+    assert_least_privilege(cp);
+    assert_aggregated_roles(cp).await;
+    assert_namespaced_release(cp, kubeconfig);
+
+    // the operator, as the chart's ServiceAccount, against okta-sim: Ready, with its OktaApps
     let client = cp.client().await;
     let ns = cp.namespace(&client, "helm-e2e").await;
     let sim = Sim::start(&["--scale", "small", "--no-rate-limit"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let sa_kubeconfig = service_account_kubeconfig(cp, "dti-system", "dti-operator", dir.path());
     let leader_args = [
-        "--leader-elect",
-        "--leader-election-namespace",
-        "dti-system",
-        "--leader-election-lease",
-        "dti-operator",
-        "--leader-election-duration",
-        "6s",
+        "--leader-elect", "--leader-election-namespace", "dti-system", "--leader-election-lease", "dti-operator",
+        "--leader-election-duration", "6s",
     ];
     let mut first = Operator::start_with(&sa_kubeconfig, "helm-replica-1", &leader_args);
     let mut second = Operator::start_with(&sa_kubeconfig, "helm-replica-2", &leader_args);
     create_secret(&client, &ns, "okta", "demo").await;
     let spec = json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}});
     apply_integration(&client, &ns, "acme", spec).await;
-    wait_for(
-        &client,
-        &ns,
-        "acme",
-        Duration::from_secs(90),
-        "Ready, reconciled as the ServiceAccount",
-        is_ready,
-    )
-    .await;
+    let ready = wait_for(&client, &ns, "acme", Duration::from_secs(90), "Ready, reconciled as the ServiceAccount", is_ready).await;
+    let apps = support::operator::okta_apps(&client, &ns, "acme").await;
+    let summary_apps = ready.status.as_ref().and_then(|s| s.summary.as_ref()).map(|s| s.apps).unwrap_or_default();
+    assert_eq!(apps.len() as u64, summary_apps, "one OktaApp per app, written with the chart's RBAC");
 
     // exactly one replica works; the lease names it
     let leases: Api<Lease> = Api::namespaced(client.clone(), "dti-system");
-    let holder = |l: &Lease| {
-        l.spec
-            .as_ref()
-            .and_then(|s| s.holder_identity.clone())
-            .unwrap_or_default()
-    };
     let lease = leases.get("dti-operator").await.expect("lease");
-    let (r1, r2) = (
-        first.metric("dti_reconcile_total").await,
-        second.metric("dti_reconcile_total").await,
-    );
-    assert!(
-        (r1 > 0.0) != (r2 > 0.0),
-        "exactly one replica reconciles (got {r1} and {r2})"
-    );
-    let (leader, standby) = if r1 > 0.0 {
-        (&mut first, &mut second)
-    } else {
-        (&mut second, &mut first)
-    };
-    let leader_pid = leader.pid().expect("pid").to_string();
-    assert!(
-        holder(&lease).ends_with(&format!("-{leader_pid}")),
-        "lease held by {}",
-        holder(&lease)
-    );
-    assert!(
-        leader.logs().contains("became the leader")
-            && standby.logs().contains("waiting to become the leader")
-    );
+    let (r1, r2) = (first.metric("dti_reconcile_total").await, second.metric("dti_reconcile_total").await);
+    assert!((r1 > 0.0) != (r2 > 0.0), "exactly one replica reconciles (got {r1} and {r2})");
+    let (leader, standby, standby_name) =
+        if r1 > 0.0 { (&mut first, &mut second, "helm-replica-2") } else { (&mut second, &mut first, "helm-replica-1") };
+    assert!(leader.logs().contains("became the leader") && standby.logs().contains("waiting to become the leader"));
+    assert!(!holder(&lease).starts_with(&format!("{standby_name}-")), "the lease names the leader: {}", holder(&lease));
 
     // kill the leader: the standby takes over within the lease time and works
     leader.kill();
     let killed = Instant::now();
-    let standby_pid = standby.pid().expect("pid").to_string();
     loop {
         let lease = leases.get("dti-operator").await.expect("lease");
-        if holder(&lease).ends_with(&format!("-{standby_pid}")) {
+        if holder(&lease).starts_with(&format!("{standby_name}-")) {
             break;
         }
-        assert!(
-            killed.elapsed() < Duration::from_secs(30),
-            "no handover; lease held by {}",
-            holder(&lease)
-        );
+        assert!(killed.elapsed() < Duration::from_secs(30), "no handover; lease held by {}", holder(&lease));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     eprintln!("leader handover after {:?}", killed.elapsed());
     let api: Api<dti_operator::crd::OktaIntegration> = Api::namespaced(client.clone(), &ns);
-    let patch =
-        json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": "after-handover"}}});
-    api.patch(
-        "acme",
-        &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(patch),
-    )
-    .await
-    .expect("annotate");
-    wait_for(
-        &client,
-        &ns,
-        "acme",
-        Duration::from_secs(60),
-        "a sync by the new leader",
-        |o| {
-            o.status
-                .as_ref()
-                .and_then(|s| s.last_handled_sync_request.as_deref())
-                == Some("after-handover")
-        },
-    )
+    let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": "after-handover"}}});
+    api.patch("acme", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await.expect("annotate");
+    wait_for(&client, &ns, "acme", Duration::from_secs(60), "a sync by the new leader", |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some("after-handover")
+    })
     .await;
-    assert!(
-        standby.metric("dti_sync_total").await >= 1.0
-            || standby.metric("dti_reconcile_total").await > 0.0
-    );
+    assert!(standby.metric("dti_sync_total").await >= 1.0);
     drop(first);
     drop(second);
-    // uninstalling keeps the CRD (and so every OktaIntegration)
-    run_helm(
-        &["uninstall", "dti-operator", "--namespace", "dti-system"],
-        Some(kubeconfig),
-    );
-    cp.kubectl_ok(&["get", "crd", "oktaintegrations.dti.dev"]);
+    // uninstalling keeps the CRDs (and so every OktaIntegration)
+    run_helm(&["uninstall", "dti-operator", "--namespace", "dti-system"], Some(kubeconfig));
+    for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
+        cp.kubectl_ok(&["get", "crd", &format!("{crd}.dti.dev")]);
+    }
     assert!(api.get_opt("acme").await.expect("get").is_some());
 }

@@ -40,7 +40,7 @@ fn command() -> Command {
 
 fn sync(run: &Run, extra: &[&str]) -> Output {
     command()
-        .args(["sync", "--domain", &run.sim.host_port, "--insecure-allow-http", "--token-file"])
+        .args(["sync", "--domain", &run.sim.host_port, "--insecure-allow-http", "--sync-timeout", "90s", "--token-file"])
         .arg(&run.token_file)
         .args(extra)
         .output()

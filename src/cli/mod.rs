@@ -29,8 +29,12 @@ pub(crate) struct Cli {
 enum Command {
     /// Run the operator: reconcile OktaIntegrations in the cluster.
     Run(run::RunArgs),
-    /// Print the CustomResourceDefinitions (OktaIntegration, OktaApp, OktaSyncState) as YAML.
-    Crd,
+    /// Print the CustomResourceDefinitions (OktaIntegration, OktaApp, OktaSyncState) as YAML, or write
+    /// one file per CRD into --dir (how crds/ and the chart's copies are made).
+    Crd {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// One sync against one Okta org; the report goes to stdout. The API token comes from --token-file or
     /// the environment variable OKTA_API_TOKEN, never from a flag value; or use an OAuth service app.
     Sync(sync::SyncArgs),
@@ -79,6 +83,26 @@ fn token_from_flag(matches: &ArgMatches) -> bool {
         .is_some_and(|s| s == clap::parser::ValueSource::CommandLine)
 }
 
+/// `dti-operator crd`: the CRDs to stdout, or one file each into `dir`.
+fn crd(dir: Option<&std::path::Path>) -> ExitCode {
+    let written = match dir {
+        None => crate::crd::crds_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
+        Some(dir) => crate::crd::crd_files().map_err(|e| e.to_string()).and_then(|files| {
+            files.into_iter().try_for_each(|(name, yaml)| {
+                let path = dir.join(&name);
+                std::fs::write(&path, yaml).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            })
+        }),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: cannot render the CRDs: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the program named by `argv[0]`: the plugin as `kubectl-dti`, the operator's CLI otherwise.
 pub(crate) async fn main() -> ExitCode {
     let program = std::env::args_os()
@@ -95,16 +119,7 @@ pub(crate) async fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cli.command {
-        Command::Crd => match crate::crd::crds_yaml() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("error: cannot render the CRDs: {err}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Crd { dir } => crd(dir.as_deref()),
         Command::Sync(args) => sync::run(args, token_from_flag(&matches)).await,
         Command::Run(args) => run::run(args).await,
         Command::Report(args) => report::run(args).await,

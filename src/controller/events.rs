@@ -137,7 +137,7 @@ impl Recorder {
         }
         let event = Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!("{}.", regarding.name.clone().unwrap_or_default())),
+                name: Some(event_name(regarding.name.as_deref().unwrap_or_default())),
                 namespace: Some(namespace),
                 ..ObjectMeta::default()
             },
@@ -166,9 +166,33 @@ impl Recorder {
     }
 }
 
+/// `<object>.<nanoseconds in hex>`, as client-go names events (events.k8s.io refuses a generateName
+/// ending in a dot), within the 253 characters a name may have.
+fn event_name(object: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let suffix = format!(".{nanos:x}");
+    let keep = object.len().min(253 - suffix.len());
+    let head = object.get(..keep).unwrap_or(object).trim_end_matches(['.', '-']);
+    format!("{head}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_names_are_valid_names() {
+        let long = "a".repeat(253);
+        for object in ["acme", long.as_str(), "x.y-"] {
+            let name = event_name(object);
+            assert!(name.len() <= 253 && name.starts_with(&object[..1]), "{name}");
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'), "{name}");
+            assert!(!name.contains("..") && !name.contains("-."), "{name}");
+        }
+    }
 
     #[test]
     fn notes_fit_the_api_limit_on_a_character_boundary() {

@@ -95,8 +95,11 @@ impl BucketState {
             return None;
         }
         match (self.remaining, self.reset_at) {
-            (Some(0), reset) => {
-                return Some(reset.map_or(MIN_BACKOFF, |r| r.saturating_duration_since(now)));
+            (Some(0), Some(reset)) => return Some(reset.saturating_duration_since(now)),
+            (Some(0), None) => {
+                // Spent, with a reset that was past or absurd: try again after a backoff rather than never.
+                self.reset_at = Some(now + MIN_BACKOFF);
+                return Some(MIN_BACKOFF);
             }
             (None, _) => {
                 if self
@@ -406,5 +409,15 @@ mod tests {
         let soon = headers(60, 0, now_epoch() + 3);
         let wait = g.rejected(Bucket::Users, &soon);
         assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(3), "{wait:?}");
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_with_a_past_reset_is_retried_not_waited_on_forever() {
+        let g = Arc::new(OrgGovernor::new(4));
+        // the answer of a window that just ended: nothing left, and a reset already past
+        g.observe(Bucket::Apps, &headers(50, 0, now_epoch().saturating_sub(1)));
+        let p = tokio::time::timeout(Duration::from_secs(3), g.acquire(Bucket::Apps)).await;
+        let waited = p.expect("the governor lets a request through after a backoff").waited;
+        assert!(waited >= MIN_BACKOFF, "{waited:?}");
     }
 }

@@ -72,19 +72,11 @@ fn start_control_plane(install_crd: bool) -> ControlPlane {
         if !install_crd {
             return cp;
         }
-        let crd = repo_root().join("crds/oktaintegration.yaml");
-        cp.kubectl_ok(&[
-            "apply",
-            "--server-side",
-            "-f",
-            crd.to_str().expect("utf-8 path"),
-        ]);
-        cp.kubectl_ok(&[
-            "wait",
-            "--for=condition=Established",
-            "crd/oktaintegrations.dti.dev",
-            "--timeout=60s",
-        ]);
+        let crds = repo_root().join("crds");
+        cp.kubectl_ok(&["apply", "--server-side", "-f", crds.to_str().expect("utf-8 path")]);
+        for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
+            cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
+        }
         cp
     }
 }

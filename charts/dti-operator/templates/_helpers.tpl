@@ -32,7 +32,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* What the operator needs on OktaIntegrations, Secrets and Events, in a Role or a ClusterRole. */}}
+{{/* What the operator needs, in a Role or a ClusterRole: read its integrations and their Secrets, write
+status, own OktaApps and OktaSyncStates, record events. */}}
 {{- define "dti-operator.rules" -}}
 - apiGroups: [dti.dev]
   resources: [oktaintegrations]
@@ -41,8 +42,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: [oktaintegrations/status]
   verbs: [get, patch]
 - apiGroups: [dti.dev]
+  # ownerReferences with blockOwnerDeletion need this where OwnerReferencesPermissionEnforcement is on.
   resources: [oktaintegrations/finalizers]
   verbs: [update]
+- apiGroups: [dti.dev]
+  resources: [oktaapps, oktasyncstates]
+  verbs: [create, patch, delete, list, watch]
+- apiGroups: [dti.dev]
+  resources: [oktaapps/status]
+  verbs: [patch]
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]

@@ -38,7 +38,16 @@ pub(crate) async fn status(
     Ok(())
 }
 
-/// Publishes the queued events in order; the first that fails stays queued with those after it.
+/// Notices kept for a later attempt while the API server is away; older ones beyond this are dropped.
+const QUEUED_NOTICES: usize = 32;
+
+/// An answer that no retry can change (the event is invalid, forbidden, or its namespace is gone).
+fn never_publishable(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if (400..500).contains(&s.code) && s.code != 409 && s.code != 429)
+}
+
+/// Publishes the queued events in order; the first that fails for a passing reason stays queued with
+/// those after it, one the API server refuses outright is logged and dropped.
 pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, state: &Arc<Mutex<IntegrationState>>) -> Result<(), Error> {
     let pending = std::mem::take(&mut lock(state).notices);
     if pending.is_empty() {
@@ -50,12 +59,20 @@ pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, state: &Arc<Mu
             Ok(()) => ctx.recorder.publish(&regarding, notice).await.map_err(Error::EventWrite),
             Err(f) => Err(Error::Fenced(f)),
         };
-        if let Err(e) = result {
-            let mut st = lock(state);
-            let newer = std::mem::take(&mut st.notices);
-            st.notices = pending[i..].to_vec();
-            st.notices.extend(newer);
-            return Err(e);
+        match result {
+            Err(Error::EventWrite(e)) if never_publishable(&e) => {
+                tracing::warn!(reason = notice.reason.as_str(), error = %crate::text::clean(&e.to_string(), 300), "event dropped: the API server refuses it");
+            }
+            Err(e) => {
+                let mut st = lock(state);
+                let newer = std::mem::take(&mut st.notices);
+                st.notices = pending[i..].to_vec();
+                st.notices.extend(newer);
+                let excess = st.notices.len().saturating_sub(QUEUED_NOTICES);
+                st.notices.drain(..excess);
+                return Err(e);
+            }
+            Ok(()) => {}
         }
     }
     Ok(())
