@@ -20,12 +20,14 @@ cargo build --release --locked -p dti-operator --bin dti-operator >&2
 BIN=$TARGET/release/dti-operator
 
 ROOTFS=$(mktemp -d)
+# mktemp makes 0700 directories; copied as the image's / they would lock the non-root user out of it.
+chmod 0755 "$ROOTFS"
 WORK=$(mktemp -d)
 trap 'rm -rf "$ROOTFS" "$WORK"' EXIT
 install -D -m 0755 "$BIN" "$ROOTFS/usr/local/bin/dti-operator"
 # The dynamic loader and every library the binary links, at the paths it was linked against.
 for lib in $(ldd "$BIN" | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }'); do
-  install -D -m 0644 "$(readlink -f "$lib")" "$ROOTFS$lib"
+  install -D -m 0755 "$(readlink -f "$lib")" "$ROOTFS$lib" # the loader must be executable
 done
 install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 mkdir -p "$ROOTFS/etc" "$ROOTFS/tmp"

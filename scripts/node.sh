@@ -3,6 +3,9 @@
 # this machine. Settings this VM needs (see README "A node on this VM"):
 #   - cgroup v1 controllers plus a cgroup2 hierarchy, no swap, no systemd as init: kubelet runs with
 #     cgroupDriver cgroupfs, failSwapOn false, failCgroupV1 false;
+#   - with per-QoS cgroups the kubelet SIGKILLs the sandbox of every pod with resource requests or limits
+#     (Burstable, Guaranteed) about a second after it starts (exit 137, "Pod sandbox changed", over and
+#     over; BestEffort pods run): cgroupsPerQOS false, so containerd applies each container's limits itself;
 #   - root lacks CAP_SYS_RESOURCE, so nothing may lower oom_score_adj: containerd's CRI plugin runs with
 #     restrict_oom_score_adj = true;
 #   - the sandbox (pause) image is local: a static busybox that sleeps, imported into containerd by name;
@@ -60,6 +63,7 @@ oci_image() {
 pause_image() {
   local out=$1 rootfs
   rootfs=$(mktemp -d)
+  chmod 0755 "$rootfs"
   mkdir -p "$rootfs/bin"
   cp /bin/busybox "$rootfs/bin/busybox"
   oci_image "$PAUSE_IMAGE" "$rootfs" "$out" --config.entrypoint /bin/busybox --config.cmd sleep --config.cmd 2147483647
@@ -126,7 +130,7 @@ readOnlyPort: 0
 cgroupDriver: cgroupfs
 failSwapOn: false
 failCgroupV1: false
-cgroupsPerQOS: true
+cgroupsPerQOS: false
 enforceNodeAllocatable: []
 authentication:
   anonymous: {enabled: true}
@@ -140,6 +144,7 @@ serializeImagePulls: false
 resolvConf: /etc/resolv.conf
 localStorageCapacityIsolation: false
 registerNode: true
+podLogsDir: $dir/pod-logs
 EOF
 }
 

@@ -3,10 +3,14 @@
 # hash under the user's cache dir, and prints its python path.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-REQ=$ROOT/tests/python/requirements.txt
+REQ=$ROOT/okta-sim/tests/python/requirements.txt
 CACHE=${DTI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dti-operator}
 KEY=$(sha256sum "$REQ" | cut -c1-12)
 VENV=$CACHE/venv-$KEY
+mkdir -p "$CACHE"
+# Tests run in parallel: one creates the venv, the others wait for it.
+exec 9>"$CACHE/venv.lock"
+flock 9
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
   rm -rf "$VENV"
   echo "python-env: creating $VENV" >&2

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use serde_json::{Value, json};
-use support::operator::{Operator, apply_integration, create_secret, is_ready, wait_for};
+use support::operator::{Operator, apply_integration, create_secret, is_ready, lease_holder, request_sync, wait_for};
 use support::sim::Sim;
 
 const CHART: &str = "charts/dti-operator";
@@ -145,7 +144,9 @@ fn values_reach_the_pod() {
         "topologySpreadConstraints[0].maxSkew=1",
         "topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname",
         "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
-        "networkPolicy.extraEgressPorts={3128}",
+        "networkPolicy.oktaPorts={8443}",
+        "networkPolicy.apiServerCIDRs={10.0.0.1/32}",
+        "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
         "metrics.serviceMonitor.enabled=true",
         "metrics.serviceMonitor.scrapeTimeout=5s",
         "metrics.serviceMonitor.honorLabels=true",
@@ -168,8 +169,13 @@ fn values_reach_the_pod() {
     let monitor = &kinds(&docs, "ServiceMonitor")[0]["spec"]["endpoints"][0];
     assert_eq!((monitor["scrapeTimeout"].as_str(), monitor["honorLabels"].as_bool()), (Some("5s"), Some(true)));
     assert_eq!(monitor["relabelings"][0]["targetLabel"], "cluster");
-    let egress = serde_json::to_string(&kinds(&docs, "NetworkPolicy")[0]["spec"]["egress"]).expect("json");
-    assert!(egress.contains("3128"), "{egress}");
+    let policy = &kinds(&docs, "NetworkPolicy")[0]["spec"];
+    let okta = &policy["egress"][1];
+    assert_eq!(okta["ports"].as_array().map(|p| p.iter().filter_map(|p| p["port"].as_i64()).collect::<Vec<_>>()), Some(vec![443, 8443]));
+    let except = okta["to"][0]["ipBlock"]["except"].as_array().expect("except");
+    assert!(except.contains(&json!("169.254.0.0/16")) && except.contains(&json!("10.0.0.0/8")), "Okta traffic never reaches private or metadata addresses");
+    assert_eq!(policy["egress"][2]["to"][0]["ipBlock"]["cidr"], "10.0.0.1/32", "the API server rule names its address");
+    assert_eq!(policy["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"], "monitoring");
 
     let scoped = template(&["watchNamespaces={team-a,team-b}", "allowedDomains={acme.com}"]);
     assert!(kinds(&scoped, "ClusterRoleBinding").is_empty(), "no cluster-wide binding in namespaced mode");
@@ -349,10 +355,6 @@ fn assert_namespaced_release(cp: &support::ControlPlane, kubeconfig: &Path) {
     assert!(!can_i(cp, scoped, "list", "oktaintegrations.dti.dev", Some("team-b")));
 }
 
-fn holder(l: &Lease) -> String {
-    l.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
-}
-
 #[tokio::test]
 async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_one_leader() {
     let cp = support::control_plane_bare();
@@ -386,34 +388,28 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
     assert_eq!(apps.len() as u64, summary_apps, "one OktaApp per app, written with the chart's RBAC");
 
     // exactly one replica works; the lease names it
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "dti-system");
-    let lease = leases.get("dti-operator").await.expect("lease");
+    let holder = lease_holder(&client, "dti-system", "dti-operator").await;
     let (r1, r2) = (first.metric("dti_reconcile_total").await, second.metric("dti_reconcile_total").await);
     assert!((r1 > 0.0) != (r2 > 0.0), "exactly one replica reconciles (got {r1} and {r2})");
     let (leader, standby, standby_name) =
         if r1 > 0.0 { (&mut first, &mut second, "helm-replica-2") } else { (&mut second, &mut first, "helm-replica-1") };
     assert!(leader.logs().contains("became the leader") && standby.logs().contains("waiting to become the leader"));
-    assert!(!holder(&lease).starts_with(&format!("{standby_name}-")), "the lease names the leader: {}", holder(&lease));
+    assert!(!holder.starts_with(&format!("{standby_name}-")), "the lease names the leader: {holder}");
 
     // kill the leader: the standby takes over within the lease time and works
     leader.kill();
     let killed = Instant::now();
     loop {
-        let lease = leases.get("dti-operator").await.expect("lease");
-        if holder(&lease).starts_with(&format!("{standby_name}-")) {
+        let holder = lease_holder(&client, "dti-system", "dti-operator").await;
+        if holder.starts_with(&format!("{standby_name}-")) {
             break;
         }
-        assert!(killed.elapsed() < Duration::from_secs(30), "no handover; lease held by {}", holder(&lease));
+        assert!(killed.elapsed() < Duration::from_secs(30), "no handover; lease held by {holder}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     eprintln!("leader handover after {:?}", killed.elapsed());
+    request_sync(&client, &ns, "acme", "after-handover", Duration::from_secs(60)).await;
     let api: Api<dti_operator::crd::OktaIntegration> = Api::namespaced(client.clone(), &ns);
-    let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": "after-handover"}}});
-    api.patch("acme", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await.expect("annotate");
-    wait_for(&client, &ns, "acme", Duration::from_secs(60), "a sync by the new leader", |o| {
-        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some("after-handover")
-    })
-    .await;
     assert!(standby.metric("dti_sync_total").await >= 1.0);
     drop(first);
     drop(second);

@@ -5,10 +5,11 @@
 //! Kinds: 500, 502, 503, 504, 429, latency, slow, reset, malformed, and the hostile ones:
 //! gzip-bomb (a small gzip body that inflates to 1 GiB), huge-body (300 MiB of JSON-looking bytes),
 //! repeat-next (a list page whose next link is itself), repeat-log-page (a log page served again under
-//! the same cursor), huge-error (a 2 MiB errorSummary with terminal escapes), control-chars (app labels
-//! with terminal escapes and spreadsheet formulas), nulls (a null label, a user without status, an event
-//! without published), stale-reset (a 429 whose X-Rate-Limit-Reset is in the past), huge-rate-headers
-//! (X-Rate-Limit-* of 2^63), 401-plain and 403-plain (a proxy's answer, without Okta's errorCode).
+//! the same cursor), huge-error (a 2 MiB errorSummary with terminal escapes), long-error (3 KiB of
+//! non-ASCII errorSummary), control-chars (app labels with terminal escapes and spreadsheet formulas),
+//! nulls (a null label, a user without status, an event without published), stale-reset (a 429 whose
+//! X-Rate-Limit-Reset is in the past), huge-rate-headers (X-Rate-Limit-* of 2^63), 401-plain and
+//! 403-plain (a proxy's answer, without Okta's errorCode).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +28,7 @@ pub enum FaultKind {
     RepeatNext,
     RepeatLogPage,
     HugeError,
+    LongError,
     ControlChars,
     Nulls,
     StaleReset,
@@ -49,6 +51,7 @@ impl FaultKind {
             "repeat-next" => FaultKind::RepeatNext,
             "repeat-log-page" => FaultKind::RepeatLogPage,
             "huge-error" => FaultKind::HugeError,
+            "long-error" => FaultKind::LongError,
             "control-chars" => FaultKind::ControlChars,
             "nulls" => FaultKind::Nulls,
             "stale-reset" => FaultKind::StaleReset,
@@ -155,7 +158,7 @@ mod tests {
         let capped = FaultRule::parse("malformed:times=3").unwrap();
         assert_eq!((0..10).filter(|_| capped.fires(1, "/api/v1/apps")).count(), 3);
         assert!(FaultRule::parse("explode").is_err());
-        for kind in ["gzip-bomb", "huge-body", "repeat-next", "repeat-log-page", "huge-error", "control-chars", "nulls", "stale-reset", "huge-rate-headers", "401-plain", "403-plain"] {
+        for kind in ["gzip-bomb", "huge-body", "repeat-next", "repeat-log-page", "huge-error", "long-error", "control-chars", "nulls", "stale-reset", "huge-rate-headers", "401-plain", "403-plain"] {
             assert!(FaultRule::parse(kind).is_ok(), "{kind}");
         }
     }

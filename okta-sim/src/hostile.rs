@@ -54,6 +54,17 @@ pub fn huge_error() -> Response {
     r
 }
 
+/// A 400 whose errorSummary is long (about 3 KiB) and not ASCII: notes and messages must be cut on a
+/// character boundary within the API's byte limits.
+pub fn long_error() -> Response {
+    let summary = "Überprüfung fehlgeschlagen – paramètre invalide ✗ ".repeat(60);
+    let body = serde_json::json!({"errorCode": "E0000001", "errorSummary": summary, "errorLink": "E0000001", "errorId": "oae", "errorCauses": []});
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
 /// What a proxy or load balancer answers: a status and an HTML page, no Okta errorCode.
 pub fn plain(status: StatusCode) -> Response {
     let mut r = Response::new(Body::from(format!("<html><body><h1>{status}</h1>Access denied by the corporate proxy</body></html>")));

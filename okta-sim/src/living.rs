@@ -21,6 +21,7 @@ use super::state::SimState;
 pub struct Change {
     /// assign, unassign, app-user-status, group-assign, group-unassign, member-add, member-remove,
     /// app-add, app-deactivate, app-activate, app-delete, user-status, sign-ins.
+    #[serde(default)] // POST /__sim/events implies sign-ins
     pub op: String,
     pub app: Option<String>,
     pub user: Option<String>,

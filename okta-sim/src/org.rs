@@ -203,8 +203,8 @@ pub enum SignOnMode {
     Saml20,
     SecurePasswordStore,
     WsFederation,
-    /// A RADIUS app: its signOnMode is outside the spec's enum (the spec lags reality:
-    /// shared/okta-openapi/SOURCE.md), so clients must cope with unknown values.
+    /// A RADIUS app: its signOnMode RADIUS_FOR_GENERIC_APP is outside the spec's enum (seen in real orgs:
+    /// okta/okta-sdk-java#539; RADIUS_FOR_CISCO_ASA in okta/okta-sdk-python#167), so clients must cope.
     Radius,
 }
 

@@ -188,6 +188,7 @@ async fn early_fault(state: &SimState, kind: FaultKind, ms: u64, verdict: &Verdi
         FaultKind::GzipBomb => hostile::gzip_bomb(),
         FaultKind::HugeBody => hostile::huge_body(),
         FaultKind::HugeError => hostile::huge_error(),
+        FaultKind::LongError => hostile::long_error(),
         FaultKind::PlainUnauthorized => hostile::plain(StatusCode::UNAUTHORIZED),
         FaultKind::PlainForbidden => hostile::plain(StatusCode::FORBIDDEN),
         _ => return None,

@@ -60,6 +60,12 @@ pub(crate) struct RunArgs {
     /// How long the lease holds without renewal.
     #[arg(long, default_value = "15s", value_parser = duration_arg)]
     pub(crate) leader_election_duration: Duration,
+    /// Delay before a failed (or panicked) sync is tried again; at most spec.syncInterval.
+    #[arg(long, default_value = "5m", value_parser = duration_arg)]
+    pub(crate) retry_after_failure: Duration,
+    /// Tests only: honour the annotation dti.dev/test-panic, which makes a sync job panic once per value.
+    #[arg(long, hide = true)]
+    pub(crate) allow_test_faults: bool,
     /// This replica's name (the pod's name in a cluster).
     #[arg(long, env = "POD_NAME", default_value = "dti-operator")]
     pub(crate) pod_name: String,
@@ -85,6 +91,8 @@ fn options(args: &RunArgs) -> Result<Options, String> {
         app_writes_per_second: args.app_writes_per_second,
         checkpoint_cap: args.checkpoint_cap_mib.saturating_mul(1024 * 1024),
         metrics_top_apps: args.metrics_top_apps,
+        retry_after_failure: args.retry_after_failure,
+        test_faults: args.allow_test_faults,
         ..Options::default()
     })
 }

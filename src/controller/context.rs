@@ -38,6 +38,8 @@ pub(crate) struct Options {
     pub(crate) checkpoint_cap: usize,
     /// Per-app metric series for each integration's top N apps.
     pub(crate) metrics_top_apps: usize,
+    /// Tests only: sync jobs honour the dti.dev/test-panic annotation.
+    pub(crate) test_faults: bool,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             app_writes_per_second: 20.0,
             checkpoint_cap: 16 * 1024 * 1024,
             metrics_top_apps: 10,
+            test_faults: false,
         }
     }
 }

@@ -210,7 +210,28 @@ fn spent(client: &crate::okta::OktaClient, progress: &Progress) -> Spent {
     }
 }
 
+/// Tests only (`--allow-test-faults`): the annotation dti.dev/test-panic makes a job panic, once per
+/// value, so supervision can be shown on a real cluster.
+fn test_panic(ctx: &Context, obj: &OktaIntegration) {
+    static PANICKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let Some(value) = obj.annotations().get("dti.dev/test-panic").filter(|_| ctx.options.test_faults) else {
+        return;
+    };
+    let first = {
+        let mut seen = lock(&PANICKED);
+        let first = !seen.contains(value);
+        if first {
+            seen.push(value.clone());
+        }
+        first
+    };
+    if first {
+        panic!("test fault: dti.dev/test-panic={}", crate::text::field(value));
+    }
+}
+
 async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
+    test_panic(&ctx, &job.obj);
     let _slot = ctx.sync_slots.clone().acquire_owned().await;
     let clock = Instant::now();
     let client = match ctx.okta_client(job.validated.org.clone(), job.validated.auth.clone()) {

@@ -262,6 +262,14 @@ impl Metrics {
             top_apps,
             leader: m.leader.clone(),
         }));
+        // Series with a known, small label set start at zero, so rates and dashboards have data at once.
+        for result in ["success", "error"] {
+            let _ = m.reconciles.get_or_create(&ResultLabels { result: result.into() });
+        }
+        for result in ["succeeded", "failed", "panicked"] {
+            let _ = m.syncs.get_or_create(&ResultLabels { result: result.into() });
+            let _ = m.sync_duration.get_or_create(&ResultLabels { result: result.into() });
+        }
         Metrics { registry, ..m }
     }
 
@@ -316,6 +324,10 @@ pub(crate) fn reference_markdown() -> String {
         });
     }
     let metrics = Metrics::new(states, Arc::new(GovernorRegistry::default()), 10);
+    // Families with open label sets appear once they have a series.
+    metrics.reconcile_errors.get_or_create(&ErrorLabels { error: "status_write_conflict".into() }).inc();
+    metrics.on_answer("https://acme.okta.com", Bucket::Logs, Some(200));
+    metrics.on_wait("https://acme.okta.com", Bucket::Logs, Duration::from_millis(1));
     let mut out = String::from("| metric | type | what it says |\n|---|---|---|\n");
     for (name, kind, help) in reference(&metrics.encode()) {
         out.push_str(&format!("| `{name}` | {kind} | {help} |\n"));

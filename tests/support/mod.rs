@@ -1,7 +1,9 @@
-//! Shared test fixtures: one real control plane (etcd + kube-apiserver, started by scripts/control-plane.sh)
-//! per test binary, one namespace per test. The script's owner watchdog stops it when the binary exits.
+//! Shared test fixtures: one real control plane (etcd, kube-apiserver, kube-controller-manager, and for the
+//! node tests a scheduler, containerd and a kubelet; started by scripts/control-plane.sh) per test binary,
+//! one namespace per test. The script's owner watchdog stops it when the binary exits.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod contract;
 pub mod operator;
 pub mod sim;
 
@@ -19,6 +21,25 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// One write the API server's audit log recorded.
+#[derive(Clone, Debug)]
+pub struct AuditedWrite {
+    /// The writer's User-Agent: `dti-operator/<version> (<pod name>)`.
+    pub agent: String,
+    pub verb: String,
+    pub resource: String,
+    pub name: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub code: u16,
+}
+
+impl AuditedWrite {
+    /// A write that took effect (2xx).
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+}
+
 pub struct ControlPlane {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
@@ -28,57 +49,47 @@ pub struct ControlPlane {
 static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
 static NAMESPACE_SEQ: AtomicU32 = AtomicU32::new(0);
 
-/// The control plane of this test binary, started on first use with the CRD installed.
+/// The control plane of this test binary, started on first use with the CRDs installed.
 pub fn control_plane() -> &'static ControlPlane {
-    CONTROL_PLANE.get_or_init(|| start_control_plane(true))
+    CONTROL_PLANE.get_or_init(|| start_control_plane(&["up"], &[], true))
 }
 
-/// The control plane of this test binary without the CRD (for tests that install it, e.g. with helm).
+/// The control plane of this test binary without the CRDs (for tests that install them, e.g. with helm).
 pub fn control_plane_bare() -> &'static ControlPlane {
-    CONTROL_PLANE.get_or_init(|| start_control_plane(false))
+    CONTROL_PLANE.get_or_init(|| start_control_plane(&["up"], &[], false))
 }
 
-fn start_control_plane(install_crd: bool) -> ControlPlane {
-    {
-        let dir = std::env::temp_dir().join(format!("dti-cp-{}", std::process::id()));
-        let script = repo_root().join("scripts/control-plane.sh");
-        let out = Command::new(&script)
-            .arg("up")
-            .arg(&dir)
-            .env(
-                "DTI_CONTROL_PLANE_OWNER_PID",
-                std::process::id().to_string(),
-            )
-            .output()
-            .expect("run scripts/control-plane.sh");
-        assert!(
-            out.status.success(),
-            "control plane did not start:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!(
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .unwrap_or_default()
-        );
-        let cp = ControlPlane {
-            kubeconfig: dir.join("kubeconfig"),
-            kubectl: dir.join("kubectl"),
-            dir,
-        };
-        if !install_crd {
-            return cp;
-        }
+/// A one-node cluster (scheduler, containerd, kubelet) with the OCI image `archive` loaded as `image`.
+pub fn cluster_with_node(archive: &Path, image: &str) -> &'static ControlPlane {
+    let load = format!("{}={image}", archive.display());
+    CONTROL_PLANE.get_or_init(|| start_control_plane(&["up", "--with-node"], &[("DTI_NODE_IMAGE", load.as_str())], false))
+}
+
+fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: bool) -> ControlPlane {
+    let dir = std::env::temp_dir().join(format!("dti-cp-{}", std::process::id()));
+    let out = Command::new(repo_root().join("scripts/control-plane.sh"))
+        .args(command)
+        .arg(&dir)
+        .env("DTI_CONTROL_PLANE_OWNER_PID", std::process::id().to_string())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run scripts/control-plane.sh");
+    assert!(
+        out.status.success(),
+        "control plane did not start:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default());
+    let cp = ControlPlane { kubeconfig: dir.join("kubeconfig"), kubectl: dir.join("kubectl"), dir };
+    if install_crds {
         let crds = repo_root().join("crds");
         cp.kubectl_ok(&["apply", "--server-side", "-f", crds.to_str().expect("utf-8 path")]);
         for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
             cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
         }
-        cp
     }
+    cp
 }
 
 impl ControlPlane {
@@ -160,8 +171,8 @@ impl ControlPlane {
         std::fs::read_to_string(self.dir.join("kube-apiserver.pid")).expect("pid").trim().parse().expect("pid number")
     }
 
-    /// Writes recorded by the API server's audit log: (user agent, verb, resource, name, time).
-    pub fn audited_writes(&self) -> Vec<(String, String, String, String, chrono::DateTime<chrono::Utc>)> {
+    /// Writes recorded by the API server's audit log, in order.
+    pub fn audited_writes(&self) -> Vec<AuditedWrite> {
         let text = std::fs::read_to_string(self.dir.join("audit.log")).unwrap_or_default();
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -173,7 +184,14 @@ impl ControlPlane {
                     Some(sub) => format!("{}/{sub}", r["resource"].as_str()?),
                     None => r["resource"].as_str()?.to_string(),
                 };
-                Some((e["userAgent"].as_str()?.to_string(), e["verb"].as_str()?.to_string(), resource, r["name"].as_str().unwrap_or_default().to_string(), at))
+                Some(AuditedWrite {
+                    agent: e["userAgent"].as_str()?.to_string(),
+                    verb: e["verb"].as_str()?.to_string(),
+                    resource,
+                    name: r["name"].as_str().unwrap_or_default().to_string(),
+                    at,
+                    code: e["responseStatus"]["code"].as_u64().unwrap_or(0) as u16,
+                })
             })
             .collect()
     }

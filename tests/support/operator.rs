@@ -263,3 +263,20 @@ pub async fn events(client: &Client, ns: &str, name: &str) -> Vec<(String, Strin
         })
         .collect()
 }
+
+/// Asks for a sync (the dti.dev/sync-requested-at annotation) and waits until status says it was handled.
+pub async fn request_sync(client: &Client, ns: &str, name: &str, token: &str, timeout: Duration) -> OktaIntegration {
+    let api: Api<OktaIntegration> = Api::namespaced(client.clone(), ns);
+    let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": token}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("annotate");
+    wait_for(client, ns, name, timeout, &format!("the sync requested as {token}"), |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some(token)
+    })
+    .await
+}
+
+/// The holder of a Lease ("" when free or absent).
+pub async fn lease_holder(client: &Client, ns: &str, lease: &str) -> String {
+    let api: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), ns);
+    api.get_opt(lease).await.expect("lease").and_then(|l| l.spec?.holder_identity).unwrap_or_default()
+}

@@ -39,8 +39,13 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(args: &[&str]) -> Sim {
+        Sim::start_on("127.0.0.1", args)
+    }
+
+    /// okta-sim listening on `host` (e.g. the node's bridge gateway, for pods).
+    pub fn start_on(host: &str, args: &[&str]) -> Sim {
         let mut child = Command::new(binary())
-            .args(["--port", "0"])
+            .args(["--host", host, "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -52,10 +57,7 @@ impl Sim {
             .read_line(&mut first)
             .expect("okta-sim address line");
         let base = first.trim().to_string();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "okta-sim printed {base:?}"
-        );
+        assert!(base.starts_with(&format!("http://{host}:")), "okta-sim printed {base:?}");
         let host_port = base.trim_start_matches("http://").to_string();
         Sim {
             base,
