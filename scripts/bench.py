@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -82,7 +83,7 @@ def ours(sim, token="ours"):
 
 
 def sdk(sim, python, token="sdk"):
-    out, wall, cpu, rss = measure([python, os.path.join(ROOT, "tests/python/sdk_report.py"), sim.base, token])
+    out, wall, cpu, rss = measure([python, os.path.join(ROOT, "okta-sim/tests/python/sdk_report.py"), sim.base, token])
     return json.loads(out), wall, cpu, rss
 
 
@@ -161,15 +162,57 @@ def throttled(preset, python, scale, with_sdk):
     return rows
 
 
-def incremental(preset, events):
+def post(sim, path, body):
+    req = urllib.request.Request(sim.base + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+
+def get(sim, path):
+    with urllib.request.urlopen(sim.base + path) as r:
+        return json.load(r)
+
+
+def state_sync(sim, state, token="ours"):
+    """`dti-operator sync --state FILE`: resumes from the checkpoint, as the operator's next sync does."""
+    env = dict(os.environ, OKTA_API_TOKEN=token)
+    args = [os.path.join(BIN, "dti-operator"), "sync", "--domain", sim.host, "--insecure-allow-http", "--format", "json",
+            "--state", state]
+    started = time.monotonic()
+    p = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    line = next(l for l in p.stderr.splitlines() if l.startswith("sync: "))
+    number = lambda pattern: int(re.search(pattern, line).group(1))  # noqa: E731
+    return {"report": json.loads(p.stdout), "wall": time.monotonic() - started, "mode": line.split()[1],
+            "events": number(r"(\d+) events read"), "relisted": number(r"(\d+) app\(s\) re-listed")}
+
+
+def steady(preset, changes, sign_ins):
+    """A full sync, an hour of churn, then the steady-state sync: its requests against the target and against
+    what the previous design (re-list every app's users and every user each sync) would have sent."""
     sim = Sim(preset, ["--no-rate-limit"], truth=False)
+    state = tempfile.mktemp(suffix=".state")
     try:
-        out = subprocess.run(["cargo", "bench", "--quiet", "--bench", "incremental", "--", "--domain", sim.host,
-                              "--token", "ours", "--events", ",".join(map(str, events))],
-                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
-        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        first = state_sync(sim, state)
+        first["requests"] = requests_of(sim.stats())
+        churn = post(sim, "/__sim/churn", {"changes": changes, "signIns": sign_ins, "seed": 1})
+        before = sim.stats()
+        second = state_sync(sim, state)
+        after = sim.stats()
+        second["requests"] = requests_of(after) - requests_of(before)
+        truth = get(sim, f"/__sim/truth?window=30d&asOf=now&domain={sim.host}")
+        apps = truth["apps"]
+        avg_pages = sum(max(1, math.ceil(a["assignedUsers"] / PAGE["app_users"])) for a in apps) / max(1, len(apps))
+        target = math.ceil(second["events"] / PAGE["logs"]) + math.ceil(second["relisted"] * avg_pages) + 30
+        previous = (math.ceil(len(apps) / PAGE["apps"]) + sum(max(1, math.ceil(a["assignedUsers"] / PAGE["app_users"])) for a in apps)
+                    + math.ceil(truth["summary"]["users"] / PAGE["users"]) + math.ceil(second["events"] / PAGE["logs"]) + 1)
+        size = os.path.getsize(state)
+        return {"preset": preset, "churn": churn, "first": first, "steady": second, "target": target,
+                "previous": previous, "stateBytes": size, "matchesTruth": second["report"]["summary"] == truth["summary"]}
     finally:
         sim.stop()
+        if os.path.exists(state):
+            os.remove(state)
 
 
 def fmt(x, digits=2):
@@ -198,8 +241,11 @@ def main():
     for p in throttled_presets:
         print(f"bench: rate-limited at {args.time_scale}x, {p}", file=sys.stderr, flush=True)
         thr.append((p, throttled(p, args.python, args.time_scale, p in throttled_sdk)))
-    print("bench: incremental", file=sys.stderr, flush=True)
-    inc = incremental("medium", [0, 100, 1000, 10000, 100000])
+    steadies = []
+    # An hour of churn: a change a minute, and an hour's sign-ins (medium ~270, large ~3,300 an hour)
+    for p, sign_ins in ([("medium", 270)] if args.quick else [("medium", 270), ("large", 3300)]):
+        print(f"bench: steady state with an hour of churn, {p}", file=sys.stderr, flush=True)
+        steadies.append(steady(p, 60, sign_ins))
 
     lines = []
     w = lines.append
@@ -259,16 +305,20 @@ def main():
               f"{o['requests']} / {s['requests']} | {fmt(o['requests'] / s['requests'], 3)} | – | – | "
               f"{'yes' if o['matchesTruth'] and s['matchesTruth'] else 'NO'} |")
     w("")
-    w("### 5. Incremental: the operator's next sync after N new sign-ins (medium preset, unthrottled)")
+    w("### 5. Steady state: the sync after an hour of churn (`sync --state`, unthrottled)")
     w("")
-    w("The operator's jobs keep the System Log cursor and per-app aggregates; the next sync re-lists apps, app users "
-      "and users (Okta has no change feed for assignments) and reads only the new events.")
+    w("After a full sync, okta-sim's living org makes an hour of changes (60 random assignment, membership, status "
+      "and sign-in changes, each writing the System Log events Okta writes, plus an hour's sign-ins), then the next sync "
+      "resumes from the saved checkpoint, as the operator's does. Target: ceil(new events / 1000) + the changed apps' "
+      "pages + 30. *Previous design*: what re-listing every app's users and every user on each sync costs on the same org.")
     w("")
-    w("| sync | new sign-ins | requests | System Log requests | apps + app users requests | events read | sign-ins counted | wall (s) |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in inc:
-        w(f"| {r['kind']} | {r['newEvents']} | {r['requests']} | {r['logRequests']} | {r['appRequests']} | "
-          f"{r['eventsRead']} | {r['ssoEvents']} | {fmt(r['seconds'], 3)} |")
+    w("| preset | changes / sign-ins | full sync requests | steady requests | target | steady / target | previous design | steady / previous | apps re-listed | events read | checkpoint (KiB) | report = truth |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in steadies:
+        st = r["steady"]
+        w(f"| {r['preset']} | {r['churn']['changes']} / {r['churn']['signIns']} | {r['first']['requests']} | {st['requests']} | "
+          f"{r['target']} | **{fmt(st['requests'] / r['target'])}** | {r['previous']} | **{fmt(st['requests'] / r['previous'], 3)}** | "
+          f"{st['relisted']} | {st['events']} | {fmt(r['stateBytes'] / 1024, 1)} | {'yes' if r['matchesTruth'] else 'NO'} |")
     text = "\n".join(lines)
     print(text)
     if not args.no_write:

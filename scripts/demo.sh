@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: okta-sim (a simulated Okta org) stands in for Okta.
 #   1. `dti-operator sync` reads the org and prints every app with its usage, as a table.
-#   2. A local control plane (real etcd + kube-apiserver) runs the operator on an OktaIntegration that points
-#      at the same org, until `kubectl get oktaintegrations` shows it Ready with the top apps.
+#   2. A local control plane (real etcd, kube-apiserver and kube-controller-manager) runs the operator on an
+#      OktaIntegration that points at the same org, until it is Ready: the summary, one OktaApp per app,
+#      and `kubectl dti report` reading the inventory back from the cluster without a token.
 # Everything it starts is stopped when it ends (pass --keep to leave it running in .demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ trap cleanup EXIT
 scripts/control-plane.sh down "$CP" 2>/dev/null || true
 
 say "building dti-operator and okta-sim"
-cargo build --quiet --bins
+cargo build --quiet --workspace --bins
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 
 say "starting okta-sim: a small simulated Okta org (about 300 users, 25 apps, 35 days of System Log)"
@@ -40,14 +41,16 @@ say "dti-operator sync: every app the org signs in to through Okta, with its usa
 OKTA_API_TOKEN=demo "$BIN/dti-operator" sync --domain "$SIM_HOST" --insecure-allow-http 2>"$DEMO/sync.log"
 tail -n 1 "$DEMO/sync.log"
 
-say "starting a local control plane (etcd + kube-apiserver; the first run builds them, later runs take seconds)"
+say "starting a local control plane (etcd, kube-apiserver, kube-controller-manager; the first run builds them, later runs take seconds)"
 scripts/control-plane.sh up "$CP" | head -n 1
 export KUBECONFIG=$CP/kubeconfig
 K=$CP/kubectl
 
-say "installing the OktaIntegration CRD, a Secret with the token, and an OktaIntegration"
+say "installing the CRDs, a Secret with the token, and an OktaIntegration"
 "$BIN/dti-operator" crd | $K apply --server-side -f - >/dev/null
-$K wait --for=condition=Established crd/oktaintegrations.dti.dev --timeout=60s >/dev/null
+for crd in oktaintegrations oktaapps oktasyncstates; do
+  $K wait --for=condition=Established "crd/$crd.dti.dev" --timeout=60s >/dev/null
+done
 $K create namespace dti-demo >/dev/null
 $K -n dti-demo create secret generic okta-api-token --from-literal=token=operator >/dev/null
 $K -n dti-demo apply --server-side -f - <<EOF
@@ -73,8 +76,13 @@ $K -n dti-demo wait --for=condition=Ready oktaintegration/acme --timeout=120s
 
 say "kubectl get oktaintegrations -o wide"
 $K -n dti-demo get oktaintegrations -o wide
-say "the top apps in status"
-$K -n dti-demo get oktaintegration acme -o jsonpath='{range .status.apps[*]}{.label}{"\t"}{.activeUsers} active of {.assignedUsers} assigned, {.ssoEvents} sign-ins{"\n"}{end}' | awk -F'\t' '{ printf "%-24s %s\n", $1, $2 }'
+say "kubectl get oktaapps --sort-by=.status.activeUsers (one object per app; the top ten)"
+$K -n dti-demo get oktaapps -l dti.dev/integration=acme --sort-by=.status.activeUsers | { read -r header; echo "$header"; tac | head -n 10; }
+say "unused apps (ACTIVE, no sign-in in the window): licences to reclaim"
+$K -n dti-demo get oktaapps -l dti.dev/integration=acme,dti.dev/used=false
+say "kubectl dti report acme (the kubectl plugin: the inventory from the cluster, no token, no Okta request)"
+ln -sf "$BIN/dti-operator" "$DEMO/kubectl-dti"
+PATH=$DEMO:$PATH "$DEMO/kubectl-dti" report acme -n dti-demo | head -n 12
 say "events"
 $K -n dti-demo get events --field-selector involvedObject.name=acme -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
 

@@ -31,6 +31,7 @@ node_debian_packages() {
   command -v iptables >/dev/null || missing+=(iptables)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
   fi
 }

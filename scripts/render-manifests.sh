@@ -7,5 +7,5 @@ HELM=$(scripts/control-plane.sh bin helm)
 {
   echo "# Rendered from charts/dti-operator with default values by scripts/render-manifests.sh; do not edit."
   echo "# kubectl create namespace dti-system && kubectl apply --server-side -f deploy/dti-operator.yaml"
-  "$HELM" template dti-operator charts/dti-operator --namespace dti-system --kube-version 1.36.3
+  "$HELM" template dti-operator charts/dti-operator --namespace dti-system
 } > "${1:-deploy/dti-operator.yaml}"

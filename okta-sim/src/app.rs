@@ -1,6 +1,5 @@
 //! The command line and the server's start: flags, building the org, serving until a signal.
 
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -100,7 +99,10 @@ pub struct SimArgs {
 /// A duration like 500ms, 3s, 2m or 1h.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{text:?} is not a duration (write 500ms, 3s, 2m or 1h)");
-    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map(|i| text.split_at(i)).ok_or_else(bad)?;
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| text.split_at(i))
+        .ok_or_else(bad)?;
     let n: u64 = number.parse().map_err(|_| bad())?;
     let ms = match unit {
         "ms" => n,
@@ -226,7 +228,14 @@ impl SimArgs {
         let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
         let org = Org::generate(self.seed, size, anchor);
         let log = crate::events::EventLog::new(&org, self.log_lag.as_millis() as u64);
-        Ok(SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults))
+        Ok(SimState::new(
+            org,
+            log,
+            Tokens::new(tokens),
+            oauth,
+            limiter,
+            faults,
+        ))
     }
 }
 
@@ -246,7 +255,13 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let local = listener.local_addr().map_err(SimError::Serve)?;
     if let Some(path) = &args.truth {
         let domain = local.to_string();
-        let query = crate::truth::TruthQuery { domain: &domain, days: window_days, at: state.org().anchor, include_okta_apps: false, daily: false };
+        let query = crate::truth::TruthQuery {
+            domain: &domain,
+            days: window_days,
+            at: state.org().anchor,
+            include_okta_apps: false,
+            daily: false,
+        };
         let report = crate::truth::report(&state, &query);
         std::fs::write(path, format!("{report:#}\n")).map_err(|source| SimError::Write {
             path: path.display().to_string(),
@@ -257,7 +272,12 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let _ = std::io::stdout().flush();
     let (users, apps, groups, days) = {
         let org = state.org();
-        (org.users.len(), org.apps.len(), org.groups.len(), org.size.days)
+        (
+            org.users.len(),
+            org.apps.len(),
+            org.groups.len(),
+            org.size.days,
+        )
     };
     eprintln!(
         "okta-sim: {users} users, {apps} app instances, {groups} groups, {} log events over {days} days (generated in {:.2}s); log lag up to {:?}; rate limits {}",

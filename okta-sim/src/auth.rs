@@ -121,7 +121,10 @@ enum Grants {
 
 impl Principal {
     pub fn oauth(client: String, scopes: Vec<String>) -> Principal {
-        Principal { name: client, grants: Grants::Scopes(scopes) }
+        Principal {
+            name: client,
+            grants: Grants::Scopes(scopes),
+        }
     }
     pub fn allows(&self, p: Permission) -> bool {
         match &self.grants {

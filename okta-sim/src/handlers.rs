@@ -159,7 +159,10 @@ fn user_values(org: &Org, i: usize, attr: &str) -> Vec<String> {
 pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
     // GET /api/v1/users leaves out DEPROVISIONED users unless filter or search asks (Okta users API "List all users").
-    let expr = q.get("search").or(q.get("filter")).filter(|s| !s.is_empty());
+    let expr = q
+        .get("search")
+        .or(q.get("filter"))
+        .filter(|s| !s.is_empty());
     let filter = expr.map(|f| parse_filter(f, USER_ATTRS)).transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
@@ -168,13 +171,17 @@ pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaE
             (Some(f), _) => f.matches(&|a| user_values(&org, i, a)),
             (None, Some(p)) => {
                 u.status != UserStatus::Deprovisioned
-                    && [u.first, u.last, &u.login].iter().any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
+                    && [u.first, u.last, &u.login]
+                        .iter()
+                        .any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
             }
             (None, None) => u.status != UserStatus::Deprovisioned,
         }
     };
     // Users: default and maximum 200 per page.
-    page_of(state, q, org.users.len(), (200, 200), keep, |i| objects::user(base, &org.users[i]))
+    page_of(state, q, org.users.len(), (200, 200), keep, |i| {
+        objects::user(base, &org.users[i])
+    })
 }
 
 pub fn get_user(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
@@ -192,7 +199,11 @@ const APP_ATTRS: &[&str] = &["status", "name", "id", "signOnMode", "label"];
 
 pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, APP_ATTRS)).transpose()?;
+    let filter = q
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .map(|f| parse_filter(f, APP_ATTRS))
+        .transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
         let app = &org.apps[i];
@@ -210,44 +221,82 @@ pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaEr
         !app.deleted
             && filter.as_ref().is_none_or(|f| f.matches(&values))
             && prefix.as_ref().is_none_or(|p| {
-                app.label.to_ascii_lowercase().starts_with(p.as_str()) || app.name.starts_with(p.as_str())
+                app.label.to_ascii_lowercase().starts_with(p.as_str())
+                    || app.name.starts_with(p.as_str())
             })
     };
     // Apps: at most 200 per page.
-    page_of(state, q, org.apps.len(), (200, 200), keep, |i| objects::app(base, &org.apps[i]))
+    page_of(state, q, org.apps.len(), (200, 200), keep, |i| {
+        objects::app(base, &org.apps[i])
+    })
 }
 
 pub fn get_app(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org
+        .listed_app(id)
+        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     Ok(Page::object(objects::app(base, &org.apps[a])))
 }
 
-pub fn list_app_users(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
+pub fn list_app_users(
+    state: &SimState,
+    base: &str,
+    id: &str,
+    q: &Query,
+) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org
+        .listed_app(id)
+        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     let app = &org.apps[a];
     let rows = &org.assignments[a];
     // App users: default 50, maximum 500 per page (Okta Application Users API).
-    page_of(state, q, rows.len(), (50, 500), |_| true, |i| {
-        let row = &rows[i];
-        objects::app_user(base, app, row, &org.users[row.user as usize])
-    })
+    page_of(
+        state,
+        q,
+        rows.len(),
+        (50, 500),
+        |_| true,
+        |i| {
+            let row = &rows[i];
+            objects::app_user(base, app, row, &org.users[row.user as usize])
+        },
+    )
 }
 
-pub fn list_app_groups(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
+pub fn list_app_groups(
+    state: &SimState,
+    base: &str,
+    id: &str,
+    q: &Query,
+) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org
+        .listed_app(id)
+        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     let app = &org.apps[a];
     // Application groups: default 20, maximum 200 per page (Okta Application Groups API).
-    page_of(state, q, app.groups.len(), (20, 200), |_| true, |i| {
-        objects::app_group(base, app, &org.groups[app.groups[i] as usize], i)
-    })
+    page_of(
+        state,
+        q,
+        app.groups.len(),
+        (20, 200),
+        |_| true,
+        |i| objects::app_group(base, app, &org.groups[app.groups[i] as usize], i),
+    )
 }
 
 pub fn list_groups(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    page_of(state, q, org.groups.len(), (200, 10_000), |_| true, |i| objects::group(base, &org.groups[i], i == 0))
+    page_of(
+        state,
+        q,
+        org.groups.len(),
+        (200, 10_000),
+        |_| true,
+        |i| objects::group(base, &org.groups[i], i == 0),
+    )
 }
 
 const LOG_ATTRS: &[&str] = &[
@@ -274,16 +323,31 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
         for p in path {
             node = &node[*p];
         }
-        node.as_str().map(|s| vec![s.to_string()]).unwrap_or_default()
+        node.as_str()
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default()
     };
     match attr {
         "eventType" => vec![e.kind.event_type().into()],
         "outcome.result" => vec![if e.success { "SUCCESS" } else { "FAILURE" }.into()],
-        "legacyEventType" => if e.kind == EventKind::Sso { vec!["app.auth.sso".into()] } else { vec![] },
+        "legacyEventType" => {
+            if e.kind == EventKind::Sso {
+                vec!["app.auth.sso".into()]
+            } else {
+                vec![]
+            }
+        }
         a if a.starts_with("target.") => {
             let field = &a["target.".len()..];
             let v = rendered();
-            v["target"].as_array().map(|ts| ts.iter().filter_map(|t| t[field].as_str().map(String::from)).collect()).unwrap_or_default()
+            v["target"]
+                .as_array()
+                .map(|ts| {
+                    ts.iter()
+                        .filter_map(|t| t[field].as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
         }
         a => {
             let parts: Vec<&str> = a.split('.').collect();
@@ -295,7 +359,12 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, OktaError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| OktaError::validation(field, "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z"))
+        .map_err(|_| {
+            OktaError::validation(
+                field,
+                "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z",
+            )
+        })
 }
 
 /// The parameters of a System Log query.
@@ -315,7 +384,11 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
             _ => return Err(OktaError::validation("limit", "must be between 0 and 1000")),
         },
     };
-    let until = q.get("until").filter(|u| !u.is_empty()).map(|u| parse_time("until", u)).transpose()?;
+    let until = q
+        .get("until")
+        .filter(|u| !u.is_empty())
+        .map(|u| parse_time("until", u))
+        .transpose()?;
     let since = match q.get("since").filter(|s| !s.is_empty()) {
         Some(s) => parse_time("since", s)?,
         None => until.unwrap_or(now) - Duration::days(7),
@@ -324,21 +397,44 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
         return Err(OktaError::since_too_old());
     }
     if until.is_some_and(|u| since > u) {
-        return Err(OktaError::validation("since", "must not be later than until"));
+        return Err(OktaError::validation(
+            "since",
+            "must not be later than until",
+        ));
     }
     match q.get("sortOrder").unwrap_or("ASCENDING") {
         "ASCENDING" | "" => {}
         // okta-sim serves ascending pages only; Okta also serves DESCENDING bounded queries.
-        _ => return Err(OktaError::validation("sortOrder", "okta-sim supports ASCENDING only")),
+        _ => {
+            return Err(OktaError::validation(
+                "sortOrder",
+                "okta-sim supports ASCENDING only",
+            ));
+        }
     }
-    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, LOG_ATTRS)).transpose()?;
-    let keywords: Vec<String> = q.get("q").unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect();
+    let filter = q
+        .get("filter")
+        .filter(|f| !f.is_empty())
+        .map(|f| parse_filter(f, LOG_ATTRS))
+        .transpose()?;
+    let keywords: Vec<String> = q
+        .get("q")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
     if keywords.len() > 10 {
         return Err(OktaError::validation("q", "at most 10 keywords"));
     }
     // The System Log keeps 90 days: older events are gone, not an error (Okta System Log API).
     let since_ms = since.max(now - Duration::days(90)).timestamp_millis();
-    Ok(LogQuery { limit, since_ms, until_ms: until.map(|u| u.timestamp_millis()), filter, keywords })
+    Ok(LogQuery {
+        limit,
+        since_ms,
+        until_ms: until.map(|u| u.timestamp_millis()),
+        filter,
+        keywords,
+    })
 }
 
 /// GET /api/v1/logs. A query with `until` is bounded: ordered by published, finite, the last page has no
@@ -346,11 +442,19 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
 /// included), and every page, even an empty one, carries a next link
 /// (developer.okta.com/docs/reference/system-log-query). `credential` names who polls, so `--truth` and
 /// /__sim/truth can be taken as of that client's last caught-up read.
-pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>, credential: &str) -> Result<Page, OktaError> {
+pub fn list_logs(
+    state: &SimState,
+    q: &Query,
+    now: DateTime<Utc>,
+    credential: &str,
+) -> Result<Page, OktaError> {
     let query = log_query(q, now)?;
     let org = state.org();
     let matches = |e: &Event| {
-        query.filter.as_ref().is_none_or(|f| f.matches(&|a| event_values(&org, e, a)))
+        query
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&|a| event_values(&org, e, a)))
             && (query.keywords.is_empty() || {
                 let text = objects::log_event(&org, e).to_string().to_ascii_lowercase();
                 query.keywords.iter().all(|k| text.contains(k.as_str()))
@@ -359,17 +463,32 @@ pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>, credential: &s
     let now_ms = now.timestamp_millis();
     let after = match q.get("after") {
         None | Some("") => None,
-        Some(c) => Some(state.decode_position(c).ok_or_else(|| OktaError::validation("after", "is not a valid cursor"))?),
+        Some(c) => Some(
+            state
+                .decode_position(c)
+                .ok_or_else(|| OktaError::validation("after", "is not a valid cursor"))?,
+        ),
     };
     let (events, next) = match query.until_ms {
         None => {
-            let (events, next) = state.log.poll(&org, after, query.since_ms, now_ms, query.limit, &matches);
+            let (events, next) =
+                state
+                    .log
+                    .poll(&org, after, query.since_ms, now_ms, query.limit, &matches);
             if events.len() < query.limit {
                 state.caught_up(credential, now_ms);
             }
             (events, Some(next))
         }
-        Some(until_ms) => state.log.bounded(&org, after, query.since_ms, until_ms, now_ms, query.limit, &matches),
+        Some(until_ms) => state.log.bounded(
+            &org,
+            after,
+            query.since_ms,
+            until_ms,
+            now_ms,
+            query.limit,
+            &matches,
+        ),
     };
     Ok(Page {
         body: Value::Array(events.iter().map(|e| objects::log_event(&org, e)).collect()),

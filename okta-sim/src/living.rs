@@ -36,7 +36,14 @@ pub struct Change {
     pub ago_seconds: Option<u64>,
 }
 
-fn event(kind: EventKind, app: usize, user: u32, group: u32, published_ms: i64, transaction: u64) -> Event {
+fn event(
+    kind: EventKind,
+    app: usize,
+    user: u32,
+    group: u32,
+    published_ms: i64,
+    transaction: u64,
+) -> Event {
     Event {
         index: 0,
         published_ms,
@@ -93,8 +100,13 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
     let emit = |e: Event| state.log.append(e, now_ms);
     match change.op.as_str() {
         "assign" | "unassign" | "app-user-status" => {
-            let (app, user) = (find_app(state, &change.app)?, find_user(state, &change.user)?);
-            let status = (change.op != "unassign").then(|| app_user_status(&change.status)).transpose()?;
+            let (app, user) = (
+                find_app(state, &change.app)?,
+                find_user(state, &change.user)?,
+            );
+            let status = (change.op != "unassign")
+                .then(|| app_user_status(&change.status))
+                .transpose()?;
             let changed = state.org_mut().set_direct(app, user, status);
             let kind = match change.op.as_str() {
                 "assign" => EventKind::AppUserAdd,
@@ -107,7 +119,10 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
             Ok(json!({"changed": changed}))
         }
         "group-assign" | "group-unassign" => {
-            let (app, group) = (find_app(state, &change.app)?, find_group(state, &change.group)?);
+            let (app, group) = (
+                find_app(state, &change.app)?,
+                find_group(state, &change.group)?,
+            );
             let mut org = state.org_mut();
             let assign = change.op == "group-assign";
             let had = org.apps[app].groups.contains(&group);
@@ -124,11 +139,25 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
                 org.refresh_group_row(app, u);
             }
             drop(org);
-            emit(event(if assign { EventKind::GroupAppAdd } else { EventKind::GroupAppRemove }, app, 0, group, at, tx));
+            emit(event(
+                if assign {
+                    EventKind::GroupAppAdd
+                } else {
+                    EventKind::GroupAppRemove
+                },
+                app,
+                0,
+                group,
+                at,
+                tx,
+            ));
             Ok(json!({"changed": true}))
         }
         "member-add" | "member-remove" => {
-            let (group, user) = (find_group(state, &change.group)?, find_user(state, &change.user)?);
+            let (group, user) = (
+                find_group(state, &change.group)?,
+                find_user(state, &change.user)?,
+            );
             let mut org = state.org_mut();
             let members = &mut org.groups[group as usize].members;
             let changed = match (members.binary_search(&user), change.op == "member-add") {
@@ -147,14 +176,22 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
                     org.refresh_group_row(app, user);
                 }
                 drop(org);
-                let kind = if change.op == "member-add" { EventKind::GroupMemberAdd } else { EventKind::GroupMemberRemove };
+                let kind = if change.op == "member-add" {
+                    EventKind::GroupMemberAdd
+                } else {
+                    EventKind::GroupMemberRemove
+                };
                 emit(event(kind, 0, user, group, at, tx));
             }
             Ok(json!({"changed": changed}))
         }
         "app-add" => {
             let label = change.label.clone().unwrap_or_else(|| "New App".into());
-            let mode = change.mode.as_deref().and_then(SignOnMode::parse).unwrap_or(SignOnMode::Saml20);
+            let mode = change
+                .mode
+                .as_deref()
+                .and_then(SignOnMode::parse)
+                .unwrap_or(SignOnMode::Saml20);
             let app = state.org_mut().add_app(&label, mode, Utc::now());
             emit(event(EventKind::AppCreate, app, 0, 0, at, tx));
             emit(event(EventKind::AppActivate, app, 0, 0, at, tx));
@@ -184,13 +221,25 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
         }
         "user-status" => {
             let user = find_user(state, &change.user)?;
-            let status = change.status.as_deref().and_then(UserStatus::parse).ok_or("give a user \"status\" such as SUSPENDED")?;
+            let status = change
+                .status
+                .as_deref()
+                .and_then(UserStatus::parse)
+                .ok_or("give a user \"status\" such as SUSPENDED")?;
             let kind = match status {
                 UserStatus::Suspended => EventKind::UserSuspend,
                 UserStatus::Deprovisioned => EventKind::UserDeactivate,
                 UserStatus::LockedOut => EventKind::UserLock,
-                UserStatus::Active if state.org().users[user as usize].status == UserStatus::Suspended => EventKind::UserUnsuspend,
-                UserStatus::Active if state.org().users[user as usize].status == UserStatus::LockedOut => EventKind::UserUnlock,
+                UserStatus::Active
+                    if state.org().users[user as usize].status == UserStatus::Suspended =>
+                {
+                    EventKind::UserUnsuspend
+                }
+                UserStatus::Active
+                    if state.org().users[user as usize].status == UserStatus::LockedOut =>
+                {
+                    EventKind::UserUnlock
+                }
                 _ => EventKind::UserActivate,
             };
             state.org_mut().users[user as usize].status = status;
@@ -221,13 +270,23 @@ fn sign_ins(state: &SimState, change: &Change, at: i64, now_ms: i64) -> Result<V
         SignInStyle::Radius => EventKind::Radius,
         _ => EventKind::Sso,
     };
-    let distinct = change.users.unwrap_or(count).clamp(1, candidates.len().max(1) as u64);
+    let distinct = change
+        .users
+        .unwrap_or(count)
+        .clamp(1, candidates.len().max(1) as u64);
     let app_id = org.apps[app].id.clone();
     drop(org);
     let mut first = None;
     for n in 0..count {
         let user = candidates[(n % distinct) as usize];
-        let mut e = event(kind, app, user, 0, at, hash3(now_ms as u64, n, state.log.len()));
+        let mut e = event(
+            kind,
+            app,
+            user,
+            0,
+            at,
+            hash3(now_ms as u64, n, state.log.len()),
+        );
         e.app_user_first = n % 2 == 1;
         let index = state.log.append(e, now_ms);
         first.get_or_insert(index);
@@ -253,6 +312,33 @@ pub async fn churn(state: Arc<SimState>, per_minute: f64) {
     }
 }
 
+/// A burst of churn at once (POST /__sim/churn), for benchmarks: `changes` random changes as `--churn`
+/// makes them, then `sign_ins` more sign-ins spread over random apps. Returns how many applied.
+pub fn burst(state: &SimState, changes: u64, sign_ins: u64, first: u64) -> Value {
+    let mut applied = 0u64;
+    for n in first..first + changes {
+        applied += u64::from(apply(state, &random_change(state, n)).is_ok());
+    }
+    let (mut added, mut n) = (0u64, first + changes);
+    while added < sign_ins {
+        let mut change = random_change(state, n);
+        n += 1;
+        let count = (sign_ins - added).min(200);
+        change = Change {
+            op: "sign-ins".into(),
+            count: Some(count),
+            users: Some(count.min(50)),
+            ..change
+        };
+        if apply(state, &change).is_ok() {
+            added += count;
+        } else if n > first + changes + sign_ins {
+            break; // no app has anybody who can sign in
+        }
+    }
+    json!({"changes": applied, "signIns": added})
+}
+
 fn tracing_free_log(message: &str) {
     eprintln!("okta-sim: {message}");
 }
@@ -260,21 +346,53 @@ fn tracing_free_log(message: &str) {
 fn random_change(state: &SimState, n: u64) -> Change {
     let org = state.org();
     let mut d = Draws::new(org.seed, 0xc4, n);
-    let saas: Vec<usize> = (0..org.apps.len()).filter(|&a| org.apps[a].kind == AppKind::Saas && !org.apps[a].deleted).collect();
+    let saas: Vec<usize> = (0..org.apps.len())
+        .filter(|&a| org.apps[a].kind == AppKind::Saas && !org.apps[a].deleted)
+        .collect();
     let app = saas[d.below(saas.len().max(1) as u64) as usize % saas.len().max(1)];
     let user = d.below(org.users.len().max(1) as u64) as usize;
     let group = 1 + d.below(org.groups.len().saturating_sub(1).max(1) as u64) as usize;
-    let ids = (org.apps[app].id.clone(), org.users[user].id.clone(), org.groups[group.min(org.groups.len() - 1)].id.clone());
-    let direct = org.assignments[app].iter().find(|r| r.direct).map(|r| org.users[r.user as usize].id.clone());
+    let ids = (
+        org.apps[app].id.clone(),
+        org.users[user].id.clone(),
+        org.groups[group.min(org.groups.len() - 1)].id.clone(),
+    );
+    let direct = org.assignments[app]
+        .iter()
+        .find(|r| r.direct)
+        .map(|r| org.users[r.user as usize].id.clone());
     let suspended = org.users[user].status == UserStatus::Suspended;
     drop(org);
-    let base = |op: &str| Change { op: op.into(), app: Some(ids.0.clone()), user: Some(ids.1.clone()), group: Some(ids.2.clone()), ..Change::default() };
+    let base = |op: &str| Change {
+        op: op.into(),
+        app: Some(ids.0.clone()),
+        user: Some(ids.1.clone()),
+        group: Some(ids.2.clone()),
+        ..Change::default()
+    };
     match d.below(10) {
         0..=2 => base("assign"),
-        3 => Change { user: direct.or(Some(ids.1.clone())), ..base("unassign") },
-        4 => base(if d.chance(0.5) { "member-add" } else { "member-remove" }),
-        5 => Change { status: Some(if suspended { "ACTIVE" } else { "SUSPENDED" }.into()), ..base("user-status") },
-        6 => Change { status: Some("PROVISIONED".into()), ..base("app-user-status") },
-        _ => Change { count: Some(1 + d.below(20)), users: Some(1 + d.below(5)), ..base("sign-ins") },
+        3 => Change {
+            user: direct.or(Some(ids.1.clone())),
+            ..base("unassign")
+        },
+        4 => base(if d.chance(0.5) {
+            "member-add"
+        } else {
+            "member-remove"
+        }),
+        5 => Change {
+            status: Some(if suspended { "ACTIVE" } else { "SUSPENDED" }.into()),
+            ..base("user-status")
+        },
+        6 => Change {
+            status: Some("PROVISIONED".into()),
+            ..base("app-user-status")
+        },
+        _ => Change {
+            count: Some(1 + d.below(20)),
+            users: Some(1 + d.below(5)),
+            ..base("sign-ins")
+        },
     }
 }

@@ -43,7 +43,12 @@ pub struct OAuthRefusal {
 }
 
 fn refuse(status: u16, error: &'static str, description: impl Into<String>) -> OAuthRefusal {
-    OAuthRefusal { status, error, description: description.into(), nonce: None }
+    OAuthRefusal {
+        status,
+        error,
+        description: description.into(),
+        nonce: None,
+    }
 }
 
 /// An issued access token.
@@ -68,7 +73,9 @@ impl Replays {
             return false;
         }
         self.order.push_back(jti.to_string());
-        if self.order.len() > 100_000 && let Some(old) = self.order.pop_front() {
+        if self.order.len() > 100_000
+            && let Some(old) = self.order.pop_front()
+        {
             self.seen.remove(&old);
         }
         true
@@ -105,7 +112,10 @@ fn random(bytes: usize) -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl OAuthClient {
@@ -113,24 +123,41 @@ impl OAuthClient {
         let parts: Vec<&str> = spec.splitn(4, ':').collect();
         let (id, file, scopes) = match parts.as_slice() {
             [id, file, scopes, ..] => (*id, *file, *scopes),
-            _ => return Err(format!("--oauth-client {spec:?}: write CLIENT_ID:KEY_FILE:SCOPE,SCOPE[:nodpop]")),
+            _ => {
+                return Err(format!(
+                    "--oauth-client {spec:?}: write CLIENT_ID:KEY_FILE:SCOPE,SCOPE[:nodpop]"
+                ));
+            }
         };
         let dpop = match parts.get(3) {
             None => true,
             Some(&"nodpop") => false,
-            Some(other) => return Err(format!("--oauth-client {spec:?}: unknown option {other:?} (nodpop)")),
+            Some(other) => {
+                return Err(format!(
+                    "--oauth-client {spec:?}: unknown option {other:?} (nodpop)"
+                ));
+            }
         };
-        let raw = std::fs::read(file).map_err(|e| format!("--oauth-client {spec:?}: cannot read {file}: {e}"))?;
+        let raw = std::fs::read(file)
+            .map_err(|e| format!("--oauth-client {spec:?}: cannot read {file}: {e}"))?;
         let keys = if raw.trim_ascii_start().starts_with(b"{") {
-            let set: JwkSet = serde_json::from_slice(&raw).map_err(|e| format!("--oauth-client {spec:?}: {file} is not a JWKS: {e}"))?;
-            set.keys.into_iter().map(|k| (k.common.key_id.clone(), PublicKey::Jwk(Box::new(k)))).collect()
+            let set: JwkSet = serde_json::from_slice(&raw)
+                .map_err(|e| format!("--oauth-client {spec:?}: {file} is not a JWKS: {e}"))?;
+            set.keys
+                .into_iter()
+                .map(|k| (k.common.key_id.clone(), PublicKey::Jwk(Box::new(k))))
+                .collect()
         } else {
             vec![(None, PublicKey::Pem(raw))]
         };
         Ok(OAuthClient {
             id: id.to_string(),
             keys,
-            scopes: scopes.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+            scopes: scopes
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
             dpop,
             revoked: AtomicBool::new(false),
         })
@@ -138,11 +165,14 @@ impl OAuthClient {
 
     fn decoding_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
         let rsa = matches!(alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512);
-        self.keys.iter().filter(|(k, _)| kid.is_none() || k.is_none() || k.as_deref() == kid).find_map(|(_, key)| match key {
-            PublicKey::Pem(pem) if rsa => DecodingKey::from_rsa_pem(pem).ok(),
-            PublicKey::Pem(pem) => DecodingKey::from_ec_pem(pem).ok(),
-            PublicKey::Jwk(jwk) => DecodingKey::from_jwk(jwk).ok(),
-        })
+        self.keys
+            .iter()
+            .filter(|(k, _)| kid.is_none() || k.is_none() || k.as_deref() == kid)
+            .find_map(|(_, key)| match key {
+                PublicKey::Pem(pem) if rsa => DecodingKey::from_rsa_pem(pem).ok(),
+                PublicKey::Pem(pem) => DecodingKey::from_ec_pem(pem).ok(),
+                PublicKey::Jwk(jwk) => DecodingKey::from_jwk(jwk).ok(),
+            })
     }
 }
 
@@ -165,7 +195,13 @@ struct ProofClaims {
 }
 
 /// The client assertions Okta accepts: RS256/384/512 and ES256/384/512 (we verify what jsonwebtoken can).
-const ASSERTION_ALGS: [Algorithm; 5] = [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::ES256, Algorithm::ES384];
+const ASSERTION_ALGS: [Algorithm; 5] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
 
 impl OAuthServer {
     pub fn new(clients: Vec<OAuthClient>, settings: OAuthSettings) -> OAuthServer {
@@ -174,7 +210,11 @@ impl OAuthServer {
             settings,
             tokens: Mutex::new(HashMap::new()),
             replays: Mutex::new(Replays::default()),
-            nonces: Mutex::new(Nonces { current: random(24), previous: None, rotated: Instant::now() }),
+            nonces: Mutex::new(Nonces {
+                current: random(24),
+                previous: None,
+                rotated: Instant::now(),
+            }),
             token_requests: AtomicU64::new(0),
         }
     }
@@ -185,9 +225,14 @@ impl OAuthServer {
 
     /// Revokes a client (as deactivating the app or removing its key would): its tokens stop working.
     pub fn revoke(&self, id: &str) -> bool {
-        let Some(client) = self.clients.get(id) else { return false };
+        let Some(client) = self.clients.get(id) else {
+            return false;
+        };
         client.revoked.store(true, Ordering::SeqCst);
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, t| t.client != id);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, t| t.client != id);
         true
     }
 
@@ -207,18 +252,39 @@ impl OAuthServer {
             Some(n) if n == current || previous.as_deref() == Some(n) => Ok(()),
             _ => Err(OAuthRefusal {
                 nonce: Some(current),
-                ..refuse(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
+                ..refuse(
+                    400,
+                    "use_dpop_nonce",
+                    "Authorization server requires nonce in DPoP proof.",
+                )
             }),
         }
     }
 
     fn fresh_jti(&self, jti: &str) -> bool {
-        self.replays.lock().unwrap_or_else(|p| p.into_inner()).fresh(jti)
+        self.replays
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fresh(jti)
     }
 
     /// Verifies a DPoP proof for `method` `url` (no query); returns the key's thumbprint.
-    fn proof(&self, proof: Option<&str>, method: &str, url: &str, ath: Option<&str>, nonce_required: bool, status: u16) -> Result<String, OAuthRefusal> {
-        let bad = |why: &str| refuse(status, "invalid_dpop_proof", format!("The DPoP proof JWT is invalid: {why}."));
+    fn proof(
+        &self,
+        proof: Option<&str>,
+        method: &str,
+        url: &str,
+        ath: Option<&str>,
+        nonce_required: bool,
+        status: u16,
+    ) -> Result<String, OAuthRefusal> {
+        let bad = |why: &str| {
+            refuse(
+                status,
+                "invalid_dpop_proof",
+                format!("The DPoP proof JWT is invalid: {why}."),
+            )
+        };
         let proof = proof.ok_or_else(|| bad("the DPoP header is missing"))?;
         let header = jsonwebtoken::decode_header(proof).map_err(|_| bad("it is not a JWT"))?;
         if header.typ.as_deref() != Some("dpop+jwt") {
@@ -230,14 +296,18 @@ impl OAuthServer {
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
         validation.validate_aud = false;
-        let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation).map_err(|_| bad("the signature does not verify"))?.claims;
+        let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation)
+            .map_err(|_| bad("the signature does not verify"))?
+            .claims;
         if claims.htm != method || claims.htu != url {
             return Err(bad("htm or htu do not match the request"));
         }
         if claims.iat.abs_diff(now_secs()) > 300 {
             return Err(bad("iat is not recent"));
         }
-        if let Some(want) = ath && claims.ath.as_deref() != Some(want) {
+        if let Some(want) = ath
+            && claims.ath.as_deref() != Some(want)
+        {
             return Err(bad("ath does not match the access token"));
         }
         if nonce_required {
@@ -246,16 +316,32 @@ impl OAuthServer {
         if !self.fresh_jti(&claims.jti) {
             return Err(bad("its jti was used before"));
         }
-        jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| bad("no thumbprint"))
+        jwk.thumbprint(ThumbprintHash::SHA256)
+            .map_err(|_| bad("no thumbprint"))
     }
 
-    fn assertion(&self, form: &HashMap<String, String>, token_url: &str) -> Result<&OAuthClient, OAuthRefusal> {
-        let invalid = |why: &str| refuse(401, "invalid_client", format!("Client authentication failed: {why}"));
-        if form.get("client_assertion_type").map(String::as_str) != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+    fn assertion(
+        &self,
+        form: &HashMap<String, String>,
+        token_url: &str,
+    ) -> Result<&OAuthClient, OAuthRefusal> {
+        let invalid = |why: &str| {
+            refuse(
+                401,
+                "invalid_client",
+                format!("Client authentication failed: {why}"),
+            )
+        };
+        if form.get("client_assertion_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
             return Err(invalid("only private_key_jwt is accepted for this client"));
         }
-        let jwt = form.get("client_assertion").ok_or_else(|| invalid("no client_assertion"))?;
-        let header = jsonwebtoken::decode_header(jwt).map_err(|_| invalid("the assertion is not a JWT"))?;
+        let jwt = form
+            .get("client_assertion")
+            .ok_or_else(|| invalid("no client_assertion"))?;
+        let header =
+            jsonwebtoken::decode_header(jwt).map_err(|_| invalid("the assertion is not a JWT"))?;
         if !ASSERTION_ALGS.contains(&header.alg) {
             return Err(invalid("unsupported signing algorithm"));
         }
@@ -266,16 +352,23 @@ impl OAuthServer {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| invalid("unreadable claims"))?;
         let id = unverified["iss"].as_str().unwrap_or_default();
-        let client = self.clients.get(id).ok_or_else(|| invalid("the client is unknown"))?;
+        let client = self
+            .clients
+            .get(id)
+            .ok_or_else(|| invalid("the client is unknown"))?;
         if client.revoked.load(Ordering::SeqCst) {
             return Err(invalid("the client is deactivated"));
         }
-        let key = client.decoding_key(header.kid.as_deref(), header.alg).ok_or_else(|| invalid("no registered key matches the kid"))?;
+        let key = client
+            .decoding_key(header.kid.as_deref(), header.alg)
+            .ok_or_else(|| invalid("no registered key matches the kid"))?;
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[token_url]);
         validation.set_issuer(&[client.id.as_str()]);
         validation.leeway = 0;
-        let claims = jsonwebtoken::decode::<AssertionClaims>(jwt, &key, &validation).map_err(|e| invalid(&format!("the assertion does not verify ({e})")))?.claims;
+        let claims = jsonwebtoken::decode::<AssertionClaims>(jwt, &key, &validation)
+            .map_err(|e| invalid(&format!("the assertion does not verify ({e})")))?
+            .claims;
         if claims.sub != client.id || claims.iss != client.id {
             return Err(invalid("iss and sub must both be the client id"));
         }
@@ -290,28 +383,63 @@ impl OAuthServer {
     }
 
     /// `POST /oauth2/v1/token` (form-encoded); Ok is the JSON answer.
-    pub fn token(&self, form: &HashMap<String, String>, dpop: Option<&str>, token_url: &str) -> Result<serde_json::Value, OAuthRefusal> {
+    pub fn token(
+        &self,
+        form: &HashMap<String, String>,
+        dpop: Option<&str>,
+        token_url: &str,
+    ) -> Result<serde_json::Value, OAuthRefusal> {
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-            return Err(refuse(400, "unsupported_grant_type", "The authorization grant type is not supported by the authorization server."));
+            return Err(refuse(
+                400,
+                "unsupported_grant_type",
+                "The authorization grant type is not supported by the authorization server.",
+            ));
         }
         let client = self.assertion(form, token_url)?;
-        let requested: Vec<String> = form.get("scope").map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default();
+        let requested: Vec<String> = form
+            .get("scope")
+            .map(|s| s.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
         if requested.is_empty() {
-            return Err(refuse(400, "invalid_scope", "The authorization server resource does not have any configured default scopes, 'scope' must be provided."));
+            return Err(refuse(
+                400,
+                "invalid_scope",
+                "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
+            ));
         }
-        let denied: Vec<&String> = requested.iter().filter(|s| !client.scopes.contains(s)).collect();
+        let denied: Vec<&String> = requested
+            .iter()
+            .filter(|s| !client.scopes.contains(s))
+            .collect();
         if !denied.is_empty() {
             let names: Vec<&str> = denied.iter().map(|s| s.as_str()).collect();
-            return Err(refuse(400, "invalid_scope", format!("The following scopes are not allowed: {}", names.join(", "))));
+            return Err(refuse(
+                400,
+                "invalid_scope",
+                format!("The following scopes are not allowed: {}", names.join(", ")),
+            ));
         }
-        let jkt = if client.dpop { Some(self.proof(dpop, "POST", token_url, None, true, 400)?) } else { None };
+        let jkt = if client.dpop {
+            Some(self.proof(dpop, "POST", token_url, None, true, 400)?)
+        } else {
+            None
+        };
         let token = format!("eyJ.{}", random(32));
         let lifetime = self.settings.token_lifetime;
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            token.clone(),
-            Issued { client: client.id.clone(), scopes: requested.clone(), jkt: jkt.clone(), expires: Instant::now() + lifetime },
-        );
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                token.clone(),
+                Issued {
+                    client: client.id.clone(),
+                    scopes: requested.clone(),
+                    jkt: jkt.clone(),
+                    expires: Instant::now() + lifetime,
+                },
+            );
         Ok(serde_json::json!({
             "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": lifetime.as_secs(),
@@ -321,7 +449,13 @@ impl OAuthServer {
     }
 
     /// Checks an API request's access token (and its DPoP proof); Ok is the token's scopes.
-    pub fn check(&self, authorization: &str, dpop: Option<&str>, method: &str, url: &str) -> Result<(String, Vec<String>), OAuthRefusal> {
+    pub fn check(
+        &self,
+        authorization: &str,
+        dpop: Option<&str>,
+        method: &str,
+        url: &str,
+    ) -> Result<(String, Vec<String>), OAuthRefusal> {
         let (scheme, token) = authorization.split_once(' ').unwrap_or(("", ""));
         let invalid = || refuse(401, "invalid_token", "The access token is invalid.");
         let issued = {
@@ -335,9 +469,14 @@ impl OAuthServer {
         match (&issued.2, scheme) {
             (Some(jkt), "DPoP") => {
                 let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-                let thumb = self.proof(dpop, method, url, Some(&ath), self.settings.api_nonce, 401)?;
+                let thumb =
+                    self.proof(dpop, method, url, Some(&ath), self.settings.api_nonce, 401)?;
                 if &thumb != jkt {
-                    return Err(refuse(401, "invalid_dpop_proof", "The DPoP proof JWT is invalid: its key is not the one the token is bound to."));
+                    return Err(refuse(
+                        401,
+                        "invalid_dpop_proof",
+                        "The DPoP proof JWT is invalid: its key is not the one the token is bound to.",
+                    ));
                 }
             }
             (None, "Bearer") => {}
@@ -357,14 +496,25 @@ mod tests {
         assert!(OAuthClient::parse("c:/nonexistent:okta.users.read").is_err());
         let dir = std::env::temp_dir().join(format!("okta-sim-oauth-{}", std::process::id()));
         std::fs::write(&dir, br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#).unwrap();
-        let c = OAuthClient::parse(&format!("0oa1:{}:okta.users.read,okta.apps.read:nodpop", dir.display())).unwrap();
+        let c = OAuthClient::parse(&format!(
+            "0oa1:{}:okta.users.read,okta.apps.read:nodpop",
+            dir.display()
+        ))
+        .unwrap();
         assert!(!c.dpop && c.scopes.len() == 2 && c.keys[0].0.as_deref() == Some("k1"));
         let _ = std::fs::remove_file(dir);
     }
 
     #[test]
     fn nonces_rotate_and_the_previous_one_still_works() {
-        let s = OAuthServer::new(vec![], OAuthSettings { token_lifetime: Duration::from_secs(3600), nonce_rotation: Duration::from_millis(1), api_nonce: false });
+        let s = OAuthServer::new(
+            vec![],
+            OAuthSettings {
+                token_lifetime: Duration::from_secs(3600),
+                nonce_rotation: Duration::from_millis(1),
+                api_nonce: false,
+            },
+        );
         let (first, _) = s.nonce();
         std::thread::sleep(Duration::from_millis(5));
         let (second, previous) = s.nonce();

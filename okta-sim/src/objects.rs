@@ -76,10 +76,12 @@ fn app_settings(app: &App, slug: &str) -> Value {
         SignOnMode::Saml11 => common(json!({"app": {}, "signOn": {}})),
         // A service client has no redirect URIs and only the client_credentials grant (Okta: client
         // credentials flow); an app's application_type says which (ApplicationType in the spec).
-        SignOnMode::OpenIdConnect if app.application_type == Some("service") => common(json!({"oauthClient": {
-            "response_types": ["token"], "grant_types": ["client_credentials"],
-            "application_type": "service", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC"
-        }})),
+        SignOnMode::OpenIdConnect if app.application_type == Some("service") => {
+            common(json!({"oauthClient": {
+                "response_types": ["token"], "grant_types": ["client_credentials"],
+                "application_type": "service", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC"
+            }}))
+        }
         SignOnMode::OpenIdConnect => common(json!({"oauthClient": {
             "client_uri": format!("https://{slug}.example.com"),
             "redirect_uris": [format!("https://{slug}.example.com/callback")], "post_logout_redirect_uris": [],
@@ -167,9 +169,8 @@ pub fn app(base: &str, app: &App) -> Value {
 
 pub fn app_user(base: &str, app: &App, row: &Assignment, u: &User) -> Value {
     let assigned = timestamp(app.created.max(u.created) + Duration::days(2));
-    json!({
+    let mut v = json!({
         "id": u.id,
-        "externalId": row.status.holds_seat().then(|| format!("ext-{}", &u.id[3..])),
         "created": assigned,
         "lastUpdated": assigned,
         "scope": if row.direct { "USER" } else { "GROUP" },
@@ -183,7 +184,12 @@ pub fn app_user(base: &str, app: &App, row: &Assignment, u: &User) -> Value {
             "app": {"href": format!("{base}/api/v1/apps/{}", app.id)},
             "user": {"href": format!("{base}/api/v1/users/{}", u.id)},
         },
-    })
+    });
+    // The spec's AppUser.externalId is a non-nullable string: present once the app has an account id.
+    if row.status.holds_seat() {
+        v["externalId"] = json!(format!("ext-{}", &u.id[3..]));
+    }
+    v
 }
 
 /// An app's group assignment (ApplicationGroupAssignment).
@@ -229,18 +235,39 @@ fn app_json(app: &App) -> Value {
 fn targets(org: &Org, e: &Event, user: &User) -> Vec<Value> {
     let app = &org.apps[e.app as usize];
     let group = org.groups.get(e.group as usize);
-    let group_json = || group.map(|g| json!({"id": g.id, "type": "UserGroup", "alternateId": "unknown", "displayName": g.name}));
+    let group_json = || {
+        group.map(|g| json!({"id": g.id, "type": "UserGroup", "alternateId": "unknown", "displayName": g.name}))
+    };
     let app_user = json!({"id": format!("0ua{}", &user.id[3..]), "type": "AppUser", "alternateId": user.login, "displayName": format!("{} {}", user.first, user.last)});
     match e.kind {
         k if k.is_sign_in() || matches!(k, EventKind::UnauthAccess | EventKind::PolicyEvaluate) => {
-            if e.app_user_first { vec![app_user, app_json(app)] } else { vec![app_json(app), app_user] }
+            if e.app_user_first {
+                vec![app_user, app_json(app)]
+            } else {
+                vec![app_json(app), app_user]
+            }
         }
         EventKind::MfaVerify | EventKind::SessionStart => vec![],
-        EventKind::ServiceToken => vec![json!({"id": format!("AT.{}", e.transaction % 100_000_000), "type": "access_token", "alternateId": "unknown", "displayName": "Access Token"})],
-        EventKind::AppUserAdd | EventKind::AppUserRemove | EventKind::AppUserUpdate => vec![app_user, app_json(app), user_json(user)],
-        EventKind::GroupMemberAdd | EventKind::GroupMemberRemove => [Some(user_json(user)), group_json()].into_iter().flatten().collect(),
-        EventKind::GroupAppAdd | EventKind::GroupAppRemove => [Some(app_json(app)), group_json()].into_iter().flatten().collect(),
-        EventKind::AppCreate | EventKind::AppActivate | EventKind::AppDeactivate | EventKind::AppDelete => vec![app_json(app)],
+        EventKind::ServiceToken => vec![
+            json!({"id": format!("AT.{}", e.transaction % 100_000_000), "type": "access_token", "alternateId": "unknown", "displayName": "Access Token"}),
+        ],
+        EventKind::AppUserAdd | EventKind::AppUserRemove | EventKind::AppUserUpdate => {
+            vec![app_user, app_json(app), user_json(user)]
+        }
+        EventKind::GroupMemberAdd | EventKind::GroupMemberRemove => {
+            [Some(user_json(user)), group_json()]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
+        EventKind::GroupAppAdd | EventKind::GroupAppRemove => [Some(app_json(app)), group_json()]
+            .into_iter()
+            .flatten()
+            .collect(),
+        EventKind::AppCreate
+        | EventKind::AppActivate
+        | EventKind::AppDeactivate
+        | EventKind::AppDelete => vec![app_json(app)],
         _ => vec![user_json(user)],
     }
 }
@@ -251,7 +278,11 @@ fn actor(org: &Org, e: &Event, user: &User) -> Value {
         let app = &org.apps[e.app as usize];
         return json!({"id": app.id, "type": "PublicClientApp", "alternateId": app.id, "displayName": app.label});
     }
-    let who = if e.kind.user_actor() { user } else { &org.admin };
+    let who = if e.kind.user_actor() {
+        user
+    } else {
+        &org.admin
+    };
     user_json(who)
 }
 
@@ -259,7 +290,11 @@ pub fn log_event(org: &Org, e: &Event) -> Value {
     let user = org.users.get(e.user as usize).unwrap_or(&org.admin);
     let app = &org.apps[e.app as usize];
     let (event_type, message) = e.kind.names();
-    let outcome = if e.success { json!({"result": "SUCCESS"}) } else { json!({"result": "FAILURE", "reason": "INVALID_CREDENTIALS"}) };
+    let outcome = if e.success {
+        json!({"result": "SUCCESS"})
+    } else {
+        json!({"result": "FAILURE", "reason": "INVALID_CREDENTIALS"})
+    };
     let ip = format!("198.51.100.{}", e.user % 250 + 1);
     let mut event = json!({
         "uuid": uuid(org.seed, 12, e.index),

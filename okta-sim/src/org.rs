@@ -95,7 +95,10 @@ impl UserStatus {
     }
     /// Users who can complete a sign-in to an app.
     pub fn signs_in(self) -> bool {
-        matches!(self, UserStatus::Active | UserStatus::PasswordExpired | UserStatus::Recovery)
+        matches!(
+            self,
+            UserStatus::Active | UserStatus::PasswordExpired | UserStatus::Recovery
+        )
     }
 }
 
@@ -156,7 +159,10 @@ impl AppUserStatus {
     /// Whether the app user can use the app (ACTIVE: "provisioned and enabled to use the app";
     /// PROVISIONED and IMPLICIT likewise hold a working account).
     pub fn can_sign_in(self) -> bool {
-        matches!(self, AppUserStatus::Active | AppUserStatus::Provisioned | AppUserStatus::Implicit)
+        matches!(
+            self,
+            AppUserStatus::Active | AppUserStatus::Provisioned | AppUserStatus::Implicit
+        )
     }
     /// The simulator's own reading of Okta's status descriptions (x-enumDescriptions of AppUserStatus):
     /// an account that is enabled, or is being provisioned or awaits acknowledgment, is a seat.
@@ -327,7 +333,8 @@ const FIRST_NAMES: [&str; 24] = [
 ];
 const LAST_NAMES: [&str; 20] = [
     "Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
+    "Kowalski", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
+    "Weber",
 ];
 const DEPARTMENTS: usize = 10;
 
@@ -341,8 +348,14 @@ pub const OKTA_OWN_APPS: [(&str, &str); 11] = [
     ("okta_flow_sso", "Okta Workflows"),
     ("flow", "Okta Workflows OAuth"),
     ("okta_iga_reviewer", "Okta Access Certification Reviews"),
-    ("okta_iga_security_access_reviews", "Okta Security Access Reviews"),
-    ("okta_access_requests_resource_catalog", "Okta Identity Governance"),
+    (
+        "okta_iga_security_access_reviews",
+        "Okta Security Access Reviews",
+    ),
+    (
+        "okta_access_requests_resource_catalog",
+        "Okta Identity Governance",
+    ),
     ("okta_atspoke_sso", "Okta Access Requests"),
     ("okta_account_settings", "Okta End User Settings"),
     ("partner_portal", "Partner Admin Portal"),
@@ -350,14 +363,22 @@ pub const OKTA_OWN_APPS: [(&str, &str); 11] = [
 
 /// OAuth 2.0 service clients (client credentials grant: developer.okta.com guides/implement-grant-type
 /// /clientcreds) and an API service integration.
-const SERVICE_CLIENTS: [&str; 3] = ["Billing Sync Bot", "HR Provisioning Service", "Okta Workflows Connector (API service)"];
+const SERVICE_CLIENTS: [&str; 3] = [
+    "Billing Sync Bot",
+    "HR Provisioning Service",
+    "Okta Workflows Connector (API service)",
+];
 
 /// Well-known SaaS apps (name, label, sign-on mode), most widely assigned first; one of each mode early on.
 const CATALOG: [(&str, &str, SignOnMode); 31] = [
     ("google", "Google Workspace", SignOnMode::Saml20),
     ("slack", "Slack", SignOnMode::Saml20),
     ("zoomus", "Zoom", SignOnMode::Saml20),
-    ("office365", "Microsoft Office 365", SignOnMode::WsFederation),
+    (
+        "office365",
+        "Microsoft Office 365",
+        SignOnMode::WsFederation,
+    ),
     ("atlassian", "Atlassian Cloud", SignOnMode::Saml20),
     ("salesforce", "Salesforce", SignOnMode::Saml20),
     ("radius_vpn", "Corporate VPN (RADIUS)", SignOnMode::Radius),
@@ -373,7 +394,11 @@ const CATALOG: [(&str, &str, SignOnMode); 31] = [
     ("concur", "SAP Concur", SignOnMode::Saml11),
     ("servicenow_ud", "ServiceNow", SignOnMode::Saml20),
     ("docusign", "DocuSign", SignOnMode::Saml20),
-    ("dropbox_for_business", "Dropbox Business", SignOnMode::Saml20),
+    (
+        "dropbox_for_business",
+        "Dropbox Business",
+        SignOnMode::Saml20,
+    ),
     ("zendesk", "Zendesk", SignOnMode::Saml20),
     ("hubspot", "HubSpot", SignOnMode::Saml20),
     ("amazon_aws", "AWS Account Federation", SignOnMode::Saml20),
@@ -424,8 +449,18 @@ impl Org {
     }
 
     fn reindex(&mut self) {
-        self.app_by_id = self.apps.iter().enumerate().map(|(i, a)| (a.id.clone(), i as u32)).collect();
-        self.user_by_id = self.users.iter().enumerate().map(|(i, u)| (u.id.clone(), i as u32)).collect();
+        self.app_by_id = self
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.clone(), i as u32))
+            .collect();
+        self.user_by_id = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.id.clone(), i as u32))
+            .collect();
     }
 
     /// An app by id, deleted ones included.
@@ -445,7 +480,10 @@ impl Org {
     /// Adds an app at run time; returns its index.
     pub fn add_app(&mut self, label: &str, mode: SignOnMode, created: DateTime<Utc>) -> usize {
         let a = self.apps.len();
-        let name = mode.template_name().map(str::to_string).unwrap_or_else(|| format!("acme_added_{a}"));
+        let name = mode
+            .template_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("acme_added_{a}"));
         self.apps.push(App {
             id: okta_id("0oa", self.seed ^ 0xadd, TAG_APP, a as u64),
             name,
@@ -486,7 +524,14 @@ impl Org {
                 true
             }
             (Err(i), Some(s)) => {
-                rows.insert(i, Assignment { user, direct: true, status: s });
+                rows.insert(
+                    i,
+                    Assignment {
+                        user,
+                        direct: true,
+                        status: s,
+                    },
+                );
                 true
             }
             (Err(_), None) => false,
@@ -508,14 +553,23 @@ impl Org {
             Ok(i) if !in_groups && !rows[i].direct => {
                 rows.remove(i);
             }
-            Err(i) if in_groups => rows.insert(i, Assignment { user, direct: false, status: AppUserStatus::Active }),
+            Err(i) if in_groups => rows.insert(
+                i,
+                Assignment {
+                    user,
+                    direct: false,
+                    status: AppUserStatus::Active,
+                },
+            ),
             _ => {}
         }
     }
 
     /// The apps a group is assigned to.
     pub fn apps_of_group(&self, group: u32) -> Vec<usize> {
-        (0..self.apps.len()).filter(|&a| self.apps[a].groups.contains(&group)).collect()
+        (0..self.apps.len())
+            .filter(|&a| self.apps[a].groups.contains(&group))
+            .collect()
     }
 }
 
@@ -550,7 +604,12 @@ fn generate_users(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<User>
                 id: okta_id("00u", seed, TAG_USER, i as u64),
                 first,
                 last,
-                login: format!("{}.{}{}@acme.example", first.to_lowercase(), last.to_lowercase(), i),
+                login: format!(
+                    "{}.{}{}@acme.example",
+                    first.to_lowercase(),
+                    last.to_lowercase(),
+                    i
+                ),
                 status,
                 created: anchor - Duration::days(100 + d.below(1500) as i64),
                 department: d.below(DEPARTMENTS as u64) as u16,
@@ -561,7 +620,16 @@ fn generate_users(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<User>
 
 fn generate_groups(seed: u64, size: &OrgSize, users: &[User], anchor: DateTime<Utc>) -> Vec<Group> {
     const DEPARTMENT_NAMES: [&str; DEPARTMENTS] = [
-        "Engineering", "Sales", "Marketing", "Finance", "Support", "People", "Legal", "Operations", "Product", "Design",
+        "Engineering",
+        "Sales",
+        "Marketing",
+        "Finance",
+        "Support",
+        "People",
+        "Legal",
+        "Operations",
+        "Product",
+        "Design",
     ];
     let count = size.groups.max(1);
     let mut groups: Vec<Group> = (0..count)
@@ -572,7 +640,10 @@ fn generate_groups(seed: u64, size: &OrgSize, users: &[User], anchor: DateTime<U
                     let dept = DEPARTMENT_NAMES[g as usize - 1];
                     (dept.to_string(), format!("Members of {dept}"))
                 }
-                g => (format!("Project Team {g}"), "Cross-functional project team".into()),
+                g => (
+                    format!("Project Team {g}"),
+                    "Cross-functional project team".into(),
+                ),
             };
             Group {
                 id: okta_id("00g", seed, TAG_GROUP, g as u64),
@@ -646,7 +717,10 @@ fn saas_app(seed: u64, a: u32, anchor: DateTime<Utc>) -> App {
             (format!("acme_app_{a}"), format!("Acme App {a}"), mode)
         }
     };
-    let name = mode.template_name().map(str::to_string).unwrap_or(base_name);
+    let name = mode
+        .template_name()
+        .map(str::to_string)
+        .unwrap_or(base_name);
     // A few apps were switched off; never the org's core tools.
     let active = a < 5 || !d.chance(0.08);
     App {
@@ -667,7 +741,9 @@ fn saas_app(seed: u64, a: u32, anchor: DateTime<Utc>) -> App {
 /// Apps in listing order: Okta's own first (as a new org has them), then the organization's, with the
 /// service clients and the deleted apps mixed in.
 fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
-    let mut apps: Vec<App> = (0..OKTA_OWN_APPS.len()).map(|i| own_app(seed, i, anchor)).collect();
+    let mut apps: Vec<App> = (0..OKTA_OWN_APPS.len())
+        .map(|i| own_app(seed, i, anchor))
+        .collect();
     for a in 0..size.apps {
         apps.push(saas_app(seed, a, anchor));
         if a == 3 || a == 12 || a == 20 {
@@ -697,7 +773,13 @@ fn row_status(seed: u64, app: usize, user: u32) -> AppUserStatus {
 /// Assigns users to apps: SaaS app rank r reaches about 0.9 / r^0.8 of the workforce (a long tail),
 /// through the Everyone group, department groups and direct assignments. Okta's Dashboard and Browser
 /// Plugin go to Everyone, the Admin Console to a few admins; service clients have no users.
-fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mut [App]) -> Vec<Vec<Assignment>> {
+fn assign(
+    seed: u64,
+    size: &OrgSize,
+    users: &[User],
+    groups: &[Group],
+    apps: &mut [App],
+) -> Vec<Vec<Assignment>> {
     let mut all = Vec::with_capacity(apps.len());
     let mut rank = 0usize;
     for (a, app) in apps.iter_mut().enumerate() {
@@ -708,7 +790,9 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
                 all.push(Vec::new());
                 continue;
             }
-            AppKind::OktaOwn if matches!(app.name.as_str(), "okta_enduser" | "okta_browser_plugin") => {
+            AppKind::OktaOwn
+                if matches!(app.name.as_str(), "okta_enduser" | "okta_browser_plugin") =>
+            {
                 app.groups.push(0);
                 0.0
             }
@@ -727,11 +811,19 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
         };
         for &g in &app.groups {
             for &u in &groups[g as usize].members {
-                assigned.entry(u).or_insert(Assignment { user: u, direct: false, status: AppUserStatus::Active });
+                assigned.entry(u).or_insert(Assignment {
+                    user: u,
+                    direct: false,
+                    status: AppUserStatus::Active,
+                });
             }
         }
         // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
-        let direct_share = if app.groups.is_empty() { reach } else { reach * 0.1 };
+        let direct_share = if app.groups.is_empty() {
+            reach
+        } else {
+            reach * 0.1
+        };
         let draws = (direct_share * users.len() as f64).round() as u64;
         for _ in 0..draws {
             let u = d.below(users.len().max(1) as u64) as u32;
@@ -739,13 +831,31 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
             if users[u as usize].status == UserStatus::Deprovisioned && !d.chance(0.3) {
                 continue;
             }
-            assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u) });
+            assigned.insert(
+                u,
+                Assignment {
+                    user: u,
+                    direct: true,
+                    status: row_status(seed, a, u),
+                },
+            );
         }
         let last_saas = app.kind == AppKind::Saas && rank == size.apps as usize && size.apps > 3;
-        if assigned.is_empty() && app.kind == AppKind::Saas && !last_saas
-            && let Some(u) = users.iter().position(|u| u.status != UserStatus::Deprovisioned)
+        if assigned.is_empty()
+            && app.kind == AppKind::Saas
+            && !last_saas
+            && let Some(u) = users
+                .iter()
+                .position(|u| u.status != UserStatus::Deprovisioned)
         {
-            assigned.insert(u as u32, Assignment { user: u as u32, direct: true, status: AppUserStatus::Active });
+            assigned.insert(
+                u as u32,
+                Assignment {
+                    user: u as u32,
+                    direct: true,
+                    status: AppUserStatus::Active,
+                },
+            );
         }
         // The last SaaS app stays unassigned on purpose (an edge case worth serving).
         if last_saas && !app.deleted {
@@ -762,7 +872,12 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
 /// Chooses who signs in to each app: its adoption share of the assigned users who can sign in. About one
 /// ACTIVE SaaS app in ten has no adoption at all (an unused app), INACTIVE apps cannot be signed in to,
 /// most users open the Okta Dashboard, and service clients have no users.
-fn pick_pools(seed: u64, users: &[User], apps: &[App], assignments: &[Vec<Assignment>]) -> Vec<Vec<u32>> {
+fn pick_pools(
+    seed: u64,
+    users: &[User],
+    apps: &[App],
+    assignments: &[Vec<Assignment>],
+) -> Vec<Vec<u32>> {
     apps.iter()
         .enumerate()
         .map(|(a, app)| {
@@ -778,7 +893,9 @@ fn pick_pools(seed: u64, users: &[User], apps: &[App], assignments: &[Vec<Assign
             let threshold = (adoption * u64::MAX as f64) as u64;
             assignments[a]
                 .iter()
-                .filter(|row| users[row.user as usize].status.signs_in() && row.status.can_sign_in())
+                .filter(|row| {
+                    users[row.user as usize].status.signs_in() && row.status.can_sign_in()
+                })
                 .filter(|row| hash3(seed ^ (a as u64) << 20, TAG_POOL, row.user as u64) < threshold)
                 .map(|row| row.user)
                 .collect()

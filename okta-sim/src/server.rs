@@ -29,12 +29,19 @@ pub type Shared = Arc<SimState>;
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 fn add_rate_headers(headers: &mut HeaderMap, verdict: &Verdict) {
-    for (name, value) in [("x-rate-limit-limit", verdict.limit), ("x-rate-limit-remaining", verdict.remaining), ("x-rate-limit-reset", verdict.reset)] {
+    for (name, value) in [
+        ("x-rate-limit-limit", verdict.limit),
+        ("x-rate-limit-remaining", verdict.remaining),
+        ("x-rate-limit-reset", verdict.reset),
+    ] {
         headers.insert(name, HeaderValue::from(value));
     }
 }
@@ -50,7 +57,10 @@ fn error_response(state: &SimState, err: &OktaError, verdict: Option<&Verdict>) 
 
 /// The URL the client used, for links (Okta pagination: follow links, do not build them).
 pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -66,7 +76,13 @@ fn permission_for(path: &str) -> Option<Permission> {
     }
 }
 
-fn route(state: &SimState, base: &str, path: &str, q: &Query, principal: &Principal) -> Result<Page, OktaError> {
+fn route(
+    state: &SimState,
+    base: &str,
+    path: &str,
+    q: &Query,
+    principal: &Principal,
+) -> Result<Page, OktaError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match segments.as_slice() {
         ["", "api", "v1", "users"] => handlers::list_users(state, base, q),
@@ -100,7 +116,10 @@ pub async fn dispatch(State(state): State<Shared>, request: Request) -> Response
 fn oauth_refusal(refusal: &OAuthRefusal, api: bool) -> Response {
     let mut r = if api && refusal.error == "invalid_token" {
         // The management API answers a dead token with Okta's own error body too.
-        json_response(StatusCode::UNAUTHORIZED, &json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided", "errorLink": "E0000011", "errorId": "oae1", "errorCauses": []}))
+        json_response(
+            StatusCode::UNAUTHORIZED,
+            &json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided", "errorLink": "E0000011", "errorId": "oae1", "errorCauses": []}),
+        )
     } else {
         json_response(
             StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -108,7 +127,10 @@ fn oauth_refusal(refusal: &OAuthRefusal, api: bool) -> Response {
         )
     };
     if api
-        && let Ok(v) = HeaderValue::from_str(&format!("DPoP error=\"{}\", error_description=\"{}\"", refusal.error, refusal.description))
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "DPoP error=\"{}\", error_description=\"{}\"",
+            refusal.error, refusal.description
+        ))
     {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -123,11 +145,20 @@ fn oauth_refusal(refusal: &OAuthRefusal, api: bool) -> Response {
 /// `POST /oauth2/v1/token` on the org authorization server.
 async fn token(state: &SimState, request: Request) -> Response {
     if request.method() != Method::POST {
-        return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "invalid_request", "error_description": "The token endpoint takes POST."}));
+        return json_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &json!({"error": "invalid_request", "error_description": "The token endpoint takes POST."}),
+        );
     }
     let url = format!("{}/oauth2/v1/token", base_url(request.headers()));
-    let dpop = request.headers().get("dpop").and_then(|v| v.to_str().ok()).map(String::from);
-    let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.unwrap_or_default();
+    let dpop = request
+        .headers()
+        .get("dpop")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     match state.oauth.token(&form, dpop.as_deref(), &url) {
         Ok(answer) => json_response(StatusCode::OK, &answer),
@@ -137,7 +168,9 @@ async fn token(state: &SimState, request: Request) -> Response {
 
 /// Who is asking: an SSWS token, or an OAuth access token with its DPoP proof.
 fn authenticate(state: &SimState, headers: &HeaderMap, url: &str) -> Result<Principal, Response> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
     if let Some(a) = auth.filter(|a| a.starts_with("DPoP ") || a.starts_with("Bearer ")) {
         let dpop = headers.get("dpop").and_then(|v| v.to_str().ok());
         return state
@@ -146,11 +179,20 @@ fn authenticate(state: &SimState, headers: &HeaderMap, url: &str) -> Result<Prin
             .map(|(client, scopes)| Principal::oauth(client, scopes))
             .map_err(|r| oauth_refusal(&r, true));
     }
-    state.tokens.authenticate(auth).ok_or_else(|| error_response(state, &OktaError::invalid_token(), None))
+    state
+        .tokens
+        .authenticate(auth)
+        .ok_or_else(|| error_response(state, &OktaError::invalid_token(), None))
 }
 
 /// 403 for a missing permission; for an OAuth token, naming the scope in WWW-Authenticate as Okta does.
-fn forbidden(state: &SimState, principal: &Principal, p: Permission, path: &str, verdict: Option<&Verdict>) -> Response {
+fn forbidden(
+    state: &SimState,
+    principal: &Principal,
+    p: Permission,
+    path: &str,
+    verdict: Option<&Verdict>,
+) -> Response {
     let mut r = error_response(state, &OktaError::forbidden(), verdict);
     if principal.is_oauth()
         && let Ok(v) = HeaderValue::from_str(&format!(
@@ -164,7 +206,12 @@ fn forbidden(state: &SimState, principal: &Principal, p: Permission, path: &str,
 }
 
 /// Faults that answer instead of the endpoint.
-async fn early_fault(state: &SimState, kind: FaultKind, ms: u64, verdict: &Verdict) -> Option<Response> {
+async fn early_fault(
+    state: &SimState,
+    kind: FaultKind,
+    ms: u64,
+    verdict: &Verdict,
+) -> Option<Response> {
     Some(match kind {
         FaultKind::Latency | FaultKind::Slow => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -172,17 +219,30 @@ async fn early_fault(state: &SimState, kind: FaultKind, ms: u64, verdict: &Verdi
         }
         FaultKind::Status(500) => error_response(state, &OktaError::internal(), Some(verdict)),
         FaultKind::Status(code) => {
-            let mut r = Response::new(Body::from(format!("<html><body>{code} Service Unavailable</body></html>")));
+            let mut r = Response::new(Body::from(format!(
+                "<html><body>{code} Service Unavailable</body></html>"
+            )));
             *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             r
         }
         FaultKind::RateLimited => {
-            let reset = (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp() as u64 + 1;
-            let forced = Verdict { allowed: false, limit: verdict.limit, remaining: 0, reset };
+            let reset =
+                (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp() as u64 + 1;
+            let forced = Verdict {
+                allowed: false,
+                limit: verdict.limit,
+                remaining: 0,
+                reset,
+            };
             error_response(state, &OktaError::rate_limited(), Some(&forced))
         }
         FaultKind::StaleReset => {
-            let past = Verdict { allowed: false, limit: verdict.limit, remaining: 0, reset: (Utc::now().timestamp() - 30).max(0) as u64 };
+            let past = Verdict {
+                allowed: false,
+                limit: verdict.limit,
+                remaining: 0,
+                reset: (Utc::now().timestamp() - 30).max(0) as u64,
+            };
             error_response(state, &OktaError::rate_limited(), Some(&past))
         }
         FaultKind::GzipBomb => hostile::gzip_bomb(),
@@ -198,7 +258,11 @@ async fn early_fault(state: &SimState, kind: FaultKind, ms: u64, verdict: &Verdi
 async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -> Response {
     let Some(_slot) = state.limiter.enter() else {
         // Okta's concurrency limit: 75 requests in flight per org; the 429 shows Limit and Remaining as 0.
-        return error_response(state, &OktaError::rate_limited(), Some(&state.limiter.concurrency_verdict()));
+        return error_response(
+            state,
+            &OktaError::rate_limited(),
+            Some(&state.limiter.concurrency_verdict()),
+        );
     };
     let headers = request.headers().clone();
     let base = base_url(&headers);
@@ -212,7 +276,11 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         return error_response(state, &OktaError::rate_limited(), rate_headers);
     }
     if request.method() != Method::GET {
-        let err = OktaError::new(StatusCode::METHOD_NOT_ALLOWED, "E0000022", "The endpoint does not support the provided HTTP method");
+        let err = OktaError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        );
         return error_response(state, &err, rate_headers);
     }
     if let Some(p) = permission_for(path)
@@ -221,7 +289,11 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         return forbidden(state, &principal, p, path, rate_headers);
     }
     let fired: Vec<(FaultKind, u64)> = match state.faults.read() {
-        Ok(faults) => faults.iter().filter(|f| f.fires(state.org().seed, path)).map(|f| (f.kind, f.ms)).collect(),
+        Ok(faults) => faults
+            .iter()
+            .filter(|f| f.fires(state.org().seed, path))
+            .map(|f| (f.kind, f.ms))
+            .collect(),
         Err(_) => Vec::new(),
     };
     for &(kind, ms) in &fired {
@@ -243,12 +315,19 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
     }
     let mut response = render(page.body.to_string(), &kinds);
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(v) = rate_headers {
         add_rate_headers(h, v);
     }
     if kinds.contains(&FaultKind::HugeRateHeaders) {
-        for name in ["x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"] {
+        for name in [
+            "x-rate-limit-limit",
+            "x-rate-limit-remaining",
+            "x-rate-limit-reset",
+        ] {
             h.insert(name, HeaderValue::from_static("9223372036854775808"));
         }
     }
@@ -262,23 +341,44 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
 fn render(body: String, kinds: &[FaultKind]) -> Response {
     if kinds.contains(&FaultKind::Reset) {
         let half = Bytes::from(body[..body.len() / 2].to_string());
-        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset"))];
+        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+            Ok(half),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated reset",
+            )),
+        ];
         return Response::new(Body::from_stream(futures::stream::iter(chunks)));
     }
     if kinds.contains(&FaultKind::Malformed) {
-        return Response::new(Body::from(format!("{}{{\"truncated", &body[..body.len() / 2])));
+        return Response::new(Body::from(format!(
+            "{}{{\"truncated",
+            &body[..body.len() / 2]
+        )));
     }
     Response::new(Body::from(body))
 }
 
 /// One Link header line per relation (Okta pagination); a repeating fault points next at the page itself.
-fn links(h: &mut HeaderMap, base: &str, path: &str, query: &Query, next: Option<String>, kinds: &[FaultKind]) {
+fn links(
+    h: &mut HeaderMap,
+    base: &str,
+    path: &str,
+    query: &Query,
+    next: Option<String>,
+    kinds: &[FaultKind],
+) {
     let self_link = format!("<{base}{path}?{}>; rel=\"self\"", query.encoded());
     if let Ok(v) = HeaderValue::from_str(&self_link) {
         h.append(header::LINK, v);
     }
-    let repeat = kinds.contains(&FaultKind::RepeatNext) || (kinds.contains(&FaultKind::RepeatLogPage) && path == "/api/v1/logs");
-    let target = if repeat { Some(format!("{base}{path}?{}", query.encoded())) } else { next.map(|c| format!("{base}{path}?{}", query.with_after(&c))) };
+    let repeat = kinds.contains(&FaultKind::RepeatNext)
+        || (kinds.contains(&FaultKind::RepeatLogPage) && path == "/api/v1/logs");
+    let target = if repeat {
+        Some(format!("{base}{path}?{}", query.encoded()))
+    } else {
+        next.map(|c| format!("{base}{path}?{}", query.with_after(&c)))
+    };
     if let Some(t) = target
         && let Ok(v) = HeaderValue::from_str(&format!("<{t}>; rel=\"next\""))
     {

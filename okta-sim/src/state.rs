@@ -29,7 +29,14 @@ pub struct SimState {
 }
 
 impl SimState {
-    pub fn new(org: Org, log: EventLog, tokens: Tokens, oauth: OAuthServer, limiter: RateLimiter, faults: Vec<FaultRule>) -> SimState {
+    pub fn new(
+        org: Org,
+        log: EventLog,
+        tokens: Tokens,
+        oauth: OAuthServer,
+        limiter: RateLimiter,
+        faults: Vec<FaultRule>,
+    ) -> SimState {
         let cursor_key = mix(org.seed ^ 0xC0FFEE);
         SimState {
             org: RwLock::new(org),
@@ -67,7 +74,11 @@ impl SimState {
 
     /// A System Log position as a cursor.
     pub fn encode_position(&self, (time, index): Position) -> String {
-        format!("{}{}", self.encode_cursor(time as u64), self.encode_cursor(index ^ 0x5a5a))
+        format!(
+            "{}{}",
+            self.encode_cursor(time as u64),
+            self.encode_cursor(index ^ 0x5a5a)
+        )
     }
 
     pub fn decode_position(&self, cursor: &str) -> Option<Position> {
@@ -103,7 +114,9 @@ impl SimState {
         let mut total = 0;
         for ((bucket, status), n) in stats {
             total += n;
-            let entry = buckets.entry(bucket.name()).or_insert_with(|| json!({"requests": 0, "status": {}}));
+            let entry = buckets
+                .entry(bucket.name())
+                .or_insert_with(|| json!({"requests": 0, "status": {}}));
             entry["requests"] = json!(entry["requests"].as_u64().unwrap_or(0) + n);
             entry["status"][status.to_string()] = json!(n);
         }

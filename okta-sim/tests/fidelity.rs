@@ -48,15 +48,35 @@ fn answers_validate_against_oktas_openapi_spec() {
     let script = support::repo_root().join("okta-sim/tests/python/validate_openapi.py");
     let out = run_python(&[
         script.to_str().expect("utf-8"),
-        openapi_spec("management-minimal.yaml").to_str().expect("utf-8"),
+        openapi_spec("management-minimal.yaml")
+            .to_str()
+            .expect("utf-8"),
         &sim.base,
         "full",
         "nologs",
     ]);
     let summary: Value = serde_json::from_str(out.trim()).expect("summary");
     assert_eq!(summary["failures"], 0);
-    assert_eq!(summary["signOnModes"].as_array().map(Vec::len), Some(9), "every signOnMode served: {summary}");
-    assert_eq!(summary["outsideSpec"], serde_json::json!(["RADIUS_FOR_GENERIC_APP"]), "a real org's mode the spec lacks");
+    assert_eq!(
+        summary["signOnModes"].as_array().map(Vec::len),
+        Some(10),
+        "every signOnMode served: {summary}"
+    );
+    let own: Vec<&str> = summary["oidcNamesOutsideSpec"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        own.contains(&"saasure") && own.contains(&"okta_enduser") && !own.contains(&"oidc_client"),
+        "only Okta's own apps: {own:?}"
+    );
+    assert_eq!(
+        summary["outsideSpec"],
+        serde_json::json!(["RADIUS_FOR_GENERIC_APP"]),
+        "a real org's mode the spec lacks"
+    );
     for kind in ["User", "AppUser", "LogEvent", "Error", "Application"] {
         assert!(
             summary["checked"][kind].as_u64().unwrap_or(0) > 0,
@@ -67,9 +87,13 @@ fn answers_validate_against_oktas_openapi_spec() {
 
 /// The window of a truth report: (since, until) as the SDK passes them.
 fn window_of(truth: &Value) -> (String, String) {
-    let until = chrono::DateTime::parse_from_rfc3339(truth["generatedAt"].as_str().expect("generatedAt")).expect("time");
+    let until =
+        chrono::DateTime::parse_from_rfc3339(truth["generatedAt"].as_str().expect("generatedAt"))
+            .expect("time");
     let since = until - chrono::Duration::days(30);
-    let iso = |t: chrono::DateTime<chrono::FixedOffset>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let iso = |t: chrono::DateTime<chrono::FixedOffset>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
     (iso(since), iso(until))
 }
 
@@ -77,13 +101,28 @@ fn window_of(truth: &Value) -> (String, String) {
 /// clients too), each app's seat-holding assignments, and each app's sign-ins in the window.
 fn assert_sdk_matches_truth(got: &Value, truth: &Value) {
     assert_eq!(got["users"], truth["summary"]["users"]);
-    assert!(got["userPages"].as_u64().unwrap_or(0) >= 2, "users spanned several pages: {got}");
+    assert!(
+        got["userPages"].as_u64().unwrap_or(0) >= 2,
+        "users spanned several pages: {got}"
+    );
     let apps = truth["apps"].as_array().expect("apps");
-    assert_eq!(got["apps"].as_u64(), Some(apps.len() as u64), "every app Okta lists");
+    assert_eq!(
+        got["apps"].as_u64(),
+        Some(apps.len() as u64),
+        "every app Okta lists"
+    );
     for app in apps {
         let id = app["id"].as_str().expect("id");
-        assert_eq!(got["seats"][id], app["assignedUsers"], "seat-holding assignments of {id}");
-        assert_eq!(got["signIns"][id].as_u64().unwrap_or(0), app["ssoEvents"].as_u64().unwrap_or(0), "sign-ins to {id} ({})", app["label"]);
+        assert_eq!(
+            got["seats"][id], app["assignedUsers"],
+            "seat-holding assignments of {id}"
+        );
+        assert_eq!(
+            got["signIns"][id].as_u64().unwrap_or(0),
+            app["ssoEvents"].as_u64().unwrap_or(0),
+            "sign-ins to {id} ({})",
+            app["label"]
+        );
     }
     assert!(got["logPages"].as_u64().unwrap_or(0) >= 2);
 }
@@ -99,7 +138,10 @@ fn sdk(sim: &Sim, mode: &[&str], truth: &Value, extra: &[&str]) -> Value {
 }
 
 fn full_truth(sim: &Sim) -> Value {
-    blocking_get_json(&format!("{}/__sim/truth?window=30d&asOf=start&includeOktaApps=true", sim.base))
+    blocking_get_json(&format!(
+        "{}/__sim/truth?window=30d&asOf=start&includeOktaApps=true",
+        sim.base
+    ))
 }
 
 #[test]
@@ -118,20 +160,64 @@ fn official_python_sdk_with_a_private_key_and_dpop_gets_a_token_and_pages_to_the
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("key.pem");
     let public = dir.path().join("public.pem");
-    let ok = Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"]).arg(&key).status().expect("openssl");
+    let ok = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
     assert!(ok.success());
-    let ok = Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(&key).arg("-out").arg(&public).status().expect("openssl");
+    let ok = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&public)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
     assert!(ok.success());
-    let client = format!("0oasdkclient:{}:okta.users.read,okta.apps.read,okta.logs.read", public.display());
-    let sim = Sim::start(&["--scale", "small", "--oauth-client", &client, "--dpop-nonce-rotation", "2s"]);
+    let client = format!(
+        "0oasdkclient:{}:okta.users.read,okta.apps.read,okta.logs.read",
+        public.display()
+    );
+    let sim = Sim::start(&[
+        "--scale",
+        "small",
+        "--oauth-client",
+        &client,
+        "--dpop-nonce-rotation",
+        "2s",
+    ]);
     let truth = full_truth(&sim);
-    let scopes = ["--scope", "okta.users.read", "--scope", "okta.apps.read", "--scope", "okta.logs.read"];
-    let mut mode = vec!["--client-id", "0oasdkclient", "--private-key", key.to_str().expect("utf-8")];
+    let scopes = [
+        "--scope",
+        "okta.users.read",
+        "--scope",
+        "okta.apps.read",
+        "--scope",
+        "okta.logs.read",
+    ];
+    let mut mode = vec![
+        "--client-id",
+        "0oasdkclient",
+        "--private-key",
+        key.to_str().expect("utf-8"),
+    ];
     mode.extend(scopes);
     let got = sdk(&sim, &mode, &truth, &[]);
     assert_sdk_matches_truth(&got, &truth);
     let stats = blocking_get_json(&format!("{}/__sim/stats", sim.base));
-    assert!(stats["tokenRequests"].as_u64().unwrap_or(0) >= 1, "the SDK asked the token endpoint: {stats}");
+    assert!(
+        stats["tokenRequests"].as_u64().unwrap_or(0) >= 1,
+        "the SDK asked the token endpoint: {stats}"
+    );
 }
 
 /// A tiny blocking GET for control endpoints, so sync tests need no runtime.

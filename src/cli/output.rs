@@ -70,7 +70,11 @@ fn cell(text: &str) -> String {
 
 fn header(report: &Report) -> String {
     let s = &report.summary;
-    let by_status: Vec<String> = s.users_by_status.iter().map(|(k, v)| format!("{} {v}", k.to_lowercase())).collect();
+    let by_status: Vec<String> = s
+        .users_by_status
+        .iter()
+        .map(|(k, v)| format!("{} {v}", k.to_lowercase()))
+        .collect();
     format!(
         "Okta org {} · usage over the last {} · generated {}\n\
          users {} ({}) · active users {}\n\
@@ -78,7 +82,9 @@ fn header(report: &Report) -> String {
          seats {} · unused seats {} · sign-ins {}{}\n\n",
         cell(&report.domain),
         report.usage_window,
-        report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        report
+            .generated_at
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
         s.users,
         by_status.join(", "),
         s.active_users,
@@ -90,12 +96,25 @@ fn header(report: &Report) -> String {
         s.assigned_users,
         s.unused_seats,
         s.sso_events,
-        if s.skipped_records > 0 { format!(" · {} unusable records skipped", s.skipped_records) } else { String::new() }
+        if s.skipped_records > 0 {
+            format!(" · {} unusable records skipped", s.skipped_records)
+        } else {
+            String::new()
+        }
     )
 }
 
 fn table(report: &Report) -> String {
-    let headers = ["APP", "STATUS", "SIGN-ON", "ASSIGNED", "ACTIVE", "UNUSED SEATS", "SIGN-INS", "LAST USED"];
+    let headers = [
+        "APP",
+        "STATUS",
+        "SIGN-ON",
+        "ASSIGNED",
+        "ACTIVE",
+        "UNUSED SEATS",
+        "SIGN-INS",
+        "LAST USED",
+    ];
     let rows: Vec<[String; 8]> = report
         .apps
         .iter()
@@ -177,8 +196,14 @@ mod tests {
         assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
         assert!(!csv.contains('\u{1b}'));
         let table = render(&r, Format::Table);
-        assert!(!table.contains('\u{1b}') && !table.contains("\nsecond line"), "{table}");
+        assert!(
+            !table.contains('\u{1b}') && !table.contains("\nsecond line"),
+            "{table}"
+        );
         let json = render(&r, Format::Json);
-        assert!(json.contains("\\u001b"), "JSON escapes control characters itself");
+        assert!(
+            json.contains("\\u001b"),
+            "JSON escapes control characters itself"
+        );
     }
 }

@@ -62,13 +62,22 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
     })
 }
 
-async fn apps_of(client: &kube::Client, namespace: &str, integration: &OktaIntegration) -> Result<Vec<AppUsage>, String> {
+async fn apps_of(
+    client: &kube::Client,
+    namespace: &str,
+    integration: &OktaIntegration,
+) -> Result<Vec<AppUsage>, String> {
     let api: Api<OktaApp> = Api::namespaced(client.clone(), namespace);
     let uid = integration.uid().unwrap_or_default();
-    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", integration.name_any())).limit(500);
+    let mut params = ListParams::default()
+        .labels(&format!("{INTEGRATION_LABEL}={}", integration.name_any()))
+        .limit(500);
     let mut out = Vec::new();
     loop {
-        let page = api.list(&params).await.map_err(|e| format!("cannot list OktaApps: {e}"))?;
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| format!("cannot list OktaApps: {e}"))?;
         out.extend(
             page.items
                 .iter()
@@ -83,7 +92,11 @@ async fn apps_of(client: &kube::Client, namespace: &str, integration: &OktaInteg
 }
 
 /// The report of `name` in `namespace`, from the cluster.
-pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) -> Result<Report, String> {
+pub(crate) async fn fetch(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Report, String> {
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), namespace);
     let obj = api
         .get_opt(name)
@@ -98,11 +111,20 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             .find(|c| c.type_ == "Ready")
             .map(|c| c.message.clone())
             .unwrap_or_else(|| "the operator has not reported on it yet".into());
-        return Err(format!("OktaIntegration {namespace}/{name} has no successful sync yet: {why}"));
+        return Err(format!(
+            "OktaIntegration {namespace}/{name} has no successful sync yet: {why}"
+        ));
     };
-    let mut apps = if obj.spec.app_resources { apps_of(client, namespace, &obj).await? } else { Vec::new() };
+    let mut apps = if obj.spec.app_resources {
+        apps_of(client, namespace, &obj).await?
+    } else {
+        Vec::new()
+    };
     if apps.is_empty() && s.apps > 0 {
-        eprintln!("note: no OktaApps (spec.appResources is false?); listing the {} apps kept in status", status.apps.len());
+        eprintln!(
+            "note: no OktaApps (spec.appResources is false?); listing the {} apps kept in status",
+            status.apps.len()
+        );
         apps = status.apps.iter().map(from_status).collect();
     }
     Report::sort_apps(&mut apps);
@@ -140,7 +162,10 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| client.default_namespace().to_string());
     match fetch(&client, &namespace, &args.name).await {
         Ok(report) => {
             print!("{}", render(&report, args.format));

@@ -11,8 +11,12 @@ use clap::Args;
 
 use super::common::OktaArgs;
 use super::output::{Format, render};
-use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
-use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint};
+use crate::crd::{
+    DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg,
+};
+use crate::discovery::{
+    self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint,
+};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
 use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};
 
@@ -27,7 +31,12 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
     /// The API token: from the environment variable OKTA_API_TOKEN only (a flag value would show in ps).
-    #[arg(long = "api-token", env = "OKTA_API_TOKEN", hide = true, hide_env_values = true)]
+    #[arg(
+        long = "api-token",
+        env = "OKTA_API_TOKEN",
+        hide = true,
+        hide_env_values = true
+    )]
     pub(crate) api_token: Option<String>,
     /// OAuth 2.0: the API service app's client ID (with --private-key-file).
     #[arg(long, requires = "private_key_file", conflicts_with = "token_file")]
@@ -75,12 +84,30 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The credentials from the flags, and their kind.
-fn auth(args: &SyncArgs, org: &OrgUrl, token_from_flag: bool) -> Result<(Auth, CredentialKind), String> {
+fn auth(
+    args: &SyncArgs,
+    org: &OrgUrl,
+    token_from_flag: bool,
+) -> Result<(Auth, CredentialKind), String> {
     if let (Some(client_id), Some(key_file)) = (&args.client_id, &args.private_key_file) {
         let raw = read_file(key_file, "--private-key-file")?;
-        let key = SigningKey::parse(&raw).map_err(|e| format!("--private-key-file {} {e}: use {ACCEPTED_FORMATS}", key_file.display()))?;
-        let scopes = if args.scopes.is_empty() { DEFAULT_OAUTH_SCOPES.map(String::from).to_vec() } else { args.scopes.clone() };
-        let config = OAuthConfig { client_id: client_id.clone(), key, key_id: args.key_id.clone(), scopes };
+        let key = SigningKey::parse(&raw).map_err(|e| {
+            format!(
+                "--private-key-file {} {e}: use {ACCEPTED_FORMATS}",
+                key_file.display()
+            )
+        })?;
+        let scopes = if args.scopes.is_empty() {
+            DEFAULT_OAUTH_SCOPES.map(String::from).to_vec()
+        } else {
+            args.scopes.clone()
+        };
+        let config = OAuthConfig {
+            client_id: client_id.clone(),
+            key,
+            key_id: args.key_id.clone(),
+            scopes,
+        };
         let session = OAuthSession::new(config, &org.base)?;
         return Ok((Auth::OAuth(Arc::new(session)), CredentialKind::OAuth));
     }
@@ -100,8 +127,19 @@ fn report_access(report: &AccessReport, kind: CredentialKind) -> Result<(), Stri
     let line: Vec<String> = Need::ALL
         .iter()
         .map(|n| {
-            let name = if kind == CredentialKind::OAuth { n.scope() } else { n.guide_name() };
-            format!("{name}: {}", if report.granted(*n) { "Granted" } else { "Denied" })
+            let name = if kind == CredentialKind::OAuth {
+                n.scope()
+            } else {
+                n.guide_name()
+            };
+            format!(
+                "{name}: {}",
+                if report.granted(*n) {
+                    "Granted"
+                } else {
+                    "Denied"
+                }
+            )
         })
         .collect();
     eprintln!("access: {}", line.join(", "));
@@ -115,10 +153,16 @@ fn load_state(path: Option<&Path>) -> OrgState {
     let Some(path) = path.filter(|p| p.exists()) else {
         return OrgState::default();
     };
-    match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string())) {
+    match std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string()))
+    {
         Ok(state) => state,
         Err(e) => {
-            eprintln!("warning: cannot use the sync state in {} ({e}); scanning in full", path.display());
+            eprintln!(
+                "warning: cannot use the sync state in {} ({e}); scanning in full",
+                path.display()
+            );
             OrgState::default()
         }
     }
@@ -136,7 +180,11 @@ fn config(args: &SyncArgs, org: &OrgUrl) -> SyncConfig {
         domain: args.domain.clone(),
         origin: org.origin(),
         window_days: args.usage_window,
-        event_types: if args.event_types.is_empty() { DEFAULT_SIGN_IN_EVENT_TYPES.map(String::from).to_vec() } else { args.event_types.clone() },
+        event_types: if args.event_types.is_empty() {
+            DEFAULT_SIGN_IN_EVENT_TYPES.map(String::from).to_vec()
+        } else {
+            args.event_types.clone()
+        },
         include_okta_apps: args.include_okta_apps,
         refresh_interval: args.assignments_refresh_interval,
         keep_logins: args.per_user.is_some(),
@@ -150,7 +198,8 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         let options = args.okta.client_options()?;
         let (auth, kind) = auth(&args, &org, token_from_flag)?;
         let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
-        let client = OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
+        let client =
+            OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
         Ok::<_, String>((org, client, kind))
     })();
     let (org, client, kind) = match prepared {
@@ -158,7 +207,9 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         Err(e) => return fail(e),
     };
     if args.okta.insecure_allow_http {
-        eprintln!("WARNING: --insecure-allow-http: loopback and plain http are allowed; never use this against a real Okta org");
+        eprintln!(
+            "WARNING: --insecure-allow-http: loopback and plain http are allowed; never use this against a real Okta org"
+        );
     }
     match discovery::check_access(&client, kind).await {
         Err(e) => return fail(e),
@@ -176,25 +227,43 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
     }
 }
 
-async fn sync_and_print(args: &SyncArgs, client: &OktaClient, kind: CredentialKind, config: &SyncConfig, state: &mut OrgState) -> Result<(), String> {
+async fn sync_and_print(
+    args: &SyncArgs,
+    client: &OktaClient,
+    kind: CredentialKind,
+    config: &SyncConfig,
+    state: &mut OrgState,
+) -> Result<(), String> {
     let progress = Arc::new(Progress::default());
     let ticker = std::io::stderr()
         .is_terminal()
         .then(|| tokio::spawn(show_progress(progress.clone())));
-    let result = tokio::time::timeout(args.okta.sync_timeout, discovery::sync(client, kind, config, state, &progress)).await;
+    let result = tokio::time::timeout(
+        args.okta.sync_timeout,
+        discovery::sync(client, kind, config, state, &progress),
+    )
+    .await;
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r\x1b[2K");
     }
     let output = match result {
-        Err(_) => return Err(format!("the sync did not finish within --sync-timeout {:?}", args.okta.sync_timeout)),
+        Err(_) => {
+            return Err(format!(
+                "the sync did not finish within --sync-timeout {:?}",
+                args.okta.sync_timeout
+            ));
+        }
         Ok(Err(e)) => return Err(e.to_string()),
         Ok(Ok(o)) => o,
     };
     print!("{}", render(&output.report, args.format));
     if let Some(path) = &args.per_user {
-        let start_ms = (output.report.generated_at - chrono::Duration::days(i64::from(config.window_days))).timestamp_millis();
-        let file = std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
+        let start_ms = (output.report.generated_at
+            - chrono::Duration::days(i64::from(config.window_days)))
+        .timestamp_millis();
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         let rows = discovery::write_per_user(state, start_ms, &mut out)
             .and_then(|n| std::io::Write::flush(&mut out).map(|_| n))
@@ -207,7 +276,11 @@ async fn sync_and_print(args: &SyncArgs, client: &OktaClient, kind: CredentialKi
     let stats = client.stats();
     eprintln!(
         "sync: {} ({}), {} requests ({} retried, {} rate-limited, {:.1}s waiting for rate limits), {} users, {} events read, {} app(s) re-listed, {} records skipped",
-        if output.mode == discovery::Mode::Full { "full" } else { "incremental" },
+        if output.mode == discovery::Mode::Full {
+            "full"
+        } else {
+            "incremental"
+        },
         args.domain,
         stats.requests(),
         stats.retries.load(Ordering::Relaxed),

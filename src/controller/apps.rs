@@ -48,7 +48,13 @@ fn names(integration: &str, ids: &[&str]) -> HashMap<String, String> {
         let mut name = object_name(integration, id);
         if !taken.insert(name.clone()) {
             let exact = crate::okta::Fingerprint::of(&[id.as_bytes()]);
-            name = object_name(integration, &format!("{id}-{:02x}{:02x}{:02x}", exact.0[0], exact.0[1], exact.0[2]));
+            name = object_name(
+                integration,
+                &format!(
+                    "{id}-{:02x}{:02x}{:02x}",
+                    exact.0[0], exact.0[1], exact.0[2]
+                ),
+            );
             taken.insert(name.clone());
         }
         out.insert(id.to_string(), name);
@@ -81,7 +87,11 @@ impl Pace {
     }
 }
 
-fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap<String, OktaAppStatus> {
+fn desired_status(
+    engine: &OrgState,
+    output: &SyncOutput,
+    days: u32,
+) -> BTreeMap<String, OktaAppStatus> {
     let report = &output.report;
     let now_ms = report.generated_at.timestamp_millis();
     let start_ms = now_ms - i64::from(days) * 86_400_000;
@@ -119,9 +129,15 @@ fn owned_by(app: &OktaApp, uid: &str) -> bool {
 }
 
 /// The integration's current OktaApps, by app id (only those it owns).
-async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<HashMap<String, OktaApp>, kube::Error> {
+async fn existing(
+    api: &Api<OktaApp>,
+    integration: &str,
+    uid: &str,
+) -> Result<HashMap<String, OktaApp>, kube::Error> {
     let mut out = HashMap::new();
-    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
+    let mut params = ListParams::default()
+        .labels(&format!("{INTEGRATION_LABEL}={integration}"))
+        .limit(500);
     loop {
         let page = api.list(&params).await?;
         for app in page.items {
@@ -147,8 +163,18 @@ struct Publisher<'a> {
 impl Publisher<'_> {
     /// Creates the object (metadata and spec) when it is missing or not as it should be, then its status
     /// when it differs; returns the writes made.
-    async fn write(&self, name: &str, app_id: &str, status: &OktaAppStatus, current: Option<&OktaApp>) -> Result<u64, kube::Error> {
-        let used = if status.sso_events > 0 { "true" } else { "false" };
+    async fn write(
+        &self,
+        name: &str,
+        app_id: &str,
+        status: &OktaAppStatus,
+        current: Option<&OktaApp>,
+    ) -> Result<u64, kube::Error> {
+        let used = if status.sso_events > 0 {
+            "true"
+        } else {
+            "false"
+        };
         let meta_ok = current.is_some_and(|c| {
             c.labels().get(USED_LABEL).map(String::as_str) == Some(used)
                 && c.labels().get(INTEGRATION_LABEL) == Some(&self.integration)
@@ -157,28 +183,50 @@ impl Publisher<'_> {
         let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
         let mut writes = 0;
         if !meta_ok {
-            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx
+                .fence
+                .check()
+                .map_err(|e| kube::Error::Service(Box::new(e)))?;
             self.pace.wait().await;
             let object = json!({
                 "apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp",
                 "metadata": {"name": name, "labels": {INTEGRATION_LABEL: self.integration, USED_LABEL: used}, "ownerReferences": [self.owner]},
                 "spec": {"integration": self.integration, "appId": app_id},
             });
-            self.api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object)).await?;
+            self.api
+                .patch(
+                    name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&object),
+                )
+                .await?;
             writes += 1;
         }
         if !status_ok {
-            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx
+                .fence
+                .check()
+                .map_err(|e| kube::Error::Service(Box::new(e)))?;
             self.pace.wait().await;
-            let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
-            self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
+            let patch =
+                json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
+            self.api
+                .patch_status(
+                    name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&patch),
+                )
+                .await?;
             writes += 1;
         }
         Ok(writes)
     }
 
     async fn delete(&self, name: &str) -> Result<u64, kube::Error> {
-        self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+        self.ctx
+            .fence
+            .check()
+            .map_err(|e| kube::Error::Service(Box::new(e)))?;
         self.pace.wait().await;
         match self.api.delete(name, &DeleteParams::background()).await {
             Ok(_) => Ok(1),
@@ -190,7 +238,12 @@ impl Publisher<'_> {
 
 /// Brings the integration's OktaApps in line with the sync's inventory (or removes them all when
 /// spec.appResources is false); a failure becomes a Warning notice, retried at the next sync.
-pub(crate) async fn publish(ctx: &Context, obj: &OktaIntegration, engine: &OrgState, output: &SyncOutput) -> Vec<Notice> {
+pub(crate) async fn publish(
+    ctx: &Context,
+    obj: &OktaIntegration,
+    engine: &OrgState,
+    output: &SyncOutput,
+) -> Vec<Notice> {
     match reconcile_apps(ctx, obj, engine, output).await {
         Ok(writes) => {
             ctx.metrics.app_writes.inc_by(writes);
@@ -200,12 +253,19 @@ pub(crate) async fn publish(ctx: &Context, obj: &OktaIntegration, engine: &OrgSt
             true,
             EventReason::AppsNotWritten,
             "WriteApps",
-            format!("the sync succeeded but its OktaApps could not all be written ({e}); the next sync tries again"),
+            format!(
+                "the sync succeeded but its OktaApps could not all be written ({e}); the next sync tries again"
+            ),
         )],
     }
 }
 
-async fn reconcile_apps(ctx: &Context, obj: &OktaIntegration, engine: &OrgState, output: &SyncOutput) -> Result<u64, kube::Error> {
+async fn reconcile_apps(
+    ctx: &Context,
+    obj: &OktaIntegration,
+    engine: &OrgState,
+    output: &SyncOutput,
+) -> Result<u64, kube::Error> {
     let namespace = obj.namespace().unwrap_or_default();
     let integration = obj.name_any();
     let uid = obj.uid().unwrap_or_default();
@@ -236,7 +296,10 @@ async fn reconcile_apps(ctx: &Context, obj: &OktaIntegration, engine: &OrgState,
     let work: Vec<(String, String, OktaAppStatus, Option<OktaApp>)> = desired
         .into_iter()
         .map(|(id, status)| {
-            let name = named.get(&id).cloned().unwrap_or_else(|| object_name(&integration, &id));
+            let name = named
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| object_name(&integration, &id));
             let existing = current.get(&id).filter(|c| c.name_any() == name).cloned();
             (id, name, status, existing)
         })
@@ -244,7 +307,9 @@ async fn reconcile_apps(ctx: &Context, obj: &OktaIntegration, engine: &OrgState,
     let publisher = &publisher;
     let writes = futures::stream::iter(work)
         .map(|(id, name, status, existing)| async move {
-            publisher.write(&name, &id, &status, existing.as_ref()).await
+            publisher
+                .write(&name, &id, &status, existing.as_ref())
+                .await
         })
         .buffer_unordered(ctx.options.app_write_concurrency.max(1))
         .collect::<Vec<_>>()
@@ -271,7 +336,11 @@ mod tests {
         let name = object_name(&long, "0oa1");
         assert!(name.len() <= 253, "{}", name.len());
         assert_ne!(name, object_name(&long, "0oa2"));
-        assert!(name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()));
+        assert!(
+            name.chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+        );
         let n = names("acme", &["0oaAB", "0oaab"]);
         assert_ne!(n["0oaAB"], n["0oaab"]);
         assert!(n["0oaAB"].starts_with("acme-0oaab"));

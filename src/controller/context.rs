@@ -13,7 +13,9 @@ use super::leader::Fence;
 use super::metrics::Metrics;
 use super::state::States;
 use crate::crd::OktaIntegration;
-use crate::okta::{Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl};
+use crate::okta::{
+    Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl,
+};
 use crate::sync::lock;
 
 /// Settings from the command line.

@@ -80,7 +80,12 @@ pub(crate) struct Notice {
 }
 
 impl Notice {
-    pub(crate) fn new(warning: bool, reason: EventReason, action: &'static str, note: impl AsRef<str>) -> Notice {
+    pub(crate) fn new(
+        warning: bool,
+        reason: EventReason,
+        action: &'static str,
+        note: impl AsRef<str>,
+    ) -> Notice {
         Notice {
             warning,
             reason,
@@ -113,7 +118,11 @@ impl Recorder {
     }
 
     /// Publishes one notice about `regarding`; an error leaves it to the caller to keep and retry.
-    pub(crate) async fn publish(&self, regarding: &ObjectReference, notice: &Notice) -> Result<(), kube::Error> {
+    pub(crate) async fn publish(
+        &self,
+        regarding: &ObjectReference,
+        notice: &Notice,
+    ) -> Result<(), kube::Error> {
         let namespace = regarding.namespace.clone().unwrap_or_default();
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
         let key = (
@@ -129,7 +138,8 @@ impl Recorder {
         let now = MicroTime(Timestamp::now());
         if let Some((name, count)) = repeat {
             let patch = serde_json::json!({"series": {"count": count, "lastObservedTime": now}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
             if let Some(s) = lock(&self.series).get_mut(&key) {
                 s.count = count;
             }
@@ -175,7 +185,10 @@ fn event_name(object: &str) -> String {
         .unwrap_or_default();
     let suffix = format!(".{nanos:x}");
     let keep = object.len().min(253 - suffix.len());
-    let head = object.get(..keep).unwrap_or(object).trim_end_matches(['.', '-']);
+    let head = object
+        .get(..keep)
+        .unwrap_or(object)
+        .trim_end_matches(['.', '-']);
     format!("{head}{suffix}")
 }
 
@@ -188,8 +201,17 @@ mod tests {
         let long = "a".repeat(253);
         for object in ["acme", long.as_str(), "x.y-"] {
             let name = event_name(object);
-            assert!(name.len() <= 253 && name.starts_with(&object[..1]), "{name}");
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'), "{name}");
+            assert!(
+                name.len() <= 253 && name.starts_with(&object[..1]),
+                "{name}"
+            );
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'-'),
+                "{name}"
+            );
             assert!(!name.contains("..") && !name.contains("-."), "{name}");
         }
     }

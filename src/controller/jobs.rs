@@ -76,10 +76,15 @@ struct Job {
 }
 
 /// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
-pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(SyncConfig, Duration), String> {
+pub(crate) fn spec_settings(
+    obj: &OktaIntegration,
+    origin: &str,
+) -> Result<(SyncConfig, Duration), String> {
     let spec = &obj.spec;
-    let days = parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
-    let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
+    let days =
+        parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
+    let interval =
+        parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
     let refresh = parse_go_duration(&spec.assignments_refresh_interval)
         .map_err(|e| format!("spec.assignmentsRefreshInterval: {e}"))?;
     let config = SyncConfig {
@@ -105,7 +110,10 @@ pub(crate) fn start(
     let (config, interval) = match spec_settings(obj, &validated.org.origin()) {
         Ok(s) => s,
         Err(e) => {
-            st.precheck = Some(super::state::Problem::new(super::conditions::Reason::InvalidSpec, e));
+            st.precheck = Some(super::state::Problem::new(
+                super::conditions::Reason::InvalidSpec,
+                e,
+            ));
             return;
         }
     };
@@ -140,7 +148,7 @@ pub(crate) fn start(
     st.running = Some(RunningJob {
         id,
         generation,
-        fingerprint: validated.auth.fingerprint(),
+        fingerprint: validated.fingerprint,
         started: Utc::now(),
         abort: worker.abort_handle(),
     });
@@ -214,7 +222,11 @@ fn spent(client: &crate::okta::OktaClient, progress: &Progress) -> Spent {
 /// value, so supervision can be shown on a real cluster.
 fn test_panic(ctx: &Context, obj: &OktaIntegration) {
     static PANICKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let Some(value) = obj.annotations().get("dti.dev/test-panic").filter(|_| ctx.options.test_faults) else {
+    let Some(value) = obj
+        .annotations()
+        .get("dti.dev/test-panic")
+        .filter(|_| ctx.options.test_faults)
+    else {
         return;
     };
     let first = {
@@ -226,7 +238,10 @@ fn test_panic(ctx: &Context, obj: &OktaIntegration) {
         first
     };
     if first {
-        panic!("test fault: dti.dev/test-panic={}", crate::text::field(value));
+        panic!(
+            "test fault: dti.dev/test-panic={}",
+            crate::text::field(value)
+        );
     }
 }
 
@@ -257,7 +272,13 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
     tracing::info!(integration = %job.key, "sync started");
     let result = tokio::time::timeout(
         ctx.options.sync_timeout,
-        crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
+        crate::discovery::sync(
+            &client,
+            job.validated.kind,
+            &job.config,
+            &mut engine,
+            &progress,
+        ),
     )
     .await;
     let spent = spent(&client, &progress);

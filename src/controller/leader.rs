@@ -31,7 +31,12 @@ pub(crate) struct LeaseConfig {
 
 impl LeaseConfig {
     /// client-go's proportions: renew deadline 2/3 and retry period 2/15 of the lease duration.
-    pub(crate) fn with_duration(namespace: String, name: String, identity: String, duration: Duration) -> LeaseConfig {
+    pub(crate) fn with_duration(
+        namespace: String,
+        name: String,
+        identity: String,
+        duration: Duration,
+    ) -> LeaseConfig {
         LeaseConfig {
             namespace,
             name,
@@ -174,7 +179,11 @@ impl LeaderElector {
     async fn try_acquire(&self) -> Result<bool, kube::Error> {
         let me = &self.config.identity;
         let Some(mut lease) = self.api.get_opt(&self.config.name).await? else {
-            return match self.api.create(&PostParams::default(), &self.new_lease()).await {
+            return match self
+                .api
+                .create(&PostParams::default(), &self.new_lease())
+                .await
+            {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
                 Err(e) => Err(e),
@@ -194,7 +203,11 @@ impl LeaderElector {
         spec.lease_duration_seconds = Some(self.config.duration.as_secs().max(1) as i32);
         spec.renew_time = Some(micro_now());
         // replace carries the resourceVersion read above: of two contenders, only one update succeeds.
-        match self.api.replace(&self.config.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
@@ -221,7 +234,9 @@ impl LeaderElector {
             match self.attempt().await {
                 Ok(true) => return,
                 Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "leader election: cannot read or write the lease"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "leader election: cannot read or write the lease")
+                }
             }
             tokio::time::sleep(self.config.retry_period).await;
         }
@@ -260,11 +275,19 @@ impl LeaderElector {
             {
                 spec.holder_identity = None;
                 spec.renew_time = None;
-                let _ = self.api.replace(&self.config.name, &PostParams::default(), &lease).await;
+                let _ = self
+                    .api
+                    .replace(&self.config.name, &PostParams::default(), &lease)
+                    .await;
             }
         };
-        if tokio::time::timeout(self.config.renew_deadline, release).await.is_err() {
-            tracing::warn!("leader election: could not release the lease in time; it expires by itself");
+        if tokio::time::timeout(self.config.renew_deadline, release)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "leader election: could not release the lease in time; it expires by itself"
+            );
         }
     }
 }
@@ -281,13 +304,27 @@ mod tests {
         f.extend(Instant::now() + Duration::from_secs(5));
         assert!(f.check().is_ok());
         f.extend(Instant::now() - Duration::from_secs(1));
-        assert!(f.check().is_ok(), "an older deadline never shortens a newer one");
+        assert!(
+            f.check().is_ok(),
+            "an older deadline never shortens a newer one"
+        );
         f.close();
         assert!(f.check().is_err());
         let stale = Fence::leased();
         stale.extend(Instant::now() - Duration::from_millis(1));
-        assert!(stale.check().is_err(), "past its deadline the fence is shut without any renewal");
-        let c = LeaseConfig::with_duration("ns".into(), "l".into(), "me".into(), Duration::from_secs(15));
-        assert_eq!((c.renew_deadline, c.retry_period), (Duration::from_secs(10), Duration::from_secs(2)));
+        assert!(
+            stale.check().is_err(),
+            "past its deadline the fence is shut without any renewal"
+        );
+        let c = LeaseConfig::with_duration(
+            "ns".into(),
+            "l".into(),
+            "me".into(),
+            Duration::from_secs(15),
+        );
+        assert_eq!(
+            (c.renew_deadline, c.retry_period),
+            (Duration::from_secs(10), Duration::from_secs(2))
+        );
     }
 }

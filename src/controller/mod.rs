@@ -36,7 +36,8 @@ pub(crate) use metrics::reference_markdown as metrics_reference;
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
 pub(crate) fn reasons_reference() -> String {
-    let mut out = String::from("| reason | needs a person (Stalled) | what to do |\n|---|---|---|\n");
+    let mut out =
+        String::from("| reason | needs a person (Stalled) | what to do |\n|---|---|---|\n");
     for reason in conditions::Reason::ALL {
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
@@ -92,7 +93,11 @@ async fn preflight(client: &Client, scopes: &[Option<String>]) -> Result<(), kub
 pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let states = state::States::default();
     let governors = Arc::new(GovernorRegistry::default());
-    let metrics = Arc::new(metrics::Metrics::new(states.clone(), governors.clone(), config.options.metrics_top_apps));
+    let metrics = Arc::new(metrics::Metrics::new(
+        states.clone(),
+        governors.clone(),
+        config.options.metrics_top_apps,
+    ));
     let health = server::serve(config.metrics_addr, metrics.clone()).await?;
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
@@ -102,7 +107,10 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     // Fail fast with a clear message when the API server or the CRD is missing.
     preflight(&config.client, &scopes).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector = config.leader_election.clone().map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
+    let elector = config
+        .leader_election
+        .clone()
+        .map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
     let fence = match &elector {
         Some(e) => {
             tracing::info!(identity = e.identity(), "waiting to become the leader");
@@ -134,8 +142,14 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
-            watch::controller(&config.client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
-                .for_each(|_| async {})
+            watch::controller(
+                &config.client,
+                ctx.clone(),
+                scope,
+                config.reconcile_concurrency,
+                stop_rx.clone(),
+            )
+            .for_each(|_| async {})
         })
         .collect();
     tracing::info!(namespaces = ?config.namespaces, "dti-operator running");
@@ -162,7 +176,10 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
 use futures::StreamExt;
 
 /// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way.
-async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio::sync::watch::Sender<bool>) -> bool {
+async fn watch_for_stop(
+    elector: Option<Arc<leader::LeaderElector>>,
+    stop: tokio::sync::watch::Sender<bool>,
+) -> bool {
     let lost = match &elector {
         Some(e) => tokio::select! {
             _ = e.hold() => {
@@ -179,4 +196,3 @@ async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio
     let _ = stop.send(true);
     lost
 }
-

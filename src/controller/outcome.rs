@@ -10,7 +10,9 @@ use super::events::{EventReason, Notice};
 use super::state::{IntegrationState, Problem, Results, RunningJob};
 use super::steps::compose::time;
 use super::steps::validate::reason_for;
-use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
+use crate::crd::{
+    AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult,
+};
 use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;
 
@@ -50,11 +52,21 @@ fn rounded(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
 
-fn last_sync(job: &RunningJob, now: DateTime<Utc>, result: SyncResult, mode: Option<SyncMode>, spent: Spent, skipped: u64, message: String) -> LastSync {
+fn last_sync(
+    job: &RunningJob,
+    now: DateTime<Utc>,
+    result: SyncResult,
+    mode: Option<SyncMode>,
+    spent: Spent,
+    skipped: u64,
+    message: String,
+) -> LastSync {
     LastSync {
         started_at: time(job.started),
         completed_at: Some(time(now)),
-        duration_seconds: Some(rounded((now - job.started).num_milliseconds() as f64 / 1000.0)),
+        duration_seconds: Some(rounded(
+            (now - job.started).num_milliseconds() as f64 / 1000.0,
+        )),
         result,
         mode,
         api_requests: spent.requests,
@@ -107,7 +119,12 @@ pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>
         .iter()
         .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
         .collect();
-    unused.sort_by(|a, b| b.unused_seats.cmp(&a.unused_seats).then_with(|| a.label.cmp(&b.label)).then_with(|| a.id.cmp(&b.id)));
+    unused.sort_by(|a, b| {
+        b.unused_seats
+            .cmp(&a.unused_seats)
+            .then_with(|| a.label.cmp(&b.label))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     Results {
         summary,
         apps: report.apps.iter().take(100).map(app_summary).collect(),
@@ -132,18 +149,42 @@ fn new_apps_notice(engine: &OrgState, started: DateTime<Utc>, first_sync: bool) 
     }
     labels.sort_unstable();
     let more = labels.len().saturating_sub(10);
-    let named = labels.iter().take(10).copied().collect::<Vec<_>>().join(", ");
-    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let named = labels
+        .iter()
+        .take(10)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
     Some(Notice::new(
         false,
         EventReason::NewAppsDiscovered,
         "Sync",
-        format!("{} new app(s) since the previous sync: {named}{tail}", labels.len()),
+        format!(
+            "{} new app(s) since the previous sync: {named}{tail}",
+            labels.len()
+        ),
     ))
 }
 
-fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success, info: &JobInfo, now: DateTime<Utc>) {
-    let Success { output, engine, spent, checkpoint, notices } = success;
+fn record_success(
+    st: &mut IntegrationState,
+    job: &RunningJob,
+    success: Success,
+    info: &JobInfo,
+    now: DateTime<Utc>,
+) {
+    let Success {
+        output,
+        engine,
+        spent,
+        checkpoint,
+        notices,
+    } = success;
     let report = &output.report;
     let s = &report.summary;
     let incremental = output.mode == Mode::Incremental;
@@ -163,12 +204,27 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
     }
     notices.into_iter().for_each(|n| st.notify(n));
     let message = if incremental {
-        format!("incremental: new System Log events, {} app(s) re-listed, {} user(s) looked up", output.apps_relisted, output.users_looked_up)
+        format!(
+            "incremental: new System Log events, {} app(s) re-listed, {} user(s) looked up",
+            output.apps_relisted, output.users_looked_up
+        )
     } else {
         "full: every listing and the whole usage window".to_string()
     };
-    let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
-    st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
+    let mode = if incremental {
+        SyncMode::Incremental
+    } else {
+        SyncMode::Full
+    };
+    st.last_sync = Some(last_sync(
+        job,
+        now,
+        SyncResult::Succeeded,
+        Some(mode),
+        spent,
+        output.skipped_records,
+        message,
+    ));
     st.results = Some(results(report, info.generation, now));
     st.last_sync_ok = true;
     st.engine = Some(engine);
@@ -181,10 +237,17 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
 /// A failure that says something about the credentials updates the access check (if the check is still
 /// for the credentials the job ran with).
 fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &SyncError) {
-    let Some(check) = st.access.as_mut().filter(|c| c.key.fingerprint == job.fingerprint) else {
+    let Some(check) = st
+        .access
+        .as_mut()
+        .filter(|c| c.key.fingerprint == job.fingerprint)
+    else {
         return;
     };
-    if !matches!(error.class(), ErrorClass::Credentials | ErrorClass::Permission) {
+    if !matches!(
+        error.class(),
+        ErrorClass::Credentials | ErrorClass::Permission
+    ) {
         return;
     }
     if let SyncError::Permission { need, .. } = error {
@@ -199,16 +262,34 @@ fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &Sy
     check.checked_at = std::time::Instant::now();
 }
 
-fn record_failure(st: &mut IntegrationState, job: &RunningJob, error: SyncError, spent: Spent, info: &JobInfo, now: DateTime<Utc>) {
+fn record_failure(
+    st: &mut IntegrationState,
+    job: &RunningJob,
+    error: SyncError,
+    spent: Spent,
+    info: &JobInfo,
+    now: DateTime<Utc>,
+) {
     record_access_finding(st, job, &error);
     let message = error.to_string();
     st.notify(Notice::new(
         true,
         EventReason::SyncFailed,
         "Sync",
-        format!("sync failed after {:.1}s: {message}", (now - job.started).num_milliseconds() as f64 / 1000.0),
+        format!(
+            "sync failed after {:.1}s: {message}",
+            (now - job.started).num_milliseconds() as f64 / 1000.0
+        ),
     ));
-    st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
+    st.last_sync = Some(last_sync(
+        job,
+        now,
+        SyncResult::Failed,
+        None,
+        spent,
+        0,
+        message,
+    ));
     st.last_sync_ok = false;
     // The engine state may be half-fed: the next sync resumes from the checkpoint instead.
     st.engine = None;
@@ -218,7 +299,13 @@ fn record_failure(st: &mut IntegrationState, job: &RunningJob, error: SyncError,
 }
 
 /// Records a finished job's outcome.
-pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcome, info: JobInfo, now: DateTime<Utc>) {
+pub(crate) fn record(
+    st: &mut IntegrationState,
+    job: RunningJob,
+    outcome: Outcome,
+    info: JobInfo,
+    now: DateTime<Utc>,
+) {
     st.panicked = false;
     if info.request.is_some() {
         st.last_handled_request = info.request.clone();
@@ -231,7 +318,12 @@ pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcom
             st.last_sync_ok = false;
             st.engine = None;
             st.checkpoint_tried = false;
-            st.notify(Notice::new(true, EventReason::SyncPanicked, "Sync", format!("the sync job panicked and was rescheduled: {message}")));
+            st.notify(Notice::new(
+                true,
+                EventReason::SyncPanicked,
+                "Sync",
+                format!("the sync job panicked and was rescheduled: {message}"),
+            ));
             let retry = info.retry_after_failure.min(info.interval);
             st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
         }

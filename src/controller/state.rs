@@ -178,7 +178,10 @@ impl States {
 
     /// Every state, for scrape-time metrics.
     pub(crate) fn all(&self) -> Vec<(String, Arc<Mutex<IntegrationState>>)> {
-        lock(&self.0).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        lock(&self.0)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Cancels every job (shutdown, lost lease).

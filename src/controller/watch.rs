@@ -32,9 +32,13 @@ impl Iterator for CappedBackoff {
     type Item = Duration;
     fn next(&mut self) -> Option<Duration> {
         use rand::Rng;
-        let ceiling = BACKOFF_MIN.saturating_mul(1 << self.attempt.min(8)).min(BACKOFF_MAX);
+        let ceiling = BACKOFF_MIN
+            .saturating_mul(1 << self.attempt.min(8))
+            .min(BACKOFF_MAX);
         self.attempt = self.attempt.saturating_add(1);
-        Some(Duration::from_secs_f64(rand::rng().random_range(BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64())))
+        Some(Duration::from_secs_f64(rand::rng().random_range(
+            BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64(),
+        )))
     }
 }
 
@@ -51,8 +55,12 @@ fn backoff() -> CappedBackoff {
 /// Whether a Secret is the one an integration reads.
 fn uses_secret(oi: &OktaIntegration, name: &str) -> bool {
     let c = &oi.spec.credentials;
-    c.api_token.as_ref().is_some_and(|t| t.secret_ref.name == name)
-        || c.oauth.as_ref().is_some_and(|o| o.private_key.secret_ref.name == name)
+    c.api_token
+        .as_ref()
+        .is_some_and(|t| t.secret_ref.name == name)
+        || c.oauth
+            .as_ref()
+            .is_some_and(|o| o.private_key.secret_ref.name == name)
 }
 
 /// Forgets states of integrations gone from `store` (within `scope`) after a relist.
@@ -63,7 +71,9 @@ fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) 
         .map(|o| key_of(&o.namespace().unwrap_or_default(), &o.name_any()))
         .collect();
     for key in ctx.states.keys() {
-        let in_scope = scope.as_ref().is_none_or(|ns| key.starts_with(&format!("{ns}/")));
+        let in_scope = scope
+            .as_ref()
+            .is_none_or(|ns| key.starts_with(&format!("{ns}/")));
         if in_scope && !live.contains(&key) && ctx.states.remove(&key) {
             tracing::info!(integration = %key, "integration gone: its sync is cancelled and its state dropped");
         }
@@ -78,10 +88,14 @@ pub(crate) fn controller(
     concurrency: u16,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> impl Stream<Item = ()> + Send {
-    let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) = match &scope {
-        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
-        None => (Api::all(client.clone()), Api::all(client.clone())),
-    };
+    let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) =
+        match &scope {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
     let (store, writer) = reflector::store::<OktaIntegration>();
     let on_event = {
         let (ctx, store, scope) = (ctx.clone(), store.clone(), scope.clone());
@@ -98,7 +112,8 @@ pub(crate) fn controller(
     };
     let objects = reflector::reflector(
         writer,
-        watcher::watcher(integrations, watcher::Config::default().any_semantic()).backoff(backoff()),
+        watcher::watcher(integrations, watcher::Config::default().any_semantic())
+            .backoff(backoff()),
     )
     .inspect(move |e| {
         if let Ok(event) = e {

@@ -105,3 +105,30 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_duration_or_an_error(text in ".{0,40}") {
+            let _ = parse_go_duration(&text);
+            let _ = parse_usage_window(&text);
+        }
+
+        #[test]
+        fn go_durations_round_trip(h in 0u64..1000, m in 0u64..60, s in 0u64..60, ms in 0u64..1000) {
+            let text = format!("{h}h{m}m{s}s{ms}ms");
+            let want = Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms);
+            let got = parse_go_duration(&text).expect("a Go duration");
+            prop_assert!(got.abs_diff(want) < Duration::from_micros(1), "{text}: {got:?} vs {want:?}");
+        }
+
+        #[test]
+        fn usage_windows_round_trip(days in 1u32..=90) {
+            prop_assert_eq!(parse_usage_window(&format!("{days}d")), Ok(Duration::from_secs(u64::from(days) * 86_400)));
+        }
+    }
+}

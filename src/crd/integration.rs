@@ -166,7 +166,10 @@ pub struct UsageSpec {
     /// name an app of the inventory as their AppInstance target. The default covers SSO, RADIUS, OIDC and
     /// Office 365 rich-client sign-ins; one sign-in recorded under two of these types counts once.
     #[serde(default = "default_event_types")]
-    #[schemars(length(min = 1, max = 20), inner(regex(pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"), length(max = 100)))]
+    #[schemars(
+        length(min = 1, max = 20),
+        inner(regex(pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"), length(max = 100))
+    )]
     #[x_kube(validation = Rule::new("self.all(t, self.exists_one(u, u == t))").message("usage.eventTypes must not list an event type twice"))]
     pub event_types: Vec<String>,
 }
@@ -243,7 +246,10 @@ pub struct OAuthCredentials {
     pub key_id: Option<String>,
     /// Scopes to request; the default is the three read scopes the integration needs.
     #[serde(default = "default_scopes")]
-    #[schemars(length(min = 1, max = 20), inner(regex(pattern = r"^[a-z0-9_.]+$"), length(max = 100)))]
+    #[schemars(
+        length(min = 1, max = 20),
+        inner(regex(pattern = r"^[a-z0-9_.]+$"), length(max = 100))
+    )]
     pub scopes: Vec<String>,
 }
 

@@ -14,7 +14,9 @@ use kube::CustomResourceExt;
 
 pub use app::{INTEGRATION_LABEL, OktaApp, OktaAppSpec, OktaAppStatus, USED_LABEL};
 pub use checkpoint::{OktaSyncState, OktaSyncStateSpec};
-pub use duration::{DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg};
+pub use duration::{
+    DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg,
+};
 pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials,
     DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, LastSync, OAuthCredentials, OktaIntegration,
@@ -67,7 +69,10 @@ pub fn crd_files() -> Result<Vec<(String, String)>, serde_yaml::Error> {
     crds()
         .into_iter()
         .map(|crd| {
-            let file = format!("{}.yaml", crd.spec.names.singular.clone().unwrap_or_default());
+            let file = format!(
+                "{}.yaml",
+                crd.spec.names.singular.clone().unwrap_or_default()
+            );
             serde_yaml::to_string(&crd).map(|yaml| (file, yaml))
         })
         .collect()

@@ -89,7 +89,10 @@ impl AppUserStatus {
     }
 
     fn code(self) -> u8 {
-        AppUserStatus::ALL.iter().position(|s| *s == self).unwrap_or(13) as u8
+        AppUserStatus::ALL
+            .iter()
+            .position(|s| *s == self)
+            .unwrap_or(13) as u8
     }
 
     fn from_code(code: u8) -> AppUserStatus {
@@ -200,7 +203,11 @@ impl Assignments {
 
     pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, Scope, AppUserStatus)> + '_ {
         self.users.iter().zip(&self.codes).map(|(&u, &c)| {
-            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
+            let scope = if c & GROUP_BIT != 0 {
+                Scope::Group
+            } else {
+                Scope::User
+            };
             (u, scope, AppUserStatus::from_code(c))
         })
     }
@@ -209,7 +216,6 @@ impl Assignments {
     pub(crate) fn seat_holders(&self) -> impl Iterator<Item = u32> + '_ {
         self.rows().filter(|r| r.2.holds_seat()).map(|r| r.0)
     }
-
 
     /// Renumbers users after the directory compacted (every user here was kept).
     pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
@@ -237,7 +243,17 @@ mod tests {
             .filter(|s| s.holds_seat())
             .map(|s| s.as_str())
             .collect();
-        assert_eq!(holding, ["ACTIVE", "APPROVED", "IMPLICIT", "PENDING", "PROVISIONED", "STAGED"]);
+        assert_eq!(
+            holding,
+            [
+                "ACTIVE",
+                "APPROVED",
+                "IMPLICIT",
+                "PENDING",
+                "PROVISIONED",
+                "STAGED"
+            ]
+        );
         let table = Assignments::from_rows(vec![
             (5, Scope::User, AppUserStatus::Active),
             (2, Scope::Group, AppUserStatus::Suspended),
@@ -248,10 +264,25 @@ mod tests {
         assert_eq!(table.columns().0.len(), 4);
         assert_eq!(table.seat_holders().count(), 2);
         assert_eq!(table.seat_holders().collect::<Vec<_>>(), vec![5, 9]);
-        assert!(table.rows().any(|r| r == (5, Scope::Group, AppUserStatus::Active)));
+        assert!(
+            table
+                .rows()
+                .any(|r| r == (5, Scope::Group, AppUserStatus::Active))
+        );
         assert_eq!(AppUserStatus::parse("SOMETHING_NEW"), AppUserStatus::Other);
         let mut t = table.clone();
-        t.remap(&[None, None, Some(0), None, None, Some(3), None, Some(1), None, Some(2)]);
+        t.remap(&[
+            None,
+            None,
+            Some(0),
+            None,
+            None,
+            Some(3),
+            None,
+            Some(1),
+            None,
+            Some(2),
+        ]);
         assert_eq!(t.columns().0, &[0, 1, 2, 3]);
     }
 }

@@ -185,7 +185,9 @@ impl Directory {
 
     /// Every known user becomes Unlisted: a full listing sets again those that still exist.
     pub(crate) fn unlist_all(&mut self) {
-        self.status.iter_mut().for_each(|s| *s = UserStatus::Unlisted);
+        self.status
+            .iter_mut()
+            .for_each(|s| *s = UserStatus::Unlisted);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -234,7 +236,10 @@ impl Directory {
 
     /// (id, status) of every user, for the checkpoint.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, UserStatus)> {
-        self.ids.iter().map(|s| &**s).zip(self.status.iter().copied())
+        self.ids
+            .iter()
+            .map(|s| &**s)
+            .zip(self.status.iter().copied())
     }
 }
 

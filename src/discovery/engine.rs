@@ -134,7 +134,9 @@ pub(crate) async fn sync(
         }
     };
     let refresh_ms = config.refresh_interval.as_millis() as i64;
-    let full = state.assignments_listed_ms.is_none_or(|t| run.started_ms - t >= refresh_ms)
+    let full = state
+        .assignments_listed_ms
+        .is_none_or(|t| run.started_ms - t >= refresh_ms)
         || state.users_listed_ms.is_none();
     let changes = Mutex::new(Changes::default());
     let shared = Mutex::new(&mut *state);
@@ -142,14 +144,32 @@ pub(crate) async fn sync(
         let (_, _, read) = tokio::try_join!(
             list_apps_in_full(&run, &shared),
             list_users_in_full(&run, &shared),
-            log::read(&run.reader, &shared, &changes, first, run.started_ms, progress)
+            log::read(
+                &run.reader,
+                &shared,
+                &changes,
+                first,
+                run.started_ms,
+                progress
+            )
         )?;
         read
     } else {
-        log::read(&run.reader, &shared, &changes, first, run.started_ms, progress).await?
+        log::read(
+            &run.reader,
+            &shared,
+            &changes,
+            first,
+            run.started_ms,
+            progress,
+        )
+        .await?
     };
     run.add_skips(&read.skips);
-    let plan = plan(&lock(&shared), &changes.into_inner().unwrap_or_else(|p| p.into_inner()));
+    let plan = plan(
+        &lock(&shared),
+        &changes.into_inner().unwrap_or_else(|p| p.into_inner()),
+    );
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
     drop(shared);
@@ -176,14 +196,25 @@ fn finish(state: &mut OrgState, window_start_ms: i64) {
 }
 
 async fn list_app_records(run: &Run<'_>) -> Result<Vec<AppRecord>, SyncError> {
-    let first = run.reader.client.url(&format!("/api/v1/apps?limit={APPS_PAGE}"));
-    let (records, skips) = run.reader.collect::<RawApp>(Need::Applications, first).await?;
+    let first = run
+        .reader
+        .client
+        .url(&format!("/api/v1/apps?limit={APPS_PAGE}"));
+    let (records, skips) = run
+        .reader
+        .collect::<RawApp>(Need::Applications, first)
+        .await?;
     run.add_skips(&skips);
     Ok(records)
 }
 
 /// An app's users and groups, listed now.
-async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_groups: bool) -> Result<(), SyncError> {
+async fn list_app(
+    run: &Run<'_>,
+    state: &Mutex<&mut OrgState>,
+    id: &str,
+    with_groups: bool,
+) -> Result<(), SyncError> {
     let listed_ms = Utc::now().timestamp_millis();
     let client = run.reader.client;
     let first = client.url(&format!("/api/v1/apps/{id}/users?limit={APP_USERS_PAGE}"));
@@ -192,7 +223,10 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
         .reader
         .list::<RawAppUser>(Need::Applications, first, |page| {
             let mut st = lock(state);
-            rows.extend(page.into_iter().map(|r| (st.directory.intern(&r.user), r.scope, r.status)));
+            rows.extend(
+                page.into_iter()
+                    .map(|r| (st.directory.intern(&r.user), r.scope, r.status)),
+            );
         })
         .await;
     let skips = match skips {
@@ -207,7 +241,10 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
     let grouped = with_groups || rows.iter().any(|r| r.1 == super::assignments::Scope::Group);
     let groups = if grouped {
         let first = client.url(&format!("/api/v1/apps/{id}/groups?limit={APP_GROUPS_PAGE}"));
-        let (groups, skips) = run.reader.collect::<RawAppGroup>(Need::Applications, first).await?;
+        let (groups, skips) = run
+            .reader
+            .collect::<RawAppGroup>(Need::Applications, first)
+            .await?;
         run.add_skips(&skips);
         Some(groups)
     } else {
@@ -227,7 +264,11 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
 }
 
 /// Lists each app in `ids` (users, and groups when asked), a few at a time.
-async fn list_apps(run: &Run<'_>, state: &Mutex<&mut OrgState>, ids: Vec<(String, bool)>) -> Result<(), SyncError> {
+async fn list_apps(
+    run: &Run<'_>,
+    state: &Mutex<&mut OrgState>,
+    ids: Vec<(String, bool)>,
+) -> Result<(), SyncError> {
     futures::stream::iter(ids)
         .map(|(id, groups)| async move { list_app(run, state, &id, groups).await })
         .buffer_unordered(CONCURRENCY)
@@ -271,9 +312,13 @@ async fn list_apps_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Resul
         let mut st = lock(state);
         merge_app_list(&mut st, records, run.started_ms);
         st.assignments_listed_ms = Some(run.started_ms);
-        st.inventory().map(|a| (a.record.id.clone(), true)).collect()
+        st.inventory()
+            .map(|a| (a.record.id.clone(), true))
+            .collect()
     };
-    run.progress.apps_total.store(ids.len() as u64, Ordering::Relaxed);
+    run.progress
+        .apps_total
+        .store(ids.len() as u64, Ordering::Relaxed);
     list_apps(run, state, ids).await
 }
 
@@ -288,7 +333,10 @@ async fn list_users_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Resu
             .append_pair("filter", "status eq \"DEPROVISIONED\"");
         url
     };
-    for first in [client.url(&format!("/api/v1/users?limit={USERS_PAGE}")), deprovisioned] {
+    for first in [
+        client.url(&format!("/api/v1/users?limit={USERS_PAGE}")),
+        deprovisioned,
+    ] {
         let skips = run
             .reader
             .list::<RawUser>(Need::Users, first, |page| {
@@ -356,7 +404,11 @@ fn plan(state: &OrgState, changes: &Changes) -> Plan {
     plan
 }
 
-async fn apply_plan(run: &Run<'_>, state: &Mutex<&mut OrgState>, mut plan: Plan) -> Result<(), SyncError> {
+async fn apply_plan(
+    run: &Run<'_>,
+    state: &Mutex<&mut OrgState>,
+    mut plan: Plan,
+) -> Result<(), SyncError> {
     if plan.app_list {
         let records = list_app_records(run).await?;
         let fresh = merge_app_list(&mut lock(state), records, run.started_ms);
@@ -375,7 +427,11 @@ async fn apply_plan(run: &Run<'_>, state: &Mutex<&mut OrgState>, mut plan: Plan)
 }
 
 /// A user after a lifecycle event: its status now, or gone (404).
-async fn look_up_user(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str) -> Result<(), SyncError> {
+async fn look_up_user(
+    run: &Run<'_>,
+    state: &Mutex<&mut OrgState>,
+    id: &str,
+) -> Result<(), SyncError> {
     let client = run.reader.client;
     let url = client.url(&format!("/api/v1/users/{id}"));
     match client.get_json::<RawUser>(&url).await {

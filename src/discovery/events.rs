@@ -138,7 +138,10 @@ impl Record for RawEvent {
     type Checked = Event;
     /// An event needs a parseable `published` and an `eventType`; everything else may be missing.
     fn check(self) -> Result<Event, &'static str> {
-        let published = self.published.as_deref().ok_or("an event without published")?;
+        let published = self
+            .published
+            .as_deref()
+            .ok_or("an event without published")?;
         let published_ms = DateTime::parse_from_rfc3339(published)
             .map_err(|_| "an event whose published is not a timestamp")?
             .timestamp_millis();
@@ -170,17 +173,29 @@ impl Record for RawEvent {
 pub(crate) enum Meaning {
     /// A sign-in by a user to an app: counted when the app is in the inventory. `key` identifies the
     /// sign-in across event types (one transaction, one user, one app) so that it counts once.
-    SignIn { app: String, user: String, key: Option<u64> },
+    SignIn {
+        app: String,
+        user: String,
+        key: Option<u64>,
+    },
     /// The app's assignments (or their statuses) changed.
-    AppUsers { app: String },
+    AppUsers {
+        app: String,
+    },
     /// The groups assigned to the app changed.
-    AppGroups { app: String },
+    AppGroups {
+        app: String,
+    },
     /// A group's members changed: apps assigned to it gain or lose GROUP users.
-    GroupMembers { group: String },
+    GroupMembers {
+        group: String,
+    },
     /// The app list changed.
     AppList,
     /// A user's status changed (or the user was created or deleted).
-    User { user: String },
+    User {
+        user: String,
+    },
     Nothing,
 }
 
@@ -210,7 +225,9 @@ impl Event {
         } else if GROUP_APP_EVENTS.contains(&t) {
             app().map(|app| Meaning::AppGroups { app })
         } else if GROUP_MEMBERSHIP_EVENTS.contains(&t) {
-            self.group.clone().map(|group| Meaning::GroupMembers { group })
+            self.group
+                .clone()
+                .map(|group| Meaning::GroupMembers { group })
         } else if APP_LIFECYCLE_EVENTS.contains(&t) {
             Some(Meaning::AppList)
         } else if USER_LIFECYCLE_EVENTS.contains(&t) {
@@ -231,10 +248,14 @@ mod tests {
     }
 
     fn sign_ins() -> HashSet<String> {
-        ["user.authentication.sso", "app.oauth2.signon", "user.authentication.auth_via_radius"]
-            .into_iter()
-            .map(String::from)
-            .collect()
+        [
+            "user.authentication.sso",
+            "app.oauth2.signon",
+            "user.authentication.auth_via_radius",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
     }
 
     #[test]
@@ -244,22 +265,66 @@ mod tests {
                 r#"{{"uuid":"u1","published":"2026-01-01T00:00:00.000Z","eventType":"{kind}","outcome":{{"result":"{result}"}},"actor":{{"id":"00u1","type":"{actor_type}"}},"target":{targets},"transaction":{{"id":"tx1"}}}}"#
             )
         };
-        let app_user_first = r#"[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]"#;
+        let app_user_first =
+            r#"[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]"#;
         let s = sign_ins();
-        let e = event(&base("user.authentication.sso", "User", "SUCCESS", app_user_first)).unwrap();
-        assert!(matches!(e.meaning(&s), Meaning::SignIn { ref app, ref user, key: Some(_) } if app == "0oa1" && user == "00u1"));
-        let oidc = event(&base("app.oauth2.signon", "User", "SUCCESS", app_user_first)).unwrap();
-        assert_eq!(e.meaning(&s), oidc.meaning(&s), "one transaction, one sign-in key");
-        let radius = event(&base("user.authentication.auth_via_radius", "User", "SUCCESS", r#"[{"id":"0oa9","type":"AppInstance"}]"#)).unwrap();
+        let e = event(&base(
+            "user.authentication.sso",
+            "User",
+            "SUCCESS",
+            app_user_first,
+        ))
+        .unwrap();
+        assert!(
+            matches!(e.meaning(&s), Meaning::SignIn { ref app, ref user, key: Some(_) } if app == "0oa1" && user == "00u1")
+        );
+        let oidc = event(&base(
+            "app.oauth2.signon",
+            "User",
+            "SUCCESS",
+            app_user_first,
+        ))
+        .unwrap();
+        assert_eq!(
+            e.meaning(&s),
+            oidc.meaning(&s),
+            "one transaction, one sign-in key"
+        );
+        let radius = event(&base(
+            "user.authentication.auth_via_radius",
+            "User",
+            "SUCCESS",
+            r#"[{"id":"0oa9","type":"AppInstance"}]"#,
+        ))
+        .unwrap();
         assert!(matches!(radius.meaning(&s), Meaning::SignIn { .. }));
         for nothing in [
             base("user.authentication.sso", "User", "FAILURE", app_user_first),
-            base("user.authentication.sso", "PublicClientApp", "SUCCESS", app_user_first),
-            base("user.authentication.sso", "User", "SUCCESS", r#"[{"id":"0ua1","type":"AppUser"}]"#),
-            base("user.authentication.auth_via_richclient", "User", "SUCCESS", app_user_first),
+            base(
+                "user.authentication.sso",
+                "PublicClientApp",
+                "SUCCESS",
+                app_user_first,
+            ),
+            base(
+                "user.authentication.sso",
+                "User",
+                "SUCCESS",
+                r#"[{"id":"0ua1","type":"AppUser"}]"#,
+            ),
+            base(
+                "user.authentication.auth_via_richclient",
+                "User",
+                "SUCCESS",
+                app_user_first,
+            ),
             base("policy.evaluate_sign_on", "User", "SUCCESS", app_user_first),
         ] {
-            assert_eq!(event(&nothing).unwrap().meaning(&s), Meaning::Nothing, "{nothing}");
+            assert_eq!(
+                event(&nothing).unwrap().meaning(&s),
+                Meaning::Nothing,
+                "{nothing}"
+            );
         }
     }
 
@@ -270,11 +335,42 @@ mod tests {
                 .unwrap()
                 .meaning(&sign_ins())
         };
-        assert_eq!(with("application.user_membership.add", r#"[{"id":"00u1","type":"User"},{"id":"0oa1","type":"AppInstance"}]"#), Meaning::AppUsers { app: "0oa1".into() });
-        assert_eq!(with("group.user_membership.remove", r#"[{"id":"00u1","type":"User"},{"id":"00g1","type":"UserGroup"}]"#), Meaning::GroupMembers { group: "00g1".into() });
-        assert_eq!(with("group.application_assignment.add", r#"[{"id":"0oa1","type":"AppInstance"},{"id":"00g1","type":"UserGroup"}]"#), Meaning::AppGroups { app: "0oa1".into() });
-        assert_eq!(with("application.lifecycle.delete", r#"[{"id":"0oa1","type":"AppInstance"}]"#), Meaning::AppList);
-        assert_eq!(with("user.lifecycle.suspend", r#"[{"id":"00u7","type":"User"}]"#), Meaning::User { user: "00u7".into() });
+        assert_eq!(
+            with(
+                "application.user_membership.add",
+                r#"[{"id":"00u1","type":"User"},{"id":"0oa1","type":"AppInstance"}]"#
+            ),
+            Meaning::AppUsers { app: "0oa1".into() }
+        );
+        assert_eq!(
+            with(
+                "group.user_membership.remove",
+                r#"[{"id":"00u1","type":"User"},{"id":"00g1","type":"UserGroup"}]"#
+            ),
+            Meaning::GroupMembers {
+                group: "00g1".into()
+            }
+        );
+        assert_eq!(
+            with(
+                "group.application_assignment.add",
+                r#"[{"id":"0oa1","type":"AppInstance"},{"id":"00g1","type":"UserGroup"}]"#
+            ),
+            Meaning::AppGroups { app: "0oa1".into() }
+        );
+        assert_eq!(
+            with(
+                "application.lifecycle.delete",
+                r#"[{"id":"0oa1","type":"AppInstance"}]"#
+            ),
+            Meaning::AppList
+        );
+        assert_eq!(
+            with("user.lifecycle.suspend", r#"[{"id":"00u7","type":"User"}]"#),
+            Meaning::User {
+                user: "00u7".into()
+            }
+        );
     }
 
     #[test]

@@ -116,8 +116,17 @@ mod tests {
             scope: "okta.logs.read".into(),
         };
         let e = SyncError::classify(CredentialKind::OAuth, Need::Applications, scope);
-        assert!(matches!(e, SyncError::Permission { need: Need::SystemLog, .. }));
-        assert!(e.to_string().contains("lacks the scope okta.logs.read"), "{e}");
+        assert!(matches!(
+            e,
+            SyncError::Permission {
+                need: Need::SystemLog,
+                ..
+            }
+        ));
+        assert!(
+            e.to_string().contains("lacks the scope okta.logs.read"),
+            "{e}"
+        );
         let proxy = OktaError::Status {
             endpoint: "GET /api/v1/users".into(),
             status: 401,

@@ -3,8 +3,8 @@
 
 use url::Url;
 
-use super::failure::{CredentialKind, SyncError};
 use super::access::Need;
+use super::failure::{CredentialKind, SyncError};
 use super::records::{Record, Skips, parse_page};
 use crate::okta::{OktaClient, Pager};
 
@@ -40,8 +40,15 @@ impl Reader<'_> {
         let mut skips = Skips::default();
         let mut next = Some(first);
         while let Some(url) = next {
-            let page = self.client.get_page(&url).await.map_err(|e| self.fail(need, e))?;
-            each(parse_page::<R>(&page.body, &endpoint, &mut skips).map_err(|e| self.fail(need, e))?);
+            let page = self
+                .client
+                .get_page(&url)
+                .await
+                .map_err(|e| self.fail(need, e))?;
+            each(
+                parse_page::<R>(&page.body, &endpoint, &mut skips)
+                    .map_err(|e| self.fail(need, e))?,
+            );
             next = page.next;
             if let Some(n) = &next {
                 pager.advance(n).map_err(|e| self.fail(need, e))?;
@@ -52,7 +59,11 @@ impl Reader<'_> {
     }
 
     /// Every usable record of a listing.
-    pub(crate) async fn collect<R: Record>(&self, need: Need, first: Url) -> Result<(Vec<R::Checked>, Skips), SyncError> {
+    pub(crate) async fn collect<R: Record>(
+        &self,
+        need: Need,
+        first: Url,
+    ) -> Result<(Vec<R::Checked>, Skips), SyncError> {
         let mut all = Vec::new();
         let skips = self.list::<R>(need, first, |page| all.extend(page)).await?;
         Ok((all, skips))

@@ -14,10 +14,10 @@ use url::Url;
 
 use super::access::Need;
 use super::events::{Meaning, RawEvent, change_event_types};
+use super::failure::SyncError;
 use super::fetch::Reader;
 use super::records::{Skips, parse_page};
 use super::state::OrgState;
-use super::failure::SyncError;
 use crate::okta::Pager;
 use crate::sync::lock;
 
@@ -104,7 +104,11 @@ pub(crate) async fn read(
         let parsed = parse_page::<RawEvent>(&page.body, &endpoint, &mut skips)
             .map_err(|e| reader.fail(Need::SystemLog, e))?;
         let raw_count = (skips.total - before) as usize;
-        let newest = parsed.iter().map(|e| e.published_ms).max().unwrap_or(i64::MIN);
+        let newest = parsed
+            .iter()
+            .map(|e| e.published_ms)
+            .max()
+            .unwrap_or(i64::MIN);
         {
             let mut st = lock(state);
             let mut ch = lock(changes);
@@ -113,7 +117,9 @@ pub(crate) async fn read(
             }
         }
         events += raw_count as u64;
-        progress.events.store(events, std::sync::atomic::Ordering::Relaxed);
+        progress
+            .events
+            .store(events, std::sync::atomic::Ordering::Relaxed);
         let caught_up = raw_count < LOGS_PAGE || newest > started_ms + BUSY_MARGIN_MS;
         match page.next {
             Some(next) if !caught_up => {
@@ -136,7 +142,12 @@ pub(crate) async fn read(
     }
 }
 
-fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, sign_ins: &HashSet<String>) {
+fn apply(
+    state: &mut OrgState,
+    changes: &mut Changes,
+    event: super::events::Event,
+    sign_ins: &HashSet<String>,
+) {
     let at = event.published_ms;
     match event.meaning(sign_ins) {
         Meaning::SignIn { app, user, key } => {

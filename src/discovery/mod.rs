@@ -12,6 +12,8 @@ mod failure;
 mod fetch;
 mod inventory;
 mod log;
+#[cfg(test)]
+mod proptests;
 mod records;
 pub(crate) mod report;
 mod state;

@@ -122,7 +122,9 @@ pub(crate) fn build(
     let summary = Summary {
         users: state.directory.listed_users(),
         users_by_status: state.directory.by_status(),
-        active_users: state.usage.active_users(start_ms, |id| state.in_inventory(id)),
+        active_users: state
+            .usage
+            .active_users(start_ms, |id| state.in_inventory(id)),
         apps: apps.len() as u64,
         active_apps: apps.iter().filter(|a| a.status == "ACTIVE").count() as u64,
         used_apps: apps.iter().filter(|a| a.sso_events > 0).count() as u64,

@@ -18,7 +18,7 @@ use super::error::OktaError;
 use super::governor::{Bucket, OrgGovernor};
 use super::links::next_link;
 use super::oauth::{Challenge, OAuthSession, challenge};
-use super::token::{ApiToken, Fingerprint};
+use super::token::ApiToken;
 use super::transport::{Transport, TransportOptions};
 use crate::sync::lock;
 use crate::text;
@@ -59,15 +59,6 @@ pub(crate) enum Auth {
     Ssws(ApiToken),
     /// An OAuth 2.0 service app with DPoP-bound tokens.
     OAuth(Arc<OAuthSession>),
-}
-
-impl Auth {
-    pub(crate) fn fingerprint(&self) -> Fingerprint {
-        match self {
-            Auth::Ssws(t) => t.fingerprint(),
-            Auth::OAuth(s) => s.fingerprint(),
-        }
-    }
 }
 
 /// Counters of one client, read for status and metrics.
@@ -312,7 +303,10 @@ impl OktaClient {
                 message,
             })
         };
-        self.transport.check_target().await.map_err(transport_error)?;
+        self.transport
+            .check_target()
+            .await
+            .map_err(transport_error)?;
         let mut request = self
             .transport
             .http
@@ -365,8 +359,15 @@ impl OktaClient {
                 .map_err(|e| Failure::Error(self.timeout_aware(e, timeout)))?;
             return Ok((body, headers));
         }
-        let body = read_capped(response, ERROR_LIMIT, endpoint).await.unwrap_or_default();
-        Err(Failure::Error(error_of(endpoint, status.as_u16(), &headers, &body)))
+        let body = read_capped(response, ERROR_LIMIT, endpoint)
+            .await
+            .unwrap_or_default();
+        Err(Failure::Error(error_of(
+            endpoint,
+            status.as_u16(),
+            &headers,
+            &body,
+        )))
     }
 
     fn timeout_aware(&self, e: OktaError, timeout: Duration) -> OktaError {
@@ -398,7 +399,12 @@ fn error_of(endpoint: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Ok
         };
     }
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    match parsed.and_then(|b| Some((b.error_code.filter(|c| !c.trim().is_empty())?, b.error_summary))) {
+    match parsed.and_then(|b| {
+        Some((
+            b.error_code.filter(|c| !c.trim().is_empty())?,
+            b.error_summary,
+        ))
+    }) {
         Some((code, summary)) => OktaError::Api {
             endpoint: endpoint.to_string(),
             status,
@@ -420,18 +426,46 @@ mod tests {
     #[test]
     fn error_bodies_are_classified_once_and_made_safe() {
         let none = HeaderMap::new();
-        let e = error_of("GET /api/v1/users", 401, &none, br#"{"errorCode":"E0000011","errorSummary":"Invalid token provided"}"#);
+        let e = error_of(
+            "GET /api/v1/users",
+            401,
+            &none,
+            br#"{"errorCode":"E0000011","errorSummary":"Invalid token provided"}"#,
+        );
         assert!(matches!(e, OktaError::Api { status: 401, ref code, .. } if code == "E0000011"));
         let proxy = error_of("GET /api/v1/users", 403, &none, b"<html>Forbidden</html>");
         assert!(matches!(proxy, OktaError::Status { status: 403, .. }));
-        let empty_code = error_of("GET /api/v1/users", 401, &none, br#"{"errorCode":"","errorSummary":"x"}"#);
+        let empty_code = error_of(
+            "GET /api/v1/users",
+            401,
+            &none,
+            br#"{"errorCode":"","errorSummary":"x"}"#,
+        );
         assert!(matches!(empty_code, OktaError::Status { .. }));
-        let huge = format!(r#"{{"errorCode":"E0000006","errorSummary":"{}"}}"#, "\\u001b[2J".repeat(50_000));
+        let huge = format!(
+            r#"{{"errorCode":"E0000006","errorSummary":"{}"}}"#,
+            "\\u001b[2J".repeat(50_000)
+        );
         let e = error_of("GET /api/v1/logs", 403, &none, huge.as_bytes());
-        assert!(e.to_string().len() < 400 && !e.to_string().contains('\u{1b}'), "{e}");
+        assert!(
+            e.to_string().len() < 400 && !e.to_string().contains('\u{1b}'),
+            "{e}"
+        );
         let mut scoped = HeaderMap::new();
-        scoped.insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="insufficient_scope", scope="okta.logs.read""#));
-        let e = error_of("GET /api/v1/logs", 403, &scoped, br#"{"errorCode":"E0000006"}"#);
-        assert!(matches!(e, OktaError::MissingScope { ref scope, .. } if scope == "okta.logs.read"));
+        scoped.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                r#"Bearer error="insufficient_scope", scope="okta.logs.read""#,
+            ),
+        );
+        let e = error_of(
+            "GET /api/v1/logs",
+            403,
+            &scoped,
+            br#"{"errorCode":"E0000006"}"#,
+        );
+        assert!(
+            matches!(e, OktaError::MissingScope { ref scope, .. } if scope == "okta.logs.read")
+        );
     }
 }

@@ -68,12 +68,18 @@ fn is_loopback_name(host: &str) -> bool {
 
 /// A suffix an admin may allow: a registrable domain or below, never a public suffix.
 fn check_suffix(raw: &str) -> Result<String, DomainError> {
-    let suffix = raw.trim().trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
+    let suffix = raw
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let valid = !suffix.is_empty()
         && suffix.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if !valid {
         return Err(DomainError::Malformed(raw.to_string()));
@@ -86,9 +92,15 @@ fn check_suffix(raw: &str) -> Result<String, DomainError> {
 
 impl DomainPolicy {
     /// A policy allowing Okta's domains plus `allowed` suffixes; a public suffix is refused.
-    pub(crate) fn new(allowed: &[String], insecure_allow_http: bool) -> Result<DomainPolicy, DomainError> {
+    pub(crate) fn new(
+        allowed: &[String],
+        insecure_allow_http: bool,
+    ) -> Result<DomainPolicy, DomainError> {
         Ok(DomainPolicy {
-            allowed_suffixes: allowed.iter().map(|s| check_suffix(s)).collect::<Result<_, _>>()?,
+            allowed_suffixes: allowed
+                .iter()
+                .map(|s| check_suffix(s))
+                .collect::<Result<_, _>>()?,
             insecure_allow_http,
         })
     }
@@ -116,7 +128,8 @@ impl DomainPolicy {
         let malformed = || DomainError::Malformed(domain.to_string());
         if domain.is_empty()
             || domain.len() > 260
-            || domain.contains(|c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c))
+            || domain
+                .contains(|c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c))
         {
             return Err(malformed());
         }
@@ -136,7 +149,10 @@ impl DomainPolicy {
         } else if ip.is_some() {
             return Err(DomainError::IpLiteral(domain.to_string()));
         } else if !self.allows(&host) {
-            return Err(DomainError::NotAllowed(domain.to_string(), Self::advice(&host)));
+            return Err(DomainError::NotAllowed(
+                domain.to_string(),
+                Self::advice(&host),
+            ));
         }
         let scheme = if local { "http" } else { "https" };
         let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -168,7 +184,9 @@ pub(crate) async fn resolve_allowed(
             .first()
             .and_then(|a| addresses::forbidden(a.ip()))
             .unwrap_or("no address");
-        return Err(format!("{host} resolves only to addresses the operator never connects to ({why})"));
+        return Err(format!(
+            "{host} resolves only to addresses the operator never connects to ({why})"
+        ));
     }
     Ok(allowed)
 }
@@ -198,7 +216,11 @@ mod tests {
     use super::*;
 
     fn policy(allowed: &[&str], insecure: bool) -> DomainPolicy {
-        DomainPolicy::new(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(), insecure).unwrap()
+        DomainPolicy::new(
+            &allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            insecure,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -208,15 +230,39 @@ mod tests {
         let dev = policy(&[], true);
         let cases: &[(&DomainPolicy, &str, Result<&str, &str>)] = &[
             (&strict, "acme.okta.com", Ok("https://acme.okta.com/")),
-            (&strict, "acme.oktapreview.com", Ok("https://acme.oktapreview.com/")),
-            (&strict, "acme.okta-emea.com", Ok("https://acme.okta-emea.com/")),
-            (&strict, "acme.okta-gov.com", Ok("https://acme.okta-gov.com/")),
+            (
+                &strict,
+                "acme.oktapreview.com",
+                Ok("https://acme.oktapreview.com/"),
+            ),
+            (
+                &strict,
+                "acme.okta-emea.com",
+                Ok("https://acme.okta-emea.com/"),
+            ),
+            (
+                &strict,
+                "acme.okta-gov.com",
+                Ok("https://acme.okta-gov.com/"),
+            ),
             (&strict, "acme.okta.mil", Ok("https://acme.okta.mil/")),
-            (&strict, "acme.trexcloud.com", Ok("https://acme.trexcloud.com/")),
+            (
+                &strict,
+                "acme.trexcloud.com",
+                Ok("https://acme.trexcloud.com/"),
+            ),
             (&strict, "ACME.Okta.com", Ok("https://acme.okta.com/")),
-            (&strict, "acme.okta.com:8443", Ok("https://acme.okta.com:8443/")),
+            (
+                &strict,
+                "acme.okta.com:8443",
+                Ok("https://acme.okta.com:8443/"),
+            ),
             (&strict, "login.acme.com", Err("--allow-domain acme.com")),
-            (&strict, "login.acme.co.uk", Err("--allow-domain acme.co.uk")),
+            (
+                &strict,
+                "login.acme.co.uk",
+                Err("--allow-domain acme.co.uk"),
+            ),
             (&custom, "login.acme.com", Ok("https://login.acme.com/")),
             (&custom, "evilacme.com", Err("not an Okta domain")),
             (&strict, "okta.com.evil.net", Err("not an Okta domain")),
@@ -252,10 +298,16 @@ mod tests {
             );
         }
         for suffix in ["acme.com", "acme.co.uk", "login.acme.com"] {
-            assert!(DomainPolicy::new(&[suffix.to_string()], false).is_ok(), "{suffix}");
+            assert!(
+                DomainPolicy::new(&[suffix.to_string()], false).is_ok(),
+                "{suffix}"
+            );
         }
         // a host that is itself under a public suffix only: no suggestion at all
-        let e = policy(&[], false).check("foo.github.io").unwrap_err().to_string();
+        let e = policy(&[], false)
+            .check("foo.github.io")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--allow-domain foo.github.io"), "{e}");
         let e = policy(&[], false).check("com").unwrap_err().to_string();
         assert!(!e.contains("--allow-domain"), "{e}");

@@ -185,7 +185,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let seconds = match value.parse::<u64>() {
         Ok(s) => s as f64,
         Err(_) => {
-            chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp() as f64 - wall_seconds()
+            chrono::DateTime::parse_from_rfc2822(value)
+                .ok()?
+                .timestamp() as f64
+                - wall_seconds()
         }
     };
     (seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(MAX_RESET.as_secs_f64())))
@@ -383,7 +386,11 @@ mod tests {
     fn absurd_headers_saturate_instead_of_panicking() {
         let g = OrgGovernor::new(4);
         let mut h = HeaderMap::new();
-        for name in ["x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"] {
+        for name in [
+            "x-rate-limit-limit",
+            "x-rate-limit-remaining",
+            "x-rate-limit-reset",
+        ] {
             h.insert(name, HeaderValue::from_static("9223372036854775808"));
         }
         g.observe(Bucket::Users, &h);
@@ -400,7 +407,10 @@ mod tests {
         let first = g.rejected(Bucket::Logs, &past);
         let second = g.rejected(Bucket::Logs, &past);
         let third = g.rejected(Bucket::Logs, &past);
-        assert!(first >= Duration::from_secs(1) && first < Duration::from_millis(1600), "{first:?}");
+        assert!(
+            first >= Duration::from_secs(1) && first < Duration::from_millis(1600),
+            "{first:?}"
+        );
         assert!(second >= Duration::from_secs(2), "{second:?}");
         assert!(third >= Duration::from_secs(4), "{third:?}");
         let mut retry = HeaderMap::new();
@@ -408,7 +418,10 @@ mod tests {
         assert_eq!(g.rejected(Bucket::Apps, &retry), Duration::from_secs(7));
         let soon = headers(60, 0, now_epoch() + 3);
         let wait = g.rejected(Bucket::Users, &soon);
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(3), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(1) && wait <= Duration::from_secs(3),
+            "{wait:?}"
+        );
     }
 
     #[tokio::test]
@@ -417,7 +430,9 @@ mod tests {
         // the answer of a window that just ended: nothing left, and a reset already past
         g.observe(Bucket::Apps, &headers(50, 0, now_epoch().saturating_sub(1)));
         let p = tokio::time::timeout(Duration::from_secs(3), g.acquire(Bucket::Apps)).await;
-        let waited = p.expect("the governor lets a request through after a backoff").waited;
+        let waited = p
+            .expect("the governor lets a request through after a backoff")
+            .waited;
         assert!(waited >= MIN_BACKOFF, "{waited:?}");
     }
 }

@@ -11,6 +11,8 @@ mod governor;
 mod links;
 pub(crate) mod oauth;
 mod paging;
+#[cfg(test)]
+mod proptests;
 mod registry;
 mod token;
 mod transport;

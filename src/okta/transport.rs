@@ -31,8 +31,9 @@ impl ProxySettings {
         let Some(raw) = var("HTTPS_PROXY", "https_proxy").filter(|v| !v.trim().is_empty()) else {
             return Ok(None);
         };
-        let url = Url::parse(raw.trim())
-            .map_err(|e| format!("HTTPS_PROXY is not a URL ({e}): write it like http://proxy.internal:3128"))?;
+        let url = Url::parse(raw.trim()).map_err(|e| {
+            format!("HTTPS_PROXY is not a URL ({e}): write it like http://proxy.internal:3128")
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err("HTTPS_PROXY must be an http:// or https:// URL with a host".into());
         }
@@ -44,10 +45,15 @@ impl ProxySettings {
 
     /// Whether requests to `host` go through the proxy.
     pub(crate) fn applies_to(&self, host: &str) -> bool {
-        !self.no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
-            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
-            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
-        })
+        !self
+            .no_proxy
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .any(|entry| {
+                let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+                entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+            })
     }
 }
 
@@ -63,7 +69,8 @@ pub(crate) struct TransportOptions {
 
 impl TransportOptions {
     pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
-        let pem = std::fs::read(path).map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
         reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| format!("--ca-file {} holds no PEM certificate: {e}", path.display()))?;
         Ok(pem)
@@ -101,7 +108,9 @@ impl Transport {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Transport {
             http,
             proxied_host,

@@ -3,6 +3,7 @@
 //! one namespace per test. The script's owner watchdog stops it when the binary exits.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cli;
 pub mod contract;
 pub mod operator;
 pub mod sim;
@@ -62,7 +63,13 @@ pub fn control_plane_bare() -> &'static ControlPlane {
 /// A one-node cluster (scheduler, containerd, kubelet) with the OCI image `archive` loaded as `image`.
 pub fn cluster_with_node(archive: &Path, image: &str) -> &'static ControlPlane {
     let load = format!("{}={image}", archive.display());
-    CONTROL_PLANE.get_or_init(|| start_control_plane(&["up", "--with-node"], &[("DTI_NODE_IMAGE", load.as_str())], false))
+    CONTROL_PLANE.get_or_init(|| {
+        start_control_plane(
+            &["up", "--with-node"],
+            &[("DTI_NODE_IMAGE", load.as_str())],
+            false,
+        )
+    })
 }
 
 fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: bool) -> ControlPlane {
@@ -70,7 +77,10 @@ fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: boo
     let out = Command::new(repo_root().join("scripts/control-plane.sh"))
         .args(command)
         .arg(&dir)
-        .env("DTI_CONTROL_PLANE_OWNER_PID", std::process::id().to_string())
+        .env(
+            "DTI_CONTROL_PLANE_OWNER_PID",
+            std::process::id().to_string(),
+        )
         .envs(env.iter().copied())
         .output()
         .expect("run scripts/control-plane.sh");
@@ -80,13 +90,33 @@ fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: boo
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    eprintln!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default());
-    let cp = ControlPlane { kubeconfig: dir.join("kubeconfig"), kubectl: dir.join("kubectl"), dir };
+    eprintln!(
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+    );
+    let cp = ControlPlane {
+        kubeconfig: dir.join("kubeconfig"),
+        kubectl: dir.join("kubectl"),
+        dir,
+    };
     if install_crds {
         let crds = repo_root().join("crds");
-        cp.kubectl_ok(&["apply", "--server-side", "-f", crds.to_str().expect("utf-8 path")]);
+        cp.kubectl_ok(&[
+            "apply",
+            "--server-side",
+            "-f",
+            crds.to_str().expect("utf-8 path"),
+        ]);
         for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
-            cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
+            cp.kubectl_ok(&[
+                "wait",
+                "--for=condition=Established",
+                &format!("crd/{crd}.dti.dev"),
+                "--timeout=60s",
+            ]);
         }
     }
     cp
@@ -163,12 +193,20 @@ impl ControlPlane {
             .arg(seconds.to_string())
             .output()
             .expect("restart kube-apiserver");
-        assert!(out.status.success(), "restart failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "restart failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The API server's pid (to pause it with SIGSTOP).
     pub fn apiserver_pid(&self) -> u32 {
-        std::fs::read_to_string(self.dir.join("kube-apiserver.pid")).expect("pid").trim().parse().expect("pid number")
+        std::fs::read_to_string(self.dir.join("kube-apiserver.pid"))
+            .expect("pid")
+            .trim()
+            .parse()
+            .expect("pid number")
     }
 
     /// Writes recorded by the API server's audit log, in order.
@@ -178,7 +216,10 @@ impl ControlPlane {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|e| e["stage"] == "ResponseComplete")
             .filter_map(|e| {
-                let at = chrono::DateTime::parse_from_rfc3339(e["requestReceivedTimestamp"].as_str()?).ok()?.with_timezone(&chrono::Utc);
+                let at =
+                    chrono::DateTime::parse_from_rfc3339(e["requestReceivedTimestamp"].as_str()?)
+                        .ok()?
+                        .with_timezone(&chrono::Utc);
                 let r = &e["objectRef"];
                 let resource = match r["subresource"].as_str() {
                     Some(sub) => format!("{}/{sub}", r["resource"].as_str()?),

@@ -86,7 +86,9 @@ impl Operator {
     /// Sends a signal (STOP, CONT, TERM) to the operator process.
     pub fn signal(&self, signal: &str) {
         if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args([&format!("-{signal}"), &pid.to_string()])
+                .status();
         }
     }
 
@@ -141,7 +143,12 @@ fn spawn(
         .args(["--metrics-addr", &addr, "--kubeconfig"])
         .arg(kubeconfig)
         .env("RUST_LOG", "info,dti_operator=debug")
-        .env("POD_NAME", log.file_stem().and_then(|s| s.to_str()).unwrap_or("dti-operator"))
+        .env(
+            "POD_NAME",
+            log.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("dti-operator"),
+        )
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .stdout(Stdio::null())
@@ -158,15 +165,21 @@ impl Drop for Operator {
 }
 
 /// OktaApps of an integration, by app id.
-pub async fn okta_apps(client: &Client, ns: &str, integration: &str) -> std::collections::BTreeMap<String, dti_operator::crd::OktaApp> {
+pub async fn okta_apps(
+    client: &Client,
+    ns: &str,
+    integration: &str,
+) -> std::collections::BTreeMap<String, dti_operator::crd::OktaApp> {
     let api: Api<dti_operator::crd::OktaApp> = Api::namespaced(client.clone(), ns);
-    api.list(&kube::api::ListParams::default().labels(&format!("dti.dev/integration={integration}")))
-        .await
-        .expect("list OktaApps")
-        .items
-        .into_iter()
-        .map(|a| (a.spec.app_id.clone(), a))
-        .collect()
+    api.list(
+        &kube::api::ListParams::default().labels(&format!("dti.dev/integration={integration}")),
+    )
+    .await
+    .expect("list OktaApps")
+    .items
+    .into_iter()
+    .map(|a| (a.spec.app_id.clone(), a))
+    .collect()
 }
 
 pub async fn create_secret(client: &Client, ns: &str, name: &str, token: &str) {
@@ -265,18 +278,40 @@ pub async fn events(client: &Client, ns: &str, name: &str) -> Vec<(String, Strin
 }
 
 /// Asks for a sync (the dti.dev/sync-requested-at annotation) and waits until status says it was handled.
-pub async fn request_sync(client: &Client, ns: &str, name: &str, token: &str, timeout: Duration) -> OktaIntegration {
+pub async fn request_sync(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    token: &str,
+    timeout: Duration,
+) -> OktaIntegration {
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), ns);
     let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": token}}});
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("annotate");
-    wait_for(client, ns, name, timeout, &format!("the sync requested as {token}"), |o| {
-        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some(token)
-    })
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("annotate");
+    wait_for(
+        client,
+        ns,
+        name,
+        timeout,
+        &format!("the sync requested as {token}"),
+        |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.last_handled_sync_request.as_deref())
+                == Some(token)
+        },
+    )
     .await
 }
 
 /// The holder of a Lease ("" when free or absent).
 pub async fn lease_holder(client: &Client, ns: &str, lease: &str) -> String {
     let api: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), ns);
-    api.get_opt(lease).await.expect("lease").and_then(|l| l.spec?.holder_identity).unwrap_or_default()
+    api.get_opt(lease)
+        .await
+        .expect("lease")
+        .and_then(|l| l.spec?.holder_identity)
+        .unwrap_or_default()
 }

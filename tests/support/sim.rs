@@ -13,7 +13,10 @@ pub fn binary() -> PathBuf {
     BINARY
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("test executable");
-            let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+            let profile_dir = exe
+                .parent()
+                .and_then(|deps| deps.parent())
+                .expect("target/<profile>");
             let bin = profile_dir.join("okta-sim");
             if !bin.exists() {
                 let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -24,7 +27,11 @@ pub fn binary() -> PathBuf {
                     build.arg("--release");
                 }
                 let status = build.status().expect("cargo build -p okta-sim");
-                assert!(status.success() && bin.exists(), "cannot build okta-sim at {}", bin.display());
+                assert!(
+                    status.success() && bin.exists(),
+                    "cannot build okta-sim at {}",
+                    bin.display()
+                );
             }
             bin
         })
@@ -57,7 +64,10 @@ impl Sim {
             .read_line(&mut first)
             .expect("okta-sim address line");
         let base = first.trim().to_string();
-        assert!(base.starts_with(&format!("http://{host}:")), "okta-sim printed {base:?}");
+        assert!(
+            base.starts_with(&format!("http://{host}:")),
+            "okta-sim printed {base:?}"
+        );
         let host_port = base.trim_start_matches("http://").to_string();
         Sim {
             base,
@@ -121,8 +131,16 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
 /// The truth report as of now (or as of `as_of`: start, or a credential's last caught-up read).
 impl Sim {
     pub async fn truth(&self, window: &str, as_of: &str) -> serde_json::Value {
-        let url = format!("{}/__sim/truth?window={window}&asOf={as_of}&domain={}", self.base, self.host_port);
-        reqwest::get(url).await.expect("truth").json().await.expect("truth json")
+        let url = format!(
+            "{}/__sim/truth?window={window}&asOf={as_of}&domain={}",
+            self.base, self.host_port
+        );
+        reqwest::get(url)
+            .await
+            .expect("truth")
+            .json()
+            .await
+            .expect("truth json")
     }
 
     /// Applies one change to the living org (POST /__sim/changes).
@@ -141,7 +159,12 @@ impl Sim {
 
     /// The org's ids (GET /__sim/org).
     pub async fn directory(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/__sim/org", self.base)).await.expect("org").json().await.expect("org json")
+        reqwest::get(format!("{}/__sim/org", self.base))
+            .await
+            .expect("org")
+            .json()
+            .await
+            .expect("org json")
     }
 }
 
@@ -157,4 +180,3 @@ pub fn python() -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
-

@@ -39,10 +39,19 @@ def main():
 
     checked = {}
     failures = []
+    # Okta's own apps (Admin Console `saasure`, Dashboard `okta_enduser`, ...) are OPENID_CONNECT apps whose
+    # name is not the spec's only OIDC name `oidc_client`: a real org lists them (okta-api-facts, "A real
+    # org"); recorded, and the rest of each is still validated.
+    own_names = set()
 
     def check(name, obj, what):
         errors = sorted(validator(name).iter_errors(obj), key=lambda e: list(e.path))
         checked[name] = checked.get(name, 0) + 1
+        if name == "OpenIdConnectApplication" and [list(e.path) for e in errors] == [["name"]]:
+            own_names.add(obj.get("name"))
+            return
+        if name == "Application" and obj.get("signOnMode") in outside:
+            errors = [e for e in errors if list(e.path) != ["signOnMode"]]
         for e in errors[:3]:
             failures.append(f"{what} as {name}: {'/'.join(map(str, e.path))}: {e.message}")
 
@@ -94,7 +103,7 @@ def main():
         check("Error", body, f"{code} error")
         assert body.get("errorCode", "").startswith("E0000"), body
 
-    print(json.dumps({"checked": checked, "signOnModes": sorted(modes), "outsideSpec": sorted(outside), "eventTypes": sorted(types),
+    print(json.dumps({"checked": checked, "signOnModes": sorted(modes), "outsideSpec": sorted(outside), "oidcNamesOutsideSpec": sorted(own_names), "eventTypes": sorted(types),
                       "failures": len(failures)}))
     if failures:
         print("\n".join(failures[:int(__import__("os").environ.get("SHOW_FAILURES", "40"))]), file=sys.stderr)

@@ -29,10 +29,15 @@ pub(crate) async fn status(
     ctx.fence.check()?;
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "status": desired});
-    api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
-        .await
-        .map_err(Error::StatusWrite)?;
+    let patch =
+        json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "status": desired});
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(Error::StatusWrite)?;
     ctx.metrics.status_writes.inc();
     lock(state).conditions = desired.conditions;
     Ok(())
@@ -48,7 +53,11 @@ fn never_publishable(err: &kube::Error) -> bool {
 
 /// Publishes the queued events in order; the first that fails for a passing reason stays queued with
 /// those after it, one the API server refuses outright is logged and dropped.
-pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, state: &Arc<Mutex<IntegrationState>>) -> Result<(), Error> {
+pub(crate) async fn notices(
+    ctx: &Context,
+    obj: &OktaIntegration,
+    state: &Arc<Mutex<IntegrationState>>,
+) -> Result<(), Error> {
     let pending = std::mem::take(&mut lock(state).notices);
     if pending.is_empty() {
         return Ok(());
@@ -56,7 +65,11 @@ pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, state: &Arc<Mu
     let regarding = obj.object_ref(&());
     for (i, notice) in pending.iter().enumerate() {
         let result = match ctx.fence.check() {
-            Ok(()) => ctx.recorder.publish(&regarding, notice).await.map_err(Error::EventWrite),
+            Ok(()) => ctx
+                .recorder
+                .publish(&regarding, notice)
+                .await
+                .map_err(Error::EventWrite),
             Err(f) => Err(Error::Fenced(f)),
         };
         match result {

@@ -40,7 +40,11 @@ impl Credentials {
 fn reference(obj: &OktaIntegration) -> Option<(String, String, CredentialKind)> {
     let credentials = &obj.spec.credentials;
     if let Some(t) = &credentials.api_token {
-        return Some((t.secret_ref.name.clone(), t.secret_ref.key.clone(), CredentialKind::ApiToken));
+        return Some((
+            t.secret_ref.name.clone(),
+            t.secret_ref.key.clone(),
+            CredentialKind::ApiToken,
+        ));
     }
     credentials.oauth.as_ref().map(|o| {
         (
@@ -52,7 +56,12 @@ fn reference(obj: &OktaIntegration) -> Option<(String, String, CredentialKind)> 
 }
 
 /// The value's problem, when it is not usable as the kind of credential the spec asks for.
-fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -> Result<Credentials, Problem> {
+fn material(
+    obj: &OktaIntegration,
+    kind: CredentialKind,
+    raw: &[u8],
+    at: &str,
+) -> Result<Credentials, Problem> {
     match kind {
         CredentialKind::ApiToken => {
             let token = ApiToken::parse(raw).map_err(|e| {
@@ -74,12 +83,21 @@ fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -
                 )
             })?;
             let Some(oauth) = obj.spec.credentials.oauth.as_ref() else {
-                return Err(Problem::new(Reason::PrivateKeyInvalid, "spec.credentials.oauth is not set"));
+                return Err(Problem::new(
+                    Reason::PrivateKeyInvalid,
+                    "spec.credentials.oauth is not set",
+                ));
             };
             let scopes = oauth.scopes.join(" ");
             let key_id = oauth.key_id.clone().unwrap_or_default();
             Ok(Credentials {
-                fingerprint: Fingerprint::of(&[b"oauth", oauth.client_id.as_bytes(), key_id.as_bytes(), scopes.as_bytes(), raw]),
+                fingerprint: Fingerprint::of(&[
+                    b"oauth",
+                    oauth.client_id.as_bytes(),
+                    key_id.as_bytes(),
+                    scopes.as_bytes(),
+                    raw,
+                ]),
                 material: Material::OAuth(OAuthConfig {
                     client_id: oauth.client_id.clone(),
                     key,
@@ -92,7 +110,11 @@ fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -
 }
 
 /// Reads and checks the credentials the spec names.
-pub(crate) async fn read(ctx: &Context, obj: &OktaIntegration, namespace: &str) -> Result<Credentials, Problem> {
+pub(crate) async fn read(
+    ctx: &Context,
+    obj: &OktaIntegration,
+    namespace: &str,
+) -> Result<Credentials, Problem> {
     let Some((name, key, kind)) = reference(obj) else {
         return Err(Problem::new(
             Reason::SecretNotFound,
@@ -103,16 +125,24 @@ pub(crate) async fn read(ctx: &Context, obj: &OktaIntegration, namespace: &str) 
     let secret = match secrets.get_opt(&name).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            let what = if kind == CredentialKind::ApiToken { "the API token" } else { "the private key" };
+            let what = if kind == CredentialKind::ApiToken {
+                "the API token"
+            } else {
+                "the private key"
+            };
             return Err(Problem::new(
                 Reason::SecretNotFound,
-                format!("Secret {namespace}/{name} does not exist: create it with {what} under key {key:?}"),
+                format!(
+                    "Secret {namespace}/{name} does not exist: create it with {what} under key {key:?}"
+                ),
             ));
         }
         Err(e) => {
             return Err(Problem::new(
                 Reason::SecretUnreadable,
-                format!("cannot read Secret {namespace}/{name} ({e}); the operator retries (is the namespace watched, and may the operator's ServiceAccount get Secrets here?)"),
+                format!(
+                    "cannot read Secret {namespace}/{name} ({e}); the operator retries (is the namespace watched, and may the operator's ServiceAccount get Secrets here?)"
+                ),
             ));
         }
     };

@@ -13,7 +13,7 @@ use crate::controller::state::{AccessCheck, AccessKey, IntegrationState, Problem
 use crate::crd::{AccessStatus, OktaIntegration, Permission};
 use crate::discovery::{AccessReport, CredentialKind, Need, SyncError, check_access};
 use crate::okta::oauth::OAuthSession;
-use crate::okta::{Auth, ErrorClass, OrgUrl};
+use crate::okta::{Auth, ErrorClass, Fingerprint, OrgUrl};
 use crate::sync::lock;
 
 /// What a sync needs once validation passed.
@@ -22,13 +22,21 @@ pub(crate) struct Validated {
     pub(crate) org: OrgUrl,
     pub(crate) auth: Auth,
     pub(crate) kind: CredentialKind,
+    /// The Secret's credentials as the access check knows them: a job's findings apply only to these.
+    pub(crate) fingerprint: Fingerprint,
 }
 
 /// The condition reason for a classified failure: one mapping, used for access checks and sync outcomes.
 pub(crate) fn reason_for(error: &SyncError) -> Reason {
     match error {
-        SyncError::Credentials { kind: CredentialKind::ApiToken, .. } => Reason::InvalidToken,
-        SyncError::Credentials { kind: CredentialKind::OAuth, .. } => Reason::ClientRejected,
+        SyncError::Credentials {
+            kind: CredentialKind::ApiToken,
+            ..
+        } => Reason::InvalidToken,
+        SyncError::Credentials {
+            kind: CredentialKind::OAuth,
+            ..
+        } => Reason::ClientRejected,
         SyncError::Permission { .. } => Reason::PermissionDenied,
         SyncError::Okta(e) if e.class() == ErrorClass::Server => Reason::InvalidResponse,
         SyncError::Okta(_) => Reason::Unreachable,
@@ -62,7 +70,13 @@ pub(crate) fn notice_for(problem: Option<&Problem>) -> Notice {
 }
 
 fn permissions(report: &AccessReport) -> AccessStatus {
-    let p = |need| if report.granted(need) { Permission::Granted } else { Permission::Denied };
+    let p = |need| {
+        if report.granted(need) {
+            Permission::Granted
+        } else {
+            Permission::Denied
+        }
+    };
     AccessStatus {
         users: p(Need::Users),
         applications: p(Need::Applications),
@@ -71,14 +85,28 @@ fn permissions(report: &AccessReport) -> AccessStatus {
 }
 
 /// The AccessValidated problem a finished check shows, if any.
-pub(crate) fn interpret(result: Result<AccessReport, SyncError>) -> (AccessStatus, Option<Problem>) {
+pub(crate) fn interpret(
+    result: Result<AccessReport, SyncError>,
+) -> (AccessStatus, Option<Problem>) {
     match result {
-        Err(e) => (AccessStatus::default(), Some(Problem::new(reason_for(&e), e.to_string()))),
+        Err(e) => (
+            AccessStatus::default(),
+            Some(Problem::new(reason_for(&e), e.to_string())),
+        ),
         Ok(report) => {
             let status = permissions(&report);
             let problem = report.denied.first().map(|(_, first)| {
-                let others: Vec<&str> = report.denied.iter().skip(1).map(|(n, _)| n.guide_name()).collect();
-                let also = if others.is_empty() { String::new() } else { format!("; it also lacks {}", others.join(" and ")) };
+                let others: Vec<&str> = report
+                    .denied
+                    .iter()
+                    .skip(1)
+                    .map(|(n, _)| n.guide_name())
+                    .collect();
+                let also = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it also lacks {}", others.join(" and "))
+                };
                 Problem::new(Reason::PermissionDenied, format!("{first}{also}"))
             });
             (status, problem)
@@ -87,7 +115,11 @@ pub(crate) fn interpret(result: Result<AccessReport, SyncError>) -> (AccessStatu
 }
 
 /// The Auth for the credentials, keeping an OAuth session (DPoP key, cached token) while they hold.
-fn auth_for(st: &mut IntegrationState, credentials: &Credentials, org: &OrgUrl) -> Result<Auth, Problem> {
+fn auth_for(
+    st: &mut IntegrationState,
+    credentials: &Credentials,
+    org: &OrgUrl,
+) -> Result<Auth, Problem> {
     match &credentials.material {
         Material::Token(token) => Ok(Auth::Ssws(token.clone())),
         Material::OAuth(config) => {
@@ -143,7 +175,10 @@ pub(crate) async fn run(
     let org = match ctx.options.domain_policy.check(&obj.spec.domain) {
         Ok(org) => org,
         Err(e) => {
-            set_precheck(&mut lock(state), Some(Problem::new(Reason::DomainRejected, e.to_string())));
+            set_precheck(
+                &mut lock(state),
+                Some(Problem::new(Reason::DomainRejected, e.to_string())),
+            );
             return None;
         }
     };
@@ -174,7 +209,10 @@ pub(crate) async fn run(
     if check {
         let (permissions, problem) = check_now(ctx, &org, &auth, credentials.kind()).await;
         let mut st = lock(state);
-        let before = st.access.as_ref().map(|c| c.problem.as_ref().map(|p| p.reason));
+        let before = st
+            .access
+            .as_ref()
+            .map(|c| c.problem.as_ref().map(|p| p.reason));
         if before != Some(problem.as_ref().map(|p| p.reason)) {
             st.notify(notice_for(problem.as_ref()));
         }
@@ -190,14 +228,25 @@ pub(crate) async fn run(
         org,
         auth,
         kind: credentials.kind(),
+        fingerprint: credentials.fingerprint,
     })
 }
 
-async fn check_now(ctx: &Context, org: &OrgUrl, auth: &Auth, kind: CredentialKind) -> (AccessStatus, Option<Problem>) {
+async fn check_now(
+    ctx: &Context,
+    org: &OrgUrl,
+    auth: &Auth,
+    kind: CredentialKind,
+) -> (AccessStatus, Option<Problem>) {
     let timeout = ctx.options.access_timeout;
     let client = match ctx.okta_client(org.clone(), auth.clone()) {
         Ok(c) => c,
-        Err(e) => return (AccessStatus::default(), Some(Problem::new(Reason::Unreachable, e.to_string()))),
+        Err(e) => {
+            return (
+                AccessStatus::default(),
+                Some(Problem::new(Reason::Unreachable, e.to_string())),
+            );
+        }
     };
     match tokio::time::timeout(timeout, check_access(&client, kind)).await {
         Ok(result) => interpret(result),
@@ -229,24 +278,55 @@ mod tests {
     fn failures_map_to_one_reason_each() {
         let classify = |kind, e| reason_for(&SyncError::classify(kind, Need::SystemLog, e));
         let cases = [
-            (CredentialKind::ApiToken, api(401, "E0000011"), Reason::InvalidToken),
-            (CredentialKind::OAuth, api(401, "E0000011"), Reason::ClientRejected),
-            (CredentialKind::ApiToken, api(403, "E0000006"), Reason::PermissionDenied),
-            (CredentialKind::ApiToken, api(503, "E0000009"), Reason::Unreachable),
-            (CredentialKind::ApiToken, api(400, "E0000031"), Reason::InvalidResponse),
             (
                 CredentialKind::ApiToken,
-                OktaError::Status { endpoint: "x".into(), status: 403 },
-                Reason::Unreachable,
+                api(401, "E0000011"),
+                Reason::InvalidToken,
             ),
             (
                 CredentialKind::OAuth,
-                OktaError::OAuth { endpoint: "x".into(), status: 401, code: "invalid_client".into(), description: String::new() },
+                api(401, "E0000011"),
                 Reason::ClientRejected,
             ),
             (
                 CredentialKind::ApiToken,
-                OktaError::TooLarge { endpoint: "x".into(), limit: 1 },
+                api(403, "E0000006"),
+                Reason::PermissionDenied,
+            ),
+            (
+                CredentialKind::ApiToken,
+                api(503, "E0000009"),
+                Reason::Unreachable,
+            ),
+            (
+                CredentialKind::ApiToken,
+                api(400, "E0000031"),
+                Reason::InvalidResponse,
+            ),
+            (
+                CredentialKind::ApiToken,
+                OktaError::Status {
+                    endpoint: "x".into(),
+                    status: 403,
+                },
+                Reason::Unreachable,
+            ),
+            (
+                CredentialKind::OAuth,
+                OktaError::OAuth {
+                    endpoint: "x".into(),
+                    status: 401,
+                    code: "invalid_client".into(),
+                    description: String::new(),
+                },
+                Reason::ClientRejected,
+            ),
+            (
+                CredentialKind::ApiToken,
+                OktaError::TooLarge {
+                    endpoint: "x".into(),
+                    limit: 1,
+                },
                 Reason::InvalidResponse,
             ),
         ];
@@ -258,14 +338,26 @@ mod tests {
 
     #[test]
     fn a_denied_permission_is_named() {
-        let denied = |need| (need, SyncError::classify(CredentialKind::ApiToken, need, api(403, "E0000006")));
-        let (status, problem) = interpret(Ok(AccessReport { denied: vec![denied(Need::SystemLog), denied(Need::Users)] }));
+        let denied = |need| {
+            (
+                need,
+                SyncError::classify(CredentialKind::ApiToken, need, api(403, "E0000006")),
+            )
+        };
+        let (status, problem) = interpret(Ok(AccessReport {
+            denied: vec![denied(Need::SystemLog), denied(Need::Users)],
+        }));
         assert_eq!(status.system_log, Permission::Denied);
         assert_eq!(status.users, Permission::Denied);
         assert_eq!(status.applications, Permission::Granted);
         let p = problem.unwrap();
         assert_eq!(p.reason, Reason::PermissionDenied);
-        assert!(p.message.contains("\"View System Log\"") && p.message.contains("also lacks View users"), "{}", p.message);
+        assert!(
+            p.message.contains("\"View System Log\"")
+                && p.message.contains("also lacks View users"),
+            "{}",
+            p.message
+        );
         let (_, none) = interpret(Ok(AccessReport { denied: vec![] }));
         assert!(none.is_none());
     }

@@ -5,10 +5,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::pkcs1::der::Encode;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rsa::pkcs1::der::Encode;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use serde::Deserialize;
 
 /// The formats accepted, for messages that tell the user what to put in the Secret.
@@ -43,7 +43,9 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     pub(crate) fn parse(raw: &[u8]) -> Result<SigningKey, KeyError> {
-        let text = std::str::from_utf8(raw).map_err(|_| KeyError::NotText)?.trim();
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| KeyError::NotText)?
+            .trim();
         if text.starts_with('{') {
             return from_jwk(text);
         }
@@ -78,12 +80,14 @@ fn from_pem(text: &str) -> Result<SigningKey, KeyError> {
     if let Ok(key) = rsa::PrivateKey::from_pkcs8_pem(text) {
         return rsa_key(&key);
     }
-    let p256 = p256::SecretKey::from_pkcs8_pem(text).or_else(|_| p256::SecretKey::from_sec1_pem(text));
+    let p256 =
+        p256::SecretKey::from_pkcs8_pem(text).or_else(|_| p256::SecretKey::from_sec1_pem(text));
     if let Ok(key) = p256 {
         let der = key.to_pkcs8_der().map_err(|_| KeyError::BadPem)?;
         return Ok(ec_key(der.as_bytes(), Algorithm::ES256));
     }
-    let p384 = p384::SecretKey::from_pkcs8_pem(text).or_else(|_| p384::SecretKey::from_sec1_pem(text));
+    let p384 =
+        p384::SecretKey::from_pkcs8_pem(text).or_else(|_| p384::SecretKey::from_sec1_pem(text));
     if let Ok(key) = p384 {
         let der = key.to_pkcs8_der().map_err(|_| KeyError::BadPem)?;
         return Ok(ec_key(der.as_bytes(), Algorithm::ES384));
@@ -118,12 +122,14 @@ fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
     let mut key = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
         ("RSA", _) => rsa_from_jwk(&jwk)?,
         ("EC", Some("P-256")) => {
-            let secret = p256::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
+            let secret =
+                p256::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
             let der = secret.to_pkcs8_der().map_err(|_| KeyError::BadJwk)?;
             ec_key(der.as_bytes(), Algorithm::ES256)
         }
         ("EC", Some("P-384")) => {
-            let secret = p384::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
+            let secret =
+                p384::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
             let der = secret.to_pkcs8_der().map_err(|_| KeyError::BadJwk)?;
             ec_key(der.as_bytes(), Algorithm::ES384)
         }
@@ -136,12 +142,17 @@ fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
 /// A private RSA JWK carries every PKCS#1 member (RFC 7518 §6.3.2): encode them as PKCS#1 DER, then
 /// check that the result is a consistent key before using it.
 fn rsa_from_jwk(jwk: &PrivateJwk) -> Result<SigningKey, KeyError> {
-    let parts = [&jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi]
-        .into_iter()
-        .map(b64)
-        .collect::<Result<Vec<_>, _>>()?;
+    let parts = [
+        &jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi,
+    ]
+    .into_iter()
+    .map(b64)
+    .collect::<Result<Vec<_>, _>>()?;
     fn uint(bytes: &[u8]) -> Result<rsa::pkcs1::UintRef<'_>, KeyError> {
-        let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len().saturating_sub(1));
+        let start = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len().saturating_sub(1));
         rsa::pkcs1::UintRef::new(&bytes[start..]).map_err(|_| KeyError::BadJwk)
     }
     let der = rsa::pkcs1::RsaPrivateKey {

@@ -17,7 +17,6 @@ use url::Url;
 
 use super::body::read_capped;
 use super::error::OktaError;
-use super::token::Fingerprint;
 use crate::text;
 pub(crate) use dpop::DpopKey;
 pub(crate) use keys::SigningKey;
@@ -58,7 +57,6 @@ pub(crate) struct OAuthSession {
     dpop: DpopKey,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     nonces: Mutex<Nonces>,
-    fingerprint: Fingerprint,
     token_requests: AtomicU64,
 }
 
@@ -136,26 +134,14 @@ impl OAuthSession {
         let token_url = base
             .join(TOKEN_PATH)
             .map_err(|e| format!("cannot build the token URL: {e}"))?;
-        let fingerprint = Fingerprint::of(&[
-            b"oauth",
-            config.client_id.as_bytes(),
-            config.key_id.as_deref().unwrap_or_default().as_bytes(),
-            format!("{:?}", config.key.algorithm).as_bytes(),
-            config.scopes.join(" ").as_bytes(),
-        ]);
         Ok(OAuthSession {
             config,
             token_url,
             dpop: DpopKey::generate()?,
             token: tokio::sync::Mutex::new(None),
             nonces: Mutex::new(Nonces::default()),
-            fingerprint,
             token_requests: AtomicU64::new(0),
         })
-    }
-
-    pub(crate) fn fingerprint(&self) -> Fingerprint {
-        self.fingerprint
     }
 
     /// Token requests sent so far (for the closing numbers: one per hour is the goal).
@@ -165,7 +151,11 @@ impl OAuthSession {
 
     fn nonce(&self, api: bool) -> Option<String> {
         let nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        if api { nonces.api.clone() } else { nonces.token.clone() }
+        if api {
+            nonces.api.clone()
+        } else {
+            nonces.token.clone()
+        }
     }
 
     fn set_nonce(&self, api: bool, nonce: Option<String>) {
@@ -358,12 +348,19 @@ mod tests {
             challenge(&h)
         };
         assert_eq!(
-            with(r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#),
+            with(
+                r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#
+            ),
             Challenge::UseNonce
         );
-        assert_eq!(with(r#"DPoP error="invalid_token""#), Challenge::InvalidToken);
         assert_eq!(
-            with(r#"Bearer authorization_uri="x", realm="IdP", scope="okta.logs.read", error="insufficient_scope""#),
+            with(r#"DPoP error="invalid_token""#),
+            Challenge::InvalidToken
+        );
+        assert_eq!(
+            with(
+                r#"Bearer authorization_uri="x", realm="IdP", scope="okta.logs.read", error="insufficient_scope""#
+            ),
             Challenge::InsufficientScope("okta.logs.read".into())
         );
         assert_eq!(with("Basic realm=\"x\""), Challenge::None);

@@ -50,7 +50,10 @@ fn last(result: SyncResult, message: &str) -> Option<LastSync> {
 
 fn results(generation: i64) -> Option<Results> {
     Some(Results {
-        summary: Summary { apps: 3, ..Summary::default() },
+        summary: Summary {
+            apps: 3,
+            ..Summary::default()
+        },
         apps: vec![],
         unused_apps: vec![],
         apps_total: 3,
@@ -79,46 +82,221 @@ fn shown(st: &IntegrationState, obj: &OktaIntegration) -> Vec<(String, String, S
 }
 
 fn want(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
-    list.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
+    list.iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
 }
 
 #[test]
 fn every_condition_in_each_state() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
-    let cases: Vec<(&str, IntegrationState, OktaIntegration, Vec<(&str, &str, &str)>)> = vec![
-        ("not checked yet", IntegrationState::default(), integration(false, 1), vec![
-            ("Ready", "False", "Progressing"), ("AccessValidated", "False", "NotChecked"),
-            ("Synced", "False", "Pending"), ("Reconciling", "True", "Progressing")]),
-        ("secret missing", IntegrationState { precheck: Some(Problem::new(Reason::SecretNotFound, "no")), ..IntegrationState::default() }, integration(false, 1), vec![
-            ("Ready", "False", "SecretNotFound"), ("AccessValidated", "False", "SecretNotFound"),
-            ("Synced", "False", "Pending"), ("Stalled", "True", "SecretNotFound")]),
-        ("secret unreadable (transient)", IntegrationState { precheck: Some(Problem::new(Reason::SecretUnreadable, "timeout")), ..IntegrationState::default() }, integration(false, 1), vec![
-            ("Ready", "False", "SecretUnreadable"), ("AccessValidated", "False", "SecretUnreadable"), ("Synced", "False", "Pending")]),
-        ("token rejected", IntegrationState { access: access(Some(Problem::new(Reason::InvalidToken, "E0000011"))), ..IntegrationState::default() }, integration(false, 1), vec![
-            ("Ready", "False", "InvalidToken"), ("AccessValidated", "False", "InvalidToken"),
-            ("Synced", "False", "Pending"), ("Stalled", "True", "InvalidToken")]),
-        ("okta unreachable", IntegrationState { access: access(Some(Problem::new(Reason::Unreachable, "reset"))), ..IntegrationState::default() }, integration(false, 1), vec![
-            ("Ready", "False", "Unreachable"), ("AccessValidated", "False", "Unreachable"), ("Synced", "False", "Pending")]),
-        ("first sync running", ok(IntegrationState { running: running(&rt), ..IntegrationState::default() }), integration(false, 1), vec![
-            ("Ready", "False", "Progressing"), ("AccessValidated", "True", "Valid"),
-            ("Synced", "False", "InProgress"), ("Reconciling", "True", "Progressing")]),
-        ("synced", ok(IntegrationState { last_sync: last(SyncResult::Succeeded, "full"), last_sync_ok: true, results: results(1), ..IntegrationState::default() }), integration(false, 1), vec![
-            ("Ready", "True", "Succeeded"), ("AccessValidated", "True", "Valid"), ("Synced", "True", "Succeeded")]),
-        ("synced, spec changed, resync running", ok(IntegrationState { last_sync: last(SyncResult::Succeeded, "full"), last_sync_ok: true, results: results(1), running: running(&rt), ..IntegrationState::default() }), integration(false, 2), vec![
-            ("Ready", "False", "Progressing"), ("AccessValidated", "True", "Valid"),
-            ("Synced", "True", "InProgress"), ("Reconciling", "True", "Progressing")]),
-        ("failed with last good data", ok(IntegrationState { last_sync: last(SyncResult::Failed, "HTTP 503"), last_sync_ok: false, results: results(1), ..IntegrationState::default() }), integration(false, 1), vec![
-            ("Ready", "False", "SyncFailed"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Failed")]),
-        ("panicked", ok(IntegrationState { panicked: true, results: results(1), ..IntegrationState::default() }), integration(false, 1), vec![
-            ("Ready", "False", "SyncFailed"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "SyncPanicked")]),
-        ("suspended after a sync", ok(IntegrationState { last_sync: last(SyncResult::Succeeded, "full"), last_sync_ok: true, results: results(1), ..IntegrationState::default() }), integration(true, 2), vec![
-            ("Ready", "True", "Succeeded"), ("AccessValidated", "True", "Valid"), ("Synced", "True", "Suspended")]),
-        ("suspended before any sync", ok(IntegrationState::default()), integration(true, 1), vec![
-            ("Ready", "False", "Suspended"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Suspended")]),
-        ("permission lost after a good sync", IntegrationState { access: access(Some(Problem::new(Reason::PermissionDenied, "View System Log"))), last_sync: last(SyncResult::Failed, "403"), results: results(1), ..IntegrationState::default() }, integration(false, 1), vec![
-            ("Ready", "False", "PermissionDenied"), ("AccessValidated", "False", "PermissionDenied"),
-            ("Synced", "False", "Failed"), ("Stalled", "True", "PermissionDenied")]),
+    let ok = |st: IntegrationState| IntegrationState {
+        access: access(None),
+        ..st
+    };
+    let cases: Vec<(
+        &str,
+        IntegrationState,
+        OktaIntegration,
+        Vec<(&str, &str, &str)>,
+    )> = vec![
+        (
+            "not checked yet",
+            IntegrationState::default(),
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "Progressing"),
+                ("AccessValidated", "False", "NotChecked"),
+                ("Synced", "False", "Pending"),
+                ("Reconciling", "True", "Progressing"),
+            ],
+        ),
+        (
+            "secret missing",
+            IntegrationState {
+                precheck: Some(Problem::new(Reason::SecretNotFound, "no")),
+                ..IntegrationState::default()
+            },
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "SecretNotFound"),
+                ("AccessValidated", "False", "SecretNotFound"),
+                ("Synced", "False", "Pending"),
+                ("Stalled", "True", "SecretNotFound"),
+            ],
+        ),
+        (
+            "secret unreadable (transient)",
+            IntegrationState {
+                precheck: Some(Problem::new(Reason::SecretUnreadable, "timeout")),
+                ..IntegrationState::default()
+            },
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "SecretUnreadable"),
+                ("AccessValidated", "False", "SecretUnreadable"),
+                ("Synced", "False", "Pending"),
+            ],
+        ),
+        (
+            "token rejected",
+            IntegrationState {
+                access: access(Some(Problem::new(Reason::InvalidToken, "E0000011"))),
+                ..IntegrationState::default()
+            },
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "InvalidToken"),
+                ("AccessValidated", "False", "InvalidToken"),
+                ("Synced", "False", "Pending"),
+                ("Stalled", "True", "InvalidToken"),
+            ],
+        ),
+        (
+            "okta unreachable",
+            IntegrationState {
+                access: access(Some(Problem::new(Reason::Unreachable, "reset"))),
+                ..IntegrationState::default()
+            },
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "Unreachable"),
+                ("AccessValidated", "False", "Unreachable"),
+                ("Synced", "False", "Pending"),
+            ],
+        ),
+        (
+            "first sync running",
+            ok(IntegrationState {
+                running: running(&rt),
+                ..IntegrationState::default()
+            }),
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "Progressing"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "InProgress"),
+                ("Reconciling", "True", "Progressing"),
+            ],
+        ),
+        (
+            "synced",
+            ok(IntegrationState {
+                last_sync: last(SyncResult::Succeeded, "full"),
+                last_sync_ok: true,
+                results: results(1),
+                ..IntegrationState::default()
+            }),
+            integration(false, 1),
+            vec![
+                ("Ready", "True", "Succeeded"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "True", "Succeeded"),
+            ],
+        ),
+        (
+            "synced, spec changed, resync running",
+            ok(IntegrationState {
+                last_sync: last(SyncResult::Succeeded, "full"),
+                last_sync_ok: true,
+                results: results(1),
+                running: running(&rt),
+                ..IntegrationState::default()
+            }),
+            integration(false, 2),
+            vec![
+                ("Ready", "False", "Progressing"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "True", "InProgress"),
+                ("Reconciling", "True", "Progressing"),
+            ],
+        ),
+        (
+            "failed with last good data: still Ready, Synced says why",
+            ok(IntegrationState {
+                last_sync: last(SyncResult::Failed, "HTTP 503"),
+                last_sync_ok: false,
+                results: results(1),
+                ..IntegrationState::default()
+            }),
+            integration(false, 1),
+            vec![
+                ("Ready", "True", "Succeeded"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "Failed"),
+            ],
+        ),
+        (
+            "panicked with last good data",
+            ok(IntegrationState {
+                panicked: true,
+                results: results(1),
+                ..IntegrationState::default()
+            }),
+            integration(false, 1),
+            vec![
+                ("Ready", "True", "Succeeded"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "SyncPanicked"),
+            ],
+        ),
+        (
+            "first sync failed",
+            ok(IntegrationState {
+                last_sync: last(SyncResult::Failed, "HTTP 503"),
+                ..IntegrationState::default()
+            }),
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "SyncFailed"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "Failed"),
+            ],
+        ),
+        (
+            "suspended after a sync",
+            ok(IntegrationState {
+                last_sync: last(SyncResult::Succeeded, "full"),
+                last_sync_ok: true,
+                results: results(1),
+                ..IntegrationState::default()
+            }),
+            integration(true, 2),
+            vec![
+                ("Ready", "True", "Succeeded"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "True", "Suspended"),
+            ],
+        ),
+        (
+            "suspended before any sync",
+            ok(IntegrationState::default()),
+            integration(true, 1),
+            vec![
+                ("Ready", "False", "Suspended"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "Suspended"),
+            ],
+        ),
+        (
+            "permission lost after a good sync",
+            IntegrationState {
+                access: access(Some(Problem::new(
+                    Reason::PermissionDenied,
+                    "View System Log",
+                ))),
+                last_sync: last(SyncResult::Failed, "403"),
+                results: results(1),
+                ..IntegrationState::default()
+            },
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "PermissionDenied"),
+                ("AccessValidated", "False", "PermissionDenied"),
+                ("Synced", "False", "Failed"),
+                ("Stalled", "True", "PermissionDenied"),
+            ],
+        ),
     ];
     for (name, st, obj, expected) in cases {
         assert_eq!(shown(&st, &obj), want(&expected), "{name}");
@@ -128,8 +306,17 @@ fn every_condition_in_each_state() {
 #[test]
 fn status_keeps_the_last_good_results_and_caps_lists() {
     let app = |id: &str| crate::crd::AppSummary {
-        id: id.into(), name: "n".into(), label: id.into(), status: "ACTIVE".into(), sign_on_mode: "SAML_2_0".into(),
-        built_in: false, assigned_users: 1, active_users: 1, unused_seats: 0, sso_events: 1, last_used: None,
+        id: id.into(),
+        name: "n".into(),
+        label: id.into(),
+        status: "ACTIVE".into(),
+        sign_on_mode: "SAML_2_0".into(),
+        built_in: false,
+        assigned_users: 1,
+        active_users: 1,
+        unused_seats: 0,
+        sso_events: 1,
+        last_used: None,
     };
     let mut r = results(1).expect("results");
     r.apps = vec![app("a"), app("b"), app("c")];
@@ -141,13 +328,43 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         ..IntegrationState::default()
     };
     let s = status(&st, &integration(false, 1), Utc::now());
-    assert_eq!(s.summary.map(|s| s.apps), Some(3), "a failed sync keeps the last good summary");
+    assert_eq!(
+        s.summary.map(|s| s.apps),
+        Some(3),
+        "a failed sync keeps the last good summary"
+    );
     assert_eq!(s.apps.len(), 2, "maxAppsInStatus caps the list");
     assert_eq!(s.apps_truncated, Some(true));
     assert!(s.next_sync_at.is_some());
     assert_eq!(s.last_sync.map(|l| l.api_requests), Some(5));
-    let again = status(&IntegrationState { conditions: status(&st, &integration(false, 1), Utc::now()).conditions, ..st }, &integration(false, 1), Utc::now() + chrono::Duration::hours(1));
-    assert_eq!(again.conditions.iter().map(|c| c.last_transition_time.clone()).collect::<Vec<_>>(),
-        status(&IntegrationState { access: access(None), last_sync: last(SyncResult::Failed, "boom"), results: results(1), ..IntegrationState::default() }, &integration(false, 1), Utc::now()).conditions.iter().map(|c| c.last_transition_time.clone()).collect::<Vec<_>>(),
-        "an idle resync keeps transition times");
+    let again = status(
+        &IntegrationState {
+            conditions: status(&st, &integration(false, 1), Utc::now()).conditions,
+            ..st
+        },
+        &integration(false, 1),
+        Utc::now() + chrono::Duration::hours(1),
+    );
+    assert_eq!(
+        again
+            .conditions
+            .iter()
+            .map(|c| c.last_transition_time.clone())
+            .collect::<Vec<_>>(),
+        status(
+            &IntegrationState {
+                access: access(None),
+                last_sync: last(SyncResult::Failed, "boom"),
+                results: results(1),
+                ..IntegrationState::default()
+            },
+            &integration(false, 1),
+            Utc::now()
+        )
+        .conditions
+        .iter()
+        .map(|c| c.last_transition_time.clone())
+        .collect::<Vec<_>>(),
+        "an idle resync keeps transition times"
+    );
 }
