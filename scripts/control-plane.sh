@@ -41,7 +41,7 @@ bin_path() {
     helm) echo "$BIN_DIR/helm-$HELM_VERSION-r2" ;;
     promtool | prometheus) echo "$BIN_DIR/$1-$PROMETHEUS_VERSION" ;;
     # kstatus (Flux's health) and gopher-lua (Argo CD's Lua), keyed by the wrapper module's go.sum
-    gitops-health) echo "$BIN_DIR/gitops-health-$(sha256sum "$ROOT/tools/gitops-health/go.sum" | cut -c1-12)" ;;
+    gitops-health) echo "$BIN_DIR/gitops-health-$(cat "$ROOT/tools/gitops-health/go.sum" "$ROOT/tools/gitops-health/main.go" | sha256sum | cut -c1-12)" ;;
     *) die "unknown binary $1" ;;
   esac
 }

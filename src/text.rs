@@ -77,16 +77,9 @@ pub(crate) fn field(text: &str) -> String {
 /// A CSV cell: a cell a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or CR) gets a
 /// leading apostrophe; cells with commas, quotes or line breaks are quoted (RFC 4180).
 pub(crate) fn csv_cell(text: &str) -> String {
-    let neutral = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if neutral.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", neutral.replace('"', "\"\""))
-    } else {
-        neutral
-    }
+    let neutral =
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
+    if neutral.contains([',', '"', '\n', '\r']) { format!("\"{}\"", neutral.replace('"', "\"\"")) } else { neutral }
 }
 
 #[cfg(test)]
@@ -127,10 +120,7 @@ mod tests {
     fn csv_cells_cannot_become_formulas() {
         let cases = [
             ("Salesforce", "Salesforce"),
-            (
-                "=HYPERLINK(\"http://x\")",
-                "\"'=HYPERLINK(\"\"http://x\"\")\"",
-            ),
+            ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""),
             ("+1", "'+1"),
             ("-2", "'-2"),
             ("@SUM(A1)", "'@SUM(A1)"),

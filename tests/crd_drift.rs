@@ -10,21 +10,15 @@ fn committed(dir: &str) -> BTreeMap<String, String> {
         .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
         .map(|entry| {
             let path = entry.expect("directory entry").path();
-            let name = path
-                .file_name()
-                .expect("file name")
-                .to_string_lossy()
-                .into_owned();
+            let name = path.file_name().expect("file name").to_string_lossy().into_owned();
             (name, std::fs::read_to_string(&path).expect("read CRD file"))
         })
         .collect()
 }
 
 fn assert_current(dir: &str) {
-    let generated: BTreeMap<String, String> = dti_operator::crd::crd_files()
-        .expect("render CRDs")
-        .into_iter()
-        .collect();
+    let generated: BTreeMap<String, String> =
+        dti_operator::crd::crd_files().expect("render CRDs").into_iter().collect();
     let on_disk = committed(dir);
     assert_eq!(
         on_disk.keys().collect::<Vec<_>>(),
@@ -32,10 +26,7 @@ fn assert_current(dir: &str) {
         "{dir} holds other files than the CRDs: run `cargo run -- crd --dir {dir}`"
     );
     for (name, yaml) in &generated {
-        assert!(
-            on_disk[name] == *yaml,
-            "{dir}/{name} is stale: run `cargo run -- crd --dir {dir}`"
-        );
+        assert!(on_disk[name] == *yaml, "{dir}/{name} is stale: run `cargo run -- crd --dir {dir}`");
     }
 }
 

@@ -12,9 +12,7 @@ use dti_operator::crd::OktaIntegration;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
-use support::operator::{
-    Operator, apply_integration, condition, create_secret, is_ready, wait_for,
-};
+use support::operator::{Operator, apply_integration, condition, create_secret, is_ready, wait_for};
 use support::sim::Sim;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -22,12 +20,8 @@ const WAIT: Duration = Duration::from_secs(120);
 /// The health Lua as Argo CD would load it from argocd-cm.
 fn argo_lua(dir: &std::path::Path) -> std::path::PathBuf {
     let path = support::repo_root().join("deploy/gitops/argocd-health.yaml");
-    let cm: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("argocd-health.yaml"))
-            .expect("yaml");
-    let lua = cm["data"]["resource.customizations.health.dti.dev_OktaIntegration"]
-        .as_str()
-        .expect("health Lua");
+    let cm: Value = serde_yaml::from_str(&std::fs::read_to_string(path).expect("argocd-health.yaml")).expect("yaml");
+    let lua = cm["data"]["resource.customizations.health.dti.dev_OktaIntegration"].as_str().expect("health Lua");
     let file = dir.join("health.lua");
     std::fs::write(&file, lua).expect("write lua");
     file
@@ -39,11 +33,7 @@ fn health(objects: &[Value]) -> Vec<(String, String)> {
         .args(["bin", "gitops-health"])
         .output()
         .expect("build");
-    assert!(
-        bin.status.success(),
-        "{}",
-        String::from_utf8_lossy(&bin.stderr)
-    );
+    assert!(bin.status.success(), "{}", String::from_utf8_lossy(&bin.stderr));
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(String::from_utf8_lossy(&bin.stdout).trim())
         .arg(argo_lua(dir.path()))
@@ -52,37 +42,19 @@ fn health(objects: &[Value]) -> Vec<(String, String)> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("gitops-health");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(&serde_json::to_vec(objects).expect("json"))
-        .expect("write");
+    child.stdin.take().expect("stdin").write_all(&serde_json::to_vec(objects).expect("json")).expect("write");
     let out = child.wait_with_output().expect("gitops-health output");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let verdicts: Vec<Value> = serde_json::from_slice(&out.stdout).expect("verdicts");
     verdicts
         .iter()
-        .map(|v| {
-            (
-                v["kstatus"].as_str().unwrap_or("").to_string(),
-                v["argo"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|v| (v["kstatus"].as_str().unwrap_or("").to_string(), v["argo"].as_str().unwrap_or("").to_string()))
         .collect()
 }
 
 async fn set_faults(sim: &Sim, faults: &[&str]) {
-    let answer = reqwest::Client::new()
-        .put(format!("{}/__sim/faults", sim.base))
-        .json(&faults)
-        .send()
-        .await
-        .expect("faults");
+    let answer =
+        reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&faults).send().await.expect("faults");
     assert!(answer.status().is_success());
 }
 
@@ -113,54 +85,40 @@ async fn kstatus_and_the_argo_cd_lua_read_each_state_as_documented() {
     // syncing: the first sync is slow
     set_faults(&sim, &["latency:path=/api/v1/logs,ms=1500"]).await;
     integration(&client, &ns, "acme", &sim.host_port, "demo").await;
-    let syncing = wait_for(&client, &ns, "acme", WAIT, "syncing", |o| {
-        condition(o, "Reconciling").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let syncing =
+        wait_for(&client, &ns, "acme", WAIT, "syncing", |o| condition(o, "Reconciling").is_some_and(|c| c.0 == "True"))
+            .await;
     states.push(("syncing", object(&syncing)));
     set_faults(&sim, &[]).await;
-    states.push((
-        "Ready",
-        object(&wait_for(&client, &ns, "acme", WAIT, "Ready", is_ready).await),
-    ));
+    states.push(("Ready", object(&wait_for(&client, &ns, "acme", WAIT, "Ready", is_ready).await)));
 
     // a failed sync that keeps the last good data
     set_faults(&sim, &["500:path=/api/v1/logs"]).await;
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), &ns);
     let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": "fail-please"}}});
-    api.patch("acme", &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .expect("annotate");
-    let failed = wait_for(
-        &client,
-        &ns,
-        "acme",
-        WAIT,
-        "failed sync, last good data",
-        |o| condition(o, "Synced").is_some_and(|c| c.0 == "False") && is_ready(o),
-    )
+    api.patch("acme", &PatchParams::default(), &Patch::Merge(patch)).await.expect("annotate");
+    let failed = wait_for(&client, &ns, "acme", WAIT, "failed sync, last good data", |o| {
+        condition(o, "Synced").is_some_and(|c| c.0 == "False") && is_ready(o)
+    })
     .await;
     states.push(("failed sync with last good data", object(&failed)));
 
     // failing before any data (Okta answers 500), and stalled (a revoked token)
     integration(&client, &ns, "failing", &sim.host_port, "demo").await;
     let failing = wait_for(&client, &ns, "failing", WAIT, "failing", |o| {
-        condition(o, "Ready")
-            .is_some_and(|c| c.0 == "False" && c.1 != "Progressing" && c.1 != "Pending")
+        condition(o, "Ready").is_some_and(|c| c.0 == "False" && c.1 != "Progressing" && c.1 != "Pending")
     })
     .await;
     states.push(("failing without data", object(&failing)));
     integration(&client, &ns, "revoked", &sim.host_port, "not-a-token").await;
-    let stalled = wait_for(&client, &ns, "revoked", WAIT, "Stalled", |o| {
-        condition(o, "Stalled").is_some_and(|c| c.0 == "True")
-    })
-    .await;
+    let stalled =
+        wait_for(&client, &ns, "revoked", WAIT, "Stalled", |o| condition(o, "Stalled").is_some_and(|c| c.0 == "True"))
+            .await;
     states.push(("Stalled", object(&stalled)));
 
     // a spec change the operator has not seen yet
     let mut unseen = object(&stalled);
-    unseen["metadata"]["generation"] =
-        json!(unseen["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
+    unseen["metadata"]["generation"] = json!(unseen["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
     states.push(("new generation, not yet observed", unseen));
 
     let verdicts = health(&states.iter().map(|(_, o)| o.clone()).collect::<Vec<_>>());
@@ -170,11 +128,7 @@ async fn kstatus_and_the_argo_cd_lua_read_each_state_as_documented() {
         ("failed sync with last good data", "Current", "Healthy"),
         ("failing without data", "InProgress", "Degraded"),
         ("Stalled", "Failed", "Degraded"),
-        (
-            "new generation, not yet observed",
-            "InProgress",
-            "Progressing",
-        ),
+        ("new generation, not yet observed", "InProgress", "Progressing"),
     ];
     for ((state, object), (verdict, want)) in states.iter().zip(verdicts.iter().zip(expected)) {
         assert_eq!(*state, want.0);

@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use kube::Api;
 use serde_json::{Value, json};
-use support::operator::{
-    Operator, apply_integration, create_secret, is_ready, lease_holder, request_sync, wait_for,
-};
+use support::operator::{Operator, apply_integration, create_secret, is_ready, lease_holder, request_sync, wait_for};
 use support::sim::Sim;
 
 const CHART: &str = "charts/dti-operator";
@@ -23,11 +21,7 @@ fn helm() -> PathBuf {
         .args(["bin", "helm"])
         .output()
         .expect("helm");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
@@ -61,13 +55,7 @@ fn documents(text: &str) -> Vec<Value> {
 /// `helm template` with some --set values, parsed into documents. No --kube-version: the cached helm
 /// knows the Kubernetes version it was built against, as a released helm does.
 fn template(sets: &[&str]) -> Vec<Value> {
-    let mut args = vec![
-        "template",
-        "dti-operator",
-        CHART,
-        "--namespace",
-        "dti-system",
-    ];
+    let mut args = vec!["template", "dti-operator", CHART, "--namespace", "dti-system"];
     for s in sets {
         args.extend(["--set", s]);
     }
@@ -83,12 +71,7 @@ fn container(docs: &[Value]) -> Value {
 }
 
 fn args_of(docs: &[Value]) -> Vec<String> {
-    container(docs)["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .map(|a| a.as_str().unwrap_or("").to_string())
-        .collect()
+    container(docs)["args"].as_array().expect("args").iter().map(|a| a.as_str().unwrap_or("").to_string()).collect()
 }
 
 #[test]
@@ -97,16 +80,8 @@ fn lint_strict_for_several_value_sets_and_the_schema_refuses_nonsense() {
         &[],
         &["replicaCount=2"],
         &["watchNamespaces={team-a,team-b}"],
-        &[
-            "metrics.serviceMonitor.enabled=true",
-            "crds.install=false",
-            "networkPolicy.enabled=false",
-        ],
-        &[
-            "prometheusRule.enabled=true",
-            "dashboard.enabled=true",
-            "rbac.aggregateToView=true",
-        ],
+        &["metrics.serviceMonitor.enabled=true", "crds.install=false", "networkPolicy.enabled=false"],
+        &["prometheusRule.enabled=true", "dashboard.enabled=true", "rbac.aggregateToView=true"],
         &[
             "extraArgs={--ca-file=/etc/dti/ca.crt}",
             "extraEnv[0].name=HTTPS_PROXY",
@@ -120,12 +95,7 @@ fn lint_strict_for_several_value_sets_and_the_schema_refuses_nonsense() {
         }
         run_helm(&args, None);
     }
-    for bad in [
-        "logFormat=yaml",
-        "extraArgs={ca-file}",
-        "metrics.serviceMonitor.interval=often",
-        "unknownKey=1",
-    ] {
+    for bad in ["logFormat=yaml", "extraArgs={ca-file}", "metrics.serviceMonitor.interval=often", "unknownKey=1"] {
         let out = helm_output(&["lint", "--strict", CHART, "--set", bad], None);
         assert!(!out.status.success(), "{bad} accepted");
     }
@@ -136,46 +106,23 @@ fn defaults_render_a_restricted_pod_and_every_crd_kept() {
     let defaults = template(&[]);
     let pod = &kinds(&defaults, "Deployment")[0]["spec"]["template"]["spec"];
     let c = container(&defaults);
-    assert_eq!(
-        c["image"], "ghcr.io/dti-dev/dti-operator:0.1.0",
-        "image tag = appVersion"
-    );
+    assert_eq!(c["image"], "ghcr.io/dti-dev/dti-operator:0.1.0", "image tag = appVersion");
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(
-        pod["securityContext"]["seccompProfile"]["type"],
-        "RuntimeDefault"
-    );
+    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
     assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
     let args = args_of(&defaults);
     assert!(args.contains(&"--leader-elect".into()) && args.contains(&"--log-format=json".into()));
-    assert_eq!(
-        kinds(&defaults, "ClusterRole").len(),
-        2,
-        "the operator's and the aggregated edit role"
-    );
-    assert!(
-        kinds(&defaults, "PodDisruptionBudget").is_empty(),
-        "no PDB for one replica"
-    );
+    assert_eq!(kinds(&defaults, "ClusterRole").len(), 2, "the operator's and the aggregated edit role");
+    assert!(kinds(&defaults, "PodDisruptionBudget").is_empty(), "no PDB for one replica");
     for absent in ["ServiceMonitor", "PrometheusRule", "ConfigMap"] {
         assert!(kinds(&defaults, absent).is_empty(), "{absent} is opt-in");
     }
     let crds = kinds(&defaults, "CustomResourceDefinition");
-    let names: Vec<&str> = crds
-        .iter()
-        .filter_map(|c| c["metadata"]["name"].as_str())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "oktaapps.dti.dev",
-            "oktaintegrations.dti.dev",
-            "oktasyncstates.dti.dev"
-        ]
-    );
+    let names: Vec<&str> = crds.iter().filter_map(|c| c["metadata"]["name"].as_str()).collect();
+    assert_eq!(names, ["oktaapps.dti.dev", "oktaintegrations.dti.dev", "oktasyncstates.dti.dev"]);
     for crd in &crds {
         let a = &crd["metadata"]["annotations"];
         assert_eq!(a["helm.sh/resource-policy"], "keep");
@@ -190,9 +137,7 @@ fn defaults_render_a_restricted_pod_and_every_crd_kept() {
         .flat_map(|e| e["ports"].as_array().cloned().unwrap_or_default())
         .filter_map(|p| p["port"].as_i64())
         .collect();
-    assert!(
-        egress_ports.contains(&443) && egress_ports.contains(&6443) && egress_ports.contains(&53)
-    );
+    assert!(egress_ports.contains(&443) && egress_ports.contains(&6443) && egress_ports.contains(&53));
 }
 
 #[test]
@@ -233,88 +178,40 @@ fn values_reach_the_pod() {
             .iter()
             .any(|e| e["name"] == "HTTPS_PROXY" && e["value"] == "http://proxy.internal:3128")
     );
-    assert!(
-        c["env"]
-            .as_array()
-            .expect("env")
-            .iter()
-            .any(|e| e["name"] == "POD_NAME"),
-        "the chart's own env stays"
-    );
+    assert!(c["env"].as_array().expect("env").iter().any(|e| e["name"] == "POD_NAME"), "the chart's own env stays");
     assert_eq!(c["volumeMounts"][0]["mountPath"], "/etc/dti/ca");
     assert_eq!(pod["spec"]["volumes"][0]["configMap"]["name"], "corp-ca");
     assert_eq!(pod["metadata"]["labels"]["team"], "platform");
     assert_eq!(pod["spec"]["priorityClassName"], "system-cluster-critical");
-    assert_eq!(
-        pod["spec"]["topologySpreadConstraints"][0]["topologyKey"],
-        "kubernetes.io/hostname"
-    );
+    assert_eq!(pod["spec"]["topologySpreadConstraints"][0]["topologyKey"], "kubernetes.io/hostname");
     let monitor = &kinds(&docs, "ServiceMonitor")[0]["spec"]["endpoints"][0];
-    assert_eq!(
-        (
-            monitor["scrapeTimeout"].as_str(),
-            monitor["honorLabels"].as_bool()
-        ),
-        (Some("5s"), Some(true))
-    );
+    assert_eq!((monitor["scrapeTimeout"].as_str(), monitor["honorLabels"].as_bool()), (Some("5s"), Some(true)));
     assert_eq!(monitor["relabelings"][0]["targetLabel"], "cluster");
     let policy = &kinds(&docs, "NetworkPolicy")[0]["spec"];
     let okta = &policy["egress"][1];
     assert_eq!(
-        okta["ports"].as_array().map(|p| p
-            .iter()
-            .filter_map(|p| p["port"].as_i64())
-            .collect::<Vec<_>>()),
+        okta["ports"].as_array().map(|p| p.iter().filter_map(|p| p["port"].as_i64()).collect::<Vec<_>>()),
         Some(vec![443, 8443])
     );
-    let except = okta["to"][0]["ipBlock"]["except"]
-        .as_array()
-        .expect("except");
+    let except = okta["to"][0]["ipBlock"]["except"].as_array().expect("except");
     assert!(
         except.contains(&json!("169.254.0.0/16")) && except.contains(&json!("10.0.0.0/8")),
         "Okta traffic never reaches private or metadata addresses"
     );
-    assert_eq!(
-        policy["egress"][2]["to"][0]["ipBlock"]["cidr"], "10.0.0.1/32",
-        "the API server rule names its address"
-    );
-    assert_eq!(
-        policy["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"],
-        "monitoring"
-    );
+    assert_eq!(policy["egress"][2]["to"][0]["ipBlock"]["cidr"], "10.0.0.1/32", "the API server rule names its address");
+    assert_eq!(policy["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"], "monitoring");
 
-    let scoped = template(&[
-        "watchNamespaces={team-a,team-b}",
-        "allowedDomains={acme.com}",
-    ]);
-    assert!(
-        kinds(&scoped, "ClusterRoleBinding").is_empty(),
-        "no cluster-wide binding in namespaced mode"
-    );
-    let role_namespaces: Vec<String> = kinds(&scoped, "Role")
-        .iter()
-        .filter_map(|r| r["metadata"]["namespace"].as_str().map(String::from))
-        .collect();
+    let scoped = template(&["watchNamespaces={team-a,team-b}", "allowedDomains={acme.com}"]);
+    assert!(kinds(&scoped, "ClusterRoleBinding").is_empty(), "no cluster-wide binding in namespaced mode");
+    let role_namespaces: Vec<String> =
+        kinds(&scoped, "Role").iter().filter_map(|r| r["metadata"]["namespace"].as_str().map(String::from)).collect();
     for ns in ["team-a", "team-b", "dti-system"] {
-        assert!(
-            role_namespaces.contains(&ns.to_string()),
-            "{role_namespaces:?}"
-        );
+        assert!(role_namespaces.contains(&ns.to_string()), "{role_namespaces:?}");
     }
-    for a in [
-        "--watch-namespace=team-a",
-        "--watch-namespace=team-b",
-        "--allow-domain=acme.com",
-    ] {
+    for a in ["--watch-namespace=team-a", "--watch-namespace=team-b", "--allow-domain=acme.com"] {
         assert!(args_of(&scoped).contains(&a.to_string()), "{a} missing");
     }
-    assert!(
-        kinds(
-            &template(&["crds.install=false"]),
-            "CustomResourceDefinition"
-        )
-        .is_empty()
-    );
+    assert!(kinds(&template(&["crds.install=false"]), "CustomResourceDefinition").is_empty());
 }
 
 #[test]
@@ -323,12 +220,7 @@ fn works_as_a_subchart_with_global_values_and_an_enabled_switch() {
     let parent = dir.path().join("platform");
     std::fs::create_dir_all(parent.join("charts")).expect("mkdir");
     let chart = support::repo_root().join(CHART);
-    let copy = Command::new("cp")
-        .arg("-r")
-        .arg(&chart)
-        .arg(parent.join("charts/dti-operator"))
-        .status()
-        .expect("cp");
+    let copy = Command::new("cp").arg("-r").arg(&chart).arg(parent.join("charts/dti-operator")).status().expect("cp");
     assert!(copy.success());
     std::fs::write(
         parent.join("Chart.yaml"),
@@ -341,31 +233,10 @@ fn works_as_a_subchart_with_global_values_and_an_enabled_switch() {
     )
     .expect("values.yaml");
     let parent_path = parent.to_str().expect("utf-8");
-    let docs = documents(&run_helm(
-        &[
-            "template",
-            "platform",
-            parent_path,
-            "--namespace",
-            "dti-system",
-        ],
-        None,
-    ));
+    let docs = documents(&run_helm(&["template", "platform", parent_path, "--namespace", "dti-system"], None));
     assert_eq!(kinds(&docs, "Deployment")[0]["spec"]["replicas"], 2);
-    let off = run_helm(
-        &[
-            "template",
-            "platform",
-            parent_path,
-            "--set",
-            "dti-operator.enabled=false",
-        ],
-        None,
-    );
-    assert!(
-        kinds(&documents(&off), "Deployment").is_empty(),
-        "enabled=false turns the subchart off"
-    );
+    let off = run_helm(&["template", "platform", parent_path, "--set", "dti-operator.enabled=false"], None);
+    assert!(kinds(&documents(&off), "Deployment").is_empty(), "enabled=false turns the subchart off");
 }
 
 #[test]
@@ -373,37 +244,22 @@ fn chart_crds_and_rendered_manifests_do_not_drift() {
     let root = support::repo_root();
     // each templated CRD is the generated object, plus the annotations and the chart's labels
     for mut templated in kinds(&template(&[]), "CustomResourceDefinition") {
-        let singular = templated["spec"]["names"]["singular"]
-            .as_str()
-            .expect("singular")
-            .to_string();
+        let singular = templated["spec"]["names"]["singular"].as_str().expect("singular").to_string();
         if let Some(m) = templated["metadata"].as_object_mut() {
             m.remove("annotations");
             m.remove("labels");
         }
         let file = root.join(format!("crds/{singular}.yaml"));
-        let original: Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&file).expect("crd")).expect("crd yaml");
+        let original: Value = serde_yaml::from_str(&std::fs::read_to_string(&file).expect("crd")).expect("crd yaml");
         // helm's fromYaml/toYaml turns integers into floats (500 -> 500.0): compare numbers by value
-        assert!(
-            numbers_as_f64(templated) == numbers_as_f64(original),
-            "the chart's {singular} CRD differs from crds/"
-        );
+        assert!(numbers_as_f64(templated) == numbers_as_f64(original), "the chart's {singular} CRD differs from crds/");
     }
     // deploy/dti-operator.yaml is what scripts/render-manifests.sh prints now
     let dir = tempfile::tempdir().expect("tempdir");
     let fresh = dir.path().join("rendered.yaml");
-    let out = Command::new(root.join("scripts/render-manifests.sh"))
-        .arg(&fresh)
-        .output()
-        .expect("render");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let committed = std::fs::read_to_string(root.join("deploy/dti-operator.yaml"))
-        .expect("deploy/dti-operator.yaml");
+    let out = Command::new(root.join("scripts/render-manifests.sh")).arg(&fresh).output().expect("render");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let committed = std::fs::read_to_string(root.join("deploy/dti-operator.yaml")).expect("deploy/dti-operator.yaml");
     assert!(
         committed == std::fs::read_to_string(&fresh).expect("fresh"),
         "deploy/dti-operator.yaml is stale: run scripts/render-manifests.sh"
@@ -414,33 +270,16 @@ fn numbers_as_f64(v: Value) -> Value {
     match v {
         Value::Number(n) => json!(n.as_f64()),
         Value::Array(a) => Value::Array(a.into_iter().map(numbers_as_f64).collect()),
-        Value::Object(o) => {
-            Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect())
-        }
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect()),
         other => other,
     }
 }
 
 /// `kubectl auth can-i`; `resource/status` and `resource/finalizers` name a subresource, any other
 /// `resource/x` an object.
-fn can_i(
-    cp: &support::ControlPlane,
-    who: &str,
-    verb: &str,
-    resource: &str,
-    namespace: Option<&str>,
-) -> bool {
-    let subresource = resource
-        .rsplit_once('/')
-        .filter(|(_, sub)| ["status", "finalizers"].contains(sub));
-    let mut args = vec![
-        "auth",
-        "can-i",
-        verb,
-        subresource.map_or(resource, |(r, _)| r),
-        "--as",
-        who,
-    ];
+fn can_i(cp: &support::ControlPlane, who: &str, verb: &str, resource: &str, namespace: Option<&str>) -> bool {
+    let subresource = resource.rsplit_once('/').filter(|(_, sub)| ["status", "finalizers"].contains(sub));
+    let mut args = vec!["auth", "can-i", verb, subresource.map_or(resource, |(r, _)| r), "--as", who];
     let flag = subresource.map(|(_, sub)| format!("--subresource={sub}"));
     args.extend(flag.as_deref());
     match namespace {
@@ -451,16 +290,10 @@ fn can_i(
 }
 
 /// A kubeconfig that authenticates as a ServiceAccount with a short-lived token.
-fn service_account_kubeconfig(
-    cp: &support::ControlPlane,
-    ns: &str,
-    sa: &str,
-    dir: &Path,
-) -> PathBuf {
+fn service_account_kubeconfig(cp: &support::ControlPlane, ns: &str, sa: &str, dir: &Path) -> PathBuf {
     let token = cp.kubectl_ok(&["create", "token", sa, "-n", ns, "--duration=1h"]);
     let admin: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&cp.kubeconfig).expect("kubeconfig"))
-            .expect("yaml");
+        serde_yaml::from_str(&std::fs::read_to_string(&cp.kubeconfig).expect("kubeconfig")).expect("yaml");
     let config = json!({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
@@ -494,25 +327,10 @@ fn assert_least_privilege(cp: &support::ControlPlane) {
         ("create", "events.events.k8s.io"),
     ];
     for (verb, resource) in needed {
-        assert!(
-            can_i(cp, sa, verb, resource, None),
-            "cannot {verb} {resource}"
-        );
+        assert!(can_i(cp, sa, verb, resource, None), "cannot {verb} {resource}");
     }
-    assert!(can_i(
-        cp,
-        sa,
-        "create",
-        "leases.coordination.k8s.io",
-        Some("dti-system")
-    ));
-    assert!(can_i(
-        cp,
-        sa,
-        "update",
-        "leases.coordination.k8s.io/dti-operator",
-        Some("dti-system")
-    ));
+    assert!(can_i(cp, sa, "create", "leases.coordination.k8s.io", Some("dti-system")));
+    assert!(can_i(cp, sa, "update", "leases.coordination.k8s.io/dti-operator", Some("dti-system")));
     let refused = [
         ("create", "secrets"),
         ("update", "secrets"),
@@ -529,84 +347,26 @@ fn assert_least_privilege(cp: &support::ControlPlane) {
         ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
     ];
     for (verb, resource) in refused {
-        assert!(
-            !can_i(cp, sa, verb, resource, None),
-            "may {verb} {resource}"
-        );
+        assert!(!can_i(cp, sa, verb, resource, None), "may {verb} {resource}");
     }
-    assert!(!can_i(
-        cp,
-        sa,
-        "update",
-        "leases.coordination.k8s.io/someone-else",
-        Some("dti-system")
-    ));
-    assert!(!can_i(
-        cp,
-        sa,
-        "create",
-        "leases.coordination.k8s.io",
-        Some("default")
-    ));
+    assert!(!can_i(cp, sa, "update", "leases.coordination.k8s.io/someone-else", Some("dti-system")));
+    assert!(!can_i(cp, sa, "create", "leases.coordination.k8s.io", Some("default")));
 }
 
 /// A namespace editor manages OktaIntegrations through the aggregated edit role; "view" sees no usage
 /// data unless the chart opts in.
 async fn assert_aggregated_roles(cp: &support::ControlPlane) {
     cp.kubectl_ok(&["create", "namespace", "team-edit"]);
-    cp.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "editors",
-        "--clusterrole=edit",
-        "--user=alice",
-        "-n",
-        "team-edit",
-    ]);
-    cp.kubectl_ok(&[
-        "create",
-        "rolebinding",
-        "viewers",
-        "--clusterrole=view",
-        "--user=bob",
-        "-n",
-        "team-edit",
-    ]);
+    cp.kubectl_ok(&["create", "rolebinding", "editors", "--clusterrole=edit", "--user=alice", "-n", "team-edit"]);
+    cp.kubectl_ok(&["create", "rolebinding", "viewers", "--clusterrole=view", "--user=bob", "-n", "team-edit"]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !can_i(
-        cp,
-        "alice",
-        "create",
-        "oktaintegrations.dti.dev",
-        Some("team-edit"),
-    ) {
-        assert!(
-            Instant::now() < deadline,
-            "the edit role never aggregated the chart's rules"
-        );
+    while !can_i(cp, "alice", "create", "oktaintegrations.dti.dev", Some("team-edit")) {
+        assert!(Instant::now() < deadline, "the edit role never aggregated the chart's rules");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(can_i(
-        cp,
-        "alice",
-        "list",
-        "oktaapps.dti.dev",
-        Some("team-edit")
-    ));
-    assert!(
-        !can_i(cp, "alice", "create", "oktaapps.dti.dev", Some("team-edit")),
-        "OktaApps are the operator's"
-    );
-    assert!(
-        !can_i(
-            cp,
-            "bob",
-            "get",
-            "oktaintegrations.dti.dev",
-            Some("team-edit")
-        ),
-        "view is opt-in"
-    );
+    assert!(can_i(cp, "alice", "list", "oktaapps.dti.dev", Some("team-edit")));
+    assert!(!can_i(cp, "alice", "create", "oktaapps.dti.dev", Some("team-edit")), "OktaApps are the operator's");
+    assert!(!can_i(cp, "bob", "get", "oktaintegrations.dti.dev", Some("team-edit")), "view is opt-in");
 }
 
 fn assert_namespaced_release(cp: &support::ControlPlane, kubeconfig: &Path) {
@@ -630,60 +390,21 @@ fn assert_namespaced_release(cp: &support::ControlPlane, kubeconfig: &Path) {
     run_helm(&args, Some(kubeconfig));
     let scoped = "system:serviceaccount:dti-ns-system:dti-operator-ns";
     assert!(can_i(cp, scoped, "get", "secrets", Some("team-a")));
-    assert!(can_i(
-        cp,
-        scoped,
-        "patch",
-        "oktaintegrations.dti.dev/status",
-        Some("team-a")
-    ));
-    assert!(can_i(
-        cp,
-        scoped,
-        "create",
-        "oktaapps.dti.dev",
-        Some("team-a")
-    ));
-    assert!(
-        !can_i(cp, scoped, "get", "secrets", Some("team-b")),
-        "reads Secrets outside its namespaces"
-    );
-    assert!(
-        !can_i(cp, scoped, "list", "secrets", None),
-        "cluster-wide Secret access"
-    );
+    assert!(can_i(cp, scoped, "patch", "oktaintegrations.dti.dev/status", Some("team-a")));
+    assert!(can_i(cp, scoped, "create", "oktaapps.dti.dev", Some("team-a")));
+    assert!(!can_i(cp, scoped, "get", "secrets", Some("team-b")), "reads Secrets outside its namespaces");
+    assert!(!can_i(cp, scoped, "list", "secrets", None), "cluster-wide Secret access");
     assert!(!can_i(cp, scoped, "create", "secrets", Some("team-a")));
-    assert!(!can_i(
-        cp,
-        scoped,
-        "list",
-        "oktaintegrations.dti.dev",
-        Some("team-b")
-    ));
+    assert!(!can_i(cp, scoped, "list", "oktaintegrations.dti.dev", Some("team-b")));
 }
 
 #[tokio::test]
 async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_one_leader() {
     let cp = support::control_plane_bare();
     let kubeconfig = cp.kubeconfig.as_path();
-    run_helm(
-        &[
-            "install",
-            "dti-operator",
-            CHART,
-            "--namespace",
-            "dti-system",
-            "--create-namespace",
-        ],
-        Some(kubeconfig),
-    );
+    run_helm(&["install", "dti-operator", CHART, "--namespace", "dti-system", "--create-namespace"], Some(kubeconfig));
     for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
-        cp.kubectl_ok(&[
-            "wait",
-            "--for=condition=Established",
-            &format!("crd/{crd}.dti.dev"),
-            "--timeout=60s",
-        ]);
+        cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
     }
     assert_least_privilege(cp);
     assert_aggregated_roles(cp).await;
@@ -709,51 +430,24 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
     create_secret(&client, &ns, "okta", "demo").await;
     let spec = json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}});
     apply_integration(&client, &ns, "acme", spec).await;
-    let ready = wait_for(
-        &client,
-        &ns,
-        "acme",
-        Duration::from_secs(90),
-        "Ready, reconciled as the ServiceAccount",
-        is_ready,
-    )
-    .await;
+    let ready =
+        wait_for(&client, &ns, "acme", Duration::from_secs(90), "Ready, reconciled as the ServiceAccount", is_ready)
+            .await;
     let apps = support::operator::okta_apps(&client, &ns, "acme").await;
-    let summary_apps = ready
-        .status
-        .as_ref()
-        .and_then(|s| s.summary.as_ref())
-        .map(|s| s.apps)
-        .unwrap_or_default();
-    assert_eq!(
-        apps.len() as u64,
-        summary_apps,
-        "one OktaApp per app, written with the chart's RBAC"
-    );
+    let summary_apps = ready.status.as_ref().and_then(|s| s.summary.as_ref()).map(|s| s.apps).unwrap_or_default();
+    assert_eq!(apps.len() as u64, summary_apps, "one OktaApp per app, written with the chart's RBAC");
 
     // exactly one replica works; the lease names it
     let holder = lease_holder(&client, "dti-system", "dti-operator").await;
-    let (r1, r2) = (
-        first.metric("dti_reconcile_total").await,
-        second.metric("dti_reconcile_total").await,
-    );
-    assert!(
-        (r1 > 0.0) != (r2 > 0.0),
-        "exactly one replica reconciles (got {r1} and {r2})"
-    );
+    let (r1, r2) = (first.metric("dti_reconcile_total").await, second.metric("dti_reconcile_total").await);
+    assert!((r1 > 0.0) != (r2 > 0.0), "exactly one replica reconciles (got {r1} and {r2})");
     let (leader, standby, standby_name) = if r1 > 0.0 {
         (&mut first, &mut second, "helm-replica-2")
     } else {
         (&mut second, &mut first, "helm-replica-1")
     };
-    assert!(
-        leader.logs().contains("became the leader")
-            && standby.logs().contains("waiting to become the leader")
-    );
-    assert!(
-        !holder.starts_with(&format!("{standby_name}-")),
-        "the lease names the leader: {holder}"
-    );
+    assert!(leader.logs().contains("became the leader") && standby.logs().contains("waiting to become the leader"));
+    assert!(!holder.starts_with(&format!("{standby_name}-")), "the lease names the leader: {holder}");
 
     // kill the leader: the standby takes over within the lease time and works
     leader.kill();
@@ -763,30 +457,17 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
         if holder.starts_with(&format!("{standby_name}-")) {
             break;
         }
-        assert!(
-            killed.elapsed() < Duration::from_secs(30),
-            "no handover; lease held by {holder}"
-        );
+        assert!(killed.elapsed() < Duration::from_secs(30), "no handover; lease held by {holder}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     eprintln!("leader handover after {:?}", killed.elapsed());
-    request_sync(
-        &client,
-        &ns,
-        "acme",
-        "after-handover",
-        Duration::from_secs(60),
-    )
-    .await;
+    request_sync(&client, &ns, "acme", "after-handover", Duration::from_secs(60)).await;
     let api: Api<dti_operator::crd::OktaIntegration> = Api::namespaced(client.clone(), &ns);
     assert!(standby.metric("dti_sync_total").await >= 1.0);
     drop(first);
     drop(second);
     // uninstalling keeps the CRDs (and so every OktaIntegration)
-    run_helm(
-        &["uninstall", "dti-operator", "--namespace", "dti-system"],
-        Some(kubeconfig),
-    );
+    run_helm(&["uninstall", "dti-operator", "--namespace", "dti-system"], Some(kubeconfig));
     for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
         cp.kubectl_ok(&["get", "crd", &format!("{crd}.dti.dev")]);
     }
@@ -795,26 +476,15 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
 
 #[test]
 fn the_readme_holds_the_current_values_reference() {
-    let python = Command::new(support::repo_root().join("scripts/python-env.sh"))
-        .output()
-        .expect("python env");
-    assert!(
-        python.status.success(),
-        "{}",
-        String::from_utf8_lossy(&python.stderr)
-    );
+    let python = Command::new(support::repo_root().join("scripts/python-env.sh")).output().expect("python env");
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
     let out = Command::new(String::from_utf8_lossy(&python.stdout).trim())
         .arg(support::repo_root().join("scripts/values-reference.py"))
         .output()
         .expect("values-reference.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);
-    let readme =
-        std::fs::read_to_string(support::repo_root().join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).expect("README.md");
     assert!(
         readme.contains(table.as_ref()),
         "README.md's values reference is stale: regenerate it with scripts/values-reference.py"

@@ -11,9 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::operator::{
-    Operator, apply_integration, condition, create_secret, is_ready, wait_for,
-};
+use support::operator::{Operator, apply_integration, condition, create_secret, is_ready, wait_for};
 use support::sim::Sim;
 
 fn tool(name: &str) -> PathBuf {
@@ -21,30 +19,14 @@ fn tool(name: &str) -> PathBuf {
         .args(["bin", name])
         .output()
         .expect("control-plane.sh bin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn run(program: &Path, args: &[&str], dir: &Path) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run tool");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "{} {args:?}:\n{text}",
-        program.display()
-    );
+    let out = Command::new(program).args(args).current_dir(dir).output().expect("run tool");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{} {args:?}:\n{text}", program.display());
     text
 }
 
@@ -73,32 +55,17 @@ fn rendered(kind: &str) -> Value {
 fn write_rules(dir: &Path) -> Vec<Value> {
     let groups = rendered("PrometheusRule")["spec"]["groups"].clone();
     let file = json!({"groups": groups});
-    std::fs::write(
-        dir.join("rules.yaml"),
-        serde_yaml::to_string(&file).expect("yaml"),
-    )
-    .expect("write rules");
-    groups
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
-        .collect()
+    std::fs::write(dir.join("rules.yaml"), serde_yaml::to_string(&file).expect("yaml")).expect("write rules");
+    groups.as_array().into_iter().flatten().flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default()).collect()
 }
 
 /// Every metric name the operator exports (`dti-operator docs metrics`, read from a real scrape).
 fn exported_metrics() -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_dti-operator"))
-        .args(["docs", "metrics"])
-        .output()
-        .expect("docs metrics");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_dti-operator")).args(["docs", "metrics"]).output().expect("docs metrics");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| {
-            l.strip_prefix("| `")?
-                .split_once('`')
-                .map(|(name, _)| name.to_string())
-        })
+        .filter_map(|l| l.strip_prefix("| `")?.split_once('`').map(|(name, _)| name.to_string()))
         .collect()
 }
 
@@ -109,11 +76,9 @@ fn metric_names(query: &str) -> Vec<String> {
     let mut i = 0;
     while let Some(found) = query[i..].find("dti_") {
         let start = i + found;
-        let boundary =
-            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
-        let end = query[start..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(query.len(), |e| start + e);
+        let boundary = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let end =
+            query[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(query.len(), |e| start + e);
         if boundary {
             let name = &query[start..end];
             let base = ["_bucket", "_sum", "_count"]
@@ -138,8 +103,7 @@ fn substitute(query: &str) -> String {
 
 fn dashboard() -> Value {
     let path = support::repo_root().join("charts/dti-operator/dashboards/dti-operator.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard"))
-        .expect("dashboard json")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("dashboard")).expect("dashboard json")
 }
 
 /// (panel title, query) for every panel target, and the metric selector of every templating query.
@@ -174,19 +138,12 @@ fn alerts_pass_promtool_and_every_alert_has_a_firing_fixture() {
     std::fs::copy(&fixture, dir.path().join("alerts_test.yaml")).expect("copy fixture");
     let promtool = tool("promtool");
     let checked = run(&promtool, &["check", "rules", "rules.yaml"], dir.path());
-    assert!(
-        checked.contains(&format!("SUCCESS: {} rules found", rules.len())),
-        "{checked}"
-    );
-    let tested = run(
-        &promtool,
-        &["test", "rules", "alerts_test.yaml"],
-        dir.path(),
-    );
+    assert!(checked.contains(&format!("SUCCESS: {} rules found", rules.len())), "{checked}");
+    let tested = run(&promtool, &["test", "rules", "alerts_test.yaml"], dir.path());
     assert!(tested.contains("SUCCESS"), "{tested}");
     // each alert has a test in which it fires (a non-empty exp_alerts)
-    let tests: Value = serde_yaml::from_str(&std::fs::read_to_string(&fixture).expect("fixture"))
-        .expect("fixture yaml");
+    let tests: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&fixture).expect("fixture")).expect("fixture yaml");
     let firing: BTreeSet<String> = tests["tests"]
         .as_array()
         .expect("tests")
@@ -200,10 +157,7 @@ fn alerts_pass_promtool_and_every_alert_has_a_firing_fixture() {
         let name = rule["alert"].as_str().expect("alert name");
         assert!(firing.contains(name), "{name} has no fixture that fires it");
         for metric in metric_names(rule["expr"].as_str().expect("expr")) {
-            assert!(
-                exported.contains(&metric),
-                "{name} uses {metric}, which the operator does not export"
-            );
+            assert!(exported.contains(&metric), "{name} uses {metric}, which the operator does not export");
         }
     }
 }
@@ -216,15 +170,9 @@ fn dashboard_queries_parse_and_name_only_exported_metrics() {
     let exported = exported_metrics();
     for (title, query) in &queries {
         let names = metric_names(query);
-        assert!(
-            !names.is_empty(),
-            "{title}: {query} names no operator metric"
-        );
+        assert!(!names.is_empty(), "{title}: {query} names no operator metric");
         for name in names {
-            assert!(
-                exported.contains(&name),
-                "{title}: {name} is not exported by the operator"
-            );
+            assert!(exported.contains(&name), "{title}: {name} is not exported by the operator");
         }
     }
     // Prometheus's own parser: every query as a recording rule, checked by promtool
@@ -235,36 +183,17 @@ fn dashboard_queries_parse_and_name_only_exported_metrics() {
         .collect();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = json!({"groups": [{"name": "dashboard", "rules": rules}]});
-    std::fs::write(
-        dir.path().join("dashboard.yaml"),
-        serde_yaml::to_string(&file).expect("yaml"),
-    )
-    .expect("write");
-    let checked = run(
-        &tool("promtool"),
-        &["check", "rules", "dashboard.yaml"],
-        dir.path(),
-    );
-    assert!(
-        checked.contains(&format!("SUCCESS: {} rules found", queries.len())),
-        "{checked}"
-    );
+    std::fs::write(dir.path().join("dashboard.yaml"), serde_yaml::to_string(&file).expect("yaml")).expect("write");
+    let checked = run(&tool("promtool"), &["check", "rules", "dashboard.yaml"], dir.path());
+    assert!(checked.contains(&format!("SUCCESS: {} rules found", queries.len())), "{checked}");
     // the chart ships this very dashboard
     let configmap = rendered("ConfigMap");
     assert_eq!(configmap["metadata"]["labels"]["grafana_dashboard"], "1");
-    let shipped: Value = serde_json::from_str(
-        configmap["data"]["dti-operator.json"]
-            .as_str()
-            .expect("json"),
-    )
-    .expect("dashboard");
+    let shipped: Value =
+        serde_json::from_str(configmap["data"]["dti-operator.json"].as_str().expect("json")).expect("dashboard");
     assert_eq!(shipped, dash);
-    let titles: Vec<&str> = dash["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .filter_map(|p| p["title"].as_str())
-        .collect();
+    let titles: Vec<&str> =
+        dash["panels"].as_array().expect("panels").iter().filter_map(|p| p["title"].as_str()).collect();
     for needed in [
         "Used and unused apps",
         "Unused seats over time",
@@ -301,15 +230,8 @@ fn start_prometheus(target: &str) -> Prometheus {
         "rule_files": ["rules.yaml"],
         "scrape_configs": [{"job_name": "dti-operator", "static_configs": [{"targets": [target]}]}],
     });
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
-        serde_yaml::to_string(&config).expect("yaml"),
-    )
-    .expect("config");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    std::fs::write(dir.path().join("prometheus.yml"), serde_yaml::to_string(&config).expect("yaml")).expect("config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     let child = Command::new(tool("prometheus"))
         .args([
             "--config.file=prometheus.yml",
@@ -321,22 +243,14 @@ fn start_prometheus(target: &str) -> Prometheus {
         .stderr(std::fs::File::create(dir.path().join("prometheus.log")).expect("log"))
         .spawn()
         .expect("start prometheus");
-    Prometheus {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    }
+    Prometheus { child, url: format!("http://127.0.0.1:{port}"), _dir: dir }
 }
 
 impl Prometheus {
     async fn api(&self, path: &str, query: &[(&str, &str)]) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let answer = reqwest::Client::new()
-                .get(format!("{}{path}", self.url))
-                .query(query)
-                .send()
-                .await;
+            let answer = reqwest::Client::new().get(format!("{}{path}", self.url)).query(query).send().await;
             if let Ok(a) = answer {
                 let body: Value = a.json().await.expect("prometheus json");
                 assert_eq!(body["status"], "success", "{path} {query:?}: {body}");
@@ -348,10 +262,7 @@ impl Prometheus {
     }
 
     async fn query(&self, q: &str) -> Vec<Value> {
-        self.api("/api/v1/query", &[("query", q)]).await["result"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
+        self.api("/api/v1/query", &[("query", q)]).await["result"].as_array().cloned().unwrap_or_default()
     }
 }
 
@@ -376,24 +287,12 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
         "nologs=users,apps",
     ]);
     let operator = Operator::start(cp, &ns, &[]);
-    for (name, token) in [
-        ("acme", "demo"),
-        ("revoked", "not-a-token"),
-        ("nologs", "nologs"),
-    ] {
+    for (name, token) in [("acme", "demo"), ("revoked", "not-a-token"), ("nologs", "nologs")] {
         create_secret(&client, &ns, name, token).await;
         let spec = json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": name}}}});
         apply_integration(&client, &ns, name, spec).await;
     }
-    wait_for(
-        &client,
-        &ns,
-        "acme",
-        Duration::from_secs(180),
-        "Ready",
-        is_ready,
-    )
-    .await;
+    wait_for(&client, &ns, "acme", Duration::from_secs(180), "Ready", is_ready).await;
     for (name, reason) in [("revoked", "InvalidToken"), ("nologs", "PermissionDenied")] {
         wait_for(&client, &ns, name, Duration::from_secs(60), reason, |o| {
             condition(o, "AccessValidated").is_some_and(|c| c.1 == reason)
@@ -402,18 +301,17 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
     }
     let prometheus = start_prometheus(operator.metrics.trim_start_matches("http://"));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while prometheus
-        .query("up{job=\"dti-operator\"} == 1")
-        .await
-        .is_empty()
+    while prometheus.query("up{job=\"dti-operator\"} == 1").await.is_empty()
         || prometheus.query("dti_leader").await.is_empty()
     {
-        assert!(
-            Instant::now() < deadline,
-            "prometheus never scraped the operator"
-        );
+        assert!(Instant::now() < deadline, "prometheus never scraped the operator");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // a 429 while Prometheus watches, so increase() sees the counter move
+    let fault = json!(["429:nth=1,path=/api/v1/logs"]);
+    reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&fault).send().await.expect("faults");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    support::operator::request_sync(&client, &ns, "acme", "while-scraped", Duration::from_secs(120)).await;
     tokio::time::sleep(Duration::from_secs(5)).await; // a few samples, so rates have two points
 
     // every rule evaluates cleanly; the failing integrations show in the alerts' expressions
@@ -426,50 +324,23 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
         .collect();
     assert_eq!(rules.len(), 6);
     for rule in &rules {
-        assert_eq!(
-            rule["health"], "ok",
-            "{}: {}",
-            rule["name"], rule["lastError"]
-        );
+        assert_eq!(rule["health"], "ok", "{}: {}", rule["name"], rule["lastError"]);
     }
     let expr = |name: &str| {
-        rules
-            .iter()
-            .find(|r| r["name"] == name)
-            .and_then(|r| r["query"].as_str())
-            .expect("rule")
-            .to_string()
+        rules.iter().find(|r| r["name"] == name).and_then(|r| r["query"].as_str()).expect("rule").to_string()
     };
     let names_in = |result: Vec<Value>| {
-        result
-            .iter()
-            .filter_map(|r| r["metric"]["name"].as_str().map(String::from))
-            .collect::<BTreeSet<_>>()
+        result.iter().filter_map(|r| r["metric"]["name"].as_str().map(String::from)).collect::<BTreeSet<_>>()
     };
     assert_eq!(
         names_in(prometheus.query(&expr("DtiIntegrationNotReady")).await),
         ["nologs".to_string(), "revoked".into()].into()
     );
-    assert_eq!(
-        names_in(prometheus.query(&expr("DtiOktaCredentialsInvalid")).await),
-        ["revoked".to_string()].into()
-    );
-    assert_eq!(
-        names_in(prometheus.query(&expr("DtiOktaPermissionMissing")).await),
-        ["nologs".to_string()].into()
-    );
-    assert!(
-        !prometheus
-            .query(&expr("DtiOktaRateLimited"))
-            .await
-            .is_empty(),
-        "the 429 shows"
-    );
+    assert_eq!(names_in(prometheus.query(&expr("DtiOktaCredentialsInvalid")).await), ["revoked".to_string()].into());
+    assert_eq!(names_in(prometheus.query(&expr("DtiOktaPermissionMissing")).await), ["nologs".to_string()].into());
+    assert!(!prometheus.query(&expr("DtiOktaRateLimited")).await.is_empty(), "the 429 shows");
     for quiet in ["DtiIntegrationSyncStale", "DtiOperatorNoLeader"] {
-        assert!(
-            prometheus.query(&expr(quiet)).await.is_empty(),
-            "{quiet} matches a healthy operator"
-        );
+        assert!(prometheus.query(&expr(quiet)).await.is_empty(), "{quiet} matches a healthy operator");
     }
 
     // every dashboard query gets data, but the one that only shows reconcile failures (none happened)
@@ -477,14 +348,7 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
     for (title, query) in dashboard_queries(&dashboard()) {
         let result = prometheus.query(&query).await;
         if failure_only.contains(&title.as_str()) {
-            assert!(
-                prometheus
-                    .query("dti_reconcile_errors_total")
-                    .await
-                    .is_empty()
-                    || !result.is_empty(),
-                "{title}"
-            );
+            assert!(prometheus.query("dti_reconcile_errors_total").await.is_empty() || !result.is_empty(), "{title}");
             continue;
         }
         assert!(!result.is_empty(), "{title}: {query} has no data");

@@ -24,19 +24,14 @@ fn as_of(state: &SimState, q: &Query) -> DateTime<Utc> {
     match q.get("asOf") {
         None | Some("now") => Utc::now(),
         Some("start") => state.org().anchor,
-        Some(credential) => state
-            .last_caught_up(credential)
-            .and_then(DateTime::from_timestamp_millis)
-            .unwrap_or_else(Utc::now),
+        Some(credential) => {
+            state.last_caught_up(credential).and_then(DateTime::from_timestamp_millis).unwrap_or_else(Utc::now)
+        }
     }
 }
 
 fn truth(state: &SimState, q: &Query) -> Response {
-    let days = q
-        .get("window")
-        .and_then(|w| w.strip_suffix('d'))
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(30);
+    let days = q.get("window").and_then(|w| w.strip_suffix('d')).and_then(|d| d.parse().ok()).unwrap_or(30);
     let domain = q.get("domain").unwrap_or("okta-sim").to_string();
     let query = TruthQuery {
         domain: &domain,
@@ -68,24 +63,14 @@ fn directory(state: &SimState) -> Response {
         .take(2000)
         .map(|u| json!({"id": u.id, "login": u.login, "status": u.status.as_str()}))
         .collect();
-    let groups: Vec<Value> = org
-        .groups
-        .iter()
-        .map(|g| json!({"id": g.id, "name": g.name, "members": g.members.len()}))
-        .collect();
-    json_response(
-        StatusCode::OK,
-        &json!({"apps": apps, "users": users, "groups": groups}),
-    )
+    let groups: Vec<Value> =
+        org.groups.iter().map(|g| json!({"id": g.id, "name": g.name, "members": g.members.len()})).collect();
+    json_response(StatusCode::OK, &json!({"apps": apps, "users": users, "groups": groups}))
 }
 
 fn set_faults(state: &SimState, parsed: Value) -> Response {
     let specs: Vec<String> = serde_json::from_value(parsed).unwrap_or_default();
-    match specs
-        .iter()
-        .map(|s| FaultRule::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-    {
+    match specs.iter().map(|s| FaultRule::parse(s)).collect::<Result<Vec<_>, _>>() {
         Ok(rules) => {
             if let Ok(mut faults) = state.faults.write() {
                 *faults = rules;
@@ -100,11 +85,7 @@ fn faults(state: &SimState) -> Response {
     let faults: Vec<Value> = state
         .faults
         .read()
-        .map(|f| {
-            f.iter()
-                .map(|r| json!({"spec": r.spec, "fired": r.fired()}))
-                .collect()
-        })
+        .map(|f| f.iter().map(|r| json!({"spec": r.spec, "fired": r.fired()})).collect())
         .unwrap_or_default();
     json_response(StatusCode::OK, &Value::Array(faults))
 }
@@ -124,10 +105,7 @@ fn change(state: &SimState, parsed: Value, op: Option<&str>) -> Response {
 }
 
 fn revoke(state: &SimState, path: &str) -> Response {
-    if let Some(name) = path
-        .strip_prefix("/__sim/tokens/")
-        .and_then(|p| p.strip_suffix("/revoke"))
-    {
+    if let Some(name) = path.strip_prefix("/__sim/tokens/").and_then(|p| p.strip_suffix("/revoke")) {
         return match state.tokens.get(name) {
             Some(t) => {
                 t.revoke();
@@ -136,29 +114,21 @@ fn revoke(state: &SimState, path: &str) -> Response {
             None => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such token"})),
         };
     }
-    if let Some(id) = path
-        .strip_prefix("/__sim/oauth-clients/")
-        .and_then(|p| p.strip_suffix("/revoke"))
-    {
+    if let Some(id) = path.strip_prefix("/__sim/oauth-clients/").and_then(|p| p.strip_suffix("/revoke")) {
         return if state.oauth.revoke(id) {
             json_response(StatusCode::OK, &json!({"revoked": id}))
         } else {
             json_response(StatusCode::NOT_FOUND, &json!({"error": "no such client"}))
         };
     }
-    json_response(
-        StatusCode::NOT_FOUND,
-        &json!({"error": "unknown control endpoint"}),
-    )
+    json_response(StatusCode::NOT_FOUND, &json!({"error": "unknown control endpoint"}))
 }
 
 pub async fn handle(state: &SimState, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let query = Query::parse(request.uri().query());
     let method = request.method().clone();
-    let body = axum::body::to_bytes(request.into_body(), 1 << 20)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match (method, path.as_str()) {
         (Method::GET, "/__sim/stats") => json_response(StatusCode::OK, &state.stats()),
@@ -168,17 +138,11 @@ pub async fn handle(state: &SimState, request: Request) -> Response {
         (Method::POST, "/__sim/changes") => change(state, parsed, None),
         (Method::POST, "/__sim/churn") => {
             let n = |k: &str| parsed.get(k).and_then(Value::as_u64).unwrap_or(0);
-            json_response(
-                StatusCode::OK,
-                &living::burst(state, n("changes"), n("signIns"), n("seed")),
-            )
+            json_response(StatusCode::OK, &living::burst(state, n("changes"), n("signIns"), n("seed")))
         }
         (Method::PUT, "/__sim/faults") => set_faults(state, parsed),
         (Method::GET, "/__sim/faults") => faults(state),
         (Method::POST, p) => revoke(state, p),
-        _ => json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"error": "unknown control endpoint"}),
-        ),
+        _ => json_response(StatusCode::NOT_FOUND, &json!({"error": "unknown control endpoint"})),
     }
 }

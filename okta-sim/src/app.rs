@@ -99,10 +99,7 @@ pub struct SimArgs {
 /// A duration like 500ms, 3s, 2m or 1h.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{text:?} is not a duration (write 500ms, 3s, 2m or 1h)");
-    let (number, unit) = text
-        .find(|c: char| !c.is_ascii_digit())
-        .map(|i| text.split_at(i))
-        .ok_or_else(bad)?;
+    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map(|i| text.split_at(i)).ok_or_else(bad)?;
     let n: u64 = number.parse().map_err(|_| bad())?;
     let ms = match unit {
         "ms" => n,
@@ -119,15 +116,9 @@ pub enum SimError {
     #[error("{0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
+    Bind { addr: String, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    Write { path: String, source: std::io::Error },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -135,10 +126,7 @@ pub enum SimError {
 impl SimArgs {
     pub fn size(&self) -> Result<OrgSize, SimError> {
         let mut size = OrgSize::preset(&self.scale).ok_or_else(|| {
-            SimError::Config(format!(
-                "unknown --scale {:?}: small, medium, large or xlarge",
-                self.scale
-            ))
+            SimError::Config(format!("unknown --scale {:?}: small, medium, large or xlarge", self.scale))
         })?;
         if let Some(v) = self.users {
             size.users = v
@@ -163,45 +151,27 @@ impl SimArgs {
             .strip_suffix('d')
             .and_then(|d| d.parse().ok())
             .filter(|d| (1..=90).contains(d))
-            .ok_or_else(|| {
-                SimError::Config(format!(
-                    "--usage-window {:?}: write 1d..90d",
-                    self.usage_window
-                ))
-            })
+            .ok_or_else(|| SimError::Config(format!("--usage-window {:?}: write 1d..90d", self.usage_window)))
     }
 
     /// Builds the simulator's state: the org, its log, tokens, limits and faults.
     pub fn build(&self) -> Result<SimState, SimError> {
         let size = self.size()?;
-        let token_specs = if self.tokens.is_empty() {
-            vec!["demo=all".to_string()]
-        } else {
-            self.tokens.clone()
-        };
-        let tokens = token_specs
-            .iter()
-            .map(|t| Token::parse(t))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(SimError::Config)?;
+        let token_specs = if self.tokens.is_empty() { vec!["demo=all".to_string()] } else { self.tokens.clone() };
+        let tokens =
+            token_specs.iter().map(|t| Token::parse(t)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
         let mut limits = HashMap::new();
         for spec in &self.rate_limits {
-            let (b, n) = spec.split_once('=').ok_or_else(|| {
-                SimError::Config(format!("--rate-limit {spec:?}: write BUCKET=N"))
-            })?;
-            let bucket = Bucket::parse(b)
-                .ok_or_else(|| SimError::Config(format!("--rate-limit: unknown bucket {b:?}")))?;
-            let n = n.parse().map_err(|_| {
-                SimError::Config(format!("--rate-limit {spec:?}: N must be a number"))
-            })?;
+            let (b, n) = spec
+                .split_once('=')
+                .ok_or_else(|| SimError::Config(format!("--rate-limit {spec:?}: write BUCKET=N")))?;
+            let bucket =
+                Bucket::parse(b).ok_or_else(|| SimError::Config(format!("--rate-limit: unknown bucket {b:?}")))?;
+            let n = n.parse().map_err(|_| SimError::Config(format!("--rate-limit {spec:?}: N must be a number")))?;
             limits.insert(bucket, n);
         }
-        let faults = self
-            .faults
-            .iter()
-            .map(|f| FaultRule::parse(f))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(SimError::Config)?;
+        let faults =
+            self.faults.iter().map(|f| FaultRule::parse(f)).collect::<Result<Vec<_>, _>>().map_err(SimError::Config)?;
         let limiter = RateLimiter::new(Settings {
             enabled: !self.no_rate_limit,
             limits,
@@ -228,14 +198,7 @@ impl SimArgs {
         let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
         let org = Org::generate(self.seed, size, anchor);
         let log = crate::events::EventLog::new(&org, self.log_lag.as_millis() as u64);
-        Ok(SimState::new(
-            org,
-            log,
-            Tokens::new(tokens),
-            oauth,
-            limiter,
-            faults,
-        ))
+        Ok(SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults))
     }
 }
 
@@ -246,12 +209,8 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
     let state = Arc::new(args.build()?);
     let generated_in = started.elapsed();
     let addr = format!("{}:{}", args.host, args.port);
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|source| SimError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
+    let listener =
+        tokio::net::TcpListener::bind(&addr).await.map_err(|source| SimError::Bind { addr: addr.clone(), source })?;
     let local = listener.local_addr().map_err(SimError::Serve)?;
     if let Some(path) = &args.truth {
         let domain = local.to_string();
@@ -263,43 +222,27 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
             daily: false,
         };
         let report = crate::truth::report(&state, &query);
-        std::fs::write(path, format!("{report:#}\n")).map_err(|source| SimError::Write {
-            path: path.display().to_string(),
-            source,
-        })?;
+        std::fs::write(path, format!("{report:#}\n"))
+            .map_err(|source| SimError::Write { path: path.display().to_string(), source })?;
     }
     println!("http://{local}");
     let _ = std::io::stdout().flush();
     let (users, apps, groups, days) = {
         let org = state.org();
-        (
-            org.users.len(),
-            org.apps.len(),
-            org.groups.len(),
-            org.size.days,
-        )
+        (org.users.len(), org.apps.len(), org.groups.len(), org.size.days)
     };
     eprintln!(
         "okta-sim: {users} users, {apps} app instances, {groups} groups, {} log events over {days} days (generated in {:.2}s); log lag up to {:?}; rate limits {}",
         state.log.generated_len(),
         generated_in.as_secs_f64(),
         args.log_lag,
-        if args.no_rate_limit {
-            "off".to_string()
-        } else {
-            format!("on (x{} time scale)", args.time_scale)
-        }
+        if args.no_rate_limit { "off".to_string() } else { format!("on (x{} time scale)", args.time_scale) }
     );
     if args.churn > 0.0 {
         tokio::spawn(crate::living::churn(state.clone(), args.churn));
     }
-    let app = axum::Router::new()
-        .fallback(crate::server::dispatch)
-        .with_state(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(SimError::Serve)?;
+    let app = axum::Router::new().fallback(crate::server::dispatch).with_state(state.clone());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(SimError::Serve)?;
     eprintln!("okta-sim: requests served: {}", state.stats());
     Ok(())
 }
@@ -308,14 +251,13 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

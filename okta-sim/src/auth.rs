@@ -26,9 +26,8 @@ impl Token {
             Some((m, o)) => (m, Some(o)),
             None => (spec, None),
         };
-        let (name, perms) = main
-            .split_once('=')
-            .ok_or_else(|| format!("token {spec:?}: write NAME=users,apps,logs"))?;
+        let (name, perms) =
+            main.split_once('=').ok_or_else(|| format!("token {spec:?}: write NAME=users,apps,logs"))?;
         if name.is_empty() {
             return Err(format!("token {spec:?}: empty name"));
         }
@@ -39,12 +38,7 @@ impl Token {
                 "apps" => &[Permission::Apps],
                 "logs" => &[Permission::Logs],
                 "groups" => &[Permission::Groups],
-                "all" => &[
-                    Permission::Users,
-                    Permission::Apps,
-                    Permission::Logs,
-                    Permission::Groups,
-                ],
+                "all" => &[Permission::Users, Permission::Apps, Permission::Logs, Permission::Groups],
                 other => {
                     return Err(format!(
                         "token {spec:?}: unknown permission {other:?} (users, apps, logs, groups, all)"
@@ -59,24 +53,15 @@ impl Token {
                 match opt.split_once('=') {
                     Some(("revoke-after", n)) => {
                         revoke_after =
-                            Some(n.parse().map_err(|_| {
-                                format!("token {spec:?}: revoke-after takes a number")
-                            })?)
+                            Some(n.parse().map_err(|_| format!("token {spec:?}: revoke-after takes a number"))?)
                     }
                     _ => {
-                        return Err(format!(
-                            "token {spec:?}: unknown option {opt:?} (revoke-after=N)"
-                        ));
+                        return Err(format!("token {spec:?}: unknown option {opt:?} (revoke-after=N)"));
                     }
                 }
             }
         }
-        Ok(Token {
-            name: name.to_string(),
-            permissions,
-            revoke_after,
-            used: AtomicU64::new(0),
-        })
+        Ok(Token { name: name.to_string(), permissions, revoke_after, used: AtomicU64::new(0) })
     }
 
     /// Counts one request; false once the token has been revoked.
@@ -121,10 +106,7 @@ enum Grants {
 
 impl Principal {
     pub fn oauth(client: String, scopes: Vec<String>) -> Principal {
-        Principal {
-            name: client,
-            grants: Grants::Scopes(scopes),
-        }
+        Principal { name: client, grants: Grants::Scopes(scopes) }
     }
     pub fn allows(&self, p: Permission) -> bool {
         match &self.grants {
@@ -149,10 +131,8 @@ impl Tokens {
     pub fn authenticate(&self, header: Option<&str>) -> Option<Principal> {
         let value = header?.strip_prefix("SSWS")?.trim_start();
         let token = self.0.get(value)?;
-        (!token.revoked() && token.use_once()).then(|| Principal {
-            name: token.name.clone(),
-            grants: Grants::Token(token.permissions.clone()),
-        })
+        (!token.revoked() && token.use_once())
+            .then(|| Principal { name: token.name.clone(), grants: Grants::Token(token.permissions.clone()) })
     }
 
     pub fn get(&self, name: &str) -> Option<&Token> {

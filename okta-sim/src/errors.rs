@@ -14,41 +14,21 @@ pub struct OktaError {
 
 impl OktaError {
     pub fn invalid_token() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "E0000011",
-            "Invalid token provided",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided")
     }
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "E0000006",
-            "You do not have permission to perform the requested action",
-        )
+        Self::new(StatusCode::FORBIDDEN, "E0000006", "You do not have permission to perform the requested action")
     }
     pub fn not_found(what: &str, kind: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "E0000007",
-            &format!("Not found: Resource not found: {what} ({kind})"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "E0000007", &format!("Not found: Resource not found: {what} ({kind})"))
     }
     pub fn validation(field: &str, cause: &str) -> Self {
-        let mut e = Self::new(
-            StatusCode::BAD_REQUEST,
-            "E0000001",
-            &format!("Api validation failed: {field}"),
-        );
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "E0000001", &format!("Api validation failed: {field}"));
         e.causes.push(format!("{field}: {cause}"));
         e
     }
     pub fn invalid_search(cause: &str) -> Self {
-        let mut e = Self::new(
-            StatusCode::BAD_REQUEST,
-            "E0000031",
-            "Invalid search criteria.",
-        );
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.");
         e.causes.push(cause.to_string());
         e
     }
@@ -60,26 +40,13 @@ impl OktaError {
         )
     }
     pub fn rate_limited() -> Self {
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "E0000047",
-            "API call exceeded rate limit due to too many requests.",
-        )
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.")
     }
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "E0000009",
-            "Internal Server Error",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error")
     }
     pub fn new(status: StatusCode, code: &'static str, summary: &str) -> Self {
-        OktaError {
-            status,
-            code,
-            summary: summary.to_string(),
-            causes: Vec::new(),
-        }
+        OktaError { status, code, summary: summary.to_string(), causes: Vec::new() }
     }
     pub fn body(&self, request_number: u64) -> Value {
         json!({

@@ -72,79 +72,38 @@ impl EventKind {
     /// (okta-developer-docs data/event-types.json, release 2026.08.1).
     pub fn names(self) -> (&'static str, &'static str) {
         match self {
-            EventKind::Sso | EventKind::OidcSsoTwin => {
-                ("user.authentication.sso", "User single sign on to app")
+            EventKind::Sso | EventKind::OidcSsoTwin => ("user.authentication.sso", "User single sign on to app"),
+            EventKind::OidcSignOn => ("app.oauth2.signon", "User performed OIDC single sign on to app"),
+            EventKind::Radius => ("user.authentication.auth_via_radius", "Authentication of user via Radius"),
+            EventKind::RichClient => {
+                ("user.authentication.auth_via_richclient", "Authentication of a user via Rich Client")
             }
-            EventKind::OidcSignOn => (
-                "app.oauth2.signon",
-                "User performed OIDC single sign on to app",
-            ),
-            EventKind::Radius => (
-                "user.authentication.auth_via_radius",
-                "Authentication of user via Radius",
-            ),
-            EventKind::RichClient => (
-                "user.authentication.auth_via_richclient",
-                "Authentication of a user via Rich Client",
-            ),
-            EventKind::UnauthAccess => (
-                "app.generic.unauth_app_access_attempt",
-                "User attempted unauthorized access to app",
-            ),
-            EventKind::PolicyEvaluate => {
-                ("policy.evaluate_sign_on", "Evaluation of sign-on policy")
+            EventKind::UnauthAccess => {
+                ("app.generic.unauth_app_access_attempt", "User attempted unauthorized access to app")
             }
-            EventKind::MfaVerify => (
-                "user.authentication.auth_via_mfa",
-                "Authentication of user via MFA",
-            ),
+            EventKind::PolicyEvaluate => ("policy.evaluate_sign_on", "Evaluation of sign-on policy"),
+            EventKind::MfaVerify => ("user.authentication.auth_via_mfa", "Authentication of user via MFA"),
             EventKind::SessionStart => ("user.session.start", "User login to Okta"),
-            EventKind::ServiceToken => (
-                "app.oauth2.as.token.grant.access_token",
-                "OAuth2 access token is granted",
-            ),
-            EventKind::AppUserAdd => (
-                "application.user_membership.add",
-                "Add user to application membership",
-            ),
-            EventKind::AppUserRemove => (
-                "application.user_membership.remove",
-                "Remove user's application membership",
-            ),
-            EventKind::AppUserUpdate => (
-                "application.user_membership.update",
-                "Updated user application property",
-            ),
-            EventKind::GroupMemberAdd => {
-                ("group.user_membership.add", "Add user to group membership")
+            EventKind::ServiceToken => ("app.oauth2.as.token.grant.access_token", "OAuth2 access token is granted"),
+            EventKind::AppUserAdd => ("application.user_membership.add", "Add user to application membership"),
+            EventKind::AppUserRemove => ("application.user_membership.remove", "Remove user's application membership"),
+            EventKind::AppUserUpdate => ("application.user_membership.update", "Updated user application property"),
+            EventKind::GroupMemberAdd => ("group.user_membership.add", "Add user to group membership"),
+            EventKind::GroupMemberRemove => ("group.user_membership.remove", "Remove user from group membership"),
+            EventKind::GroupAppAdd => ("group.application_assignment.add", "Add assigned application to group"),
+            EventKind::GroupAppRemove => {
+                ("group.application_assignment.remove", "Remove assigned application from group")
             }
-            EventKind::GroupMemberRemove => (
-                "group.user_membership.remove",
-                "Remove user from group membership",
-            ),
-            EventKind::GroupAppAdd => (
-                "group.application_assignment.add",
-                "Add assigned application to group",
-            ),
-            EventKind::GroupAppRemove => (
-                "group.application_assignment.remove",
-                "Remove assigned application from group",
-            ),
             EventKind::AppCreate => ("application.lifecycle.create", "Create application"),
             EventKind::AppActivate => ("application.lifecycle.activate", "Activate application"),
-            EventKind::AppDeactivate => {
-                ("application.lifecycle.deactivate", "Deactivate application")
-            }
+            EventKind::AppDeactivate => ("application.lifecycle.deactivate", "Deactivate application"),
             EventKind::AppDelete => ("application.lifecycle.delete", "Delete application"),
             EventKind::UserActivate => ("user.lifecycle.activate", "Activate Okta user"),
             EventKind::UserDeactivate => ("user.lifecycle.deactivate", "Deactivate Okta user"),
             EventKind::UserSuspend => ("user.lifecycle.suspend", "Suspend Okta user"),
             EventKind::UserUnsuspend => ("user.lifecycle.unsuspend", "Unsuspend Okta user"),
             EventKind::UserLock => ("user.account.lock", "Auto-lock user account for Okta"),
-            EventKind::UserUnlock => (
-                "user.account.unlock_by_admin",
-                "User account unlock by admin",
-            ),
+            EventKind::UserUnlock => ("user.account.unlock_by_admin", "User account unlock by admin"),
         }
     }
 
@@ -156,11 +115,7 @@ impl EventKind {
     pub fn is_sign_in(self) -> bool {
         matches!(
             self,
-            EventKind::Sso
-                | EventKind::OidcSignOn
-                | EventKind::OidcSsoTwin
-                | EventKind::Radius
-                | EventKind::RichClient
+            EventKind::Sso | EventKind::OidcSignOn | EventKind::OidcSsoTwin | EventKind::Radius | EventKind::RichClient
         )
     }
 
@@ -169,10 +124,7 @@ impl EventKind {
         self.is_sign_in()
             || matches!(
                 self,
-                EventKind::UnauthAccess
-                    | EventKind::PolicyEvaluate
-                    | EventKind::MfaVerify
-                    | EventKind::SessionStart
+                EventKind::UnauthAccess | EventKind::PolicyEvaluate | EventKind::MfaVerify | EventKind::SessionStart
             )
     }
 }
@@ -231,10 +183,7 @@ pub type Position = (i64, u64);
 impl EventLog {
     pub fn new(org: &Org, lag_ms: u64) -> EventLog {
         let mut signers = vec![false; org.users.len()];
-        org.pools
-            .iter()
-            .flatten()
-            .for_each(|&u| signers[u as usize] = true);
+        org.pools.iter().flatten().for_each(|&u| signers[u as usize] = true);
         let signers = signers.iter().filter(|&&s| s).count() as f64;
         let mut app_weights = Vec::with_capacity(org.pools.len());
         let mut acc = 0u64;
@@ -247,16 +196,9 @@ impl EventLog {
         let (mut cycles, mut prefix, mut total) = (Vec::new(), Vec::new(), 0u64);
         for k in 0..days {
             let start_ms = anchor_ms - (days - k) * DAY_MS;
-            let weekday = Utc
-                .timestamp_millis_opt(start_ms + DAY_MS / 2)
-                .single()
-                .map(|t| t.weekday())
-                .unwrap_or(Weekday::Mon);
-            let factor = if matches!(weekday, Weekday::Sat | Weekday::Sun) {
-                0.25
-            } else {
-                1.0
-            };
+            let weekday =
+                Utc.timestamp_millis_opt(start_ms + DAY_MS / 2).single().map(|t| t.weekday()).unwrap_or(Weekday::Mon);
+            let factor = if matches!(weekday, Weekday::Sat | Weekday::Sun) { 0.25 } else { 1.0 };
             let count = if acc == 0 {
                 0
             } else {
@@ -291,11 +233,7 @@ impl EventLog {
     }
 
     fn lag(&self, index: u64) -> i64 {
-        if self.lag_ms == 0 {
-            0
-        } else {
-            (hash3(self.seed, TAG_LAG, index) % (self.lag_ms + 1)) as i64
-        }
+        if self.lag_ms == 0 { 0 } else { (hash3(self.seed, TAG_LAG, index) % (self.lag_ms + 1)) as i64 }
     }
 
     fn generated_published_ms(&self, i: u64) -> i64 {
@@ -306,11 +244,7 @@ impl EventLog {
         let span = (DAY_MS - 2 * QUIET_MS) as i128;
         let step = (span / cycle.count as i128) as u64;
         // Sub-slot jitter gives realistic millisecond timestamps while keeping the order by index.
-        let jitter = if step > 1 {
-            hash3(self.seed, TAG_EVENT ^ 1, i) % (step / 2).max(1)
-        } else {
-            0
-        };
+        let jitter = if step > 1 { hash3(self.seed, TAG_EVENT ^ 1, i) % (step / 2).max(1) } else { 0 };
         cycle.start_ms + QUIET_MS + (j * span / cycle.count as i128) as i64 + jitter as i64
     }
 
@@ -319,11 +253,7 @@ impl EventLog {
         let (mut lo, mut hi) = (0u64, self.generated);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.generated_published_ms(mid) < ms {
-                lo = mid + 1
-            } else {
-                hi = mid
-            }
+            if self.generated_published_ms(mid) < ms { lo = mid + 1 } else { hi = mid }
         }
         lo
     }
@@ -342,16 +272,9 @@ impl EventLog {
         let mut d = Draws::new(self.seed, TAG_EVENT, i);
         let total = *self.app_weights.last().unwrap_or(&0);
         let pick = d.below(total.max(1));
-        let app = self
-            .app_weights
-            .partition_point(|&w| w <= pick)
-            .min(org.pools.len().saturating_sub(1));
+        let app = self.app_weights.partition_point(|&w| w <= pick).min(org.pools.len().saturating_sub(1));
         let pool = &org.pools[app];
-        let user = if pool.is_empty() {
-            0
-        } else {
-            pool[d.below(pool.len() as u64) as usize]
-        };
+        let user = if pool.is_empty() { 0 } else { pool[d.below(pool.len() as u64) as usize] };
         let mut app = app as u32;
         let kind = if d.chance(SIGN_IN_SHARE) {
             self.sign_in_kind(app, &mut d)
@@ -448,25 +371,16 @@ impl EventLog {
         let mut i = self.first_generated_at_or_after(from);
         while i < self.generated {
             let published = self.generated_published_ms(i);
-            if published > now_ms
-                || (best.len() >= limit && best.peek().is_some_and(|&(v, _)| published > v))
-            {
+            if published > now_ms || (best.len() >= limit && best.peek().is_some_and(|&(v, _)| published > v)) {
                 break;
             }
             offer(self.generate(org, i), &mut best);
             i += 1;
         }
         if let Ok(appended) = self.appended.read() {
-            let start = if after.0 == i64::MIN {
-                (i64::MIN, 0)
-            } else {
-                (after.0, after.1.saturating_add(1))
-            };
+            let start = if after.0 == i64::MIN { (i64::MIN, 0) } else { (after.0, after.1.saturating_add(1)) };
             for &(visible, index) in appended.by_visible.range(start..) {
-                if visible > now_ms
-                    || (best.len() >= limit
-                        && best.peek().is_some_and(|&top| (visible, index) > top))
-                {
+                if visible > now_ms || (best.len() >= limit && best.peek().is_some_and(|&top| (visible, index) > top)) {
                     break;
                 }
                 if let Some(e) = appended.events.get((index - self.generated) as usize) {
@@ -477,10 +391,7 @@ impl EventLog {
         let mut keys = best.into_sorted_vec();
         keys.truncate(limit);
         let next = keys.last().copied().unwrap_or(after);
-        let page = keys
-            .iter()
-            .filter_map(|(_, i)| events.get(i).copied())
-            .collect();
+        let page = keys.iter().filter_map(|(_, i)| events.get(i).copied()).collect();
         (page, next)
     }
 
@@ -490,12 +401,12 @@ impl EventLog {
         &self,
         org: &Org,
         after: Option<Position>,
-        since_ms: i64,
-        until_ms: i64,
+        window: std::ops::Range<i64>,
         now_ms: i64,
         limit: usize,
         keep: &dyn Fn(&Event) -> bool,
     ) -> (Vec<Event>, Option<Position>) {
+        let (since_ms, until_ms) = (window.start, window.end);
         let fresh = |e: &Event| match after {
             Some(a) => (e.published_ms, e.index) > a,
             None => e.published_ms >= since_ms,
@@ -535,14 +446,7 @@ impl EventLog {
     }
 
     /// Every event published in [since, until] and visible by `visible_by`, in no particular order (truth).
-    pub fn scan(
-        &self,
-        org: &Org,
-        since_ms: i64,
-        until_ms: i64,
-        visible_by: i64,
-        mut each: impl FnMut(&Event),
-    ) {
+    pub fn scan(&self, org: &Org, since_ms: i64, until_ms: i64, visible_by: i64, mut each: impl FnMut(&Event)) {
         let mut i = self.first_generated_at_or_after(since_ms);
         while i < self.generated {
             let e = self.generate(org, i);
@@ -565,12 +469,7 @@ impl EventLog {
 
     /// Events in the log now (generated history plus appended ones).
     pub fn len(&self) -> u64 {
-        self.generated
-            + self
-                .appended
-                .read()
-                .map(|a| a.events.len() as u64)
-                .unwrap_or(0)
+        self.generated + self.appended.read().map(|a| a.events.len() as u64).unwrap_or(0)
     }
 }
 
@@ -595,17 +494,11 @@ mod tests {
             let p = log.generated_published_ms(i);
             assert!(p >= last);
             let into_cycle = (anchor - p).rem_euclid(DAY_MS);
-            assert!(
-                into_cycle >= QUIET_MS && DAY_MS - into_cycle >= QUIET_MS,
-                "event {i} in a quiet period"
-            );
+            assert!(into_cycle >= QUIET_MS && DAY_MS - into_cycle >= QUIET_MS, "event {i} in a quiet period");
             last = p;
         }
         assert!(last < anchor);
-        let again = EventLog::new(
-            &Org::generate(7, OrgSize::preset("small").unwrap(), org.anchor),
-            0,
-        );
+        let again = EventLog::new(&Org::generate(7, OrgSize::preset("small").unwrap(), org.anchor), 0);
         assert_eq!(log.generate(&org, 1234), again.generate(&org, 1234));
     }
 
@@ -634,9 +527,6 @@ mod tests {
         }
         let expected = log.generated_len() - log.first_generated_at_or_after(since);
         assert_eq!(seen.len() as u64, expected);
-        assert!(
-            out_of_published_order,
-            "with a lag, storage order differs from published order"
-        );
+        assert!(out_of_published_order, "with a lag, storage order differs from published order");
     }
 }

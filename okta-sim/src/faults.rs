@@ -79,8 +79,7 @@ pub struct FaultRule {
 impl FaultRule {
     pub fn parse(spec: &str) -> Result<FaultRule, String> {
         let (kind, options) = spec.split_once(':').unwrap_or((spec, ""));
-        let kind = FaultKind::parse(kind)
-            .ok_or_else(|| format!("fault {spec:?}: unknown kind {kind:?}"))?;
+        let kind = FaultKind::parse(kind).ok_or_else(|| format!("fault {spec:?}: unknown kind {kind:?}"))?;
         let mut rule = FaultRule {
             spec: spec.to_string(),
             kind,
@@ -98,20 +97,11 @@ impl FaultRule {
             fired: AtomicU64::new(0),
         };
         for opt in options.split(',').filter(|o| !o.is_empty()) {
-            let (k, v) = opt
-                .split_once('=')
-                .ok_or_else(|| format!("fault {spec:?}: option {opt:?} needs key=value"))?;
-            let num = || {
-                v.parse::<u64>()
-                    .map_err(|_| format!("fault {spec:?}: {k} takes a whole number"))
-            };
+            let (k, v) =
+                opt.split_once('=').ok_or_else(|| format!("fault {spec:?}: option {opt:?} needs key=value"))?;
+            let num = || v.parse::<u64>().map_err(|_| format!("fault {spec:?}: {k} takes a whole number"));
             match k {
-                "rate" => {
-                    rule.rate = Some(
-                        v.parse()
-                            .map_err(|_| format!("fault {spec:?}: rate takes 0..1"))?,
-                    )
-                }
+                "rate" => rule.rate = Some(v.parse().map_err(|_| format!("fault {spec:?}: rate takes 0..1"))?),
                 "nth" => rule.nth = Some(num()?),
                 "every" => rule.every = Some(num()?.max(1)),
                 "times" => rule.times = Some(num()?),
@@ -132,17 +122,12 @@ impl FaultRule {
             return false;
         }
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
-        if self
-            .times
-            .is_some_and(|t| self.fired.load(Ordering::SeqCst) >= t)
-        {
+        if self.times.is_some_and(|t| self.fired.load(Ordering::SeqCst) >= t) {
             return false;
         }
         let fire = self.nth == Some(n)
             || self.every.is_some_and(|e| n.is_multiple_of(e))
-            || self
-                .rate
-                .is_some_and(|p| ((hash3(seed, 77, n) >> 11) as f64 / (1u64 << 53) as f64) < p);
+            || self.rate.is_some_and(|p| ((hash3(seed, 77, n) >> 11) as f64 / (1u64 << 53) as f64) < p);
         if fire {
             self.fired.fetch_add(1, Ordering::SeqCst);
         }
@@ -169,15 +154,10 @@ mod tests {
     #[test]
     fn rate_is_roughly_honoured_and_times_caps() {
         let rule = FaultRule::parse("500:rate=0.2").unwrap();
-        let n = (0..10_000)
-            .filter(|_| rule.fires(7, "/api/v1/users"))
-            .count();
+        let n = (0..10_000).filter(|_| rule.fires(7, "/api/v1/users")).count();
         assert!((1_700..2_300).contains(&n), "{n}");
         let capped = FaultRule::parse("malformed:times=3").unwrap();
-        assert_eq!(
-            (0..10).filter(|_| capped.fires(1, "/api/v1/apps")).count(),
-            3
-        );
+        assert_eq!((0..10).filter(|_| capped.fires(1, "/api/v1/apps")).count(), 3);
         assert!(FaultRule::parse("explode").is_err());
         for kind in [
             "gzip-bomb",

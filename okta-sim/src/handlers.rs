@@ -21,11 +21,7 @@ pub struct Page {
 
 impl Page {
     fn object(body: Value) -> Page {
-        Page {
-            body,
-            next: None,
-            is_list: false,
-        }
+        Page { body, next: None, is_list: false }
     }
 }
 
@@ -33,17 +29,10 @@ pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
-        Query(
-            form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect(),
-        )
+        Query(form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
     }
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
     /// The same query with `after` set to `cursor`, for the next link.
     pub fn with_after(&self, cursor: &str) -> String {
@@ -69,10 +58,7 @@ fn limit(q: &Query, default: u64, max: u64) -> Result<u64, OktaError> {
         None | Some("") => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok((n as u64).min(max)),
-            _ => Err(OktaError::validation(
-                "limit",
-                "must be a non-negative integer",
-            )),
+            _ => Err(OktaError::validation("limit", "must be a non-negative integer")),
         },
     }
 }
@@ -80,23 +66,16 @@ fn limit(q: &Query, default: u64, max: u64) -> Result<u64, OktaError> {
 fn cursor(state: &SimState, q: &Query) -> Result<Option<u64>, OktaError> {
     match q.get("after") {
         None | Some("") => Ok(None),
-        Some(c) => state
-            .decode_cursor(c)
-            .map(Some)
-            .ok_or_else(|| OktaError::validation("after", "is not a valid cursor")),
+        Some(c) => {
+            state.decode_cursor(c).map(Some).ok_or_else(|| OktaError::validation("after", "is not a valid cursor"))
+        }
     }
 }
 
 fn parse_filter(text: &str, allowed: &[&str]) -> Result<Filter, OktaError> {
     let filter = Filter::parse(text).map_err(|e| OktaError::invalid_search(&e.0))?;
-    if let Some(bad) = filter
-        .attributes()
-        .into_iter()
-        .find(|a| !allowed.contains(a))
-    {
-        return Err(OktaError::invalid_search(&format!(
-            "filtering on {bad} is not supported"
-        )));
+    if let Some(bad) = filter.attributes().into_iter().find(|a| !allowed.contains(a)) {
+        return Err(OktaError::invalid_search(&format!("filtering on {bad} is not supported")));
     }
     Ok(filter)
 }
@@ -121,11 +100,7 @@ fn page_of(
     }
     // No next link means there is nothing more (Okta pagination).
     let more = (i..len).any(&keep);
-    Ok(Page {
-        body: Value::Array(items),
-        next: more.then(|| state.encode_cursor(i as u64)),
-        is_list: true,
-    })
+    Ok(Page { body: Value::Array(items), next: more.then(|| state.encode_cursor(i as u64)), is_list: true })
 }
 
 const USER_ATTRS: &[&str] = &[
@@ -159,10 +134,7 @@ fn user_values(org: &Org, i: usize, attr: &str) -> Vec<String> {
 pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
     // GET /api/v1/users leaves out DEPROVISIONED users unless filter or search asks (Okta users API "List all users").
-    let expr = q
-        .get("search")
-        .or(q.get("filter"))
-        .filter(|s| !s.is_empty());
+    let expr = q.get("search").or(q.get("filter")).filter(|s| !s.is_empty());
     let filter = expr.map(|f| parse_filter(f, USER_ATTRS)).transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
@@ -171,17 +143,13 @@ pub fn list_users(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaE
             (Some(f), _) => f.matches(&|a| user_values(&org, i, a)),
             (None, Some(p)) => {
                 u.status != UserStatus::Deprovisioned
-                    && [u.first, u.last, &u.login]
-                        .iter()
-                        .any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
+                    && [u.first, u.last, &u.login].iter().any(|s| s.to_ascii_lowercase().starts_with(p.as_str()))
             }
             (None, None) => u.status != UserStatus::Deprovisioned,
         }
     };
     // Users: default and maximum 200 per page.
-    page_of(state, q, org.users.len(), (200, 200), keep, |i| {
-        objects::user(base, &org.users[i])
-    })
+    page_of(state, q, org.users.len(), (200, 200), keep, |i| objects::user(base, &org.users[i]))
 }
 
 pub fn get_user(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
@@ -199,11 +167,7 @@ const APP_ATTRS: &[&str] = &["status", "name", "id", "signOnMode", "label"];
 
 pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    let filter = q
-        .get("filter")
-        .filter(|f| !f.is_empty())
-        .map(|f| parse_filter(f, APP_ATTRS))
-        .transpose()?;
+    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, APP_ATTRS)).transpose()?;
     let prefix = q.get("q").map(str::to_ascii_lowercase);
     let keep = |i: usize| {
         let app = &org.apps[i];
@@ -221,34 +185,22 @@ pub fn list_apps(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaEr
         !app.deleted
             && filter.as_ref().is_none_or(|f| f.matches(&values))
             && prefix.as_ref().is_none_or(|p| {
-                app.label.to_ascii_lowercase().starts_with(p.as_str())
-                    || app.name.starts_with(p.as_str())
+                app.label.to_ascii_lowercase().starts_with(p.as_str()) || app.name.starts_with(p.as_str())
             })
     };
     // Apps: at most 200 per page.
-    page_of(state, q, org.apps.len(), (200, 200), keep, |i| {
-        objects::app(base, &org.apps[i])
-    })
+    page_of(state, q, org.apps.len(), (200, 200), keep, |i| objects::app(base, &org.apps[i]))
 }
 
 pub fn get_app(state: &SimState, base: &str, id: &str) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org
-        .listed_app(id)
-        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     Ok(Page::object(objects::app(base, &org.apps[a])))
 }
 
-pub fn list_app_users(
-    state: &SimState,
-    base: &str,
-    id: &str,
-    q: &Query,
-) -> Result<Page, OktaError> {
+pub fn list_app_users(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org
-        .listed_app(id)
-        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     let app = &org.apps[a];
     let rows = &org.assignments[a];
     // App users: default 50, maximum 500 per page (Okta Application Users API).
@@ -265,16 +217,9 @@ pub fn list_app_users(
     )
 }
 
-pub fn list_app_groups(
-    state: &SimState,
-    base: &str,
-    id: &str,
-    q: &Query,
-) -> Result<Page, OktaError> {
+pub fn list_app_groups(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    let a = org
-        .listed_app(id)
-        .ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
+    let a = org.listed_app(id).ok_or_else(|| OktaError::not_found(id, "AppInstance"))?;
     let app = &org.apps[a];
     // Application groups: default 20, maximum 200 per page (Okta Application Groups API).
     page_of(
@@ -289,14 +234,7 @@ pub fn list_app_groups(
 
 pub fn list_groups(state: &SimState, base: &str, q: &Query) -> Result<Page, OktaError> {
     let org = state.org();
-    page_of(
-        state,
-        q,
-        org.groups.len(),
-        (200, 10_000),
-        |_| true,
-        |i| objects::group(base, &org.groups[i], i == 0),
-    )
+    page_of(state, q, org.groups.len(), (200, 10_000), |_| true, |i| objects::group(base, &org.groups[i], i == 0))
 }
 
 const LOG_ATTRS: &[&str] = &[
@@ -323,9 +261,7 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
         for p in path {
             node = &node[*p];
         }
-        node.as_str()
-            .map(|s| vec![s.to_string()])
-            .unwrap_or_default()
+        node.as_str().map(|s| vec![s.to_string()]).unwrap_or_default()
     };
     match attr {
         "eventType" => vec![e.kind.event_type().into()],
@@ -342,11 +278,7 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
             let v = rendered();
             v["target"]
                 .as_array()
-                .map(|ts| {
-                    ts.iter()
-                        .filter_map(|t| t[field].as_str().map(String::from))
-                        .collect()
-                })
+                .map(|ts| ts.iter().filter_map(|t| t[field].as_str().map(String::from)).collect())
                 .unwrap_or_default()
         }
         a => {
@@ -359,12 +291,7 @@ fn event_values(org: &Org, e: &Event, attr: &str) -> Vec<String> {
 fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, OktaError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            OktaError::validation(
-                field,
-                "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z",
-            )
-        })
+        .map_err(|_| OktaError::validation(field, "must be an ISO 8601 timestamp such as 2026-01-01T00:00:00.000Z"))
 }
 
 /// The parameters of a System Log query.
@@ -384,11 +311,7 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
             _ => return Err(OktaError::validation("limit", "must be between 0 and 1000")),
         },
     };
-    let until = q
-        .get("until")
-        .filter(|u| !u.is_empty())
-        .map(|u| parse_time("until", u))
-        .transpose()?;
+    let until = q.get("until").filter(|u| !u.is_empty()).map(|u| parse_time("until", u)).transpose()?;
     let since = match q.get("since").filter(|s| !s.is_empty()) {
         Some(s) => parse_time("since", s)?,
         None => until.unwrap_or(now) - Duration::days(7),
@@ -397,44 +320,24 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
         return Err(OktaError::since_too_old());
     }
     if until.is_some_and(|u| since > u) {
-        return Err(OktaError::validation(
-            "since",
-            "must not be later than until",
-        ));
+        return Err(OktaError::validation("since", "must not be later than until"));
     }
     match q.get("sortOrder").unwrap_or("ASCENDING") {
         "ASCENDING" | "" => {}
         // okta-sim serves ascending pages only; Okta also serves DESCENDING bounded queries.
         _ => {
-            return Err(OktaError::validation(
-                "sortOrder",
-                "okta-sim supports ASCENDING only",
-            ));
+            return Err(OktaError::validation("sortOrder", "okta-sim supports ASCENDING only"));
         }
     }
-    let filter = q
-        .get("filter")
-        .filter(|f| !f.is_empty())
-        .map(|f| parse_filter(f, LOG_ATTRS))
-        .transpose()?;
-    let keywords: Vec<String> = q
-        .get("q")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let filter = q.get("filter").filter(|f| !f.is_empty()).map(|f| parse_filter(f, LOG_ATTRS)).transpose()?;
+    let keywords: Vec<String> =
+        q.get("q").unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect();
     if keywords.len() > 10 {
         return Err(OktaError::validation("q", "at most 10 keywords"));
     }
     // The System Log keeps 90 days: older events are gone, not an error (Okta System Log API).
     let since_ms = since.max(now - Duration::days(90)).timestamp_millis();
-    Ok(LogQuery {
-        limit,
-        since_ms,
-        until_ms: until.map(|u| u.timestamp_millis()),
-        filter,
-        keywords,
-    })
+    Ok(LogQuery { limit, since_ms, until_ms: until.map(|u| u.timestamp_millis()), filter, keywords })
 }
 
 /// GET /api/v1/logs. A query with `until` is bounded: ordered by published, finite, the last page has no
@@ -442,19 +345,11 @@ fn log_query(q: &Query, now: DateTime<Utc>) -> Result<LogQuery, OktaError> {
 /// included), and every page, even an empty one, carries a next link
 /// (developer.okta.com/docs/reference/system-log-query). `credential` names who polls, so `--truth` and
 /// /__sim/truth can be taken as of that client's last caught-up read.
-pub fn list_logs(
-    state: &SimState,
-    q: &Query,
-    now: DateTime<Utc>,
-    credential: &str,
-) -> Result<Page, OktaError> {
+pub fn list_logs(state: &SimState, q: &Query, now: DateTime<Utc>, credential: &str) -> Result<Page, OktaError> {
     let query = log_query(q, now)?;
     let org = state.org();
     let matches = |e: &Event| {
-        query
-            .filter
-            .as_ref()
-            .is_none_or(|f| f.matches(&|a| event_values(&org, e, a)))
+        query.filter.as_ref().is_none_or(|f| f.matches(&|a| event_values(&org, e, a)))
             && (query.keywords.is_empty() || {
                 let text = objects::log_event(&org, e).to_string().to_ascii_lowercase();
                 query.keywords.iter().all(|k| text.contains(k.as_str()))
@@ -463,32 +358,19 @@ pub fn list_logs(
     let now_ms = now.timestamp_millis();
     let after = match q.get("after") {
         None | Some("") => None,
-        Some(c) => Some(
-            state
-                .decode_position(c)
-                .ok_or_else(|| OktaError::validation("after", "is not a valid cursor"))?,
-        ),
+        Some(c) => {
+            Some(state.decode_position(c).ok_or_else(|| OktaError::validation("after", "is not a valid cursor"))?)
+        }
     };
     let (events, next) = match query.until_ms {
         None => {
-            let (events, next) =
-                state
-                    .log
-                    .poll(&org, after, query.since_ms, now_ms, query.limit, &matches);
+            let (events, next) = state.log.poll(&org, after, query.since_ms, now_ms, query.limit, &matches);
             if events.len() < query.limit {
                 state.caught_up(credential, now_ms);
             }
             (events, Some(next))
         }
-        Some(until_ms) => state.log.bounded(
-            &org,
-            after,
-            query.since_ms,
-            until_ms,
-            now_ms,
-            query.limit,
-            &matches,
-        ),
+        Some(until_ms) => state.log.bounded(&org, after, query.since_ms..until_ms, now_ms, query.limit, &matches),
     };
     Ok(Page {
         body: Value::Array(events.iter().map(|e| objects::log_event(&org, e)).collect()),

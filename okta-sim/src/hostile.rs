@@ -28,32 +28,18 @@ fn bomb() -> &'static Bytes {
 pub fn gzip_bomb() -> Response {
     let mut r = Response::new(Body::from(bomb().clone()));
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     r
 }
 
 /// A success answer of 300 MiB that looks like a JSON array, streamed without a Content-Length.
 pub fn huge_body() -> Response {
-    let chunk = Bytes::from(format!(
-        "{},",
-        r#"{"id":"0oa00000000000000000","label":"padding"}"#.repeat(20_000)
-    ));
-    let chunks = (0..(300 * 1024 * 1024) / chunk.len()).map(move |i| {
-        Ok::<Bytes, std::io::Error>(if i == 0 {
-            Bytes::from_static(b"[")
-        } else {
-            chunk.clone()
-        })
-    });
+    let chunk = Bytes::from(format!("{},", r#"{"id":"0oa00000000000000000","label":"padding"}"#.repeat(20_000)));
+    let chunks = (0..(300 * 1024 * 1024) / chunk.len())
+        .map(move |i| Ok::<Bytes, std::io::Error>(if i == 0 { Bytes::from_static(b"[") } else { chunk.clone() }));
     let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -63,10 +49,7 @@ pub fn huge_error() -> Response {
     let body = serde_json::json!({"errorCode": "E0000001", "errorSummary": summary, "errorLink": "E0000001", "errorId": "oae", "errorCauses": []});
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = StatusCode::BAD_REQUEST;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -77,10 +60,7 @@ pub fn long_error() -> Response {
     let body = serde_json::json!({"errorCode": "E0000001", "errorSummary": summary, "errorLink": "E0000001", "errorId": "oae", "errorCauses": []});
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = StatusCode::BAD_REQUEST;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -90,8 +70,7 @@ pub fn plain(status: StatusCode) -> Response {
         "<html><body><h1>{status}</h1>Access denied by the corporate proxy</body></html>"
     )));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     r
 }
 
@@ -123,9 +102,7 @@ pub fn nulls(body: &mut Value) {
         }
     } else if first.get("label").is_some() {
         first["label"] = Value::Null;
-    } else if first.get("scope").is_some() {
-        first["status"] = Value::Null;
-    } else if first.get("profile").is_some() {
-        first["status"] = Value::Null;
+    } else if first.get("scope").is_some() || first.get("profile").is_some() {
+        first["status"] = Value::Null; // an app user or a user without a status
     }
 }

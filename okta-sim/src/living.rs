@@ -36,14 +36,7 @@ pub struct Change {
     pub ago_seconds: Option<u64>,
 }
 
-fn event(
-    kind: EventKind,
-    app: usize,
-    user: u32,
-    group: u32,
-    published_ms: i64,
-    transaction: u64,
-) -> Event {
+fn event(kind: EventKind, app: usize, user: u32, group: u32, published_ms: i64, transaction: u64) -> Event {
     Event {
         index: 0,
         published_ms,
@@ -61,9 +54,7 @@ fn event(
 fn find_app(state: &SimState, id: &Option<String>) -> Result<usize, String> {
     let org = state.org();
     let id = id.as_deref().ok_or("give \"app\" (an app id or label)")?;
-    org.app_index(id)
-        .or_else(|| org.apps.iter().position(|a| a.label == id))
-        .ok_or_else(|| format!("no app {id:?}"))
+    org.app_index(id).or_else(|| org.apps.iter().position(|a| a.label == id)).ok_or_else(|| format!("no app {id:?}"))
 }
 
 fn find_user(state: &SimState, id: &Option<String>) -> Result<u32, String> {
@@ -92,163 +83,153 @@ fn app_user_status(text: &Option<String>) -> Result<AppUserStatus, String> {
     }
 }
 
+/// When a change happens and the transaction its events share.
+struct Stamp {
+    now_ms: i64,
+    at: i64,
+    tx: u64,
+}
+
+impl Stamp {
+    /// Appends one of the change's events to the System Log (visible after the log lag).
+    fn emit(&self, state: &SimState, kind: EventKind, app: usize, user: u32, group: u32) {
+        state.log.append(event(kind, app, user, group, self.at, self.tx), self.now_ms);
+    }
+}
+
 /// Applies a change and appends its events; returns what happened.
 pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
     let now_ms = Utc::now().timestamp_millis();
-    let at = now_ms - change.ago_seconds.unwrap_or(0) as i64 * 1000;
-    let tx = hash3(now_ms as u64, 0x7a, state.log.len());
-    let emit = |e: Event| state.log.append(e, now_ms);
+    let stamp = Stamp {
+        now_ms,
+        at: now_ms - change.ago_seconds.unwrap_or(0) as i64 * 1000,
+        tx: hash3(now_ms as u64, 0x7a, state.log.len()),
+    };
     match change.op.as_str() {
-        "assign" | "unassign" | "app-user-status" => {
-            let (app, user) = (
-                find_app(state, &change.app)?,
-                find_user(state, &change.user)?,
-            );
-            let status = (change.op != "unassign")
-                .then(|| app_user_status(&change.status))
-                .transpose()?;
-            let changed = state.org_mut().set_direct(app, user, status);
-            let kind = match change.op.as_str() {
-                "assign" => EventKind::AppUserAdd,
-                "unassign" => EventKind::AppUserRemove,
-                _ => EventKind::AppUserUpdate,
-            };
-            if changed {
-                emit(event(kind, app, user, 0, at, tx));
-            }
-            Ok(json!({"changed": changed}))
-        }
-        "group-assign" | "group-unassign" => {
-            let (app, group) = (
-                find_app(state, &change.app)?,
-                find_group(state, &change.group)?,
-            );
-            let mut org = state.org_mut();
-            let assign = change.op == "group-assign";
-            let had = org.apps[app].groups.contains(&group);
-            if assign == had {
-                return Ok(json!({"changed": false}));
-            }
-            if assign {
-                org.apps[app].groups.push(group);
-            } else {
-                org.apps[app].groups.retain(|&g| g != group);
-            }
-            let members = org.groups[group as usize].members.clone();
-            for u in members {
-                org.refresh_group_row(app, u);
-            }
-            drop(org);
-            emit(event(
-                if assign {
-                    EventKind::GroupAppAdd
-                } else {
-                    EventKind::GroupAppRemove
-                },
-                app,
-                0,
-                group,
-                at,
-                tx,
-            ));
-            Ok(json!({"changed": true}))
-        }
-        "member-add" | "member-remove" => {
-            let (group, user) = (
-                find_group(state, &change.group)?,
-                find_user(state, &change.user)?,
-            );
-            let mut org = state.org_mut();
-            let members = &mut org.groups[group as usize].members;
-            let changed = match (members.binary_search(&user), change.op == "member-add") {
-                (Err(i), true) => {
-                    members.insert(i, user);
-                    true
-                }
-                (Ok(i), false) => {
-                    members.remove(i);
-                    true
-                }
-                _ => false,
-            };
-            if changed {
-                for app in org.apps_of_group(group) {
-                    org.refresh_group_row(app, user);
-                }
-                drop(org);
-                let kind = if change.op == "member-add" {
-                    EventKind::GroupMemberAdd
-                } else {
-                    EventKind::GroupMemberRemove
-                };
-                emit(event(kind, 0, user, group, at, tx));
-            }
-            Ok(json!({"changed": changed}))
-        }
+        "assign" | "unassign" | "app-user-status" => assignment(state, change, &stamp),
+        "group-assign" | "group-unassign" => group_assignment(state, change, &stamp),
+        "member-add" | "member-remove" => membership(state, change, &stamp),
         "app-add" => {
             let label = change.label.clone().unwrap_or_else(|| "New App".into());
-            let mode = change
-                .mode
-                .as_deref()
-                .and_then(SignOnMode::parse)
-                .unwrap_or(SignOnMode::Saml20);
+            let mode = change.mode.as_deref().and_then(SignOnMode::parse).unwrap_or(SignOnMode::Saml20);
             let app = state.org_mut().add_app(&label, mode, Utc::now());
-            emit(event(EventKind::AppCreate, app, 0, 0, at, tx));
-            emit(event(EventKind::AppActivate, app, 0, 0, at, tx));
+            stamp.emit(state, EventKind::AppCreate, app, 0, 0);
+            stamp.emit(state, EventKind::AppActivate, app, 0, 0);
             Ok(json!({"app": state.org().apps[app].id}))
         }
-        "app-deactivate" | "app-activate" | "app-delete" => {
-            let app = find_app(state, &change.app)?;
-            let mut org = state.org_mut();
-            let kind = match change.op.as_str() {
-                "app-deactivate" => {
-                    org.apps[app].active = false;
-                    EventKind::AppDeactivate
-                }
-                "app-activate" => {
-                    org.apps[app].active = true;
-                    EventKind::AppActivate
-                }
-                _ => {
-                    org.apps[app].active = false;
-                    org.apps[app].deleted = true;
-                    EventKind::AppDelete
-                }
-            };
-            drop(org);
-            emit(event(kind, app, 0, 0, at, tx));
-            Ok(json!({"changed": true}))
-        }
-        "user-status" => {
-            let user = find_user(state, &change.user)?;
-            let status = change
-                .status
-                .as_deref()
-                .and_then(UserStatus::parse)
-                .ok_or("give a user \"status\" such as SUSPENDED")?;
-            let kind = match status {
-                UserStatus::Suspended => EventKind::UserSuspend,
-                UserStatus::Deprovisioned => EventKind::UserDeactivate,
-                UserStatus::LockedOut => EventKind::UserLock,
-                UserStatus::Active
-                    if state.org().users[user as usize].status == UserStatus::Suspended =>
-                {
-                    EventKind::UserUnsuspend
-                }
-                UserStatus::Active
-                    if state.org().users[user as usize].status == UserStatus::LockedOut =>
-                {
-                    EventKind::UserUnlock
-                }
-                _ => EventKind::UserActivate,
-            };
-            state.org_mut().users[user as usize].status = status;
-            emit(event(kind, 0, user, 0, at, tx));
-            Ok(json!({"changed": true}))
-        }
-        "sign-ins" => sign_ins(state, change, at, now_ms),
+        "app-deactivate" | "app-activate" | "app-delete" => app_lifecycle(state, change, &stamp),
+        "user-status" => user_status(state, change, &stamp),
+        "sign-ins" => sign_ins(state, change, stamp.at, now_ms),
         other => Err(format!("unknown op {other:?}")),
     }
+}
+
+/// A direct assignment added, removed or given a status (application.user_membership.*).
+fn assignment(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let (app, user) = (find_app(state, &change.app)?, find_user(state, &change.user)?);
+    let status = (change.op != "unassign").then(|| app_user_status(&change.status)).transpose()?;
+    let changed = state.org_mut().set_direct(app, user, status);
+    let kind = match change.op.as_str() {
+        "assign" => EventKind::AppUserAdd,
+        "unassign" => EventKind::AppUserRemove,
+        _ => EventKind::AppUserUpdate,
+    };
+    if changed {
+        stamp.emit(state, kind, app, user, 0);
+    }
+    Ok(json!({"changed": changed}))
+}
+
+/// A group assigned to an app or removed from it: every member gains or loses a GROUP row.
+fn group_assignment(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let (app, group) = (find_app(state, &change.app)?, find_group(state, &change.group)?);
+    let mut org = state.org_mut();
+    let assign = change.op == "group-assign";
+    if assign == org.apps[app].groups.contains(&group) {
+        return Ok(json!({"changed": false}));
+    }
+    if assign {
+        org.apps[app].groups.push(group);
+    } else {
+        org.apps[app].groups.retain(|&g| g != group);
+    }
+    let members = org.groups[group as usize].members.clone();
+    for u in members {
+        org.refresh_group_row(app, u);
+    }
+    drop(org);
+    stamp.emit(state, if assign { EventKind::GroupAppAdd } else { EventKind::GroupAppRemove }, app, 0, group);
+    Ok(json!({"changed": true}))
+}
+
+/// A user added to a group or removed from it: the group's apps gain or lose the user's GROUP row.
+fn membership(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let (group, user) = (find_group(state, &change.group)?, find_user(state, &change.user)?);
+    let add = change.op == "member-add";
+    let mut org = state.org_mut();
+    let members = &mut org.groups[group as usize].members;
+    let changed = match (members.binary_search(&user), add) {
+        (Err(i), true) => {
+            members.insert(i, user);
+            true
+        }
+        (Ok(i), false) => {
+            members.remove(i);
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        for app in org.apps_of_group(group) {
+            org.refresh_group_row(app, user);
+        }
+        drop(org);
+        stamp.emit(state, if add { EventKind::GroupMemberAdd } else { EventKind::GroupMemberRemove }, 0, user, group);
+    }
+    Ok(json!({"changed": changed}))
+}
+
+/// An app deactivated, activated or deleted (application.lifecycle.*).
+fn app_lifecycle(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let app = find_app(state, &change.app)?;
+    let mut org = state.org_mut();
+    let kind = match change.op.as_str() {
+        "app-deactivate" => {
+            org.apps[app].active = false;
+            EventKind::AppDeactivate
+        }
+        "app-activate" => {
+            org.apps[app].active = true;
+            EventKind::AppActivate
+        }
+        _ => {
+            org.apps[app].active = false;
+            org.apps[app].deleted = true;
+            EventKind::AppDelete
+        }
+    };
+    drop(org);
+    stamp.emit(state, kind, app, 0, 0);
+    Ok(json!({"changed": true}))
+}
+
+/// A user's status changed (user.lifecycle.* and user.account.*).
+fn user_status(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let user = find_user(state, &change.user)?;
+    let status =
+        change.status.as_deref().and_then(UserStatus::parse).ok_or("give a user \"status\" such as SUSPENDED")?;
+    let before = state.org().users[user as usize].status;
+    let kind = match status {
+        UserStatus::Suspended => EventKind::UserSuspend,
+        UserStatus::Deprovisioned => EventKind::UserDeactivate,
+        UserStatus::LockedOut => EventKind::UserLock,
+        UserStatus::Active if before == UserStatus::Suspended => EventKind::UserUnsuspend,
+        UserStatus::Active if before == UserStatus::LockedOut => EventKind::UserUnlock,
+        _ => EventKind::UserActivate,
+    };
+    state.org_mut().users[user as usize].status = status;
+    stamp.emit(state, kind, 0, user, 0);
+    Ok(json!({"changed": true}))
 }
 
 /// Appends successful sign-ins to an app by its assigned users who can use it, in the event type the
@@ -270,23 +251,13 @@ fn sign_ins(state: &SimState, change: &Change, at: i64, now_ms: i64) -> Result<V
         SignInStyle::Radius => EventKind::Radius,
         _ => EventKind::Sso,
     };
-    let distinct = change
-        .users
-        .unwrap_or(count)
-        .clamp(1, candidates.len().max(1) as u64);
+    let distinct = change.users.unwrap_or(count).clamp(1, candidates.len().max(1) as u64);
     let app_id = org.apps[app].id.clone();
     drop(org);
     let mut first = None;
     for n in 0..count {
         let user = candidates[(n % distinct) as usize];
-        let mut e = event(
-            kind,
-            app,
-            user,
-            0,
-            at,
-            hash3(now_ms as u64, n, state.log.len()),
-        );
+        let mut e = event(kind, app, user, 0, at, hash3(now_ms as u64, n, state.log.len()));
         e.app_user_first = n % 2 == 1;
         let index = state.log.append(e, now_ms);
         first.get_or_insert(index);
@@ -324,12 +295,7 @@ pub fn burst(state: &SimState, changes: u64, sign_ins: u64, first: u64) -> Value
         let mut change = random_change(state, n);
         n += 1;
         let count = (sign_ins - added).min(200);
-        change = Change {
-            op: "sign-ins".into(),
-            count: Some(count),
-            users: Some(count.min(50)),
-            ..change
-        };
+        change = Change { op: "sign-ins".into(), count: Some(count), users: Some(count.min(50)), ..change };
         if apply(state, &change).is_ok() {
             added += count;
         } else if n > first + changes + sign_ins {
@@ -346,21 +312,14 @@ fn tracing_free_log(message: &str) {
 fn random_change(state: &SimState, n: u64) -> Change {
     let org = state.org();
     let mut d = Draws::new(org.seed, 0xc4, n);
-    let saas: Vec<usize> = (0..org.apps.len())
-        .filter(|&a| org.apps[a].kind == AppKind::Saas && !org.apps[a].deleted)
-        .collect();
+    let saas: Vec<usize> =
+        (0..org.apps.len()).filter(|&a| org.apps[a].kind == AppKind::Saas && !org.apps[a].deleted).collect();
     let app = saas[d.below(saas.len().max(1) as u64) as usize % saas.len().max(1)];
     let user = d.below(org.users.len().max(1) as u64) as usize;
     let group = 1 + d.below(org.groups.len().saturating_sub(1).max(1) as u64) as usize;
-    let ids = (
-        org.apps[app].id.clone(),
-        org.users[user].id.clone(),
-        org.groups[group.min(org.groups.len() - 1)].id.clone(),
-    );
-    let direct = org.assignments[app]
-        .iter()
-        .find(|r| r.direct)
-        .map(|r| org.users[r.user as usize].id.clone());
+    let ids =
+        (org.apps[app].id.clone(), org.users[user].id.clone(), org.groups[group.min(org.groups.len() - 1)].id.clone());
+    let direct = org.assignments[app].iter().find(|r| r.direct).map(|r| org.users[r.user as usize].id.clone());
     let suspended = org.users[user].status == UserStatus::Suspended;
     drop(org);
     let base = |op: &str| Change {
@@ -372,27 +331,10 @@ fn random_change(state: &SimState, n: u64) -> Change {
     };
     match d.below(10) {
         0..=2 => base("assign"),
-        3 => Change {
-            user: direct.or(Some(ids.1.clone())),
-            ..base("unassign")
-        },
-        4 => base(if d.chance(0.5) {
-            "member-add"
-        } else {
-            "member-remove"
-        }),
-        5 => Change {
-            status: Some(if suspended { "ACTIVE" } else { "SUSPENDED" }.into()),
-            ..base("user-status")
-        },
-        6 => Change {
-            status: Some("PROVISIONED".into()),
-            ..base("app-user-status")
-        },
-        _ => Change {
-            count: Some(1 + d.below(20)),
-            users: Some(1 + d.below(5)),
-            ..base("sign-ins")
-        },
+        3 => Change { user: direct.or(Some(ids.1.clone())), ..base("unassign") },
+        4 => base(if d.chance(0.5) { "member-add" } else { "member-remove" }),
+        5 => Change { status: Some(if suspended { "ACTIVE" } else { "SUSPENDED" }.into()), ..base("user-status") },
+        6 => Change { status: Some("PROVISIONED".into()), ..base("app-user-status") },
+        _ => Change { count: Some(1 + d.below(20)), users: Some(1 + d.below(5)), ..base("sign-ins") },
     }
 }

@@ -43,12 +43,7 @@ pub struct OAuthRefusal {
 }
 
 fn refuse(status: u16, error: &'static str, description: impl Into<String>) -> OAuthRefusal {
-    OAuthRefusal {
-        status,
-        error,
-        description: description.into(),
-        nonce: None,
-    }
+    OAuthRefusal { status, error, description: description.into(), nonce: None }
 }
 
 /// An issued access token.
@@ -112,10 +107,7 @@ fn random(bytes: usize) -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 impl OAuthClient {
@@ -124,40 +116,28 @@ impl OAuthClient {
         let (id, file, scopes) = match parts.as_slice() {
             [id, file, scopes, ..] => (*id, *file, *scopes),
             _ => {
-                return Err(format!(
-                    "--oauth-client {spec:?}: write CLIENT_ID:KEY_FILE:SCOPE,SCOPE[:nodpop]"
-                ));
+                return Err(format!("--oauth-client {spec:?}: write CLIENT_ID:KEY_FILE:SCOPE,SCOPE[:nodpop]"));
             }
         };
         let dpop = match parts.get(3) {
             None => true,
             Some(&"nodpop") => false,
             Some(other) => {
-                return Err(format!(
-                    "--oauth-client {spec:?}: unknown option {other:?} (nodpop)"
-                ));
+                return Err(format!("--oauth-client {spec:?}: unknown option {other:?} (nodpop)"));
             }
         };
-        let raw = std::fs::read(file)
-            .map_err(|e| format!("--oauth-client {spec:?}: cannot read {file}: {e}"))?;
+        let raw = std::fs::read(file).map_err(|e| format!("--oauth-client {spec:?}: cannot read {file}: {e}"))?;
         let keys = if raw.trim_ascii_start().starts_with(b"{") {
             let set: JwkSet = serde_json::from_slice(&raw)
                 .map_err(|e| format!("--oauth-client {spec:?}: {file} is not a JWKS: {e}"))?;
-            set.keys
-                .into_iter()
-                .map(|k| (k.common.key_id.clone(), PublicKey::Jwk(Box::new(k))))
-                .collect()
+            set.keys.into_iter().map(|k| (k.common.key_id.clone(), PublicKey::Jwk(Box::new(k)))).collect()
         } else {
             vec![(None, PublicKey::Pem(raw))]
         };
         Ok(OAuthClient {
             id: id.to_string(),
             keys,
-            scopes: scopes
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
+            scopes: scopes.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
             dpop,
             revoked: AtomicBool::new(false),
         })
@@ -165,14 +145,13 @@ impl OAuthClient {
 
     fn decoding_key(&self, kid: Option<&str>, alg: Algorithm) -> Option<DecodingKey> {
         let rsa = matches!(alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512);
-        self.keys
-            .iter()
-            .filter(|(k, _)| kid.is_none() || k.is_none() || k.as_deref() == kid)
-            .find_map(|(_, key)| match key {
+        self.keys.iter().filter(|(k, _)| kid.is_none() || k.is_none() || k.as_deref() == kid).find_map(|(_, key)| {
+            match key {
                 PublicKey::Pem(pem) if rsa => DecodingKey::from_rsa_pem(pem).ok(),
                 PublicKey::Pem(pem) => DecodingKey::from_ec_pem(pem).ok(),
                 PublicKey::Jwk(jwk) => DecodingKey::from_jwk(jwk).ok(),
-            })
+            }
+        })
     }
 }
 
@@ -195,13 +174,8 @@ struct ProofClaims {
 }
 
 /// The client assertions Okta accepts: RS256/384/512 and ES256/384/512 (we verify what jsonwebtoken can).
-const ASSERTION_ALGS: [Algorithm; 5] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-];
+const ASSERTION_ALGS: [Algorithm; 5] =
+    [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::ES256, Algorithm::ES384];
 
 impl OAuthServer {
     pub fn new(clients: Vec<OAuthClient>, settings: OAuthSettings) -> OAuthServer {
@@ -210,11 +184,7 @@ impl OAuthServer {
             settings,
             tokens: Mutex::new(HashMap::new()),
             replays: Mutex::new(Replays::default()),
-            nonces: Mutex::new(Nonces {
-                current: random(24),
-                previous: None,
-                rotated: Instant::now(),
-            }),
+            nonces: Mutex::new(Nonces { current: random(24), previous: None, rotated: Instant::now() }),
             token_requests: AtomicU64::new(0),
         }
     }
@@ -229,10 +199,7 @@ impl OAuthServer {
             return false;
         };
         client.revoked.store(true, Ordering::SeqCst);
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, t| t.client != id);
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, t| t.client != id);
         true
     }
 
@@ -252,20 +219,13 @@ impl OAuthServer {
             Some(n) if n == current || previous.as_deref() == Some(n) => Ok(()),
             _ => Err(OAuthRefusal {
                 nonce: Some(current),
-                ..refuse(
-                    400,
-                    "use_dpop_nonce",
-                    "Authorization server requires nonce in DPoP proof.",
-                )
+                ..refuse(400, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof.")
             }),
         }
     }
 
     fn fresh_jti(&self, jti: &str) -> bool {
-        self.replays
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .fresh(jti)
+        self.replays.lock().unwrap_or_else(|p| p.into_inner()).fresh(jti)
     }
 
     /// Verifies a DPoP proof for `method` `url` (no query); returns the key's thumbprint.
@@ -278,13 +238,7 @@ impl OAuthServer {
         nonce_required: bool,
         status: u16,
     ) -> Result<String, OAuthRefusal> {
-        let bad = |why: &str| {
-            refuse(
-                status,
-                "invalid_dpop_proof",
-                format!("The DPoP proof JWT is invalid: {why}."),
-            )
-        };
+        let bad = |why: &str| refuse(status, "invalid_dpop_proof", format!("The DPoP proof JWT is invalid: {why}."));
         let proof = proof.ok_or_else(|| bad("the DPoP header is missing"))?;
         let header = jsonwebtoken::decode_header(proof).map_err(|_| bad("it is not a JWT"))?;
         if header.typ.as_deref() != Some("dpop+jwt") {
@@ -316,32 +270,18 @@ impl OAuthServer {
         if !self.fresh_jti(&claims.jti) {
             return Err(bad("its jti was used before"));
         }
-        jwk.thumbprint(ThumbprintHash::SHA256)
-            .map_err(|_| bad("no thumbprint"))
+        jwk.thumbprint(ThumbprintHash::SHA256).map_err(|_| bad("no thumbprint"))
     }
 
-    fn assertion(
-        &self,
-        form: &HashMap<String, String>,
-        token_url: &str,
-    ) -> Result<&OAuthClient, OAuthRefusal> {
-        let invalid = |why: &str| {
-            refuse(
-                401,
-                "invalid_client",
-                format!("Client authentication failed: {why}"),
-            )
-        };
+    fn assertion(&self, form: &HashMap<String, String>, token_url: &str) -> Result<&OAuthClient, OAuthRefusal> {
+        let invalid = |why: &str| refuse(401, "invalid_client", format!("Client authentication failed: {why}"));
         if form.get("client_assertion_type").map(String::as_str)
             != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         {
             return Err(invalid("only private_key_jwt is accepted for this client"));
         }
-        let jwt = form
-            .get("client_assertion")
-            .ok_or_else(|| invalid("no client_assertion"))?;
-        let header =
-            jsonwebtoken::decode_header(jwt).map_err(|_| invalid("the assertion is not a JWT"))?;
+        let jwt = form.get("client_assertion").ok_or_else(|| invalid("no client_assertion"))?;
+        let header = jsonwebtoken::decode_header(jwt).map_err(|_| invalid("the assertion is not a JWT"))?;
         if !ASSERTION_ALGS.contains(&header.alg) {
             return Err(invalid("unsupported signing algorithm"));
         }
@@ -352,10 +292,7 @@ impl OAuthServer {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| invalid("unreadable claims"))?;
         let id = unverified["iss"].as_str().unwrap_or_default();
-        let client = self
-            .clients
-            .get(id)
-            .ok_or_else(|| invalid("the client is unknown"))?;
+        let client = self.clients.get(id).ok_or_else(|| invalid("the client is unknown"))?;
         if client.revoked.load(Ordering::SeqCst) {
             return Err(invalid("the client is deactivated"));
         }
@@ -398,10 +335,8 @@ impl OAuthServer {
             ));
         }
         let client = self.assertion(form, token_url)?;
-        let requested: Vec<String> = form
-            .get("scope")
-            .map(|s| s.split_whitespace().map(String::from).collect())
-            .unwrap_or_default();
+        let requested: Vec<String> =
+            form.get("scope").map(|s| s.split_whitespace().map(String::from).collect()).unwrap_or_default();
         if requested.is_empty() {
             return Err(refuse(
                 400,
@@ -409,10 +344,7 @@ impl OAuthServer {
                 "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
             ));
         }
-        let denied: Vec<&String> = requested
-            .iter()
-            .filter(|s| !client.scopes.contains(s))
-            .collect();
+        let denied: Vec<&String> = requested.iter().filter(|s| !client.scopes.contains(s)).collect();
         if !denied.is_empty() {
             let names: Vec<&str> = denied.iter().map(|s| s.as_str()).collect();
             return Err(refuse(
@@ -421,25 +353,18 @@ impl OAuthServer {
                 format!("The following scopes are not allowed: {}", names.join(", ")),
             ));
         }
-        let jkt = if client.dpop {
-            Some(self.proof(dpop, "POST", token_url, None, true, 400)?)
-        } else {
-            None
-        };
+        let jkt = if client.dpop { Some(self.proof(dpop, "POST", token_url, None, true, 400)?) } else { None };
         let token = format!("eyJ.{}", random(32));
         let lifetime = self.settings.token_lifetime;
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                token.clone(),
-                Issued {
-                    client: client.id.clone(),
-                    scopes: requested.clone(),
-                    jkt: jkt.clone(),
-                    expires: Instant::now() + lifetime,
-                },
-            );
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            token.clone(),
+            Issued {
+                client: client.id.clone(),
+                scopes: requested.clone(),
+                jkt: jkt.clone(),
+                expires: Instant::now() + lifetime,
+            },
+        );
         Ok(serde_json::json!({
             "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": lifetime.as_secs(),
@@ -469,8 +394,7 @@ impl OAuthServer {
         match (&issued.2, scheme) {
             (Some(jkt), "DPoP") => {
                 let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-                let thumb =
-                    self.proof(dpop, method, url, Some(&ath), self.settings.api_nonce, 401)?;
+                let thumb = self.proof(dpop, method, url, Some(&ath), self.settings.api_nonce, 401)?;
                 if &thumb != jkt {
                     return Err(refuse(
                         401,
@@ -496,11 +420,7 @@ mod tests {
         assert!(OAuthClient::parse("c:/nonexistent:okta.users.read").is_err());
         let dir = std::env::temp_dir().join(format!("okta-sim-oauth-{}", std::process::id()));
         std::fs::write(&dir, br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#).unwrap();
-        let c = OAuthClient::parse(&format!(
-            "0oa1:{}:okta.users.read,okta.apps.read:nodpop",
-            dir.display()
-        ))
-        .unwrap();
+        let c = OAuthClient::parse(&format!("0oa1:{}:okta.users.read,okta.apps.read:nodpop", dir.display())).unwrap();
         assert!(!c.dpop && c.scopes.len() == 2 && c.keys[0].0.as_deref() == Some("k1"));
         let _ = std::fs::remove_file(dir);
     }

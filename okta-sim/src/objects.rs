@@ -18,8 +18,7 @@ pub fn timestamp_ms(ms: i64) -> String {
 }
 
 pub fn user(base: &str, u: &User) -> Value {
-    let activated =
-        (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
+    let activated = (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
     let status_changed = timestamp(u.created + Duration::days(7));
     json!({
         "id": u.id,
@@ -47,41 +46,46 @@ pub fn user(base: &str, u: &User) -> Value {
     })
 }
 
+/// Every app's settings, with the sign-on mode's own fields over them.
+fn common(extra: Value) -> Value {
+    let mut settings = json!({
+        "app": {},
+        "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
+        "manualProvisioning": false,
+        "implicitAssignment": false,
+    });
+    if let (Some(target), Some(source)) = (settings.as_object_mut(), extra.as_object()) {
+        for (k, v) in source {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    settings
+}
+
+/// A SAML 2.0 app's signOn settings (SamlApplicationSettingsSignOn in the spec).
+fn saml_sign_on(slug: &str) -> Value {
+    json!({"signOn": {
+        "ssoAcsUrl": format!("https://{slug}.example.com/saml/acs"),
+        "recipient": format!("https://{slug}.example.com/saml/acs"), "destination": format!("https://{slug}.example.com/saml/acs"),
+        "audience": format!("https://{slug}.example.com"), "idpIssuer": "http://www.okta.com/${org.externalKey}",
+        "subjectNameIdTemplate": "${user.userName}", "subjectNameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        "responseSigned": true, "assertionSigned": true, "signatureAlgorithm": "RSA_SHA256", "digestAlgorithm": "SHA256",
+        "honorForceAuthn": true, "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+        "requestCompressed": false, "allowMultipleAcsEndpoints": false, "acsEndpoints": [], "attributeStatements": []
+    }})
+}
+
 fn app_settings(app: &App, slug: &str) -> Value {
     let url = format!("https://{slug}.example.com/login");
-    let common = |extra: Value| {
-        let mut settings = json!({
-            "app": {},
-            "notifications": {"vpn": {"network": {"connection": "DISABLED"}}},
-            "manualProvisioning": false,
-            "implicitAssignment": false,
-        });
-        if let (Some(target), Some(source)) = (settings.as_object_mut(), extra.as_object()) {
-            for (k, v) in source {
-                target.insert(k.clone(), v.clone());
-            }
-        }
-        settings
-    };
     match app.sign_on_mode {
-        SignOnMode::Saml20 => common(json!({"signOn": {
-            "ssoAcsUrl": format!("https://{slug}.example.com/saml/acs"),
-            "recipient": format!("https://{slug}.example.com/saml/acs"), "destination": format!("https://{slug}.example.com/saml/acs"),
-            "audience": format!("https://{slug}.example.com"), "idpIssuer": "http://www.okta.com/${org.externalKey}",
-            "subjectNameIdTemplate": "${user.userName}", "subjectNameIdFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-            "responseSigned": true, "assertionSigned": true, "signatureAlgorithm": "RSA_SHA256", "digestAlgorithm": "SHA256",
-            "honorForceAuthn": true, "authnContextClassRef": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
-            "requestCompressed": false, "allowMultipleAcsEndpoints": false, "acsEndpoints": [], "attributeStatements": []
-        }})),
+        SignOnMode::Saml20 => common(saml_sign_on(slug)),
         SignOnMode::Saml11 => common(json!({"app": {}, "signOn": {}})),
         // A service client has no redirect URIs and only the client_credentials grant (Okta: client
         // credentials flow); an app's application_type says which (ApplicationType in the spec).
-        SignOnMode::OpenIdConnect if app.application_type == Some("service") => {
-            common(json!({"oauthClient": {
-                "response_types": ["token"], "grant_types": ["client_credentials"],
-                "application_type": "service", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC"
-            }}))
-        }
+        SignOnMode::OpenIdConnect if app.application_type == Some("service") => common(json!({"oauthClient": {
+            "response_types": ["token"], "grant_types": ["client_credentials"],
+            "application_type": "service", "consent_method": "REQUIRED", "issuer_mode": "DYNAMIC"
+        }})),
         SignOnMode::OpenIdConnect => common(json!({"oauthClient": {
             "client_uri": format!("https://{slug}.example.com"),
             "redirect_uris": [format!("https://{slug}.example.com/callback")], "post_logout_redirect_uris": [],
@@ -94,9 +98,9 @@ fn app_settings(app: &App, slug: &str) -> Value {
             "buttonField": "btn-login", "passwordField": "txtbox-password", "usernameField": "txtbox-username",
             "url": url
         }})),
-        SignOnMode::Bookmark => common(
-            json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.com/")}}),
-        ),
+        SignOnMode::Bookmark => {
+            common(json!({"app": {"requestIntegration": false, "url": format!("https://{slug}.example.com/")}}))
+        }
         SignOnMode::AutoLogin => common(json!({"signOn": {"loginUrl": url}})),
         SignOnMode::SecurePasswordStore => common(json!({"app": {
             "url": url, "passwordField": "#password", "usernameField": "#username"
@@ -108,9 +112,9 @@ fn app_settings(app: &App, slug: &str) -> Value {
             "siteURL": format!("https://{slug}.example.com"), "usernameAttribute": "username",
             "wReplyOverride": false, "wReplyURL": format!("https://{slug}.example.com/wsfed")
         }})),
-        SignOnMode::BasicAuth => common(
-            json!({"app": {"url": url, "authURL": format!("https://{slug}.example.com/auth")}}),
-        ),
+        SignOnMode::BasicAuth => {
+            common(json!({"app": {"url": url, "authURL": format!("https://{slug}.example.com/auth")}}))
+        }
     }
 }
 
@@ -139,10 +143,7 @@ fn app_credentials(app: &App, slug: &str) -> Value {
 }
 
 pub fn app(base: &str, app: &App) -> Value {
-    let slug = app
-        .label
-        .to_lowercase()
-        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let slug = app.label.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
     let id = &app.id;
     json!({
         "id": id,
@@ -235,9 +236,8 @@ fn app_json(app: &App) -> Value {
 fn targets(org: &Org, e: &Event, user: &User) -> Vec<Value> {
     let app = &org.apps[e.app as usize];
     let group = org.groups.get(e.group as usize);
-    let group_json = || {
-        group.map(|g| json!({"id": g.id, "type": "UserGroup", "alternateId": "unknown", "displayName": g.name}))
-    };
+    let group_json =
+        || group.map(|g| json!({"id": g.id, "type": "UserGroup", "alternateId": "unknown", "displayName": g.name}));
     let app_user = json!({"id": format!("0ua{}", &user.id[3..]), "type": "AppUser", "alternateId": user.login, "displayName": format!("{} {}", user.first, user.last)});
     match e.kind {
         k if k.is_sign_in() || matches!(k, EventKind::UnauthAccess | EventKind::PolicyEvaluate) => {
@@ -255,19 +255,14 @@ fn targets(org: &Org, e: &Event, user: &User) -> Vec<Value> {
             vec![app_user, app_json(app), user_json(user)]
         }
         EventKind::GroupMemberAdd | EventKind::GroupMemberRemove => {
-            [Some(user_json(user)), group_json()]
-                .into_iter()
-                .flatten()
-                .collect()
+            [Some(user_json(user)), group_json()].into_iter().flatten().collect()
         }
-        EventKind::GroupAppAdd | EventKind::GroupAppRemove => [Some(app_json(app)), group_json()]
-            .into_iter()
-            .flatten()
-            .collect(),
-        EventKind::AppCreate
-        | EventKind::AppActivate
-        | EventKind::AppDeactivate
-        | EventKind::AppDelete => vec![app_json(app)],
+        EventKind::GroupAppAdd | EventKind::GroupAppRemove => {
+            [Some(app_json(app)), group_json()].into_iter().flatten().collect()
+        }
+        EventKind::AppCreate | EventKind::AppActivate | EventKind::AppDeactivate | EventKind::AppDelete => {
+            vec![app_json(app)]
+        }
         _ => vec![user_json(user)],
     }
 }
@@ -278,11 +273,7 @@ fn actor(org: &Org, e: &Event, user: &User) -> Value {
         let app = &org.apps[e.app as usize];
         return json!({"id": app.id, "type": "PublicClientApp", "alternateId": app.id, "displayName": app.label});
     }
-    let who = if e.kind.user_actor() {
-        user
-    } else {
-        &org.admin
-    };
+    let who = if e.kind.user_actor() { user } else { &org.admin };
     user_json(who)
 }
 

@@ -36,13 +36,7 @@ pub struct OrgSize {
 impl OrgSize {
     /// The named presets: small, medium, large (about 2M sign-ins over 30 days) and xlarge (10x large).
     pub fn preset(name: &str) -> Option<OrgSize> {
-        let size = |users, apps, groups, days, rate| OrgSize {
-            users,
-            apps,
-            groups,
-            days,
-            signins_per_user_day: rate,
-        };
+        let size = |users, apps, groups, days, rate| OrgSize { users, apps, groups, days, signins_per_user_day: rate };
         match name {
             "small" => Some(size(300, 25, 12, 35, 2.0)),
             "medium" => Some(size(5_000, 200, 60, 35, 2.0)),
@@ -95,10 +89,7 @@ impl UserStatus {
     }
     /// Users who can complete a sign-in to an app.
     pub fn signs_in(self) -> bool {
-        matches!(
-            self,
-            UserStatus::Active | UserStatus::PasswordExpired | UserStatus::Recovery
-        )
+        matches!(self, UserStatus::Active | UserStatus::PasswordExpired | UserStatus::Recovery)
     }
 }
 
@@ -159,10 +150,7 @@ impl AppUserStatus {
     /// Whether the app user can use the app (ACTIVE: "provisioned and enabled to use the app";
     /// PROVISIONED and IMPLICIT likewise hold a working account).
     pub fn can_sign_in(self) -> bool {
-        matches!(
-            self,
-            AppUserStatus::Active | AppUserStatus::Provisioned | AppUserStatus::Implicit
-        )
+        matches!(self, AppUserStatus::Active | AppUserStatus::Provisioned | AppUserStatus::Implicit)
     }
     /// The simulator's own reading of Okta's status descriptions (x-enumDescriptions of AppUserStatus):
     /// an account that is enabled, or is being provisioned or awaits acknowledgment, is a seat.
@@ -328,13 +316,12 @@ pub struct Org {
 }
 
 const FIRST_NAMES: [&str; 24] = [
-    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kira", "Liam",
-    "Maya", "Nils", "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Vik", "Wen", "Zoe",
+    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kira", "Liam", "Maya", "Nils",
+    "Olga", "Priya", "Quinn", "Rosa", "Sam", "Tariq", "Uma", "Vik", "Wen", "Zoe",
 ];
 const LAST_NAMES: [&str; 20] = [
-    "Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen",
-    "Kowalski", "Lopez", "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
-    "Weber",
+    "Adams", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski", "Lopez",
+    "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
 ];
 const DEPARTMENTS: usize = 10;
 
@@ -348,14 +335,8 @@ pub const OKTA_OWN_APPS: [(&str, &str); 11] = [
     ("okta_flow_sso", "Okta Workflows"),
     ("flow", "Okta Workflows OAuth"),
     ("okta_iga_reviewer", "Okta Access Certification Reviews"),
-    (
-        "okta_iga_security_access_reviews",
-        "Okta Security Access Reviews",
-    ),
-    (
-        "okta_access_requests_resource_catalog",
-        "Okta Identity Governance",
-    ),
+    ("okta_iga_security_access_reviews", "Okta Security Access Reviews"),
+    ("okta_access_requests_resource_catalog", "Okta Identity Governance"),
     ("okta_atspoke_sso", "Okta Access Requests"),
     ("okta_account_settings", "Okta End User Settings"),
     ("partner_portal", "Partner Admin Portal"),
@@ -363,22 +344,15 @@ pub const OKTA_OWN_APPS: [(&str, &str); 11] = [
 
 /// OAuth 2.0 service clients (client credentials grant: developer.okta.com guides/implement-grant-type
 /// /clientcreds) and an API service integration.
-const SERVICE_CLIENTS: [&str; 3] = [
-    "Billing Sync Bot",
-    "HR Provisioning Service",
-    "Okta Workflows Connector (API service)",
-];
+const SERVICE_CLIENTS: [&str; 3] =
+    ["Billing Sync Bot", "HR Provisioning Service", "Okta Workflows Connector (API service)"];
 
 /// Well-known SaaS apps (name, label, sign-on mode), most widely assigned first; one of each mode early on.
 const CATALOG: [(&str, &str, SignOnMode); 31] = [
     ("google", "Google Workspace", SignOnMode::Saml20),
     ("slack", "Slack", SignOnMode::Saml20),
     ("zoomus", "Zoom", SignOnMode::Saml20),
-    (
-        "office365",
-        "Microsoft Office 365",
-        SignOnMode::WsFederation,
-    ),
+    ("office365", "Microsoft Office 365", SignOnMode::WsFederation),
     ("atlassian", "Atlassian Cloud", SignOnMode::Saml20),
     ("salesforce", "Salesforce", SignOnMode::Saml20),
     ("radius_vpn", "Corporate VPN (RADIUS)", SignOnMode::Radius),
@@ -394,11 +368,7 @@ const CATALOG: [(&str, &str, SignOnMode); 31] = [
     ("concur", "SAP Concur", SignOnMode::Saml11),
     ("servicenow_ud", "ServiceNow", SignOnMode::Saml20),
     ("docusign", "DocuSign", SignOnMode::Saml20),
-    (
-        "dropbox_for_business",
-        "Dropbox Business",
-        SignOnMode::Saml20,
-    ),
+    ("dropbox_for_business", "Dropbox Business", SignOnMode::Saml20),
     ("zendesk", "Zendesk", SignOnMode::Saml20),
     ("hubspot", "HubSpot", SignOnMode::Saml20),
     ("amazon_aws", "AWS Account Federation", SignOnMode::Saml20),
@@ -449,18 +419,8 @@ impl Org {
     }
 
     fn reindex(&mut self) {
-        self.app_by_id = self
-            .apps
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.clone(), i as u32))
-            .collect();
-        self.user_by_id = self
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.id.clone(), i as u32))
-            .collect();
+        self.app_by_id = self.apps.iter().enumerate().map(|(i, a)| (a.id.clone(), i as u32)).collect();
+        self.user_by_id = self.users.iter().enumerate().map(|(i, u)| (u.id.clone(), i as u32)).collect();
     }
 
     /// An app by id, deleted ones included.
@@ -480,10 +440,7 @@ impl Org {
     /// Adds an app at run time; returns its index.
     pub fn add_app(&mut self, label: &str, mode: SignOnMode, created: DateTime<Utc>) -> usize {
         let a = self.apps.len();
-        let name = mode
-            .template_name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("acme_added_{a}"));
+        let name = mode.template_name().map(str::to_string).unwrap_or_else(|| format!("acme_added_{a}"));
         self.apps.push(App {
             id: okta_id("0oa", self.seed ^ 0xadd, TAG_APP, a as u64),
             name,
@@ -524,14 +481,7 @@ impl Org {
                 true
             }
             (Err(i), Some(s)) => {
-                rows.insert(
-                    i,
-                    Assignment {
-                        user,
-                        direct: true,
-                        status: s,
-                    },
-                );
+                rows.insert(i, Assignment { user, direct: true, status: s });
                 true
             }
             (Err(_), None) => false,
@@ -539,10 +489,7 @@ impl Org {
     }
 
     fn in_app_groups(&self, app: usize, user: u32) -> bool {
-        self.apps[app]
-            .groups
-            .iter()
-            .any(|&g| self.groups[g as usize].members.binary_search(&user).is_ok())
+        self.apps[app].groups.iter().any(|&g| self.groups[g as usize].members.binary_search(&user).is_ok())
     }
 
     /// Recomputes the GROUP rows of `user` in `app` after a group or membership change.
@@ -553,23 +500,14 @@ impl Org {
             Ok(i) if !in_groups && !rows[i].direct => {
                 rows.remove(i);
             }
-            Err(i) if in_groups => rows.insert(
-                i,
-                Assignment {
-                    user,
-                    direct: false,
-                    status: AppUserStatus::Active,
-                },
-            ),
+            Err(i) if in_groups => rows.insert(i, Assignment { user, direct: false, status: AppUserStatus::Active }),
             _ => {}
         }
     }
 
     /// The apps a group is assigned to.
     pub fn apps_of_group(&self, group: u32) -> Vec<usize> {
-        (0..self.apps.len())
-            .filter(|&a| self.apps[a].groups.contains(&group))
-            .collect()
+        (0..self.apps.len()).filter(|&a| self.apps[a].groups.contains(&group)).collect()
     }
 }
 
@@ -604,12 +542,7 @@ fn generate_users(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<User>
                 id: okta_id("00u", seed, TAG_USER, i as u64),
                 first,
                 last,
-                login: format!(
-                    "{}.{}{}@acme.example",
-                    first.to_lowercase(),
-                    last.to_lowercase(),
-                    i
-                ),
+                login: format!("{}.{}{}@acme.example", first.to_lowercase(), last.to_lowercase(), i),
                 status,
                 created: anchor - Duration::days(100 + d.below(1500) as i64),
                 department: d.below(DEPARTMENTS as u64) as u16,
@@ -640,10 +573,7 @@ fn generate_groups(seed: u64, size: &OrgSize, users: &[User], anchor: DateTime<U
                     let dept = DEPARTMENT_NAMES[g as usize - 1];
                     (dept.to_string(), format!("Members of {dept}"))
                 }
-                g => (
-                    format!("Project Team {g}"),
-                    "Cross-functional project team".into(),
-                ),
+                g => (format!("Project Team {g}"), "Cross-functional project team".into()),
             };
             Group {
                 id: okta_id("00g", seed, TAG_GROUP, g as u64),
@@ -717,10 +647,7 @@ fn saas_app(seed: u64, a: u32, anchor: DateTime<Utc>) -> App {
             (format!("acme_app_{a}"), format!("Acme App {a}"), mode)
         }
     };
-    let name = mode
-        .template_name()
-        .map(str::to_string)
-        .unwrap_or(base_name);
+    let name = mode.template_name().map(str::to_string).unwrap_or(base_name);
     // A few apps were switched off; never the org's core tools.
     let active = a < 5 || !d.chance(0.08);
     App {
@@ -741,9 +668,7 @@ fn saas_app(seed: u64, a: u32, anchor: DateTime<Utc>) -> App {
 /// Apps in listing order: Okta's own first (as a new org has them), then the organization's, with the
 /// service clients and the deleted apps mixed in.
 fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
-    let mut apps: Vec<App> = (0..OKTA_OWN_APPS.len())
-        .map(|i| own_app(seed, i, anchor))
-        .collect();
+    let mut apps: Vec<App> = (0..OKTA_OWN_APPS.len()).map(|i| own_app(seed, i, anchor)).collect();
     for a in 0..size.apps {
         apps.push(saas_app(seed, a, anchor));
         if a == 3 || a == 12 || a == 20 {
@@ -773,57 +698,49 @@ fn row_status(seed: u64, app: usize, user: u32) -> AppUserStatus {
 /// Assigns users to apps: SaaS app rank r reaches about 0.9 / r^0.8 of the workforce (a long tail),
 /// through the Everyone group, department groups and direct assignments. Okta's Dashboard and Browser
 /// Plugin go to Everyone, the Admin Console to a few admins; service clients have no users.
-fn assign(
-    seed: u64,
-    size: &OrgSize,
-    users: &[User],
-    groups: &[Group],
-    apps: &mut [App],
-) -> Vec<Vec<Assignment>> {
+/// The share of users an app reaches directly, and the groups assigned to it; None for service clients.
+/// Everyone has the Dashboard and the Browser Plugin (through Everyone); the top SaaS apps go to Everyone.
+fn reach_of(app: &mut App, rank: usize, d: &mut Draws, groups: usize, users: usize) -> Option<f64> {
+    match app.kind {
+        AppKind::ServiceClient => None,
+        AppKind::OktaOwn if matches!(app.name.as_str(), "okta_enduser" | "okta_browser_plugin") => {
+            app.groups.push(0);
+            Some(0.0)
+        }
+        AppKind::OktaOwn => Some(20.0 / users.max(1) as f64),
+        AppKind::Saas => {
+            let reach = (0.9 / (rank as f64).powf(0.8)).min(1.0);
+            if rank <= 3 {
+                app.groups.push(0);
+            } else if reach > 0.15 && groups > 1 && d.chance(0.6) {
+                let g = 1 + d.below((groups - 1).min(DEPARTMENTS) as u64) as u32;
+                app.groups.push(g);
+            }
+            Some(reach)
+        }
+    }
+}
+
+fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mut [App]) -> Vec<Vec<Assignment>> {
     let mut all = Vec::with_capacity(apps.len());
     let mut rank = 0usize;
     for (a, app) in apps.iter_mut().enumerate() {
         let mut d = Draws::new(seed, TAG_ASSIGN, a as u64);
         let mut assigned: HashMap<u32, Assignment> = HashMap::new();
-        let reach = match app.kind {
-            AppKind::ServiceClient => {
-                all.push(Vec::new());
-                continue;
-            }
-            AppKind::OktaOwn
-                if matches!(app.name.as_str(), "okta_enduser" | "okta_browser_plugin") =>
-            {
-                app.groups.push(0);
-                0.0
-            }
-            AppKind::OktaOwn => 20.0 / users.len().max(1) as f64,
-            AppKind::Saas => {
-                rank += 1;
-                let reach = (0.9 / (rank as f64).powf(0.8)).min(1.0);
-                if rank <= 3 {
-                    app.groups.push(0);
-                } else if reach > 0.15 && groups.len() > 1 && d.chance(0.6) {
-                    let g = 1 + d.below((groups.len() - 1).min(DEPARTMENTS) as u64) as u32;
-                    app.groups.push(g);
-                }
-                reach
-            }
+        if app.kind == AppKind::Saas {
+            rank += 1;
+        }
+        let Some(reach) = reach_of(app, rank, &mut d, groups.len(), users.len()) else {
+            all.push(Vec::new()); // service clients: no assignments (client credentials, no people)
+            continue;
         };
         for &g in &app.groups {
             for &u in &groups[g as usize].members {
-                assigned.entry(u).or_insert(Assignment {
-                    user: u,
-                    direct: false,
-                    status: AppUserStatus::Active,
-                });
+                assigned.entry(u).or_insert(Assignment { user: u, direct: false, status: AppUserStatus::Active });
             }
         }
         // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
-        let direct_share = if app.groups.is_empty() {
-            reach
-        } else {
-            reach * 0.1
-        };
+        let direct_share = if app.groups.is_empty() { reach } else { reach * 0.1 };
         let draws = (direct_share * users.len() as f64).round() as u64;
         for _ in 0..draws {
             let u = d.below(users.len().max(1) as u64) as u32;
@@ -831,31 +748,15 @@ fn assign(
             if users[u as usize].status == UserStatus::Deprovisioned && !d.chance(0.3) {
                 continue;
             }
-            assigned.insert(
-                u,
-                Assignment {
-                    user: u,
-                    direct: true,
-                    status: row_status(seed, a, u),
-                },
-            );
+            assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u) });
         }
         let last_saas = app.kind == AppKind::Saas && rank == size.apps as usize && size.apps > 3;
         if assigned.is_empty()
             && app.kind == AppKind::Saas
             && !last_saas
-            && let Some(u) = users
-                .iter()
-                .position(|u| u.status != UserStatus::Deprovisioned)
+            && let Some(u) = users.iter().position(|u| u.status != UserStatus::Deprovisioned)
         {
-            assigned.insert(
-                u as u32,
-                Assignment {
-                    user: u as u32,
-                    direct: true,
-                    status: AppUserStatus::Active,
-                },
-            );
+            assigned.insert(u as u32, Assignment { user: u as u32, direct: true, status: AppUserStatus::Active });
         }
         // The last SaaS app stays unassigned on purpose (an edge case worth serving).
         if last_saas && !app.deleted {
@@ -872,12 +773,7 @@ fn assign(
 /// Chooses who signs in to each app: its adoption share of the assigned users who can sign in. About one
 /// ACTIVE SaaS app in ten has no adoption at all (an unused app), INACTIVE apps cannot be signed in to,
 /// most users open the Okta Dashboard, and service clients have no users.
-fn pick_pools(
-    seed: u64,
-    users: &[User],
-    apps: &[App],
-    assignments: &[Vec<Assignment>],
-) -> Vec<Vec<u32>> {
+fn pick_pools(seed: u64, users: &[User], apps: &[App], assignments: &[Vec<Assignment>]) -> Vec<Vec<u32>> {
     apps.iter()
         .enumerate()
         .map(|(a, app)| {
@@ -893,9 +789,7 @@ fn pick_pools(
             let threshold = (adoption * u64::MAX as f64) as u64;
             assignments[a]
                 .iter()
-                .filter(|row| {
-                    users[row.user as usize].status.signs_in() && row.status.can_sign_in()
-                })
+                .filter(|row| users[row.user as usize].status.signs_in() && row.status.can_sign_in())
                 .filter(|row| hash3(seed ^ (a as u64) << 20, TAG_POOL, row.user as u64) < threshold)
                 .map(|row| row.user)
                 .collect()

@@ -26,15 +26,8 @@ pub enum Bucket {
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 7] = [
-        Bucket::Apps,
-        Bucket::App,
-        Bucket::Users,
-        Bucket::User,
-        Bucket::Groups,
-        Bucket::Logs,
-        Bucket::Other,
-    ];
+    pub const ALL: [Bucket; 7] =
+        [Bucket::Apps, Bucket::App, Bucket::Users, Bucket::User, Bucket::Groups, Bucket::Logs, Bucket::Other];
     pub fn name(self) -> &'static str {
         match self {
             Bucket::Apps => "apps",
@@ -117,20 +110,14 @@ impl Drop for Slot<'_> {
 
 fn epoch_seconds_ceil(at: Instant) -> u64 {
     let now = Instant::now();
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let target = if at > now { wall + (at - now) } else { wall };
     target.as_secs() + u64::from(target.subsec_nanos() > 0)
 }
 
 impl RateLimiter {
     pub fn new(settings: Settings) -> Self {
-        RateLimiter {
-            settings,
-            windows: Mutex::new(HashMap::new()),
-            in_flight: AtomicUsize::new(0),
-        }
+        RateLimiter { settings, windows: Mutex::new(HashMap::new()), in_flight: AtomicUsize::new(0) }
     }
 
     pub fn enabled(&self) -> bool {
@@ -160,29 +147,15 @@ impl RateLimiter {
 
     /// Counts a request against the org's bucket and the token's share of it.
     pub fn check(&self, bucket: Bucket, token: Option<&str>) -> Verdict {
-        let org_limit = *self
-            .settings
-            .limits
-            .get(&bucket)
-            .unwrap_or(&bucket.default_limit());
-        let token_limit = ((org_limit as f64) * self.settings.token_share)
-            .floor()
-            .max(1.0) as u64;
+        let org_limit = *self.settings.limits.get(&bucket).unwrap_or(&bucket.default_limit());
+        let token_limit = ((org_limit as f64) * self.settings.token_share).floor().max(1.0) as u64;
         let length = self.window_length();
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
-            return Verdict {
-                allowed: true,
-                limit: org_limit,
-                remaining: org_limit,
-                reset: 0,
-            };
+            return Verdict { allowed: true, limit: org_limit, remaining: org_limit, reset: 0 };
         };
         let mut fresh = |key: (Bucket, Option<String>)| {
-            let w = windows.entry(key).or_insert(Window {
-                started: now,
-                used: 0,
-            });
+            let w = windows.entry(key).or_insert(Window { started: now, used: 0 });
             // Windows are not clock-aligned: each starts with the first request after the last one ended.
             if now.duration_since(w.started) >= length {
                 w.started = now;
@@ -204,20 +177,10 @@ impl RateLimiter {
             (org_limit, org_left, org_reset)
         };
         if !self.settings.enabled {
-            return Verdict {
-                allowed: true,
-                limit,
-                remaining: left,
-                reset: epoch_seconds_ceil(reset),
-            };
+            return Verdict { allowed: true, limit, remaining: left, reset: epoch_seconds_ceil(reset) };
         }
         if left == 0 {
-            return Verdict {
-                allowed: false,
-                limit,
-                remaining: 0,
-                reset: epoch_seconds_ceil(reset),
-            };
+            return Verdict { allowed: false, limit, remaining: 0, reset: epoch_seconds_ceil(reset) };
         }
         if let Some(w) = windows.get_mut(&(bucket, None)) {
             w.used += 1;
@@ -227,12 +190,7 @@ impl RateLimiter {
         {
             w.used += 1;
         }
-        Verdict {
-            allowed: true,
-            limit,
-            remaining: left - 1,
-            reset: epoch_seconds_ceil(reset),
-        }
+        Verdict { allowed: true, limit, remaining: left - 1, reset: epoch_seconds_ceil(reset) }
     }
 }
 
@@ -265,14 +223,10 @@ mod tests {
     #[test]
     fn a_token_gets_half_of_a_bucket_and_the_window_resets() {
         let rl = limiter(600.0); // a 0.1 s minute
-        let allowed = (0..100)
-            .filter(|_| rl.check(Bucket::Logs, Some("a")).allowed)
-            .count();
+        let allowed = (0..100).filter(|_| rl.check(Bucket::Logs, Some("a")).allowed).count();
         assert_eq!(allowed, 60, "50% of 120");
         // a second token gets the other half, and then the org is exhausted
-        let second = (0..100)
-            .filter(|_| rl.check(Bucket::Logs, Some("b")).allowed)
-            .count();
+        let second = (0..100).filter(|_| rl.check(Bucket::Logs, Some("b")).allowed).count();
         assert_eq!(second, 60);
         assert!(!rl.check(Bucket::Logs, Some("c")).allowed);
         std::thread::sleep(Duration::from_millis(120));

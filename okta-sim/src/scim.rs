@@ -140,14 +140,7 @@ impl Parser {
                 };
                 let value = match self.next() {
                     Some(Token::Str(s)) => s,
-                    Some(Token::Word(w))
-                        if w == "true"
-                            || w == "false"
-                            || w == "null"
-                            || w.parse::<f64>().is_ok() =>
-                    {
-                        w
-                    }
+                    Some(Token::Word(w)) if w == "true" || w == "false" || w == "null" || w.parse::<f64>().is_ok() => w,
                     _ => return Err(ParseError(format!("missing value after {attr}"))),
                 };
                 Ok(Filter::Compare(attr, op, value))
@@ -159,10 +152,7 @@ impl Parser {
 
 impl Filter {
     pub fn parse(input: &str) -> Result<Filter, ParseError> {
-        let mut parser = Parser {
-            tokens: tokenize(input)?,
-            pos: 0,
-        };
+        let mut parser = Parser { tokens: tokenize(input)?, pos: 0 };
         let filter = parser.or()?;
         if parser.pos != parser.tokens.len() {
             return Err(ParseError("unexpected trailing input".into()));
@@ -191,9 +181,7 @@ impl Filter {
             Filter::Or(a, b) => a.matches(values) || b.matches(values),
             Filter::Not(a) => !a.matches(values),
             Filter::Present(attr) => !values(attr).is_empty(),
-            Filter::Compare(attr, Op::Ne, v) => {
-                !values(attr).iter().any(|x| x.eq_ignore_ascii_case(v))
-            }
+            Filter::Compare(attr, Op::Ne, v) => !values(attr).iter().any(|x| x.eq_ignore_ascii_case(v)),
             Filter::Compare(attr, op, v) => values(attr).iter().any(|x| compare(x, *op, v)),
         }
     }
@@ -229,48 +217,19 @@ mod tests {
     fn parses_and_evaluates() {
         let f = Filter::parse(r#"eventType eq "user.authentication.sso" and (outcome.result eq "SUCCESS" or outcome.result eq "FAILURE")"#).unwrap();
         assert!(f.matches(&event));
-        assert!(
-            Filter::parse(r#"target.type eq "AppUser""#)
-                .unwrap()
-                .matches(&event)
-        );
-        assert!(
-            !Filter::parse(r#"target.type ne "AppUser""#)
-                .unwrap()
-                .matches(&event)
-        );
-        assert!(
-            Filter::parse(r#"eventType sw "user.auth""#)
-                .unwrap()
-                .matches(&event)
-        );
-        assert!(
-            Filter::parse(r#"eventType co "SSO""#)
-                .unwrap()
-                .matches(&event)
-        );
-        assert!(
-            !Filter::parse(r#"not (eventType co "sso")"#)
-                .unwrap()
-                .matches(&event)
-        );
-        assert_eq!(
-            Filter::parse(r#"a eq "1" or b eq "2""#)
-                .unwrap()
-                .attributes(),
-            vec!["a", "b"]
-        );
+        assert!(Filter::parse(r#"target.type eq "AppUser""#).unwrap().matches(&event));
+        assert!(!Filter::parse(r#"target.type ne "AppUser""#).unwrap().matches(&event));
+        assert!(Filter::parse(r#"eventType sw "user.auth""#).unwrap().matches(&event));
+        assert!(Filter::parse(r#"eventType co "SSO""#).unwrap().matches(&event));
+        assert!(!Filter::parse(r#"not (eventType co "sso")"#).unwrap().matches(&event));
+        assert_eq!(Filter::parse(r#"a eq "1" or b eq "2""#).unwrap().attributes(), vec!["a", "b"]);
     }
 
     #[test]
     fn rejects_malformed_filters() {
-        for bad in [
-            r#"eventType eq"#,
-            r#"eventType xx "a""#,
-            r#"(eventType eq "a""#,
-            r#"eventType eq "a" junk"#,
-            r#"eq "a""#,
-        ] {
+        for bad in
+            [r#"eventType eq"#, r#"eventType xx "a""#, r#"(eventType eq "a""#, r#"eventType eq "a" junk"#, r#"eq "a""#]
+        {
             assert!(Filter::parse(bad).is_err(), "{bad}");
         }
     }

@@ -29,10 +29,7 @@ pub type Shared = Arc<SimState>;
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -57,10 +54,7 @@ fn error_response(state: &SimState, err: &OktaError, verdict: Option<&Verdict>) 
 
 /// The URL the client used, for links (Okta pagination: follow links, do not build them).
 pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
 }
 
@@ -76,13 +70,7 @@ fn permission_for(path: &str) -> Option<Permission> {
     }
 }
 
-fn route(
-    state: &SimState,
-    base: &str,
-    path: &str,
-    q: &Query,
-    principal: &Principal,
-) -> Result<Page, OktaError> {
+fn route(state: &SimState, base: &str, path: &str, q: &Query, principal: &Principal) -> Result<Page, OktaError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     match segments.as_slice() {
         ["", "api", "v1", "users"] => handlers::list_users(state, base, q),
@@ -151,14 +139,8 @@ async fn token(state: &SimState, request: Request) -> Response {
         );
     }
     let url = format!("{}/oauth2/v1/token", base_url(request.headers()));
-    let dpop = request
-        .headers()
-        .get("dpop")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let dpop = request.headers().get("dpop").and_then(|v| v.to_str().ok()).map(String::from);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024).await.unwrap_or_default();
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     match state.oauth.token(&form, dpop.as_deref(), &url) {
         Ok(answer) => json_response(StatusCode::OK, &answer),
@@ -167,22 +149,17 @@ async fn token(state: &SimState, request: Request) -> Response {
 }
 
 /// Who is asking: an SSWS token, or an OAuth access token with its DPoP proof.
-fn authenticate(state: &SimState, headers: &HeaderMap, url: &str) -> Result<Principal, Response> {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
+fn authenticate(state: &SimState, headers: &HeaderMap, url: &str) -> Result<Principal, Box<Response>> {
+    let auth = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
     if let Some(a) = auth.filter(|a| a.starts_with("DPoP ") || a.starts_with("Bearer ")) {
         let dpop = headers.get("dpop").and_then(|v| v.to_str().ok());
         return state
             .oauth
             .check(a, dpop, "GET", url)
             .map(|(client, scopes)| Principal::oauth(client, scopes))
-            .map_err(|r| oauth_refusal(&r, true));
+            .map_err(|r| Box::new(oauth_refusal(&r, true)));
     }
-    state
-        .tokens
-        .authenticate(auth)
-        .ok_or_else(|| error_response(state, &OktaError::invalid_token(), None))
+    state.tokens.authenticate(auth).ok_or_else(|| Box::new(error_response(state, &OktaError::invalid_token(), None)))
 }
 
 /// 403 for a missing permission; for an OAuth token, naming the scope in WWW-Authenticate as Okta does.
@@ -206,12 +183,7 @@ fn forbidden(
 }
 
 /// Faults that answer instead of the endpoint.
-async fn early_fault(
-    state: &SimState,
-    kind: FaultKind,
-    ms: u64,
-    verdict: &Verdict,
-) -> Option<Response> {
+async fn early_fault(state: &SimState, kind: FaultKind, ms: u64, verdict: &Verdict) -> Option<Response> {
     Some(match kind {
         FaultKind::Latency | FaultKind::Slow => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -219,21 +191,13 @@ async fn early_fault(
         }
         FaultKind::Status(500) => error_response(state, &OktaError::internal(), Some(verdict)),
         FaultKind::Status(code) => {
-            let mut r = Response::new(Body::from(format!(
-                "<html><body>{code} Service Unavailable</body></html>"
-            )));
+            let mut r = Response::new(Body::from(format!("<html><body>{code} Service Unavailable</body></html>")));
             *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             r
         }
         FaultKind::RateLimited => {
-            let reset =
-                (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp() as u64 + 1;
-            let forced = Verdict {
-                allowed: false,
-                limit: verdict.limit,
-                remaining: 0,
-                reset,
-            };
+            let reset = (Utc::now() + chrono::Duration::milliseconds(ms as i64)).timestamp() as u64 + 1;
+            let forced = Verdict { allowed: false, limit: verdict.limit, remaining: 0, reset };
             error_response(state, &OktaError::rate_limited(), Some(&forced))
         }
         FaultKind::StaleReset => {
@@ -258,17 +222,13 @@ async fn early_fault(
 async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -> Response {
     let Some(_slot) = state.limiter.enter() else {
         // Okta's concurrency limit: 75 requests in flight per org; the 429 shows Limit and Remaining as 0.
-        return error_response(
-            state,
-            &OktaError::rate_limited(),
-            Some(&state.limiter.concurrency_verdict()),
-        );
+        return error_response(state, &OktaError::rate_limited(), Some(&state.limiter.concurrency_verdict()));
     };
     let headers = request.headers().clone();
     let base = base_url(&headers);
     let principal = match authenticate(state, &headers, &format!("{base}{path}")) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let verdict = state.limiter.check(bucket, Some(&principal.name));
     let rate_headers = state.limiter.enabled().then_some(&verdict);
@@ -289,11 +249,7 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         return forbidden(state, &principal, p, path, rate_headers);
     }
     let fired: Vec<(FaultKind, u64)> = match state.faults.read() {
-        Ok(faults) => faults
-            .iter()
-            .filter(|f| f.fires(state.org().seed, path))
-            .map(|f| (f.kind, f.ms))
-            .collect(),
+        Ok(faults) => faults.iter().filter(|f| f.fires(state.org().seed, path)).map(|f| (f.kind, f.ms)).collect(),
         Err(_) => Vec::new(),
     };
     for &(kind, ms) in &fired {
@@ -302,37 +258,42 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
         }
     }
     let query = Query::parse(request.uri().query());
-    let mut page = match route(state, &base, path, &query, &principal) {
+    let page = match route(state, &base, path, &query, &principal) {
         Ok(page) => page,
         Err(err) => return error_response(state, &err, rate_headers),
     };
     let kinds: Vec<FaultKind> = fired.iter().map(|f| f.0).collect();
+    answer(page, &base, path, &query, &kinds, rate_headers)
+}
+
+/// A page as Okta sends it: JSON, rate-limit headers, Link headers for lists; hostile faults applied.
+fn answer(
+    mut page: Page,
+    base: &str,
+    path: &str,
+    query: &Query,
+    kinds: &[FaultKind],
+    rate: Option<&Verdict>,
+) -> Response {
     if kinds.contains(&FaultKind::ControlChars) {
         hostile::control_chars(&mut page.body);
     }
     if kinds.contains(&FaultKind::Nulls) {
         hostile::nulls(&mut page.body);
     }
-    let mut response = render(page.body.to_string(), &kinds);
+    let mut response = render(page.body.to_string(), kinds);
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(v) = rate_headers {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(v) = rate {
         add_rate_headers(h, v);
     }
     if kinds.contains(&FaultKind::HugeRateHeaders) {
-        for name in [
-            "x-rate-limit-limit",
-            "x-rate-limit-remaining",
-            "x-rate-limit-reset",
-        ] {
+        for name in ["x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"] {
             h.insert(name, HeaderValue::from_static("9223372036854775808"));
         }
     }
     if page.is_list {
-        links(h, &base, path, &query, page.next, &kinds);
+        links(h, base, path, query, page.next, kinds);
     }
     response
 }
@@ -341,39 +302,24 @@ async fn serve(state: &SimState, bucket: Bucket, path: &str, request: Request) -
 fn render(body: String, kinds: &[FaultKind]) -> Response {
     if kinds.contains(&FaultKind::Reset) {
         let half = Bytes::from(body[..body.len() / 2].to_string());
-        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-            Ok(half),
-            Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "simulated reset",
-            )),
-        ];
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            vec![Ok(half), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset"))];
         return Response::new(Body::from_stream(futures::stream::iter(chunks)));
     }
     if kinds.contains(&FaultKind::Malformed) {
-        return Response::new(Body::from(format!(
-            "{}{{\"truncated",
-            &body[..body.len() / 2]
-        )));
+        return Response::new(Body::from(format!("{}{{\"truncated", &body[..body.len() / 2])));
     }
     Response::new(Body::from(body))
 }
 
 /// One Link header line per relation (Okta pagination); a repeating fault points next at the page itself.
-fn links(
-    h: &mut HeaderMap,
-    base: &str,
-    path: &str,
-    query: &Query,
-    next: Option<String>,
-    kinds: &[FaultKind],
-) {
+fn links(h: &mut HeaderMap, base: &str, path: &str, query: &Query, next: Option<String>, kinds: &[FaultKind]) {
     let self_link = format!("<{base}{path}?{}>; rel=\"self\"", query.encoded());
     if let Ok(v) = HeaderValue::from_str(&self_link) {
         h.append(header::LINK, v);
     }
-    let repeat = kinds.contains(&FaultKind::RepeatNext)
-        || (kinds.contains(&FaultKind::RepeatLogPage) && path == "/api/v1/logs");
+    let repeat =
+        kinds.contains(&FaultKind::RepeatNext) || (kinds.contains(&FaultKind::RepeatLogPage) && path == "/api/v1/logs");
     let target = if repeat {
         Some(format!("{base}{path}?{}", query.encoded()))
     } else {

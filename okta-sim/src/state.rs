@@ -66,19 +66,12 @@ impl SimState {
     }
 
     pub fn decode_cursor(&self, cursor: &str) -> Option<u64> {
-        (cursor.len() == 16)
-            .then(|| u64::from_str_radix(cursor, 16).ok())
-            .flatten()
-            .map(|v| v ^ self.cursor_key)
+        (cursor.len() == 16).then(|| u64::from_str_radix(cursor, 16).ok()).flatten().map(|v| v ^ self.cursor_key)
     }
 
     /// A System Log position as a cursor.
     pub fn encode_position(&self, (time, index): Position) -> String {
-        format!(
-            "{}{}",
-            self.encode_cursor(time as u64),
-            self.encode_cursor(index ^ 0x5a5a)
-        )
+        format!("{}{}", self.encode_cursor(time as u64), self.encode_cursor(index ^ 0x5a5a))
     }
 
     pub fn decode_position(&self, cursor: &str) -> Option<Position> {
@@ -114,9 +107,7 @@ impl SimState {
         let mut total = 0;
         for ((bucket, status), n) in stats {
             total += n;
-            let entry = buckets
-                .entry(bucket.name())
-                .or_insert_with(|| json!({"requests": 0, "status": {}}));
+            let entry = buckets.entry(bucket.name()).or_insert_with(|| json!({"requests": 0, "status": {}}));
             entry["requests"] = json!(entry["requests"].as_u64().unwrap_or(0) + n);
             entry["status"][status.to_string()] = json!(n);
         }

@@ -50,24 +50,17 @@ fn tally(state: &SimState, org: &Org, q: &TruthQuery) -> (HashMap<u32, AppTally>
     let mut active: HashSet<u32> = HashSet::new();
     let mut transactions: HashSet<u64> = HashSet::new();
     state.log.scan(org, start_ms, end_ms, end_ms, |e: &Event| {
-        if !e.kind.is_sign_in()
-            || !e.success
-            || !in_inventory(org, e.app as usize, q.include_okta_apps)
-        {
+        if !e.kind.is_sign_in() || !e.success || !in_inventory(org, e.app as usize, q.include_okta_apps) {
             return;
         }
-        if matches!(e.kind, EventKind::OidcSignOn | EventKind::OidcSsoTwin)
-            && !transactions.insert(e.transaction)
-        {
+        if matches!(e.kind, EventKind::OidcSignOn | EventKind::OidcSsoTwin) && !transactions.insert(e.transaction) {
             return;
         }
         let t = tallies.entry(e.app).or_default();
         t.users.insert(e.user);
         t.events += 1;
         t.last_ms = t.last_ms.max(Some(e.published_ms));
-        *t.daily
-            .entry(e.published_ms.div_euclid(DAY_MS))
-            .or_default() += 1;
+        *t.daily.entry(e.published_ms.div_euclid(DAY_MS)).or_default() += 1;
         active.insert(e.user);
     });
     (tallies, active)
@@ -75,15 +68,8 @@ fn tally(state: &SimState, org: &Org, q: &TruthQuery) -> (HashMap<u32, AppTally>
 
 fn app_row(org: &Org, a: usize, t: Option<&AppTally>, q: &TruthQuery) -> Value {
     let app = &org.apps[a];
-    let holders: Vec<u32> = org.assignments[a]
-        .iter()
-        .filter(|r| r.status.holds_seat())
-        .map(|r| r.user)
-        .collect();
-    let unused = holders
-        .iter()
-        .filter(|u| t.is_none_or(|t| !t.users.contains(u)))
-        .count();
+    let holders: Vec<u32> = org.assignments[a].iter().filter(|r| r.status.holds_seat()).map(|r| r.user).collect();
+    let unused = holders.iter().filter(|u| t.is_none_or(|t| !t.users.contains(u))).count();
     let mut row = json!({
         "id": app.id,
         "name": app.name,
@@ -103,10 +89,7 @@ fn app_row(org: &Org, a: usize, t: Option<&AppTally>, q: &TruthQuery) -> Value {
         let last_day = q.at.timestamp_millis().div_euclid(DAY_MS);
         let days: Vec<u64> = (0..i64::from(q.days))
             .rev()
-            .map(|back| {
-                t.and_then(|t| t.daily.get(&(last_day - back)).copied())
-                    .unwrap_or(0)
-            })
+            .map(|back| t.and_then(|t| t.daily.get(&(last_day - back)).copied()).unwrap_or(0))
             .collect();
         row["dailySignIns"] = json!(days);
     }
@@ -125,27 +108,16 @@ fn sort_key(v: &Value) -> (std::cmp::Reverse<u64>, String, String) {
 pub fn report(state: &SimState, q: &TruthQuery) -> Value {
     let org = state.org();
     let (tallies, active) = tally(state, &org, q);
-    let inventory: Vec<usize> = (0..org.apps.len())
-        .filter(|&a| in_inventory(&org, a, q.include_okta_apps))
-        .collect();
-    let mut apps: Vec<Value> = inventory
-        .iter()
-        .map(|&a| app_row(&org, a, tallies.get(&(a as u32)), q))
-        .collect();
+    let inventory: Vec<usize> = (0..org.apps.len()).filter(|&a| in_inventory(&org, a, q.include_okta_apps)).collect();
+    let mut apps: Vec<Value> = inventory.iter().map(|&a| app_row(&org, a, tallies.get(&(a as u32)), q)).collect();
     apps.sort_by_key(sort_key);
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
     for u in &org.users {
         *by_status.entry(u.status.as_str()).or_default() += 1;
     }
-    let sum = |field: &str| {
-        apps.iter()
-            .map(|a| a[field].as_u64().unwrap_or(0))
-            .sum::<u64>()
-    };
+    let sum = |field: &str| apps.iter().map(|a| a[field].as_u64().unwrap_or(0)).sum::<u64>();
     let excluded = (0..org.apps.len())
-        .filter(|&a| {
-            !org.apps[a].deleted && org.apps[a].kind != AppKind::Saas && !q.include_okta_apps
-        })
+        .filter(|&a| !org.apps[a].deleted && org.apps[a].kind != AppKind::Saas && !q.include_okta_apps)
         .count();
     let summary = json!({
         "users": org.users.iter().filter(|u| u.status != UserStatus::Deprovisioned).count(),

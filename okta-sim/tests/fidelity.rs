@@ -16,16 +16,12 @@ fn truth_of(sim_args: &[&str]) -> (Sim, Value) {
     let p = path.to_str().expect("utf-8").to_string();
     args.extend(["--truth", &p]);
     let sim = Sim::start(&args);
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("truth file"))
-        .expect("truth json");
+    let truth: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("truth file")).expect("truth json");
     (sim, truth)
 }
 
 fn run_python(args: &[&str]) -> String {
-    let out = Command::new(python())
-        .args(args)
-        .output()
-        .expect("run python");
+    let out = Command::new(python()).args(args).output().expect("run python");
     assert!(
         out.status.success(),
         "{args:?} failed:\n{}\n{}",
@@ -37,37 +33,20 @@ fn run_python(args: &[&str]) -> String {
 
 #[test]
 fn answers_validate_against_oktas_openapi_spec() {
-    let sim = Sim::start(&[
-        "--scale",
-        "small",
-        "--token",
-        "full=all",
-        "--token",
-        "nologs=users,apps",
-    ]);
+    let sim = Sim::start(&["--scale", "small", "--token", "full=all", "--token", "nologs=users,apps"]);
     let script = support::repo_root().join("okta-sim/tests/python/validate_openapi.py");
     let out = run_python(&[
         script.to_str().expect("utf-8"),
-        openapi_spec("management-minimal.yaml")
-            .to_str()
-            .expect("utf-8"),
+        openapi_spec("management-minimal.yaml").to_str().expect("utf-8"),
         &sim.base,
         "full",
         "nologs",
     ]);
     let summary: Value = serde_json::from_str(out.trim()).expect("summary");
     assert_eq!(summary["failures"], 0);
-    assert_eq!(
-        summary["signOnModes"].as_array().map(Vec::len),
-        Some(10),
-        "every signOnMode served: {summary}"
-    );
-    let own: Vec<&str> = summary["oidcNamesOutsideSpec"]
-        .as_array()
-        .expect("names")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    assert_eq!(summary["signOnModes"].as_array().map(Vec::len), Some(10), "every signOnMode served: {summary}");
+    let own: Vec<&str> =
+        summary["oidcNamesOutsideSpec"].as_array().expect("names").iter().filter_map(Value::as_str).collect();
     assert!(
         own.contains(&"saasure") && own.contains(&"okta_enduser") && !own.contains(&"oidc_client"),
         "only Okta's own apps: {own:?}"
@@ -78,22 +57,16 @@ fn answers_validate_against_oktas_openapi_spec() {
         "a real org's mode the spec lacks"
     );
     for kind in ["User", "AppUser", "LogEvent", "Error", "Application"] {
-        assert!(
-            summary["checked"][kind].as_u64().unwrap_or(0) > 0,
-            "no {kind} checked: {summary}"
-        );
+        assert!(summary["checked"][kind].as_u64().unwrap_or(0) > 0, "no {kind} checked: {summary}");
     }
 }
 
 /// The window of a truth report: (since, until) as the SDK passes them.
 fn window_of(truth: &Value) -> (String, String) {
     let until =
-        chrono::DateTime::parse_from_rfc3339(truth["generatedAt"].as_str().expect("generatedAt"))
-            .expect("time");
+        chrono::DateTime::parse_from_rfc3339(truth["generatedAt"].as_str().expect("generatedAt")).expect("time");
     let since = until - chrono::Duration::days(30);
-    let iso = |t: chrono::DateTime<chrono::FixedOffset>| {
-        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    };
+    let iso = |t: chrono::DateTime<chrono::FixedOffset>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     (iso(since), iso(until))
 }
 
@@ -101,22 +74,12 @@ fn window_of(truth: &Value) -> (String, String) {
 /// clients too), each app's seat-holding assignments, and each app's sign-ins in the window.
 fn assert_sdk_matches_truth(got: &Value, truth: &Value) {
     assert_eq!(got["users"], truth["summary"]["users"]);
-    assert!(
-        got["userPages"].as_u64().unwrap_or(0) >= 2,
-        "users spanned several pages: {got}"
-    );
+    assert!(got["userPages"].as_u64().unwrap_or(0) >= 2, "users spanned several pages: {got}");
     let apps = truth["apps"].as_array().expect("apps");
-    assert_eq!(
-        got["apps"].as_u64(),
-        Some(apps.len() as u64),
-        "every app Okta lists"
-    );
+    assert_eq!(got["apps"].as_u64(), Some(apps.len() as u64), "every app Okta lists");
     for app in apps {
         let id = app["id"].as_str().expect("id");
-        assert_eq!(
-            got["seats"][id], app["assignedUsers"],
-            "seat-holding assignments of {id}"
-        );
+        assert_eq!(got["seats"][id], app["assignedUsers"], "seat-holding assignments of {id}");
         assert_eq!(
             got["signIns"][id].as_u64().unwrap_or(0),
             app["ssoEvents"].as_u64().unwrap_or(0),
@@ -138,10 +101,7 @@ fn sdk(sim: &Sim, mode: &[&str], truth: &Value, extra: &[&str]) -> Value {
 }
 
 fn full_truth(sim: &Sim) -> Value {
-    blocking_get_json(&format!(
-        "{}/__sim/truth?window=30d&asOf=start&includeOktaApps=true",
-        sim.base
-    ))
+    blocking_get_json(&format!("{}/__sim/truth?window=30d&asOf=start&includeOktaApps=true", sim.base))
 }
 
 #[test]
@@ -161,14 +121,7 @@ fn official_python_sdk_with_a_private_key_and_dpop_gets_a_token_and_pages_to_the
     let key = dir.path().join("key.pem");
     let public = dir.path().join("public.pem");
     let ok = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
         .arg(&key)
         .stderr(std::process::Stdio::null())
         .status()
@@ -183,57 +136,22 @@ fn official_python_sdk_with_a_private_key_and_dpop_gets_a_token_and_pages_to_the
         .status()
         .expect("openssl");
     assert!(ok.success());
-    let client = format!(
-        "0oasdkclient:{}:okta.users.read,okta.apps.read,okta.logs.read",
-        public.display()
-    );
-    let sim = Sim::start(&[
-        "--scale",
-        "small",
-        "--oauth-client",
-        &client,
-        "--dpop-nonce-rotation",
-        "2s",
-    ]);
+    let client = format!("0oasdkclient:{}:okta.users.read,okta.apps.read,okta.logs.read", public.display());
+    let sim = Sim::start(&["--scale", "small", "--oauth-client", &client, "--dpop-nonce-rotation", "2s"]);
     let truth = full_truth(&sim);
-    let scopes = [
-        "--scope",
-        "okta.users.read",
-        "--scope",
-        "okta.apps.read",
-        "--scope",
-        "okta.logs.read",
-    ];
-    let mut mode = vec![
-        "--client-id",
-        "0oasdkclient",
-        "--private-key",
-        key.to_str().expect("utf-8"),
-    ];
+    let scopes = ["--scope", "okta.users.read", "--scope", "okta.apps.read", "--scope", "okta.logs.read"];
+    let mut mode = vec!["--client-id", "0oasdkclient", "--private-key", key.to_str().expect("utf-8")];
     mode.extend(scopes);
     let got = sdk(&sim, &mode, &truth, &[]);
     assert_sdk_matches_truth(&got, &truth);
     let stats = blocking_get_json(&format!("{}/__sim/stats", sim.base));
-    assert!(
-        stats["tokenRequests"].as_u64().unwrap_or(0) >= 1,
-        "the SDK asked the token endpoint: {stats}"
-    );
+    assert!(stats["tokenRequests"].as_u64().unwrap_or(0) >= 1, "the SDK asked the token endpoint: {stats}");
 }
 
 /// A tiny blocking GET for control endpoints, so sync tests need no runtime.
 fn blocking_get_json(url: &str) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        reqwest::get(url)
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json")
-    })
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async { reqwest::get(url).await.expect("get").json().await.expect("json") })
 }
 
 #[tokio::test]
@@ -241,15 +159,9 @@ async fn polling_query_keeps_a_next_link_on_empty_pages_and_a_bounded_one_ends()
     let sim = Sim::start(&["--scale", "small", "--no-rate-limit"]);
     let until = chrono::Utc::now() + chrono::Duration::seconds(1);
     let since = until - chrono::Duration::days(10);
-    let fmt =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     // bounded: since + until, finite, ordered by published
-    let mut url = format!(
-        "{}/api/v1/logs?since={}&until={}&limit=500",
-        sim.base,
-        fmt(since),
-        fmt(until)
-    );
+    let mut url = format!("{}/api/v1/logs?since={}&until={}&limit=500", sim.base, fmt(since), fmt(until));
     let (mut bounded, mut pages, mut last) = (0, 0, String::new());
     loop {
         let r = sim.get_url(&url, "demo").await;
@@ -269,10 +181,7 @@ async fn polling_query_keeps_a_next_link_on_empty_pages_and_a_bounded_one_ends()
         }
         assert!(pages < 1000, "bounded query must end");
     }
-    assert!(
-        bounded > 1000 && pages >= 2,
-        "{bounded} events in {pages} pages"
-    );
+    assert!(bounded > 1000 && pages >= 2, "{bounded} events in {pages} pages");
     // polling: no until; every page has a next link, the empty one too, and following it stays empty
     let mut url = format!("{}/api/v1/logs?since={}&limit=500", sim.base, fmt(since));
     let mut polled = 0;
@@ -290,30 +199,18 @@ async fn polling_query_keeps_a_next_link_on_empty_pages_and_a_bounded_one_ends()
             }
         }
     }
-    assert_eq!(
-        empty_pages, 2,
-        "the next link of an empty polling page is itself a polling page"
-    );
+    assert_eq!(empty_pages, 2, "the next link of an empty polling page is itself a polling page");
     assert_eq!(polled, bounded);
     // new events appear on the saved next link, none twice
-    let app = sim
-        .control(
-            reqwest::Method::POST,
-            "/__sim/events",
-            serde_json::json!({"app": "Slack", "count": 3}),
-        )
-        .await;
+    let app =
+        sim.control(reqwest::Method::POST, "/__sim/events", serde_json::json!({"app": "Slack", "count": 3})).await;
     assert_eq!(app["appended"], 3);
     let r = sim.get_url(&url, "demo").await;
     let events: Vec<Value> = r.json().await.expect("events");
     assert_eq!(events.len(), 3);
-    assert!(events.iter().all(|e| {
-        e["target"]
-            .as_array()
-            .expect("targets")
-            .iter()
-            .any(|t| t["displayName"] == "Slack")
-    }));
+    assert!(
+        events.iter().all(|e| { e["target"].as_array().expect("targets").iter().any(|t| t["displayName"] == "Slack") })
+    );
 }
 
 #[tokio::test]
@@ -321,115 +218,42 @@ async fn paging_limits_links_and_deprovisioned_users() {
     let (sim, truth) = truth_of(&["--scale", "small", "--no-rate-limit"]);
     // users: default and maximum 200; DEPROVISIONED left out unless a filter asks
     let r = sim.get("/api/v1/users?limit=500", "demo").await;
-    let links: Vec<String> = r
-        .headers()
-        .get_all("link")
-        .iter()
-        .map(|v| v.to_str().unwrap_or("").to_string())
-        .collect();
-    assert_eq!(
-        links.len(),
-        2,
-        "self and next as separate header lines: {links:?}"
-    );
-    assert!(
-        links[0].ends_with("rel=\"self\"")
-            && links[0].starts_with(&format!("<{}/api/v1/users?", sim.base))
-    );
+    let links: Vec<String> = r.headers().get_all("link").iter().map(|v| v.to_str().unwrap_or("").to_string()).collect();
+    assert_eq!(links.len(), 2, "self and next as separate header lines: {links:?}");
+    assert!(links[0].ends_with("rel=\"self\"") && links[0].starts_with(&format!("<{}/api/v1/users?", sim.base)));
     let next = next_link(&r).expect("next");
-    assert!(
-        next.contains("after=") && next.starts_with(&sim.base),
-        "absolute URL on the request's host: {next}"
-    );
+    assert!(next.contains("after=") && next.starts_with(&sim.base), "absolute URL on the request's host: {next}");
     let first: Vec<Value> = r.json().await.expect("users");
     assert_eq!(first.len(), 200);
-    let second: Vec<Value> = sim
-        .get_url(&next, "demo")
-        .await
-        .json()
-        .await
-        .expect("users");
-    assert_eq!(
-        Some((first.len() + second.len()) as u64),
-        truth["summary"]["users"].as_u64()
-    );
-    assert!(
-        first
-            .iter()
-            .chain(&second)
-            .all(|u| u["status"] != "DEPROVISIONED")
-    );
-    let deprovisioned: Vec<Value> = sim
-        .get(
-            "/api/v1/users?filter=status%20eq%20%22DEPROVISIONED%22",
-            "demo",
-        )
-        .await
-        .json()
-        .await
-        .expect("users");
-    assert!(
-        !deprovisioned.is_empty() && deprovisioned.iter().all(|u| u["status"] == "DEPROVISIONED")
-    );
+    let second: Vec<Value> = sim.get_url(&next, "demo").await.json().await.expect("users");
+    assert_eq!(Some((first.len() + second.len()) as u64), truth["summary"]["users"].as_u64());
+    assert!(first.iter().chain(&second).all(|u| u["status"] != "DEPROVISIONED"));
+    let deprovisioned: Vec<Value> =
+        sim.get("/api/v1/users?filter=status%20eq%20%22DEPROVISIONED%22", "demo").await.json().await.expect("users");
+    assert!(!deprovisioned.is_empty() && deprovisioned.iter().all(|u| u["status"] == "DEPROVISIONED"));
     // app users: default 50, maximum 500
-    let zoom = truth["apps"]
-        .as_array()
-        .expect("apps")
-        .iter()
-        .find(|a| a["label"] == "Zoom")
-        .expect("Zoom");
+    let zoom = truth["apps"].as_array().expect("apps").iter().find(|a| a["label"] == "Zoom").expect("Zoom");
     let id = zoom["id"].as_str().expect("id");
-    let default_page: Vec<Value> = sim
-        .get(&format!("/api/v1/apps/{id}/users"), "demo")
-        .await
-        .json()
-        .await
-        .expect("rows");
+    let default_page: Vec<Value> =
+        sim.get(&format!("/api/v1/apps/{id}/users"), "demo").await.json().await.expect("rows");
     assert_eq!(default_page.len(), 50);
-    let big_page: Vec<Value> = sim
-        .get(&format!("/api/v1/apps/{id}/users?limit=1000"), "demo")
-        .await
-        .json()
-        .await
-        .expect("rows");
-    assert_eq!(
-        big_page.len() as u64,
-        zoom["assignedUsers"].as_u64().expect("n").min(500)
-    );
+    let big_page: Vec<Value> =
+        sim.get(&format!("/api/v1/apps/{id}/users?limit=1000"), "demo").await.json().await.expect("rows");
+    assert_eq!(big_page.len() as u64, zoom["assignedUsers"].as_u64().expect("n").min(500));
     assert!(big_page.iter().any(|r| r["scope"] == "GROUP"));
     // logs: default 100, 0..1000
-    let logs: Vec<Value> = sim
-        .get("/api/v1/logs", "demo")
-        .await
-        .json()
-        .await
-        .expect("logs");
+    let logs: Vec<Value> = sim.get("/api/v1/logs", "demo").await.json().await.expect("logs");
     assert_eq!(logs.len(), 100);
-    assert_eq!(
-        sim.get("/api/v1/logs?limit=1001", "demo").await.status(),
-        400
-    );
+    assert_eq!(sim.get("/api/v1/logs?limit=1001", "demo").await.status(), 400);
 }
 
 async fn error_code(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     let body: Value = r.json().await.expect("error body");
-    for field in [
-        "errorCode",
-        "errorSummary",
-        "errorLink",
-        "errorId",
-        "errorCauses",
-    ] {
-        assert!(
-            body.get(field).is_some(),
-            "error body lacks {field}: {body}"
-        );
+    for field in ["errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"] {
+        assert!(body.get(field).is_some(), "error body lacks {field}: {body}");
     }
-    (
-        status,
-        body["errorCode"].as_str().unwrap_or_default().to_string(),
-    )
+    (status, body["errorCode"].as_str().unwrap_or_default().to_string())
 }
 
 #[tokio::test]
@@ -444,71 +268,28 @@ async fn errors_carry_oktas_codes() {
         "--token",
         "brief=all:revoke-after=2",
     ]);
+    assert_eq!(error_code(sim.get("/api/v1/users", "wrong").await).await, (401, "E0000011".into()));
+    assert_eq!(error_code(sim.get("/api/v1/logs", "nologs").await).await, (403, "E0000006".into()));
+    assert_eq!(sim.get("/api/v1/apps", "nologs").await.status(), 200, "403 on logs and nowhere else");
+    assert_eq!(error_code(sim.get("/api/v1/apps/0oaNOPE", "full").await).await, (404, "E0000007".into()));
+    assert_eq!(error_code(sim.get("/api/v1/logs?limit=abc", "full").await).await, (400, "E0000001".into()));
     assert_eq!(
-        error_code(sim.get("/api/v1/users", "wrong").await).await,
-        (401, "E0000011".into())
-    );
-    assert_eq!(
-        error_code(sim.get("/api/v1/logs", "nologs").await).await,
-        (403, "E0000006".into())
-    );
-    assert_eq!(
-        sim.get("/api/v1/apps", "nologs").await.status(),
-        200,
-        "403 on logs and nowhere else"
-    );
-    assert_eq!(
-        error_code(sim.get("/api/v1/apps/0oaNOPE", "full").await).await,
-        (404, "E0000007".into())
-    );
-    assert_eq!(
-        error_code(sim.get("/api/v1/logs?limit=abc", "full").await).await,
-        (400, "E0000001".into())
-    );
-    assert_eq!(
-        error_code(
-            sim.get("/api/v1/logs?filter=eventType%20zz%20%22x%22", "full")
-                .await
-        )
-        .await,
+        error_code(sim.get("/api/v1/logs?filter=eventType%20zz%20%22x%22", "full").await).await,
         (400, "E0000031".into())
     );
     assert_eq!(
-        error_code(
-            sim.get("/api/v1/logs?filter=published%20gt%20%222020%22", "full")
-                .await
-        )
-        .await,
+        error_code(sim.get("/api/v1/logs?filter=published%20gt%20%222020%22", "full").await).await,
         (400, "E0000031".into())
     );
-    let old = (chrono::Utc::now() - chrono::Duration::days(200))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    assert_eq!(
-        error_code(sim.get(&format!("/api/v1/logs?since={old}"), "full").await).await,
-        (400, "E0000053".into())
-    );
+    let old = (chrono::Utc::now() - chrono::Duration::days(200)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(error_code(sim.get(&format!("/api/v1/logs?since={old}"), "full").await).await, (400, "E0000053".into()));
     // 90-day retention: since 120 days back is allowed but returns nothing older than 90 days
-    let d120 = (chrono::Utc::now() - chrono::Duration::days(120))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    assert_eq!(
-        sim.get(&format!("/api/v1/logs?since={d120}"), "full")
-            .await
-            .status(),
-        200
-    );
+    let d120 = (chrono::Utc::now() - chrono::Duration::days(120)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    assert_eq!(sim.get(&format!("/api/v1/logs?since={d120}"), "full").await.status(), 200);
     // a token revoked after two requests
-    assert_eq!(
-        sim.get("/api/v1/users?limit=1", "brief").await.status(),
-        200
-    );
-    assert_eq!(
-        sim.get("/api/v1/users?limit=1", "brief").await.status(),
-        200
-    );
-    assert_eq!(
-        error_code(sim.get("/api/v1/users?limit=1", "brief").await).await,
-        (401, "E0000011".into())
-    );
+    assert_eq!(sim.get("/api/v1/users?limit=1", "brief").await.status(), 200);
+    assert_eq!(sim.get("/api/v1/users?limit=1", "brief").await.status(), 200);
+    assert_eq!(error_code(sim.get("/api/v1/users?limit=1", "brief").await).await, (401, "E0000011".into()));
     // the SDK's header form (no space after SSWS) is accepted, as Okta evidently does
     let r = reqwest::Client::new()
         .get(format!("{}/api/v1/users/me", sim.base))
@@ -528,16 +309,8 @@ async fn rate_limits_follow_oktas_headers_and_buckets() {
     for _ in 0..61 {
         let r = sim.get("/api/v1/logs?limit=1", "demo").await;
         let h = r.headers();
-        let num = |name: &str| {
-            h.get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-        };
-        assert_eq!(
-            num("x-rate-limit-limit"),
-            Some(60),
-            "the token's 50% share of 120"
-        );
+        let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        assert_eq!(num("x-rate-limit-limit"), Some(60), "the token's 50% share of 120");
         assert!(num("x-rate-limit-remaining").is_some());
         last_reset = num("x-rate-limit-reset").expect("reset");
         assert!(h.get("date").is_some());
@@ -545,22 +318,12 @@ async fn rate_limits_follow_oktas_headers_and_buckets() {
     }
     assert!(statuses[..60].iter().all(|&s| s == 200), "{statuses:?}");
     assert_eq!(statuses[60], 429);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    assert!(
-        last_reset >= now && last_reset <= now + 2,
-        "reset {last_reset} vs now {now}"
-    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    assert!(last_reset >= now && last_reset <= now + 2, "reset {last_reset} vs now {now}");
     // other buckets are independent
     assert_eq!(sim.get("/api/v1/users?limit=1", "demo").await.status(), 200);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        sim.get("/api/v1/logs?limit=1", "demo").await.status(),
-        200,
-        "the window reset"
-    );
+    assert_eq!(sim.get("/api/v1/logs?limit=1", "demo").await.status(), 200, "the window reset");
 }
 
 #[tokio::test]
@@ -575,10 +338,7 @@ async fn faults_on_demand() {
     assert_eq!(sim.get("/api/v1/users", "demo").await.status(), 503);
     let malformed = sim.get("/api/v1/users", "demo").await;
     assert_eq!(malformed.status(), 200);
-    assert!(
-        malformed.json::<Value>().await.is_err(),
-        "malformed page does not parse"
-    );
+    assert!(malformed.json::<Value>().await.is_err(), "malformed page does not parse");
     let reset = reqwest::Client::new()
         .get(format!("{}/api/v1/users", sim.base))
         .header("Authorization", "SSWS demo")
@@ -598,8 +358,5 @@ fn large_preset_generates_quickly() {
     let sim = Sim::start(&["--scale", "large", "--no-rate-limit"]);
     let elapsed = started.elapsed();
     drop(sim);
-    assert!(
-        elapsed < Duration::from_secs(60),
-        "large preset took {elapsed:?} to serve"
-    );
+    assert!(elapsed < Duration::from_secs(60), "large preset took {elapsed:?} to serve");
 }

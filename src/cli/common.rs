@@ -37,11 +37,7 @@ impl OktaArgs {
 
     /// Client settings: request deadline, the proxy from HTTPS_PROXY/NO_PROXY, the CA bundle.
     pub(crate) fn client_options(&self) -> Result<ClientOptions, String> {
-        let ca_pem = self
-            .ca_file
-            .as_deref()
-            .map(TransportOptions::read_ca_file)
-            .transpose()?;
+        let ca_pem = self.ca_file.as_deref().map(TransportOptions::read_ca_file).transpose()?;
         Ok(ClientOptions {
             request_timeout: self.request_timeout,
             transport: TransportOptions {

@@ -15,11 +15,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "dti-operator",
-    version,
-    about = "Discovers the SaaS apps an Okta org signs in to, with their usage"
-)]
+#[command(name = "dti-operator", version, about = "Discovers the SaaS apps an Okta org signs in to, with their usage")]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,27 +52,15 @@ enum DocsTable {
 
 /// A Kubernetes client from a kubeconfig (or the usual inference), naming this program and `identity`
 /// in its User-Agent (the API server's audit log tells replicas apart by it).
-pub(crate) async fn kube_client(
-    path: Option<&PathBuf>,
-    identity: &str,
-) -> Result<kube::Client, String> {
+pub(crate) async fn kube_client(path: Option<&PathBuf>, identity: &str) -> Result<kube::Client, String> {
     let mut config = match path {
         Some(p) => {
-            let kc = Kubeconfig::read_from(p)
-                .map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
-            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| e.to_string())?
+            let kc = Kubeconfig::read_from(p).map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.map_err(|e| e.to_string())?
         }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
+        None => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
     };
-    let agent = format!(
-        "dti-operator/{} ({})",
-        env!("CARGO_PKG_VERSION"),
-        crate::text::clean(identity, 100)
-    );
+    let agent = format!("dti-operator/{} ({})", env!("CARGO_PKG_VERSION"), crate::text::clean(identity, 100));
     if let Ok(value) = http::HeaderValue::from_str(&agent) {
         config.headers.push((http::header::USER_AGENT, value));
     }
@@ -94,18 +78,13 @@ fn token_from_flag(matches: &ArgMatches) -> bool {
 /// `dti-operator crd`: the CRDs to stdout, or one file each into `dir`.
 fn crd(dir: Option<&std::path::Path>) -> ExitCode {
     let written = match dir {
-        None => crate::crd::crds_yaml()
-            .map(|yaml| print!("{yaml}"))
-            .map_err(|e| e.to_string()),
-        Some(dir) => crate::crd::crd_files()
-            .map_err(|e| e.to_string())
-            .and_then(|files| {
-                files.into_iter().try_for_each(|(name, yaml)| {
-                    let path = dir.join(&name);
-                    std::fs::write(&path, yaml)
-                        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-                })
-            }),
+        None => crate::crd::crds_yaml().map(|yaml| print!("{yaml}")).map_err(|e| e.to_string()),
+        Some(dir) => crate::crd::crd_files().map_err(|e| e.to_string()).and_then(|files| {
+            files.into_iter().try_for_each(|(name, yaml)| {
+                let path = dir.join(&name);
+                std::fs::write(&path, yaml).map_err(|e| format!("cannot write {}: {e}", path.display()))
+            })
+        }),
     };
     match written {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,10 +35,7 @@ fn csv(report: &Report) -> String {
     );
     let c = |s: &str| csv_cell(&clean(s, 256));
     for a in &report.apps {
-        let last = a
-            .last_used
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-            .unwrap_or_default();
+        let last = a.last_used.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap_or_default();
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{}\n",
             c(&a.id),
@@ -70,11 +67,7 @@ fn cell(text: &str) -> String {
 
 fn header(report: &Report) -> String {
     let s = &report.summary;
-    let by_status: Vec<String> = s
-        .users_by_status
-        .iter()
-        .map(|(k, v)| format!("{} {v}", k.to_lowercase()))
-        .collect();
+    let by_status: Vec<String> = s.users_by_status.iter().map(|(k, v)| format!("{} {v}", k.to_lowercase())).collect();
     format!(
         "Okta org {} · usage over the last {} · generated {}\n\
          users {} ({}) · active users {}\n\
@@ -82,9 +75,7 @@ fn header(report: &Report) -> String {
          seats {} · unused seats {} · sign-ins {}{}\n\n",
         cell(&report.domain),
         report.usage_window,
-        report
-            .generated_at
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         s.users,
         by_status.join(", "),
         s.active_users,
@@ -105,16 +96,7 @@ fn header(report: &Report) -> String {
 }
 
 fn table(report: &Report) -> String {
-    let headers = [
-        "APP",
-        "STATUS",
-        "SIGN-ON",
-        "ASSIGNED",
-        "ACTIVE",
-        "UNUSED SEATS",
-        "SIGN-INS",
-        "LAST USED",
-    ];
+    let headers = ["APP", "STATUS", "SIGN-ON", "ASSIGNED", "ACTIVE", "UNUSED SEATS", "SIGN-INS", "LAST USED"];
     let rows: Vec<[String; 8]> = report
         .apps
         .iter()
@@ -127,9 +109,7 @@ fn table(report: &Report) -> String {
                 a.active_users.to_string(),
                 a.unused_seats.to_string(),
                 a.sso_events.to_string(),
-                a.last_used
-                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_else(|| "never".into()),
+                a.last_used.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into()),
             ]
         })
         .collect();
@@ -196,14 +176,8 @@ mod tests {
         assert!(csv.contains("\"'=HYPERLINK("), "{csv}");
         assert!(!csv.contains('\u{1b}'));
         let table = render(&r, Format::Table);
-        assert!(
-            !table.contains('\u{1b}') && !table.contains("\nsecond line"),
-            "{table}"
-        );
+        assert!(!table.contains('\u{1b}') && !table.contains("\nsecond line"), "{table}");
         let json = render(&r, Format::Json);
-        assert!(
-            json.contains("\\u001b"),
-            "JSON escapes control characters itself"
-        );
+        assert!(json.contains("\\u001b"), "JSON escapes control characters itself");
     }
 }

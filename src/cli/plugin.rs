@@ -17,11 +17,7 @@ use crate::crd::{OktaIntegration, SYNC_REQUESTED_ANNOTATION, SyncResult, duratio
 use crate::text;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "kubectl dti",
-    version,
-    about = "Day-2 commands for dti-operator's OktaIntegrations"
-)]
+#[command(name = "kubectl dti", version, about = "Day-2 commands for dti-operator's OktaIntegrations")]
 struct Plugin {
     /// Kubeconfig to use (default: $KUBECONFIG, ~/.kube/config).
     #[arg(long, global = true)]
@@ -68,17 +64,12 @@ pub(crate) async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let namespace = plugin
-        .namespace
-        .clone()
-        .unwrap_or_else(|| client.default_namespace().to_string());
+    let namespace = plugin.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let result = match plugin.command {
-        PluginCommand::Report { name, format } => {
-            fetch(&client, &namespace, &name).await.map(|r| {
-                print!("{}", render(&r, format));
-                ExitCode::SUCCESS
-            })
-        }
+        PluginCommand::Report { name, format } => fetch(&client, &namespace, &name).await.map(|r| {
+            print!("{}", render(&r, format));
+            ExitCode::SUCCESS
+        }),
         PluginCommand::Sync(request) => sync(&client, &namespace, request).await,
         PluginCommand::Status { all_namespaces } => {
             status(&client, (!all_namespaces).then_some(namespace.as_str())).await
@@ -92,45 +83,25 @@ fn fail(e: String) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn sync(
-    client: &kube::Client,
-    namespace: &str,
-    request: SyncRequest,
-) -> Result<ExitCode, String> {
+async fn sync(client: &kube::Client, namespace: &str, request: SyncRequest) -> Result<ExitCode, String> {
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), namespace);
     let value = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let patch =
-        serde_json::json!({"metadata": {"annotations": {SYNC_REQUESTED_ANNOTATION: value}}});
-    api.patch(
-        &request.name,
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|e| format!("cannot request a sync of {namespace}/{}: {e}", request.name))?;
-    eprintln!(
-        "sync requested: {namespace}/{} ({SYNC_REQUESTED_ANNOTATION}={value})",
-        request.name
-    );
+    let patch = serde_json::json!({"metadata": {"annotations": {SYNC_REQUESTED_ANNOTATION: value}}});
+    api.patch(&request.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| format!("cannot request a sync of {namespace}/{}: {e}", request.name))?;
+    eprintln!("sync requested: {namespace}/{} ({SYNC_REQUESTED_ANNOTATION}={value})", request.name);
     if !request.wait {
         return Ok(ExitCode::SUCCESS);
     }
     let deadline = Instant::now() + request.timeout;
     loop {
-        let obj = api
-            .get(&request.name)
-            .await
-            .map_err(|e| format!("cannot read {namespace}/{}: {e}", request.name))?;
+        let obj = api.get(&request.name).await.map_err(|e| format!("cannot read {namespace}/{}: {e}", request.name))?;
         let status = obj.status.clone().unwrap_or_default();
         if status.last_handled_sync_request.as_deref() == Some(value.as_str()) {
             let last = status.last_sync.clone();
-            let ok = last
-                .as_ref()
-                .is_some_and(|l| l.result == SyncResult::Succeeded);
-            let message = last
-                .as_ref()
-                .and_then(|l| l.message.clone())
-                .unwrap_or_default();
+            let ok = last.as_ref().is_some_and(|l| l.result == SyncResult::Succeeded);
+            let message = last.as_ref().and_then(|l| l.message.clone()).unwrap_or_default();
             let requests = last.as_ref().map_or(0, |l| l.api_requests);
             match status.summary.as_ref().filter(|_| ok) {
                 Some(s) => println!(
@@ -145,17 +116,10 @@ async fn sync(
                 ),
                 None => println!("sync failed: {}", text::message(&message)),
             }
-            return Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "the operator did not handle the request within {:?}",
-                request.timeout
-            ));
+            return Err(format!("the operator did not handle the request within {:?}", request.timeout));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -177,10 +141,7 @@ async fn status(client: &kube::Client, namespace: Option<&str>) -> Result<ExitCo
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| format!("cannot list OktaIntegrations: {e}"))?;
+    let list = api.list(&ListParams::default()).await.map_err(|e| format!("cannot list OktaIntegrations: {e}"))?;
     println!(
         "{:<20} {:<28} {:<6} {:>5} {:>5} {:>12} {:>9}  MESSAGE",
         "NAMESPACE/NAME", "DOMAIN", "READY", "APPS", "USED", "UNUSED SEATS", "DATA AGE"
@@ -191,10 +152,7 @@ async fn status(client: &kube::Client, namespace: Option<&str>) -> Result<ExitCo
         let s = status.summary.clone().unwrap_or_default();
         println!(
             "{:<20} {:<28} {:<6} {:>5} {:>5} {:>12} {:>9}  {}",
-            text::clean(
-                &format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()),
-                60
-            ),
+            text::clean(&format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any()), 60),
             text::clean(&obj.spec.domain, 60),
             ready.map_or("-", |c| c.status.as_str()),
             s.apps,

@@ -69,20 +69,13 @@ async fn apps_of(
 ) -> Result<Vec<AppUsage>, String> {
     let api: Api<OktaApp> = Api::namespaced(client.clone(), namespace);
     let uid = integration.uid().unwrap_or_default();
-    let mut params = ListParams::default()
-        .labels(&format!("{INTEGRATION_LABEL}={}", integration.name_any()))
-        .limit(500);
+    let mut params =
+        ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", integration.name_any())).limit(500);
     let mut out = Vec::new();
     loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|e| format!("cannot list OktaApps: {e}"))?;
+        let page = api.list(&params).await.map_err(|e| format!("cannot list OktaApps: {e}"))?;
         out.extend(
-            page.items
-                .iter()
-                .filter(|a| a.owner_references().iter().any(|o| o.uid == uid))
-                .filter_map(from_app),
+            page.items.iter().filter(|a| a.owner_references().iter().any(|o| o.uid == uid)).filter_map(from_app),
         );
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
@@ -92,11 +85,7 @@ async fn apps_of(
 }
 
 /// The report of `name` in `namespace`, from the cluster.
-pub(crate) async fn fetch(
-    client: &kube::Client,
-    namespace: &str,
-    name: &str,
-) -> Result<Report, String> {
+pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) -> Result<Report, String> {
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), namespace);
     let obj = api
         .get_opt(name)
@@ -111,15 +100,9 @@ pub(crate) async fn fetch(
             .find(|c| c.type_ == "Ready")
             .map(|c| c.message.clone())
             .unwrap_or_else(|| "the operator has not reported on it yet".into());
-        return Err(format!(
-            "OktaIntegration {namespace}/{name} has no successful sync yet: {why}"
-        ));
+        return Err(format!("OktaIntegration {namespace}/{name} has no successful sync yet: {why}"));
     };
-    let mut apps = if obj.spec.app_resources {
-        apps_of(client, namespace, &obj).await?
-    } else {
-        Vec::new()
-    };
+    let mut apps = if obj.spec.app_resources { apps_of(client, namespace, &obj).await? } else { Vec::new() };
     if apps.is_empty() && s.apps > 0 {
         eprintln!(
             "note: no OktaApps (spec.appResources is false?); listing the {} apps kept in status",
@@ -162,10 +145,7 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let namespace = args
-        .namespace
-        .clone()
-        .unwrap_or_else(|| client.default_namespace().to_string());
+    let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     match fetch(&client, &namespace, &args.name).await {
         Ok(report) => {
             print!("{}", render(&report, args.format));

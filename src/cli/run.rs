@@ -73,19 +73,11 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(
-            "info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn",
-        )
+        tracing_subscriber::EnvFilter::new("info,kube_runtime=warn,kube_client=warn,hyper=warn,tower=warn")
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }
@@ -113,9 +105,7 @@ fn lease(args: &RunArgs) -> Result<Option<LeaseConfig>, String> {
         return Err("--leader-election-duration must be at least 3s".into());
     }
     Ok(Some(LeaseConfig::with_duration(
-        args.leader_election_namespace
-            .clone()
-            .unwrap_or_else(|| "default".into()),
+        args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
         args.leader_election_lease.clone(),
         format!("{}-{}", args.pod_name, std::process::id()),
         args.leader_election_duration,

@@ -11,12 +11,8 @@ use clap::Args;
 
 use super::common::OktaArgs;
 use super::output::{Format, render};
-use crate::crd::{
-    DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg,
-};
-use crate::discovery::{
-    self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint,
-};
+use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
+use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
 use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};
 
@@ -31,12 +27,7 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
     /// The API token: from the environment variable OKTA_API_TOKEN only (a flag value would show in ps).
-    #[arg(
-        long = "api-token",
-        env = "OKTA_API_TOKEN",
-        hide = true,
-        hide_env_values = true
-    )]
+    #[arg(long = "api-token", env = "OKTA_API_TOKEN", hide = true, hide_env_values = true)]
     pub(crate) api_token: Option<String>,
     /// OAuth 2.0: the API service app's client ID (with --private-key-file).
     #[arg(long, requires = "private_key_file", conflicts_with = "token_file")]
@@ -84,30 +75,14 @@ fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The credentials from the flags, and their kind.
-fn auth(
-    args: &SyncArgs,
-    org: &OrgUrl,
-    token_from_flag: bool,
-) -> Result<(Auth, CredentialKind), String> {
+fn auth(args: &SyncArgs, org: &OrgUrl, token_from_flag: bool) -> Result<(Auth, CredentialKind), String> {
     if let (Some(client_id), Some(key_file)) = (&args.client_id, &args.private_key_file) {
         let raw = read_file(key_file, "--private-key-file")?;
-        let key = SigningKey::parse(&raw).map_err(|e| {
-            format!(
-                "--private-key-file {} {e}: use {ACCEPTED_FORMATS}",
-                key_file.display()
-            )
-        })?;
-        let scopes = if args.scopes.is_empty() {
-            DEFAULT_OAUTH_SCOPES.map(String::from).to_vec()
-        } else {
-            args.scopes.clone()
-        };
-        let config = OAuthConfig {
-            client_id: client_id.clone(),
-            key,
-            key_id: args.key_id.clone(),
-            scopes,
-        };
+        let key = SigningKey::parse(&raw)
+            .map_err(|e| format!("--private-key-file {} {e}: use {ACCEPTED_FORMATS}", key_file.display()))?;
+        let scopes =
+            if args.scopes.is_empty() { DEFAULT_OAUTH_SCOPES.map(String::from).to_vec() } else { args.scopes.clone() };
+        let config = OAuthConfig { client_id: client_id.clone(), key, key_id: args.key_id.clone(), scopes };
         let session = OAuthSession::new(config, &org.base)?;
         return Ok((Auth::OAuth(Arc::new(session)), CredentialKind::OAuth));
     }
@@ -117,7 +92,10 @@ fn auth(
     let raw = match (&args.token_file, &args.api_token) {
         (Some(path), _) => read_file(path, "--token-file")?,
         (None, Some(token)) => token.clone().into_bytes(),
-        (None, None) => return Err("no credentials: pass --token-file FILE, set OKTA_API_TOKEN, or use --client-id with --private-key-file".into()),
+        (None, None) => return Err(
+            "no credentials: pass --token-file FILE, set OKTA_API_TOKEN, or use --client-id with --private-key-file"
+                .into(),
+        ),
     };
     let token = ApiToken::parse(&raw).map_err(|e| format!("the API token {e}"))?;
     Ok((Auth::Ssws(token), CredentialKind::ApiToken))
@@ -127,19 +105,8 @@ fn report_access(report: &AccessReport, kind: CredentialKind) -> Result<(), Stri
     let line: Vec<String> = Need::ALL
         .iter()
         .map(|n| {
-            let name = if kind == CredentialKind::OAuth {
-                n.scope()
-            } else {
-                n.guide_name()
-            };
-            format!(
-                "{name}: {}",
-                if report.granted(*n) {
-                    "Granted"
-                } else {
-                    "Denied"
-                }
-            )
+            let name = if kind == CredentialKind::OAuth { n.scope() } else { n.guide_name() };
+            format!("{name}: {}", if report.granted(*n) { "Granted" } else { "Denied" })
         })
         .collect();
     eprintln!("access: {}", line.join(", "));
@@ -153,16 +120,11 @@ fn load_state(path: Option<&Path>) -> OrgState {
     let Some(path) = path.filter(|p| p.exists()) else {
         return OrgState::default();
     };
-    match std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string()))
+    match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string()))
     {
         Ok(state) => state,
         Err(e) => {
-            eprintln!(
-                "warning: cannot use the sync state in {} ({e}); scanning in full",
-                path.display()
-            );
+            eprintln!("warning: cannot use the sync state in {} ({e}); scanning in full", path.display());
             OrgState::default()
         }
     }
@@ -198,8 +160,7 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         let options = args.okta.client_options()?;
         let (auth, kind) = auth(&args, &org, token_from_flag)?;
         let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
-        let client =
-            OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
+        let client = OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
         Ok::<_, String>((org, client, kind))
     })();
     let (org, client, kind) = match prepared {
@@ -235,35 +196,26 @@ async fn sync_and_print(
     state: &mut OrgState,
 ) -> Result<(), String> {
     let progress = Arc::new(Progress::default());
-    let ticker = std::io::stderr()
-        .is_terminal()
-        .then(|| tokio::spawn(show_progress(progress.clone())));
-    let result = tokio::time::timeout(
-        args.okta.sync_timeout,
-        discovery::sync(client, kind, config, state, &progress),
-    )
-    .await;
+    let ticker = std::io::stderr().is_terminal().then(|| tokio::spawn(show_progress(progress.clone())));
+    let result =
+        tokio::time::timeout(args.okta.sync_timeout, discovery::sync(client, kind, config, state, &progress)).await;
     if let Some(t) = ticker {
         t.abort();
         eprint!("\r\x1b[2K");
     }
     let output = match result {
         Err(_) => {
-            return Err(format!(
-                "the sync did not finish within --sync-timeout {:?}",
-                args.okta.sync_timeout
-            ));
+            return Err(format!("the sync did not finish within --sync-timeout {:?}", args.okta.sync_timeout));
         }
         Ok(Err(e)) => return Err(e.to_string()),
         Ok(Ok(o)) => o,
     };
     print!("{}", render(&output.report, args.format));
     if let Some(path) = &args.per_user {
-        let start_ms = (output.report.generated_at
-            - chrono::Duration::days(i64::from(config.window_days)))
-        .timestamp_millis();
-        let file = std::fs::File::create(path)
-            .map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
+        let start_ms =
+            (output.report.generated_at - chrono::Duration::days(i64::from(config.window_days))).timestamp_millis();
+        let file =
+            std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         let rows = discovery::write_per_user(state, start_ms, &mut out)
             .and_then(|n| std::io::Write::flush(&mut out).map(|_| n))
@@ -276,11 +228,7 @@ async fn sync_and_print(
     let stats = client.stats();
     eprintln!(
         "sync: {} ({}), {} requests ({} retried, {} rate-limited, {:.1}s waiting for rate limits), {} users, {} events read, {} app(s) re-listed, {} records skipped",
-        if output.mode == discovery::Mode::Full {
-            "full"
-        } else {
-            "incremental"
-        },
+        if output.mode == discovery::Mode::Full { "full" } else { "incremental" },
         args.domain,
         stats.requests(),
         stats.retries.load(Ordering::Relaxed),

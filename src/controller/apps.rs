@@ -48,13 +48,7 @@ fn names(integration: &str, ids: &[&str]) -> HashMap<String, String> {
         let mut name = object_name(integration, id);
         if !taken.insert(name.clone()) {
             let exact = crate::okta::Fingerprint::of(&[id.as_bytes()]);
-            name = object_name(
-                integration,
-                &format!(
-                    "{id}-{:02x}{:02x}{:02x}",
-                    exact.0[0], exact.0[1], exact.0[2]
-                ),
-            );
+            name = object_name(integration, &format!("{id}-{:02x}{:02x}{:02x}", exact.0[0], exact.0[1], exact.0[2]));
             taken.insert(name.clone());
         }
         out.insert(id.to_string(), name);
@@ -70,10 +64,7 @@ struct Pace {
 
 impl Pace {
     fn new(per_second: f64) -> Pace {
-        Pace {
-            next: Mutex::new(Instant::now()),
-            gap: Duration::from_secs_f64(1.0 / per_second.max(0.1)),
-        }
+        Pace { next: Mutex::new(Instant::now()), gap: Duration::from_secs_f64(1.0 / per_second.max(0.1)) }
     }
     async fn wait(&self) {
         let wait = {
@@ -87,11 +78,7 @@ impl Pace {
     }
 }
 
-fn desired_status(
-    engine: &OrgState,
-    output: &SyncOutput,
-    days: u32,
-) -> BTreeMap<String, OktaAppStatus> {
+fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap<String, OktaAppStatus> {
     let report = &output.report;
     let now_ms = report.generated_at.timestamp_millis();
     let start_ms = now_ms - i64::from(days) * 86_400_000;
@@ -99,11 +86,8 @@ fn desired_status(
         .apps
         .iter()
         .map(|a| {
-            let first_seen = engine
-                .apps
-                .get(&a.id)
-                .and_then(|e| chrono::DateTime::from_timestamp_millis(e.first_seen_ms))
-                .map(time);
+            let first_seen =
+                engine.apps.get(&a.id).and_then(|e| chrono::DateTime::from_timestamp_millis(e.first_seen_ms)).map(time);
             let status = OktaAppStatus {
                 label: a.label.clone(),
                 name: a.name.clone(),
@@ -129,15 +113,9 @@ fn owned_by(app: &OktaApp, uid: &str) -> bool {
 }
 
 /// The integration's current OktaApps, by app id (only those it owns).
-async fn existing(
-    api: &Api<OktaApp>,
-    integration: &str,
-    uid: &str,
-) -> Result<HashMap<String, OktaApp>, kube::Error> {
+async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<HashMap<String, OktaApp>, kube::Error> {
     let mut out = HashMap::new();
-    let mut params = ListParams::default()
-        .labels(&format!("{INTEGRATION_LABEL}={integration}"))
-        .limit(500);
+    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
     loop {
         let page = api.list(&params).await?;
         for app in page.items {
@@ -170,11 +148,7 @@ impl Publisher<'_> {
         status: &OktaAppStatus,
         current: Option<&OktaApp>,
     ) -> Result<u64, kube::Error> {
-        let used = if status.sso_events > 0 {
-            "true"
-        } else {
-            "false"
-        };
+        let used = if status.sso_events > 0 { "true" } else { "false" };
         let meta_ok = current.is_some_and(|c| {
             c.labels().get(USED_LABEL).map(String::as_str) == Some(used)
                 && c.labels().get(INTEGRATION_LABEL) == Some(&self.integration)
@@ -183,50 +157,28 @@ impl Publisher<'_> {
         let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
         let mut writes = 0;
         if !meta_ok {
-            self.ctx
-                .fence
-                .check()
-                .map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
             self.pace.wait().await;
             let object = json!({
                 "apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp",
                 "metadata": {"name": name, "labels": {INTEGRATION_LABEL: self.integration, USED_LABEL: used}, "ownerReferences": [self.owner]},
                 "spec": {"integration": self.integration, "appId": app_id},
             });
-            self.api
-                .patch(
-                    name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(&object),
-                )
-                .await?;
+            self.api.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object)).await?;
             writes += 1;
         }
         if !status_ok {
-            self.ctx
-                .fence
-                .check()
-                .map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
             self.pace.wait().await;
-            let patch =
-                json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
-            self.api
-                .patch_status(
-                    name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(&patch),
-                )
-                .await?;
+            let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
+            self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
             writes += 1;
         }
         Ok(writes)
     }
 
     async fn delete(&self, name: &str) -> Result<u64, kube::Error> {
-        self.ctx
-            .fence
-            .check()
-            .map_err(|e| kube::Error::Service(Box::new(e)))?;
+        self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
         self.pace.wait().await;
         match self.api.delete(name, &DeleteParams::background()).await {
             Ok(_) => Ok(1),
@@ -253,9 +205,7 @@ pub(crate) async fn publish(
             true,
             EventReason::AppsNotWritten,
             "WriteApps",
-            format!(
-                "the sync succeeded but its OktaApps could not all be written ({e}); the next sync tries again"
-            ),
+            format!("the sync succeeded but its OktaApps could not all be written ({e}); the next sync tries again"),
         )],
     }
 }
@@ -274,11 +224,8 @@ async fn reconcile_apps(
         return Ok(0);
     };
     let mut current = existing(&api, &integration, &uid).await?;
-    let desired = if obj.spec.app_resources {
-        desired_status(engine, output, engine.key.window_days)
-    } else {
-        BTreeMap::new()
-    };
+    let desired =
+        if obj.spec.app_resources { desired_status(engine, output, engine.key.window_days) } else { BTreeMap::new() };
     let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
     let named = names(&integration, &ids);
     let publisher = Publisher {
@@ -296,21 +243,16 @@ async fn reconcile_apps(
     let work: Vec<(String, String, OktaAppStatus, Option<OktaApp>)> = desired
         .into_iter()
         .map(|(id, status)| {
-            let name = named
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| object_name(&integration, &id));
+            let name = named.get(&id).cloned().unwrap_or_else(|| object_name(&integration, &id));
             let existing = current.get(&id).filter(|c| c.name_any() == name).cloned();
             (id, name, status, existing)
         })
         .collect();
     let publisher = &publisher;
     let writes = futures::stream::iter(work)
-        .map(|(id, name, status, existing)| async move {
-            publisher
-                .write(&name, &id, &status, existing.as_ref())
-                .await
-        })
+        .map(
+            |(id, name, status, existing)| async move { publisher.write(&name, &id, &status, existing.as_ref()).await },
+        )
         .buffer_unordered(ctx.options.app_write_concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
@@ -336,11 +278,7 @@ mod tests {
         let name = object_name(&long, "0oa1");
         assert!(name.len() <= 253, "{}", name.len());
         assert_ne!(name, object_name(&long, "0oa2"));
-        assert!(
-            name.chars()
-                .last()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
-        );
+        assert!(name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()));
         let n = names("acme", &["0oaAB", "0oaab"]);
         assert_ne!(n["0oaAB"], n["0oaab"]);
         assert!(n["0oaAB"].starts_with("acme-0oaab"));

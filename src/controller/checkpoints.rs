@@ -27,19 +27,10 @@ fn api(ctx: &Context, obj: &OktaIntegration) -> Api<OktaSyncState> {
     Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default())
 }
 
-async fn parts(
-    api: &Api<OktaSyncState>,
-    obj: &OktaIntegration,
-) -> Result<Vec<OktaSyncState>, kube::Error> {
+async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration) -> Result<Vec<OktaSyncState>, kube::Error> {
     let uid = obj.uid().unwrap_or_default();
-    let list = api
-        .list(&ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any())))
-        .await?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter(|p| p.owner_references().iter().any(|o| o.uid == uid))
-        .collect())
+    let list = api.list(&ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any()))).await?;
+    Ok(list.items.into_iter().filter(|p| p.owner_references().iter().any(|o| o.uid == uid)).collect())
 }
 
 /// The newest complete checkpoint's bytes, or why there is none.
@@ -55,20 +46,14 @@ fn assemble(parts: Vec<OktaSyncState>) -> Result<Option<Vec<u8>>, String> {
         set.sort_by_key(|p| p.spec.part);
         let n = set.first()?.spec.parts as usize;
         let whole = set.len() == n
-            && set
-                .iter()
-                .enumerate()
-                .all(|(i, p)| p.spec.part as usize == i && p.spec.parts as usize == n);
+            && set.iter().enumerate().all(|(i, p)| p.spec.part as usize == i && p.spec.parts as usize == n);
         whole.then_some(set)
     });
     let Some(set) = complete else {
         return Err("its parts do not form one whole checkpoint (a save was interrupted)".into());
     };
     if let Some(p) = set.iter().find(|p| p.spec.format != FORMAT) {
-        return Err(format!(
-            "its format {:?} is not {FORMAT:?}",
-            crate::text::field(&p.spec.format)
-        ));
+        return Err(format!("its format {:?} is not {FORMAT:?}", crate::text::field(&p.spec.format)));
     }
     Ok(Some(set.into_iter().flat_map(|p| p.spec.data.0).collect()))
 }
@@ -96,13 +81,9 @@ pub(crate) async fn load(
         Err(why) => (None, unusable(why)),
         Ok(Some(bytes)) => match checkpoint::decode(&bytes) {
             Ok(state) if state.key == *key => (Some(state), None),
-            Ok(_) => (
-                None,
-                unusable(
-                    "it was saved for another domain, usage window, event types or inventory rule"
-                        .into(),
-                ),
-            ),
+            Ok(_) => {
+                (None, unusable("it was saved for another domain, usage window, event types or inventory rule".into()))
+            }
             Err(e) => (None, unusable(e.to_string())),
         },
     }
@@ -138,27 +119,17 @@ pub(crate) async fn save(
                 true,
                 EventReason::CheckpointUnusable,
                 "SaveCheckpoint",
-                format!(
-                    "cannot save the sync state ({e}); the next sync after a restart scans in full"
-                ),
+                format!("cannot save the sync state ({e}); the next sync after a restart scans in full"),
             )),
         ),
     }
 }
 
-async fn write(
-    ctx: &Context,
-    obj: &OktaIntegration,
-    bytes: &[u8],
-) -> Result<CheckpointStatus, kube::Error> {
+async fn write(ctx: &Context, obj: &OktaIntegration, bytes: &[u8]) -> Result<CheckpointStatus, kube::Error> {
     let api = api(ctx, obj);
     let fenced = |e| kube::Error::Service(Box::new(e));
     let skip = bytes.len() > ctx.options.checkpoint_cap;
-    let chunks: Vec<&[u8]> = if skip {
-        Vec::new()
-    } else {
-        bytes.chunks(PART_BYTES).collect()
-    };
+    let chunks: Vec<&[u8]> = if skip { Vec::new() } else { bytes.chunks(PART_BYTES).collect() };
     let id = format!("{:x}", Utc::now().timestamp_millis());
     let owner = obj.controller_owner_ref(&());
     for (i, chunk) in chunks.iter().enumerate() {
@@ -169,20 +140,12 @@ async fn write(
             "metadata": {"name": name, "labels": {INTEGRATION_LABEL: obj.name_any()}, "ownerReferences": [owner]},
             "spec": {"integration": obj.name_any(), "checkpoint": id, "part": i, "parts": chunks.len(), "format": FORMAT, "data": ByteString(chunk.to_vec())},
         });
-        api.patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&object),
-        )
-        .await?;
+        api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object)).await?;
     }
     for old in parts(&api, obj).await? {
         if old.spec.checkpoint != id {
             ctx.fence.check().map_err(fenced)?;
-            match api
-                .delete(&old.name_any(), &DeleteParams::background())
-                .await
-            {
+            match api.delete(&old.name_any(), &DeleteParams::background()).await {
                 Ok(_) => {}
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => return Err(e),

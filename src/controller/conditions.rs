@@ -138,24 +138,16 @@ impl Reason {
             Reason::NotChecked | Reason::Pending | Reason::InProgress | Reason::Progressing => {
                 "wait: the operator is working on it"
             }
-            Reason::SecretNotFound => {
-                "create the Secret named in spec.credentials, in the integration's namespace"
-            }
+            Reason::SecretNotFound => "create the Secret named in spec.credentials, in the integration's namespace",
             Reason::SecretUnreadable => {
                 "let the operator's ServiceAccount get the Secret (RBAC, watchNamespaces); the operator retries"
             }
             Reason::SecretKeyMissing => {
                 "put the token or private key under the key spec.credentials names, or change the key"
             }
-            Reason::SecretValueInvalid => {
-                "store the API token alone, one word, no quotes or line breaks inside"
-            }
-            Reason::PrivateKeyInvalid => {
-                "store the private key as PEM (RSA, or EC P-256/P-384) or as a private JWK"
-            }
-            Reason::InvalidToken => {
-                "create a new API token in the Admin Console and update the Secret"
-            }
+            Reason::SecretValueInvalid => "store the API token alone, one word, no quotes or line breaks inside",
+            Reason::PrivateKeyInvalid => "store the private key as PEM (RSA, or EC P-256/P-384) or as a private JWK",
+            Reason::InvalidToken => "create a new API token in the Admin Console and update the Secret",
             Reason::ClientRejected => {
                 "check the client ID, that the API service app is active and that this key's public key is registered"
             }
@@ -168,15 +160,11 @@ impl Reason {
             Reason::InvalidSpec => {
                 "fix the field the message names; reinstall the CRD if it is older than the operator"
             }
-            Reason::Unreachable => {
-                "check network egress, proxy and DNS to Okta; the operator retries"
-            }
+            Reason::Unreachable => "check network egress, proxy and DNS to Okta; the operator retries",
             Reason::InvalidResponse => {
                 "check that the domain is really the Okta org (a proxy or portal may answer); the operator retries"
             }
-            Reason::Failed | Reason::SyncFailed => {
-                "read the message; the operator retries after 5 minutes"
-            }
+            Reason::Failed | Reason::SyncFailed => "read the message; the operator retries after 5 minutes",
             Reason::SyncPanicked => "report the bug with the operator's logs; the operator retries",
             Reason::Suspended => "set spec.suspend to false to sync again",
         }
@@ -219,18 +207,8 @@ pub(crate) struct Desired {
 }
 
 impl Desired {
-    pub(crate) fn new(
-        type_: ConditionType,
-        status: bool,
-        reason: Reason,
-        message: impl Into<String>,
-    ) -> Desired {
-        Desired {
-            type_,
-            status,
-            reason,
-            message: crate::text::message(&message.into()),
-        }
+    pub(crate) fn new(type_: ConditionType, status: bool, reason: Reason, message: impl Into<String>) -> Desired {
+        Desired { type_, status, reason, message: crate::text::message(&message.into()) }
     }
 }
 
@@ -272,21 +250,9 @@ mod tests {
     fn transition_time_is_kept_while_status_holds() {
         let t0 = Timestamp::from_second(1_700_000_000).unwrap();
         let t1 = Timestamp::from_second(1_700_000_600).unwrap();
-        let ready = |status, reason, message: &str| {
-            Desired::new(ConditionType::Ready, status, reason, message)
-        };
-        let first = merge(
-            &[],
-            &[ready(false, Reason::Progressing, "first sync")],
-            Some(1),
-            t0,
-        );
-        let same = merge(
-            &first,
-            &[ready(false, Reason::Progressing, "still")],
-            Some(1),
-            t1,
-        );
+        let ready = |status, reason, message: &str| Desired::new(ConditionType::Ready, status, reason, message);
+        let first = merge(&[], &[ready(false, Reason::Progressing, "first sync")], Some(1), t0);
+        let same = merge(&first, &[ready(false, Reason::Progressing, "still")], Some(1), t1);
         assert_eq!(same[0].last_transition_time, Time(t0));
         assert_eq!(same[0].message, "still");
         let flipped = merge(&same, &[ready(true, Reason::Succeeded, "ok")], Some(2), t1);
@@ -302,16 +268,7 @@ mod tests {
             t0,
         );
         assert_eq!(with_stalled.len(), 2);
-        assert_eq!(
-            merge(
-                &with_stalled,
-                &[ready(true, Reason::Succeeded, "")],
-                None,
-                t1
-            )
-            .len(),
-            1
-        );
+        assert_eq!(merge(&with_stalled, &[ready(true, Reason::Succeeded, "")], None, t1).len(), 1);
     }
 
     #[test]
@@ -321,11 +278,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Reason::ALL.len());
         assert!(Reason::ALL.iter().all(|r| !r.fix().is_empty()));
-        let stalled: Vec<&str> = Reason::ALL
-            .iter()
-            .filter(|r| r.stalled())
-            .map(|r| r.as_str())
-            .collect();
+        let stalled: Vec<&str> = Reason::ALL.iter().filter(|r| r.stalled()).map(|r| r.as_str()).collect();
         assert_eq!(
             stalled,
             [

@@ -13,9 +13,7 @@ use super::leader::Fence;
 use super::metrics::Metrics;
 use super::state::States;
 use crate::crd::OktaIntegration;
-use crate::okta::{
-    Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl,
-};
+use crate::okta::{Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl};
 use crate::sync::lock;
 
 /// Settings from the command line.
@@ -103,9 +101,7 @@ impl Context {
 
     /// A client for one org; every integration on that org shares its rate governor.
     pub(crate) fn okta_client(&self, org: OrgUrl, auth: Auth) -> Result<OktaClient, OktaError> {
-        let governor = self
-            .governors
-            .for_org(&org, self.options.client_options.max_in_flight);
+        let governor = self.governors.for_org(&org, self.options.client_options.max_in_flight);
         let client = OktaClient::new(org, auth, governor, self.options.client_options.clone())?;
         Ok(client.with_observer(self.metrics.clone()))
     }

@@ -80,18 +80,8 @@ pub(crate) struct Notice {
 }
 
 impl Notice {
-    pub(crate) fn new(
-        warning: bool,
-        reason: EventReason,
-        action: &'static str,
-        note: impl AsRef<str>,
-    ) -> Notice {
-        Notice {
-            warning,
-            reason,
-            action,
-            note: text::clean(note.as_ref(), text::EVENT_NOTE_BYTES),
-        }
+    pub(crate) fn new(warning: bool, reason: EventReason, action: &'static str, note: impl AsRef<str>) -> Notice {
+        Notice { warning, reason, action, note: text::clean(note.as_ref(), text::EVENT_NOTE_BYTES) }
     }
 }
 
@@ -110,26 +100,15 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new(client: Client, instance: String) -> Recorder {
-        Recorder {
-            client,
-            instance,
-            series: Mutex::new(HashMap::new()),
-        }
+        Recorder { client, instance, series: Mutex::new(HashMap::new()) }
     }
 
     /// Publishes one notice about `regarding`; an error leaves it to the caller to keep and retry.
-    pub(crate) async fn publish(
-        &self,
-        regarding: &ObjectReference,
-        notice: &Notice,
-    ) -> Result<(), kube::Error> {
+    pub(crate) async fn publish(&self, regarding: &ObjectReference, notice: &Notice) -> Result<(), kube::Error> {
         let namespace = regarding.namespace.clone().unwrap_or_default();
         let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        let key = (
-            format!("{namespace}/{}", regarding.name.clone().unwrap_or_default()),
-            notice.reason,
-            notice.note.clone(),
-        );
+        let key =
+            (format!("{namespace}/{}", regarding.name.clone().unwrap_or_default()), notice.reason, notice.note.clone());
         let repeat = {
             let mut series = lock(&self.series);
             series.retain(|_, s| s.at.elapsed() < SERIES_WINDOW);
@@ -138,8 +117,7 @@ impl Recorder {
         let now = MicroTime(Timestamp::now());
         if let Some((name, count)) = repeat {
             let patch = serde_json::json!({"series": {"count": count, "lastObservedTime": now}});
-            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
+            api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
             if let Some(s) = lock(&self.series).get_mut(&key) {
                 s.count = count;
             }
@@ -164,14 +142,7 @@ impl Recorder {
         };
         let created = api.create(&PostParams::default(), &event).await?;
         let name = created.metadata.name.unwrap_or_default();
-        lock(&self.series).insert(
-            key,
-            Sent {
-                name,
-                count: 1,
-                at: Instant::now(),
-            },
-        );
+        lock(&self.series).insert(key, Sent { name, count: 1, at: Instant::now() });
         Ok(())
     }
 }
@@ -179,16 +150,11 @@ impl Recorder {
 /// `<object>.<nanoseconds in hex>`, as client-go names events (events.k8s.io refuses a generateName
 /// ending in a dot), within the 253 characters a name may have.
 fn event_name(object: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let suffix = format!(".{nanos:x}");
     let keep = object.len().min(253 - suffix.len());
-    let head = object
-        .get(..keep)
-        .unwrap_or(object)
-        .trim_end_matches(['.', '-']);
+    let head = object.get(..keep).unwrap_or(object).trim_end_matches(['.', '-']);
     format!("{head}{suffix}")
 }
 
@@ -201,15 +167,9 @@ mod tests {
         let long = "a".repeat(253);
         for object in ["acme", long.as_str(), "x.y-"] {
             let name = event_name(object);
+            assert!(name.len() <= 253 && name.starts_with(&object[..1]), "{name}");
             assert!(
-                name.len() <= 253 && name.starts_with(&object[..1]),
-                "{name}"
-            );
-            assert!(
-                name.bytes().all(|b| b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || b == b'.'
-                    || b == b'-'),
+                name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'),
                 "{name}"
             );
             assert!(!name.contains("..") && !name.contains("-."), "{name}");

@@ -76,15 +76,10 @@ struct Job {
 }
 
 /// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
-pub(crate) fn spec_settings(
-    obj: &OktaIntegration,
-    origin: &str,
-) -> Result<(SyncConfig, Duration), String> {
+pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(SyncConfig, Duration), String> {
     let spec = &obj.spec;
-    let days =
-        parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
-    let interval =
-        parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
+    let days = parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
+    let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
     let refresh = parse_go_duration(&spec.assignments_refresh_interval)
         .map_err(|e| format!("spec.assignmentsRefreshInterval: {e}"))?;
     let config = SyncConfig {
@@ -110,10 +105,7 @@ pub(crate) fn start(
     let (config, interval) = match spec_settings(obj, &validated.org.origin()) {
         Ok(s) => s,
         Err(e) => {
-            st.precheck = Some(super::state::Problem::new(
-                super::conditions::Reason::InvalidSpec,
-                e,
-            ));
+            st.precheck = Some(super::state::Problem::new(super::conditions::Reason::InvalidSpec, e));
             return;
         }
     };
@@ -130,12 +122,7 @@ pub(crate) fn start(
         load_checkpoint: !st.checkpoint_tried,
     };
     st.checkpoint_tried = true;
-    let info = JobInfo {
-        interval,
-        retry_after_failure: ctx.options.retry_after_failure,
-        request,
-        generation,
-    };
+    let info = JobInfo { interval, retry_after_failure: ctx.options.retry_after_failure, request, generation };
     let (key, uid, id) = (job.key.clone(), job.uid.clone(), job.id);
     let alive = ctx.jobs.enter();
     let worker = tokio::spawn({
@@ -185,9 +172,7 @@ async fn supervise(
                 .unwrap_or_else(|| "no message".into());
             tracing::error!(integration = %key, panic = %crate::text::message(&message), "a sync job panicked");
             ctx.metrics.record_sync("panicked", Duration::ZERO);
-            Outcome::Panicked {
-                message: crate::text::message(&message),
-            }
+            Outcome::Panicked { message: crate::text::message(&message) }
         }
         Err(_) => return, // cancelled: whoever cancelled it already cleared the state
     };
@@ -222,11 +207,7 @@ fn spent(client: &crate::okta::OktaClient, progress: &Progress) -> Spent {
 /// value, so supervision can be shown on a real cluster.
 fn test_panic(ctx: &Context, obj: &OktaIntegration) {
     static PANICKED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let Some(value) = obj
-        .annotations()
-        .get("dti.dev/test-panic")
-        .filter(|_| ctx.options.test_faults)
-    else {
+    let Some(value) = obj.annotations().get("dti.dev/test-panic").filter(|_| ctx.options.test_faults) else {
         return;
     };
     let first = {
@@ -238,10 +219,7 @@ fn test_panic(ctx: &Context, obj: &OktaIntegration) {
         first
     };
     if first {
-        panic!(
-            "test fault: dti.dev/test-panic={}",
-            crate::text::field(value)
-        );
+        panic!("test fault: dti.dev/test-panic={}", crate::text::field(value));
     }
 }
 
@@ -252,10 +230,7 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
     let client = match ctx.okta_client(job.validated.org.clone(), job.validated.auth.clone()) {
         Ok(c) => c,
         Err(e) => {
-            return Outcome::Failed {
-                error: SyncError::Okta(e),
-                spent: Spent::default(),
-            };
+            return Outcome::Failed { error: SyncError::Okta(e), spent: Spent::default() };
         }
     };
     let mut notices = Vec::new();
@@ -272,13 +247,7 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
     tracing::info!(integration = %job.key, "sync started");
     let result = tokio::time::timeout(
         ctx.options.sync_timeout,
-        crate::discovery::sync(
-            &client,
-            job.validated.kind,
-            &job.config,
-            &mut engine,
-            &progress,
-        ),
+        crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
     )
     .await;
     let spent = spent(&client, &progress);
@@ -292,10 +261,7 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
         }
         Err(_) => {
             ctx.metrics.record_sync("failed", took);
-            return Outcome::Failed {
-                error: SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout)),
-                spent,
-            };
+            return Outcome::Failed { error: SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout)), spent };
         }
     };
     tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
@@ -303,11 +269,5 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
     notices.extend(apps::publish(&ctx, &job.obj, &engine, &output).await);
     let (checkpoint, notice) = checkpoints::save(&ctx, &job.obj, &engine).await;
     notices.extend(notice);
-    Outcome::Succeeded(Box::new(Success {
-        output,
-        engine,
-        spent,
-        checkpoint,
-        notices,
-    }))
+    Outcome::Succeeded(Box::new(Success { output, engine, spent, checkpoint, notices }))
 }

@@ -31,12 +31,7 @@ pub(crate) struct LeaseConfig {
 
 impl LeaseConfig {
     /// client-go's proportions: renew deadline 2/3 and retry period 2/15 of the lease duration.
-    pub(crate) fn with_duration(
-        namespace: String,
-        name: String,
-        identity: String,
-        duration: Duration,
-    ) -> LeaseConfig {
+    pub(crate) fn with_duration(namespace: String, name: String, identity: String, duration: Duration) -> LeaseConfig {
         LeaseConfig {
             namespace,
             name,
@@ -66,19 +61,11 @@ pub(crate) struct Fence(Arc<FenceState>);
 impl Fence {
     /// Without leader election: always open.
     pub(crate) fn open() -> Fence {
-        Fence(Arc::new(FenceState {
-            leased: false,
-            valid_until: Mutex::new(None),
-            closed: AtomicBool::new(false),
-        }))
+        Fence(Arc::new(FenceState { leased: false, valid_until: Mutex::new(None), closed: AtomicBool::new(false) }))
     }
 
     fn leased() -> Fence {
-        Fence(Arc::new(FenceState {
-            leased: true,
-            valid_until: Mutex::new(None),
-            closed: AtomicBool::new(false),
-        }))
+        Fence(Arc::new(FenceState { leased: true, valid_until: Mutex::new(None), closed: AtomicBool::new(false) }))
     }
 
     pub(crate) fn check(&self) -> Result<(), Fenced> {
@@ -139,10 +126,7 @@ impl LeaderElector {
 
     fn new_lease(&self) -> Lease {
         Lease {
-            metadata: ObjectMeta {
-                name: Some(self.config.name.clone()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some(self.config.name.clone()), ..Default::default() },
             spec: Some(LeaseSpec {
                 holder_identity: Some(self.config.identity.clone()),
                 lease_duration_seconds: Some(self.config.duration.as_secs().max(1) as i32),
@@ -166,10 +150,7 @@ impl LeaderElector {
         match observed.as_ref() {
             Some(o) if o.record == record => o.at.elapsed() >= held_for,
             _ => {
-                *observed = Some(Observed {
-                    record,
-                    at: Instant::now(),
-                });
+                *observed = Some(Observed { record, at: Instant::now() });
                 false
             }
         }
@@ -179,11 +160,7 @@ impl LeaderElector {
     async fn try_acquire(&self) -> Result<bool, kube::Error> {
         let me = &self.config.identity;
         let Some(mut lease) = self.api.get_opt(&self.config.name).await? else {
-            return match self
-                .api
-                .create(&PostParams::default(), &self.new_lease())
-                .await
-            {
+            return match self.api.create(&PostParams::default(), &self.new_lease()).await {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
                 Err(e) => Err(e),
@@ -203,11 +180,7 @@ impl LeaderElector {
         spec.lease_duration_seconds = Some(self.config.duration.as_secs().max(1) as i32);
         spec.renew_time = Some(micro_now());
         // replace carries the resourceVersion read above: of two contenders, only one update succeeds.
-        match self
-            .api
-            .replace(&self.config.name, &PostParams::default(), &lease)
-            .await
-        {
+        match self.api.replace(&self.config.name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
@@ -275,19 +248,11 @@ impl LeaderElector {
             {
                 spec.holder_identity = None;
                 spec.renew_time = None;
-                let _ = self
-                    .api
-                    .replace(&self.config.name, &PostParams::default(), &lease)
-                    .await;
+                let _ = self.api.replace(&self.config.name, &PostParams::default(), &lease).await;
             }
         };
-        if tokio::time::timeout(self.config.renew_deadline, release)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "leader election: could not release the lease in time; it expires by itself"
-            );
+        if tokio::time::timeout(self.config.renew_deadline, release).await.is_err() {
+            tracing::warn!("leader election: could not release the lease in time; it expires by itself");
         }
     }
 }
@@ -304,27 +269,13 @@ mod tests {
         f.extend(Instant::now() + Duration::from_secs(5));
         assert!(f.check().is_ok());
         f.extend(Instant::now() - Duration::from_secs(1));
-        assert!(
-            f.check().is_ok(),
-            "an older deadline never shortens a newer one"
-        );
+        assert!(f.check().is_ok(), "an older deadline never shortens a newer one");
         f.close();
         assert!(f.check().is_err());
         let stale = Fence::leased();
         stale.extend(Instant::now() - Duration::from_millis(1));
-        assert!(
-            stale.check().is_err(),
-            "past its deadline the fence is shut without any renewal"
-        );
-        let c = LeaseConfig::with_duration(
-            "ns".into(),
-            "l".into(),
-            "me".into(),
-            Duration::from_secs(15),
-        );
-        assert_eq!(
-            (c.renew_deadline, c.retry_period),
-            (Duration::from_secs(10), Duration::from_secs(2))
-        );
+        assert!(stale.check().is_err(), "past its deadline the fence is shut without any renewal");
+        let c = LeaseConfig::with_duration("ns".into(), "l".into(), "me".into(), Duration::from_secs(15));
+        assert_eq!((c.renew_deadline, c.retry_period), (Duration::from_secs(10), Duration::from_secs(2)));
     }
 }

@@ -120,23 +120,13 @@ impl StateCollector {
                 continue;
             };
             let st = lock(&state);
-            let labels = IntegrationLabels {
-                namespace: namespace.into(),
-                name: name.into(),
-            };
+            let labels = IntegrationLabels { namespace: namespace.into(), name: name.into() };
             let conditions: Vec<ConditionParts> = st
                 .conditions
                 .iter()
-                .map(|c| ConditionParts {
-                    r#type: c.type_.clone(),
-                    status: c.status.clone(),
-                    reason: c.reason.clone(),
-                })
+                .map(|c| ConditionParts { r#type: c.type_.clone(), status: c.status.clone(), reason: c.reason.clone() })
                 .collect();
-            let ready = st
-                .conditions
-                .iter()
-                .any(|c| c.type_ == ConditionType::Ready.as_str() && c.status == "True");
+            let ready = st.conditions.iter().any(|c| c.type_ == ConditionType::Ready.as_str() && c.status == "True");
             let summary = st.results.as_ref().map(|r| &r.summary);
             out.push(Snapshot {
                 ready,
@@ -146,15 +136,7 @@ impl StateCollector {
                     .map(|t| t.0.as_second() as f64),
                 interval: st.sync_interval.map(|d| d.as_secs_f64()),
                 totals: summary.map(|s| {
-                    [
-                        s.apps,
-                        s.used_apps,
-                        s.unused_apps,
-                        s.unused_seats,
-                        s.users,
-                        s.active_users,
-                    ]
-                    .map(|v| v as f64)
+                    [s.apps, s.used_apps, s.unused_apps, s.unused_seats, s.users, s.active_users].map(|v| v as f64)
                 }),
                 checkpoint_bytes: st.checkpoint.as_ref().map(|c| c.bytes as f64),
                 token_requests: st.oauth.as_ref().map(|(_, s)| s.token_requests()),
@@ -175,9 +157,7 @@ impl StateCollector {
                 labels,
             });
         }
-        out.sort_by(|a, b| {
-            (&a.labels.namespace, &a.labels.name).cmp(&(&b.labels.namespace, &b.labels.name))
-        });
+        out.sort_by(|a, b| (&a.labels.namespace, &a.labels.name).cmp(&(&b.labels.namespace, &b.labels.name)));
         out
     }
 }
@@ -185,151 +165,138 @@ impl StateCollector {
 impl prometheus_client::collector::Collector for StateCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snaps = self.snapshots();
-        let per = |f: &dyn Fn(&Snapshot) -> Option<f64>| -> Vec<(IntegrationLabels, f64)> {
-            snaps
-                .iter()
-                .filter_map(|s| Some((s.labels.clone(), f(s)?)))
-                .collect()
-        };
         let leader = encoder.encode_descriptor(
             "dti_leader",
             "1 while this replica holds the leader lease and runs the controllers",
             None,
             MetricType::Gauge,
         )?;
-        ConstGauge::new(if self.leader.load(Ordering::Relaxed) {
-            1.0
-        } else {
-            0.0
-        })
-        .encode(leader)?;
-        gauge_family(
-            &mut encoder,
-            "dti_integration_ready",
-            "1 when the OktaIntegration's Ready condition is True",
-            &per(&|s| Some(if s.ready { 1.0 } else { 0.0 })),
-        )?;
-        let conditions: Vec<(ConditionLabels, f64)> = snaps
-            .iter()
-            .flat_map(|s| {
-                s.conditions.iter().map(|c| {
-                    (
-                        ConditionLabels {
-                            namespace: s.labels.namespace.clone(),
-                            name: s.labels.name.clone(),
-                            condition: c.clone(),
-                        },
-                        1.0,
-                    )
-                })
-            })
-            .collect();
-        gauge_family(
-            &mut encoder,
-            "dti_integration_status_condition",
-            "The OktaIntegration's conditions, one series per condition with its status and reason",
-            &conditions,
-        )?;
-        gauge_family(
-            &mut encoder,
-            "dti_integration_last_success_timestamp_seconds",
-            "When the last successful sync finished (Unix seconds)",
-            &per(&|s| s.last_success),
-        )?;
-        gauge_family(
-            &mut encoder,
-            "dti_integration_sync_interval_seconds",
-            "spec.syncInterval of the OktaIntegration",
-            &per(&|s| s.interval),
-        )?;
-        let names = [
-            (
-                "dti_integration_apps",
-                "Apps in the inventory (Okta's own apps and service clients excluded)",
-            ),
-            (
-                "dti_integration_used_apps",
-                "Apps with at least one sign-in in the usage window",
-            ),
-            (
-                "dti_integration_unused_apps",
-                "ACTIVE apps with no sign-in in the usage window",
-            ),
-            (
-                "dti_integration_unused_seats",
-                "Seat holders with no sign-in to their app in the usage window, summed over apps",
-            ),
-            (
-                "dti_integration_users",
-                "Users in the org (all but DEPROVISIONED)",
-            ),
-            (
-                "dti_integration_active_users",
-                "Distinct users with a sign-in in the usage window",
-            ),
-        ];
-        for (i, (name, help)) in names.iter().enumerate() {
-            gauge_family(&mut encoder, name, help, &per(&|s| s.totals.map(|t| t[i])))?;
-        }
-        gauge_family(
-            &mut encoder,
-            "dti_integration_checkpoint_bytes",
-            "Size of the saved sync state (compressed)",
-            &per(&|s| s.checkpoint_bytes),
-        )?;
-        let mut tokens = encoder.encode_descriptor(
-            "dti_oauth_token_requests",
-            "Access-token requests of an OAuth integration's current credentials (one an hour when all is well)",
-            None,
-            MetricType::Counter,
-        )?;
-        for s in snaps.iter().filter(|s| s.token_requests.is_some()) {
-            ConstCounter::new(s.token_requests.unwrap_or_default())
-                .encode(tokens.encode_family(&s.labels)?)?;
-        }
-        drop(tokens);
-        let apps: Vec<&(AppLabels, f64, f64)> = snaps.iter().flat_map(|s| s.apps.iter()).collect();
-        gauge_family(
-            &mut encoder,
-            "dti_integration_app_active_users",
-            "Active users of each of an integration's top apps (by app id; app is the label)",
-            &apps.iter().map(|a| (a.0.clone(), a.1)).collect::<Vec<_>>(),
-        )?;
-        gauge_family(
-            &mut encoder,
-            "dti_integration_app_unused_seats",
-            "Unused seats of each of an integration's top apps (by app id; app is the label)",
-            &apps.iter().map(|a| (a.0.clone(), a.2)).collect::<Vec<_>>(),
-        )?;
-        let budgets = self.governors.budgets();
-        let series = |pick: fn(u64, u64) -> u64| -> Vec<(BucketLabels, f64)> {
-            budgets
-                .iter()
-                .map(|(org, b, limit, left)| {
-                    (
-                        BucketLabels {
-                            org: org.clone(),
-                            bucket: b.label().into(),
-                        },
-                        pick(*limit, *left) as f64,
-                    )
-                })
-                .collect()
-        };
-        gauge_family(
-            &mut encoder,
-            "dti_okta_rate_limit_remaining",
-            "Requests this operator may still send in the bucket's current window, as last learnt",
-            &series(|_, left| left),
-        )?;
-        gauge_family(
-            &mut encoder,
-            "dti_okta_rate_limit_limit",
-            "The bucket's limit per window for this operator's credentials, as last learnt",
-            &series(|limit, _| limit),
-        )?;
-        Ok(())
+        ConstGauge::new(if self.leader.load(Ordering::Relaxed) { 1.0 } else { 0.0 }).encode(leader)?;
+        encode_health(&mut encoder, &snaps)?;
+        encode_inventory(&mut encoder, &snaps)?;
+        encode_apps(&mut encoder, &snaps)?;
+        encode_budgets(&mut encoder, &self.governors.budgets())
     }
+}
+
+/// One gauge series per integration, from `f` (None: no series).
+fn per(snaps: &[Snapshot], f: &dyn Fn(&Snapshot) -> Option<f64>) -> Vec<(IntegrationLabels, f64)> {
+    snaps.iter().filter_map(|s| Some((s.labels.clone(), f(s)?))).collect()
+}
+
+/// Readiness, conditions, data age and the sync interval.
+fn encode_health(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
+    let ready = per(snaps, &|s| Some(if s.ready { 1.0 } else { 0.0 }));
+    gauge_family(encoder, "dti_integration_ready", "1 when the OktaIntegration's Ready condition is True", &ready)?;
+    let conditions: Vec<(ConditionLabels, f64)> = snaps
+        .iter()
+        .flat_map(|s| {
+            s.conditions.iter().map(|c| {
+                let labels = ConditionLabels {
+                    namespace: s.labels.namespace.clone(),
+                    name: s.labels.name.clone(),
+                    condition: c.clone(),
+                };
+                (labels, 1.0)
+            })
+        })
+        .collect();
+    gauge_family(
+        encoder,
+        "dti_integration_status_condition",
+        "The OktaIntegration's conditions, one series per condition with its status and reason",
+        &conditions,
+    )?;
+    gauge_family(
+        encoder,
+        "dti_integration_last_success_timestamp_seconds",
+        "When the last successful sync finished (Unix seconds)",
+        &per(snaps, &|s| s.last_success),
+    )?;
+    gauge_family(
+        encoder,
+        "dti_integration_sync_interval_seconds",
+        "spec.syncInterval of the OktaIntegration",
+        &per(snaps, &|s| s.interval),
+    )
+}
+
+/// The summary's totals, the checkpoint's size and OAuth token requests.
+fn encode_inventory(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
+    let names = [
+        ("dti_integration_apps", "Apps in the inventory (Okta's own apps and service clients excluded)"),
+        ("dti_integration_used_apps", "Apps with at least one sign-in in the usage window"),
+        ("dti_integration_unused_apps", "ACTIVE apps with no sign-in in the usage window"),
+        (
+            "dti_integration_unused_seats",
+            "Seat holders with no sign-in to their app in the usage window, summed over apps",
+        ),
+        ("dti_integration_users", "Users in the org (all but DEPROVISIONED)"),
+        ("dti_integration_active_users", "Distinct users with a sign-in in the usage window"),
+    ];
+    for (i, (name, help)) in names.iter().enumerate() {
+        gauge_family(encoder, name, help, &per(snaps, &|s| s.totals.map(|t| t[i])))?;
+    }
+    gauge_family(
+        encoder,
+        "dti_integration_checkpoint_bytes",
+        "Size of the saved sync state (compressed)",
+        &per(snaps, &|s| s.checkpoint_bytes),
+    )?;
+    let mut tokens = encoder.encode_descriptor(
+        "dti_oauth_token_requests",
+        "Access-token requests of an OAuth integration's current credentials (one an hour when all is well)",
+        None,
+        MetricType::Counter,
+    )?;
+    for s in snaps.iter().filter(|s| s.token_requests.is_some()) {
+        ConstCounter::new(s.token_requests.unwrap_or_default()).encode(tokens.encode_family(&s.labels)?)?;
+    }
+    Ok(())
+}
+
+/// Per-app series of each integration's top apps, keyed by app id.
+fn encode_apps(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
+    let apps: Vec<&(AppLabels, f64, f64)> = snaps.iter().flat_map(|s| s.apps.iter()).collect();
+    gauge_family(
+        encoder,
+        "dti_integration_app_active_users",
+        "Active users of each of an integration's top apps (by app id; app is the label)",
+        &apps.iter().map(|a| (a.0.clone(), a.1)).collect::<Vec<_>>(),
+    )?;
+    gauge_family(
+        encoder,
+        "dti_integration_app_unused_seats",
+        "Unused seats of each of an integration's top apps (by app id; app is the label)",
+        &apps.iter().map(|a| (a.0.clone(), a.2)).collect::<Vec<_>>(),
+    )
+}
+
+/// The Okta rate-limit budget each org's governor last learnt.
+fn encode_budgets(
+    encoder: &mut DescriptorEncoder,
+    budgets: &[(String, Bucket, u64, u64)],
+) -> Result<(), std::fmt::Error> {
+    let series = |pick: fn(u64, u64) -> u64| -> Vec<(BucketLabels, f64)> {
+        budgets
+            .iter()
+            .map(|(org, b, limit, left)| {
+                (BucketLabels { org: org.clone(), bucket: b.label().into() }, pick(*limit, *left) as f64)
+            })
+            .collect()
+    };
+    gauge_family(
+        encoder,
+        "dti_okta_rate_limit_remaining",
+        "Requests this operator may still send in the bucket's current window, as last learnt",
+        &series(|_, left| left),
+    )?;
+    gauge_family(
+        encoder,
+        "dti_okta_rate_limit_limit",
+        "The bucket's limit per window for this operator's credentials, as last learnt",
+        &series(|limit, _| limit),
+    )
 }
 
 pub(crate) struct Metrics {
@@ -348,11 +315,7 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    pub(crate) fn new(
-        states: States,
-        governors: Arc<GovernorRegistry>,
-        top_apps: usize,
-    ) -> Metrics {
+    pub(crate) fn new(states: States, governors: Arc<GovernorRegistry>, top_apps: usize) -> Metrics {
         let mut registry = Registry::default();
         let m = Metrics {
             reconciles: Family::default(),
@@ -361,40 +324,18 @@ impl Metrics {
             status_writes: Counter::default(),
             app_writes: Counter::default(),
             syncs: Family::default(),
-            sync_duration: Family::new_with_constructor(|| {
-                Histogram::new(exponential_buckets(0.1, 2.0, 18))
-            }),
+            sync_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.1, 2.0, 18))),
             okta_requests: Family::default(),
             rate_limit_wait: Family::default(),
             checkpoint_bytes: Gauge::default(),
             leader: Arc::new(AtomicBool::new(false)),
             registry: Registry::default(),
         };
-        registry.register(
-            "dti_reconcile",
-            "Reconciles of OktaIntegrations by result",
-            m.reconciles.clone(),
-        );
-        registry.register(
-            "dti_reconcile_errors",
-            "Reconcile errors by cause",
-            m.reconcile_errors.clone(),
-        );
-        registry.register(
-            "dti_reconcile_duration_seconds",
-            "Time one reconcile took",
-            m.reconcile_duration.clone(),
-        );
-        registry.register(
-            "dti_sync",
-            "Sync jobs by result (succeeded, failed, panicked)",
-            m.syncs.clone(),
-        );
-        registry.register(
-            "dti_sync_duration_seconds",
-            "Time one sync job took, by result",
-            m.sync_duration.clone(),
-        );
+        registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
+        registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
+        registry.register("dti_reconcile_duration_seconds", "Time one reconcile took", m.reconcile_duration.clone());
+        registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", m.syncs.clone());
+        registry.register("dti_sync_duration_seconds", "Time one sync job took, by result", m.sync_duration.clone());
         registry.register(
             "dti_status_writes",
             "OktaIntegration status writes (server-side apply); an idle resync writes none",
@@ -420,47 +361,28 @@ impl Metrics {
             "Size of the last sync state saved by this process (compressed)",
             m.checkpoint_bytes.clone(),
         );
-        registry.register_collector(Box::new(StateCollector {
-            states,
-            governors,
-            top_apps,
-            leader: m.leader.clone(),
-        }));
+        registry.register_collector(Box::new(StateCollector { states, governors, top_apps, leader: m.leader.clone() }));
         // Series with a known, small label set start at zero, so rates and dashboards have data at once.
         for result in ["success", "error"] {
-            let _ = m.reconciles.get_or_create(&ResultLabels {
-                result: result.into(),
-            });
+            let _ = m.reconciles.get_or_create(&ResultLabels { result: result.into() });
         }
         for result in ["succeeded", "failed", "panicked"] {
-            let _ = m.syncs.get_or_create(&ResultLabels {
-                result: result.into(),
-            });
-            let _ = m.sync_duration.get_or_create(&ResultLabels {
-                result: result.into(),
-            });
+            let _ = m.syncs.get_or_create(&ResultLabels { result: result.into() });
+            let _ = m.sync_duration.get_or_create(&ResultLabels { result: result.into() });
         }
         Metrics { registry, ..m }
     }
 
     pub(crate) fn record_sync(&self, result: &str, took: Duration) {
-        let labels = ResultLabels {
-            result: result.into(),
-        };
+        let labels = ResultLabels { result: result.into() };
         self.syncs.get_or_create(&labels).inc();
-        self.sync_duration
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        self.sync_duration.get_or_create(&labels).observe(took.as_secs_f64());
     }
 
     pub(crate) fn record_reconcile(&self, ok: bool, took: Duration) {
         self.reconcile_duration.observe(took.as_secs_f64());
         let result = if ok { "success" } else { "error" };
-        self.reconciles
-            .get_or_create(&ResultLabels {
-                result: result.into(),
-            })
-            .inc();
+        self.reconciles.get_or_create(&ResultLabels { result: result.into() }).inc();
     }
 
     pub(crate) fn encode(&self) -> String {
@@ -476,19 +398,12 @@ impl RequestObserver for Metrics {
     fn on_answer(&self, origin: &str, bucket: Bucket, status: Option<u16>) {
         let code = status.map_or_else(|| "none".to_string(), |s| s.to_string());
         self.okta_requests
-            .get_or_create(&RequestLabels {
-                org: origin.into(),
-                bucket: bucket.label().into(),
-                code,
-            })
+            .get_or_create(&RequestLabels { org: origin.into(), bucket: bucket.label().into(), code })
             .inc();
     }
     fn on_wait(&self, origin: &str, bucket: Bucket, waited: Duration) {
         self.rate_limit_wait
-            .get_or_create(&BucketLabels {
-                org: origin.into(),
-                bucket: bucket.label().into(),
-            })
+            .get_or_create(&BucketLabels { org: origin.into(), bucket: bucket.label().into() })
             .inc_by(waited.as_secs_f64());
     }
 }
@@ -510,18 +425,9 @@ pub(crate) fn reference_markdown() -> String {
     }
     let metrics = Metrics::new(states, Arc::new(GovernorRegistry::default()), 10);
     // Families with open label sets appear once they have a series.
-    metrics
-        .reconcile_errors
-        .get_or_create(&ErrorLabels {
-            error: "status_write_conflict".into(),
-        })
-        .inc();
+    metrics.reconcile_errors.get_or_create(&ErrorLabels { error: "status_write_conflict".into() }).inc();
     metrics.on_answer("https://acme.okta.com", Bucket::Logs, Some(200));
-    metrics.on_wait(
-        "https://acme.okta.com",
-        Bucket::Logs,
-        Duration::from_millis(1),
-    );
+    metrics.on_wait("https://acme.okta.com", Bucket::Logs, Duration::from_millis(1));
     let mut out = String::from("| metric | type | what it says |\n|---|---|---|\n");
     for (name, kind, help) in reference(&metrics.encode()) {
         out.push_str(&format!("| `{name}` | {kind} | {help} |\n"));

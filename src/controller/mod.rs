@@ -36,8 +36,7 @@ pub(crate) use metrics::reference_markdown as metrics_reference;
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
 pub(crate) fn reasons_reference() -> String {
-    let mut out =
-        String::from("| reason | needs a person (Stalled) | what to do |\n|---|---|---|\n");
+    let mut out = String::from("| reason | needs a person (Stalled) | what to do |\n|---|---|---|\n");
     for reason in conditions::Reason::ALL {
         out.push_str(&format!(
             "| `{}` | {} | {} |\n",
@@ -57,10 +56,7 @@ pub(crate) enum RunError {
     #[error("cannot connect to Kubernetes: {0}")]
     Kube(#[from] kube::Error),
     #[error("cannot serve metrics on {addr}: {source}")]
-    Metrics {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Metrics { addr: SocketAddr, source: std::io::Error },
     #[error("lost the leader lease; exiting so a fresh start can wait for it again")]
     LostLease,
 }
@@ -93,34 +89,17 @@ async fn preflight(client: &Client, scopes: &[Option<String>]) -> Result<(), kub
 pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let states = state::States::default();
     let governors = Arc::new(GovernorRegistry::default());
-    let metrics = Arc::new(metrics::Metrics::new(
-        states.clone(),
-        governors.clone(),
-        config.options.metrics_top_apps,
-    ));
+    let metrics = Arc::new(metrics::Metrics::new(states.clone(), governors.clone(), config.options.metrics_top_apps));
     let health = server::serve(config.metrics_addr, metrics.clone()).await?;
-    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
-        vec![None]
-    } else {
-        config.namespaces.iter().cloned().map(Some).collect()
-    };
+    let scopes: Vec<Option<String>> =
+        if config.namespaces.is_empty() { vec![None] } else { config.namespaces.iter().cloned().map(Some).collect() };
     // Fail fast with a clear message when the API server or the CRD is missing.
     preflight(&config.client, &scopes).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector = config
-        .leader_election
-        .clone()
-        .map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
-    let fence = match &elector {
-        Some(e) => {
-            tracing::info!(identity = e.identity(), "waiting to become the leader");
-            tokio::select! {
-                _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
-                _ = server::shutdown_signal() => return Ok(()),
-            }
-            e.fence()
-        }
-        None => leader::Fence::open(),
+    let elector =
+        config.leader_election.clone().map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
+    let Some(fence) = lead(elector.as_deref()).await else {
+        return Ok(()); // stopped while standing by
     };
     metrics.leader.store(true, Ordering::Relaxed);
     match finalizers::remove_legacy(&config.client, &scopes).await {
@@ -132,7 +111,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         config.client.clone(),
         config.options,
         metrics.clone(),
-        states.clone(),
+        states,
         governors,
         fence.clone(),
         config.instance,
@@ -142,29 +121,14 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
-            watch::controller(
-                &config.client,
-                ctx.clone(),
-                scope,
-                config.reconcile_concurrency,
-                stop_rx.clone(),
-            )
-            .for_each(|_| async {})
+            watch::controller(&config.client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
+                .for_each(|_| async {})
         })
         .collect();
     tracing::info!(namespaces = ?config.namespaces, "dti-operator running");
     futures::future::join_all(controllers).await;
-    // The controllers have stopped taking work: cancel the jobs and wait until they are gone.
-    ctx.states.cancel_all();
-    if !ctx.jobs.wait_idle(Duration::from_secs(10)).await {
-        tracing::warn!(live = ctx.jobs.live(), "sync jobs did not stop within 10s");
-    }
-    fence.close();
-    metrics.leader.store(false, Ordering::Relaxed);
     let lost = supervisor.await.unwrap_or(false);
-    if let (Some(e), false) = (&elector, lost) {
-        e.release().await;
-    }
+    stop_in_order(&ctx, &fence, elector.as_deref(), lost).await;
     health.stop();
     if lost {
         return Err(RunError::LostLease);
@@ -173,13 +137,42 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Waits for the lease (when elected) and returns the fence that guards every write; None on a signal.
+async fn lead(elector: Option<&leader::LeaderElector>) -> Option<leader::Fence> {
+    let Some(e) = elector else {
+        return Some(leader::Fence::open());
+    };
+    tracing::info!(identity = e.identity(), "waiting to become the leader");
+    tokio::select! {
+        _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
+        _ = server::shutdown_signal() => return None,
+    }
+    Some(e.fence())
+}
+
+/// The controllers have stopped taking work: cancel the jobs, wait until they are gone, shut the fence,
+/// and only then give the lease back (never two writers in a rolling update).
+async fn stop_in_order(
+    ctx: &context::Context,
+    fence: &leader::Fence,
+    elector: Option<&leader::LeaderElector>,
+    lost: bool,
+) {
+    ctx.states.cancel_all();
+    if !ctx.jobs.wait_idle(Duration::from_secs(10)).await {
+        tracing::warn!(live = ctx.jobs.live(), "sync jobs did not stop within 10s");
+    }
+    fence.close();
+    ctx.metrics.leader.store(false, Ordering::Relaxed);
+    if let (Some(e), false) = (elector, lost) {
+        e.release().await;
+    }
+}
+
 use futures::StreamExt;
 
 /// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way.
-async fn watch_for_stop(
-    elector: Option<Arc<leader::LeaderElector>>,
-    stop: tokio::sync::watch::Sender<bool>,
-) -> bool {
+async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio::sync::watch::Sender<bool>) -> bool {
     let lost = match &elector {
         Some(e) => tokio::select! {
             _ = e.hold() => {

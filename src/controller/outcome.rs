@@ -10,9 +10,7 @@ use super::events::{EventReason, Notice};
 use super::state::{IntegrationState, Problem, Results, RunningJob};
 use super::steps::compose::time;
 use super::steps::validate::reason_for;
-use crate::crd::{
-    AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult,
-};
+use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
 use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;
 
@@ -64,9 +62,7 @@ fn last_sync(
     LastSync {
         started_at: time(job.started),
         completed_at: Some(time(now)),
-        duration_seconds: Some(rounded(
-            (now - job.started).num_milliseconds() as f64 / 1000.0,
-        )),
+        duration_seconds: Some(rounded((now - job.started).num_milliseconds() as f64 / 1000.0)),
         result,
         mode,
         api_requests: spent.requests,
@@ -114,16 +110,9 @@ pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>
         last_successful_sync_time: Some(time(completed)),
         window_end: Some(time(report.generated_at)),
     };
-    let mut unused: Vec<&AppUsage> = report
-        .apps
-        .iter()
-        .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
-        .collect();
+    let mut unused: Vec<&AppUsage> = report.apps.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).collect();
     unused.sort_by(|a, b| {
-        b.unused_seats
-            .cmp(&a.unused_seats)
-            .then_with(|| a.label.cmp(&b.label))
-            .then_with(|| a.id.cmp(&b.id))
+        b.unused_seats.cmp(&a.unused_seats).then_with(|| a.label.cmp(&b.label)).then_with(|| a.id.cmp(&b.id))
     });
     Results {
         summary,
@@ -139,52 +128,25 @@ fn new_apps_notice(engine: &OrgState, started: DateTime<Utc>, first_sync: bool) 
         return None;
     }
     let since = started.timestamp_millis();
-    let mut labels: Vec<&str> = engine
-        .inventory()
-        .filter(|a| a.first_seen_ms >= since)
-        .map(|a| a.record.label.as_str())
-        .collect();
+    let mut labels: Vec<&str> =
+        engine.inventory().filter(|a| a.first_seen_ms >= since).map(|a| a.record.label.as_str()).collect();
     if labels.is_empty() {
         return None;
     }
     labels.sort_unstable();
     let more = labels.len().saturating_sub(10);
-    let named = labels
-        .iter()
-        .take(10)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    let tail = if more > 0 {
-        format!(" and {more} more")
-    } else {
-        String::new()
-    };
+    let named = labels.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
     Some(Notice::new(
         false,
         EventReason::NewAppsDiscovered,
         "Sync",
-        format!(
-            "{} new app(s) since the previous sync: {named}{tail}",
-            labels.len()
-        ),
+        format!("{} new app(s) since the previous sync: {named}{tail}", labels.len()),
     ))
 }
 
-fn record_success(
-    st: &mut IntegrationState,
-    job: &RunningJob,
-    success: Success,
-    info: &JobInfo,
-    now: DateTime<Utc>,
-) {
-    let Success {
-        output,
-        engine,
-        spent,
-        checkpoint,
-        notices,
-    } = success;
+fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success, info: &JobInfo, now: DateTime<Utc>) {
+    let Success { output, engine, spent, checkpoint, notices } = success;
     let report = &output.report;
     let s = &report.summary;
     let incremental = output.mode == Mode::Incremental;
@@ -211,20 +173,8 @@ fn record_success(
     } else {
         "full: every listing and the whole usage window".to_string()
     };
-    let mode = if incremental {
-        SyncMode::Incremental
-    } else {
-        SyncMode::Full
-    };
-    st.last_sync = Some(last_sync(
-        job,
-        now,
-        SyncResult::Succeeded,
-        Some(mode),
-        spent,
-        output.skipped_records,
-        message,
-    ));
+    let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
+    st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
     st.results = Some(results(report, info.generation, now));
     st.last_sync_ok = true;
     st.engine = Some(engine);
@@ -237,17 +187,10 @@ fn record_success(
 /// A failure that says something about the credentials updates the access check (if the check is still
 /// for the credentials the job ran with).
 fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &SyncError) {
-    let Some(check) = st
-        .access
-        .as_mut()
-        .filter(|c| c.key.fingerprint == job.fingerprint)
-    else {
+    let Some(check) = st.access.as_mut().filter(|c| c.key.fingerprint == job.fingerprint) else {
         return;
     };
-    if !matches!(
-        error.class(),
-        ErrorClass::Credentials | ErrorClass::Permission
-    ) {
+    if !matches!(error.class(), ErrorClass::Credentials | ErrorClass::Permission) {
         return;
     }
     if let SyncError::Permission { need, .. } = error {
@@ -276,20 +219,9 @@ fn record_failure(
         true,
         EventReason::SyncFailed,
         "Sync",
-        format!(
-            "sync failed after {:.1}s: {message}",
-            (now - job.started).num_milliseconds() as f64 / 1000.0
-        ),
+        format!("sync failed after {:.1}s: {message}", (now - job.started).num_milliseconds() as f64 / 1000.0),
     ));
-    st.last_sync = Some(last_sync(
-        job,
-        now,
-        SyncResult::Failed,
-        None,
-        spent,
-        0,
-        message,
-    ));
+    st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
     st.last_sync_ok = false;
     // The engine state may be half-fed: the next sync resumes from the checkpoint instead.
     st.engine = None;
@@ -299,13 +231,7 @@ fn record_failure(
 }
 
 /// Records a finished job's outcome.
-pub(crate) fn record(
-    st: &mut IntegrationState,
-    job: RunningJob,
-    outcome: Outcome,
-    info: JobInfo,
-    now: DateTime<Utc>,
-) {
+pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcome, info: JobInfo, now: DateTime<Utc>) {
     st.panicked = false;
     if info.request.is_some() {
         st.last_handled_request = info.request.clone();

@@ -34,11 +34,7 @@ pub(crate) enum Error {
 fn kube_cause(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(status) => {
-            let reason = if status.reason.is_empty() {
-                status.code.to_string()
-            } else {
-                status.reason.clone()
-            };
+            let reason = if status.reason.is_empty() { status.code.to_string() } else { status.reason.clone() };
             reason.to_ascii_lowercase()
         }
         kube::Error::HyperError(_) | kube::Error::Service(_) => "transport".into(),
@@ -60,18 +56,13 @@ impl Error {
 }
 
 /// Entry point for kube-runtime's Controller: read the Secret → validate → schedule → compose → apply.
-pub(crate) async fn reconcile(
-    obj: Arc<OktaIntegration>,
-    ctx: Arc<Context>,
-) -> Result<Action, Error> {
+pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let key = key_of(&namespace, &obj.name_any());
     let span = tracing::info_span!("reconcile", integration = %key);
     let result = async {
-        let state = ctx
-            .states
-            .get(&key, obj.uid().as_deref().unwrap_or_default());
+        let state = ctx.states.get(&key, obj.uid().as_deref().unwrap_or_default());
         {
             let mut st = lock(&state);
             if !st.restored {
@@ -89,8 +80,7 @@ pub(crate) async fn reconcile(
     }
     .instrument(span)
     .await;
-    ctx.metrics
-        .record_reconcile(result.is_ok(), started.elapsed());
+    ctx.metrics.record_reconcile(result.is_ok(), started.elapsed());
     result
 }
 
@@ -100,10 +90,7 @@ pub(crate) fn error_policy(obj: Arc<OktaIntegration>, error: &Error, ctx: Arc<Co
     if !matches!(error, Error::Fenced(_)) {
         tracing::warn!(integration = %key_of(&obj.namespace().unwrap_or_default(), &obj.name_any()), error = %error, cause = %label, "reconcile failed");
     }
-    ctx.metrics
-        .reconcile_errors
-        .get_or_create(&super::metrics::ErrorLabels { error: label })
-        .inc();
+    ctx.metrics.reconcile_errors.get_or_create(&super::metrics::ErrorLabels { error: label }).inc();
     Action::requeue(Duration::from_secs(3))
 }
 
@@ -120,18 +107,9 @@ mod tests {
                 ..kube::core::Status::default()
             }))
         };
-        assert_eq!(
-            Error::StatusWrite(api(409, "Conflict")).metric_label(),
-            "status_write_conflict"
-        );
-        assert_eq!(
-            Error::EventWrite(api(403, "Forbidden")).metric_label(),
-            "event_write_forbidden"
-        );
-        assert_eq!(
-            Error::StatusWrite(api(500, "")).metric_label(),
-            "status_write_500"
-        );
+        assert_eq!(Error::StatusWrite(api(409, "Conflict")).metric_label(), "status_write_conflict");
+        assert_eq!(Error::EventWrite(api(403, "Forbidden")).metric_label(), "event_write_forbidden");
+        assert_eq!(Error::StatusWrite(api(500, "")).metric_label(), "status_write_500");
         assert_eq!(Error::Fenced(Fenced).metric_label(), "fenced");
         assert_eq!(Error::NoNamespace.metric_label(), "no_namespace");
     }

@@ -11,30 +11,17 @@ pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegration
     st.restored = true;
     let Some(status) = status else { return };
     st.conditions = status.conditions.clone();
-    st.last_sync = status
-        .last_sync
-        .clone()
-        .filter(|s| s.completed_at.is_some());
-    st.last_sync_ok = status.summary.is_some()
-        && st
-            .last_sync
-            .as_ref()
-            .is_some_and(|s| s.result == SyncResult::Succeeded);
+    st.last_sync = status.last_sync.clone().filter(|s| s.completed_at.is_some());
+    st.last_sync_ok =
+        status.summary.is_some() && st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Succeeded);
     st.results = status.summary.as_ref().map(|summary| Results {
         summary: summary.clone(),
         apps: status.apps.clone(),
         unused_apps: status.unused_apps.clone(),
         apps_total: summary.apps as usize,
-        generation: if st.last_sync_ok {
-            status.observed_generation
-        } else {
-            None
-        },
+        generation: if st.last_sync_ok { status.observed_generation } else { None },
     });
-    st.next_sync_at = status
-        .next_sync_at
-        .as_ref()
-        .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0));
+    st.next_sync_at = status.next_sync_at.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0));
     st.last_handled_request = status.last_handled_sync_request.clone();
     if st.last_sync.is_some() {
         st.attempted_generation = status.observed_generation;
@@ -68,24 +55,8 @@ mod tests {
     fn restores_what_status_shows() {
         let cases = [
             (None, None, false, None),
-            (
-                Some(last(SyncResult::Succeeded)),
-                Some(Summary {
-                    apps: 7,
-                    ..Summary::default()
-                }),
-                true,
-                Some(4),
-            ),
-            (
-                Some(last(SyncResult::Failed)),
-                Some(Summary {
-                    apps: 7,
-                    ..Summary::default()
-                }),
-                false,
-                None,
-            ),
+            (Some(last(SyncResult::Succeeded)), Some(Summary { apps: 7, ..Summary::default() }), true, Some(4)),
+            (Some(last(SyncResult::Failed)), Some(Summary { apps: 7, ..Summary::default() }), false, None),
             (Some(last(SyncResult::Succeeded)), None, false, None),
         ];
         for (i, (last_sync, summary, ok, generation)) in cases.into_iter().enumerate() {
@@ -100,16 +71,8 @@ mod tests {
             restore(&mut st, Some(&status));
             assert!(st.restored);
             assert_eq!(st.last_sync_ok, ok, "case {i}");
-            assert_eq!(
-                st.results.as_ref().map(|r| r.apps_total),
-                summary.map(|s| s.apps as usize),
-                "case {i}"
-            );
-            assert_eq!(
-                st.results.as_ref().and_then(|r| r.generation),
-                generation,
-                "case {i}"
-            );
+            assert_eq!(st.results.as_ref().map(|r| r.apps_total), summary.map(|s| s.apps as usize), "case {i}");
+            assert_eq!(st.results.as_ref().and_then(|r| r.generation), generation, "case {i}");
             assert_eq!(st.last_handled_request.as_deref(), Some("r1"));
         }
         let mut blank = IntegrationState::default();

@@ -33,29 +33,17 @@ impl Health {
 }
 
 async fn metrics(State(s): State<Shared>) -> ([(&'static str, &'static str); 1], String) {
-    (
-        [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-        s.metrics.encode(),
-    )
+    ([("content-type", "text/plain; version=0.0.4; charset=utf-8")], s.metrics.encode())
 }
 
 async fn readyz(State(s): State<Shared>) -> (StatusCode, &'static str) {
-    if s.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ok")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting")
-    }
+    if s.ready.load(Ordering::Relaxed) { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting") }
 }
 
 pub(crate) async fn serve(addr: SocketAddr, metrics_: Arc<Metrics>) -> Result<Health, RunError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| RunError::Metrics { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| RunError::Metrics { addr, source })?;
     let ready = Arc::new(AtomicBool::new(false));
-    let shared = Shared {
-        metrics: metrics_,
-        ready: ready.clone(),
-    };
+    let shared = Shared { metrics: metrics_, ready: ready.clone() };
     let app = axum::Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok" }))
@@ -74,9 +62,7 @@ pub(crate) async fn serve(addr: SocketAddr, metrics_: Arc<Metrics>) -> Result<He
 pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {},
                 _ = term.recv() => {},

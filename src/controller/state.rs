@@ -26,10 +26,7 @@ pub(crate) struct Problem {
 
 impl Problem {
     pub(crate) fn new(reason: Reason, message: impl AsRef<str>) -> Problem {
-        Problem {
-            reason,
-            message: crate::text::message(message.as_ref()),
-        }
+        Problem { reason, message: crate::text::message(message.as_ref()) }
     }
 }
 
@@ -107,9 +104,7 @@ pub(crate) struct IntegrationState {
 impl IntegrationState {
     /// The problem that blocks syncing, if any: the precheck's, else the access check's.
     pub(crate) fn problem(&self) -> Option<&Problem> {
-        self.precheck
-            .as_ref()
-            .or_else(|| self.access.as_ref().and_then(|c| c.problem.as_ref()))
+        self.precheck.as_ref().or_else(|| self.access.as_ref().and_then(|c| c.problem.as_ref()))
     }
 
     pub(crate) fn access_valid(&self) -> bool {
@@ -178,10 +173,7 @@ impl States {
 
     /// Every state, for scrape-time metrics.
     pub(crate) fn all(&self) -> Vec<(String, Arc<Mutex<IntegrationState>>)> {
-        lock(&self.0)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        lock(&self.0).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Cancels every job (shutdown, lost lease).

@@ -32,13 +32,9 @@ impl Iterator for CappedBackoff {
     type Item = Duration;
     fn next(&mut self) -> Option<Duration> {
         use rand::Rng;
-        let ceiling = BACKOFF_MIN
-            .saturating_mul(1 << self.attempt.min(8))
-            .min(BACKOFF_MAX);
+        let ceiling = BACKOFF_MIN.saturating_mul(1 << self.attempt.min(8)).min(BACKOFF_MAX);
         self.attempt = self.attempt.saturating_add(1);
-        Some(Duration::from_secs_f64(rand::rng().random_range(
-            BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64(),
-        )))
+        Some(Duration::from_secs_f64(rand::rng().random_range(BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64())))
     }
 }
 
@@ -55,25 +51,16 @@ fn backoff() -> CappedBackoff {
 /// Whether a Secret is the one an integration reads.
 fn uses_secret(oi: &OktaIntegration, name: &str) -> bool {
     let c = &oi.spec.credentials;
-    c.api_token
-        .as_ref()
-        .is_some_and(|t| t.secret_ref.name == name)
-        || c.oauth
-            .as_ref()
-            .is_some_and(|o| o.private_key.secret_ref.name == name)
+    c.api_token.as_ref().is_some_and(|t| t.secret_ref.name == name)
+        || c.oauth.as_ref().is_some_and(|o| o.private_key.secret_ref.name == name)
 }
 
 /// Forgets states of integrations gone from `store` (within `scope`) after a relist.
 fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) {
-    let live: std::collections::HashSet<String> = store
-        .state()
-        .iter()
-        .map(|o| key_of(&o.namespace().unwrap_or_default(), &o.name_any()))
-        .collect();
+    let live: std::collections::HashSet<String> =
+        store.state().iter().map(|o| key_of(&o.namespace().unwrap_or_default(), &o.name_any())).collect();
     for key in ctx.states.keys() {
-        let in_scope = scope
-            .as_ref()
-            .is_none_or(|ns| key.starts_with(&format!("{ns}/")));
+        let in_scope = scope.as_ref().is_none_or(|ns| key.starts_with(&format!("{ns}/")));
         if in_scope && !live.contains(&key) && ctx.states.remove(&key) {
             tracing::info!(integration = %key, "integration gone: its sync is cancelled and its state dropped");
         }
@@ -81,6 +68,25 @@ fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) 
 }
 
 /// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
+/// What the watch itself tells the state: a deleted integration's sync is cancelled and its state dropped
+/// at once; after each (re)list, state of integrations that no longer exist is swept.
+fn deletions_and_sweeps(
+    ctx: Arc<Context>,
+    store: reflector::Store<OktaIntegration>,
+    scope: Option<String>,
+) -> impl Fn(&Event<OktaIntegration>) {
+    move |event: &Event<OktaIntegration>| match event {
+        Event::Delete(obj) => {
+            let key = key_of(&obj.namespace().unwrap_or_default(), &obj.name_any());
+            if ctx.states.remove(&key) {
+                tracing::info!(integration = %key, "integration deleted: its sync is cancelled and its state dropped");
+            }
+        }
+        Event::InitDone => sweep(&ctx, &store, &scope),
+        _ => {}
+    }
+}
+
 pub(crate) fn controller(
     client: &Client,
     ctx: Arc<Context>,
@@ -88,32 +94,15 @@ pub(crate) fn controller(
     concurrency: u16,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> impl Stream<Item = ()> + Send {
-    let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) =
-        match &scope {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (Api::all(client.clone()), Api::all(client.clone())),
-        };
-    let (store, writer) = reflector::store::<OktaIntegration>();
-    let on_event = {
-        let (ctx, store, scope) = (ctx.clone(), store.clone(), scope.clone());
-        move |event: &Event<OktaIntegration>| match event {
-            Event::Delete(obj) => {
-                let key = key_of(&obj.namespace().unwrap_or_default(), &obj.name_any());
-                if ctx.states.remove(&key) {
-                    tracing::info!(integration = %key, "integration deleted: its sync is cancelled and its state dropped");
-                }
-            }
-            Event::InitDone => sweep(&ctx, &store, &scope),
-            _ => {}
-        }
+    let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) = match &scope {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
     };
+    let (store, writer) = reflector::store::<OktaIntegration>();
+    let on_event = deletions_and_sweeps(ctx.clone(), store.clone(), scope.clone());
     let objects = reflector::reflector(
         writer,
-        watcher::watcher(integrations, watcher::Config::default().any_semantic())
-            .backoff(backoff()),
+        watcher::watcher(integrations, watcher::Config::default().any_semantic()).backoff(backoff()),
     )
     .inspect(move |e| {
         if let Ok(event) = e {
@@ -121,9 +110,7 @@ pub(crate) fn controller(
         }
     })
     .applied_objects();
-    let secret_events = watcher::watcher(secrets, watcher::Config::default())
-        .backoff(backoff())
-        .touched_objects();
+    let secret_events = watcher::watcher(secrets, watcher::Config::default()).backoff(backoff()).touched_objects();
     let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
     ctx.add_trigger(trigger_tx);
     let mapped_store = store.clone();

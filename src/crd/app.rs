@@ -29,23 +29,11 @@ pub const USED_LABEL: &str = "dti.dev/used";
     doc = "OktaApp is one app of an OktaIntegration's inventory (written by the operator): its assignments, seats and sign-ins over the integration's usage window.",
     printcolumn(name = "App", type_ = "string", json_path = ".status.label"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(
-        name = "Assigned",
-        type_ = "integer",
-        json_path = ".status.assignedUsers"
-    ),
+    printcolumn(name = "Assigned", type_ = "integer", json_path = ".status.assignedUsers"),
     printcolumn(name = "Active", type_ = "integer", json_path = ".status.activeUsers"),
-    printcolumn(
-        name = "Unused Seats",
-        type_ = "integer",
-        json_path = ".status.unusedSeats"
-    ),
+    printcolumn(name = "Unused Seats", type_ = "integer", json_path = ".status.unusedSeats"),
     printcolumn(name = "Last Used", type_ = "date", json_path = ".status.lastUsed"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct OktaAppSpec {

@@ -21,18 +21,10 @@ use serde::{Deserialize, Serialize};
     kind = "OktaSyncState",
     namespaced,
     doc = "OktaSyncState holds one part of an OktaIntegration's saved sync state (written by the operator; it contains Okta user ids).",
-    printcolumn(
-        name = "Integration",
-        type_ = "string",
-        json_path = ".spec.integration"
-    ),
+    printcolumn(name = "Integration", type_ = "string", json_path = ".spec.integration"),
     printcolumn(name = "Part", type_ = "integer", json_path = ".spec.part"),
     printcolumn(name = "Parts", type_ = "integer", json_path = ".spec.parts"),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct OktaSyncStateSpec {

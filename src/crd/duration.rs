@@ -19,9 +19,7 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
     let mut rest = text;
     let mut total = 0f64;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
         if number_len == 0 {
             return Err(bad());
         }
@@ -51,9 +49,7 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
 
 /// clap's value parser for a usage window flag, `1d` to `90d`, as days.
 pub fn window_days_arg(text: &str) -> Result<u32, String> {
-    parse_usage_window(text)
-        .map(|w| (w.as_secs() / 86_400) as u32)
-        .map_err(|e| e.to_string())
+    parse_usage_window(text).map(|w| (w.as_secs() / 86_400) as u32).map_err(|e| e.to_string())
 }
 
 /// Parses a usage window of whole days, `1d` to `90d`.
@@ -73,18 +69,9 @@ mod tests {
     #[test]
     fn go_durations() {
         assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(
-            parse_go_duration("1h30m").unwrap(),
-            Duration::from_secs(5400)
-        );
-        assert_eq!(
-            parse_go_duration("1.5h").unwrap(),
-            Duration::from_secs(5400)
-        );
-        assert_eq!(
-            parse_go_duration("250ms").unwrap(),
-            Duration::from_millis(250)
-        );
+        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
         for bad in ["", "h", "5", "5d", "1h-3m", "m5"] {
             assert!(parse_go_duration(bad).is_err(), "{bad} should be refused");
         }
@@ -92,14 +79,8 @@ mod tests {
 
     #[test]
     fn usage_windows() {
-        assert_eq!(
-            parse_usage_window("30d").unwrap(),
-            Duration::from_secs(30 * 86_400)
-        );
-        assert_eq!(
-            parse_usage_window("1d").unwrap(),
-            Duration::from_secs(86_400)
-        );
+        assert_eq!(parse_usage_window("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_usage_window("1d").unwrap(), Duration::from_secs(86_400));
         for bad in ["0d", "91d", "120d", "30", "d", "7h"] {
             assert!(parse_usage_window(bad).is_err(), "{bad} should be refused");
         }

@@ -41,32 +41,12 @@ pub const DEFAULT_OAUTH_SCOPES: [&str; 3] = ["okta.users.read", "okta.apps.read"
     category = "dti",
     doc = "OktaIntegration connects an Okta org to Digital Transformation Intelligence: the operator validates its read access and writes every SaaS app the org signs in to through Okta, with its usage, into status and into OktaApp objects.",
     printcolumn(name = "Domain", type_ = "string", json_path = ".spec.domain"),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
     printcolumn(name = "Apps", type_ = "integer", json_path = ".status.summary.apps"),
-    printcolumn(
-        name = "Used",
-        type_ = "integer",
-        json_path = ".status.summary.usedApps"
-    ),
-    printcolumn(
-        name = "Unused Seats",
-        type_ = "integer",
-        json_path = ".status.summary.unusedSeats"
-    ),
-    printcolumn(
-        name = "Last Sync",
-        type_ = "date",
-        json_path = ".status.summary.lastSuccessfulSyncTime"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    ),
+    printcolumn(name = "Used", type_ = "integer", json_path = ".status.summary.usedApps"),
+    printcolumn(name = "Unused Seats", type_ = "integer", json_path = ".status.summary.unusedSeats"),
+    printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.summary.lastSuccessfulSyncTime"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(
         name = "Status",
         type_ = "string",
@@ -166,10 +146,7 @@ pub struct UsageSpec {
     /// name an app of the inventory as their AppInstance target. The default covers SSO, RADIUS, OIDC and
     /// Office 365 rich-client sign-ins; one sign-in recorded under two of these types counts once.
     #[serde(default = "default_event_types")]
-    #[schemars(
-        length(min = 1, max = 20),
-        inner(regex(pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"), length(max = 100))
-    )]
+    #[schemars(length(min = 1, max = 20), inner(regex(pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"), length(max = 100)))]
     #[x_kube(validation = Rule::new("self.all(t, self.exists_one(u, u == t))").message("usage.eventTypes must not list an event type twice"))]
     pub event_types: Vec<String>,
 }
@@ -180,9 +157,7 @@ fn default_event_types() -> Vec<String> {
 
 impl Default for UsageSpec {
     fn default() -> Self {
-        UsageSpec {
-            event_types: default_event_types(),
-        }
+        UsageSpec { event_types: default_event_types() }
     }
 }
 
@@ -246,10 +221,7 @@ pub struct OAuthCredentials {
     pub key_id: Option<String>,
     /// Scopes to request; the default is the three read scopes the integration needs.
     #[serde(default = "default_scopes")]
-    #[schemars(
-        length(min = 1, max = 20),
-        inner(regex(pattern = r"^[a-z0-9_.]+$"), length(max = 100))
-    )]
+    #[schemars(length(min = 1, max = 20), inner(regex(pattern = r"^[a-z0-9_.]+$"), length(max = 100)))]
     pub scopes: Vec<String>,
 }
 

@@ -14,14 +14,12 @@ use kube::CustomResourceExt;
 
 pub use app::{INTEGRATION_LABEL, OktaApp, OktaAppSpec, OktaAppStatus, USED_LABEL};
 pub use checkpoint::{OktaSyncState, OktaSyncStateSpec};
-pub use duration::{
-    DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg,
-};
+pub use duration::{DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg};
 pub use integration::{
-    AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials,
-    DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, LastSync, OAuthCredentials, OktaIntegration,
-    OktaIntegrationSpec, OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource,
-    SecretKeyRef, Summary, SyncMode, SyncResult, UsageSpec,
+    AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
+    DEFAULT_SIGN_IN_EVENT_TYPES, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
+    OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, SecretKeyRef, Summary, SyncMode,
+    SyncResult, UsageSpec,
 };
 
 /// Annotation whose every new value asks for one sync now; the value is echoed in `status.lastHandledSyncRequest`.
@@ -32,11 +30,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut all = vec![OktaIntegration::crd(), OktaApp::crd(), OktaSyncState::crd()];
     for crd in &mut all {
         for version in &mut crd.spec.versions {
-            if let Some(schema) = version
-                .schema
-                .as_mut()
-                .and_then(|s| s.open_api_v3_schema.as_mut())
-            {
+            if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
                 normalize_integer_formats(schema);
             }
         }
@@ -69,10 +63,7 @@ pub fn crd_files() -> Result<Vec<(String, String)>, serde_yaml::Error> {
     crds()
         .into_iter()
         .map(|crd| {
-            let file = format!(
-                "{}.yaml",
-                crd.spec.names.singular.clone().unwrap_or_default()
-            );
+            let file = format!("{}.yaml", crd.spec.names.singular.clone().unwrap_or_default());
             serde_yaml::to_string(&crd).map(|yaml| (file, yaml))
         })
         .collect()
@@ -80,9 +71,5 @@ pub fn crd_files() -> Result<Vec<(String, String)>, serde_yaml::Error> {
 
 /// Every CRD as one multi-document YAML stream (`dti-operator crd`).
 pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
-    Ok(crd_files()?
-        .into_iter()
-        .map(|(_, yaml)| yaml)
-        .collect::<Vec<_>>()
-        .join("---\n"))
+    Ok(crd_files()?.into_iter().map(|(_, yaml)| yaml).collect::<Vec<_>>().join("---\n"))
 }

@@ -51,11 +51,7 @@ impl AccessReport {
     }
 }
 
-async fn probe(
-    client: &OktaClient,
-    kind: CredentialKind,
-    need: Need,
-) -> Result<Option<SyncError>, SyncError> {
+async fn probe(client: &OktaClient, kind: CredentialKind, need: Need) -> Result<Option<SyncError>, SyncError> {
     match client.get_page(&client.url(need.probe())).await {
         Ok(_) => Ok(None),
         Err(e) => match SyncError::classify(kind, need, e) {
@@ -67,10 +63,7 @@ async fn probe(
 
 /// Checks the three permissions concurrently. Rejected credentials or an unreachable org are errors; a
 /// missing permission is a finding.
-pub(crate) async fn check_access(
-    client: &OktaClient,
-    kind: CredentialKind,
-) -> Result<AccessReport, SyncError> {
+pub(crate) async fn check_access(client: &OktaClient, kind: CredentialKind) -> Result<AccessReport, SyncError> {
     let (users, apps, logs) = tokio::join!(
         probe(client, kind, Need::Users),
         probe(client, kind, Need::Applications),
@@ -85,13 +78,7 @@ pub(crate) async fn check_access(
             }
             Ok(_) => {}
             // Rejected credentials matter more than a transient failure of another probe.
-            Err(e)
-                if failure
-                    .as_ref()
-                    .is_none_or(|f| f.class() != ErrorClass::Credentials) =>
-            {
-                failure = Some(e)
-            }
+            Err(e) if failure.as_ref().is_none_or(|f| f.class() != ErrorClass::Credentials) => failure = Some(e),
             Err(_) => {}
         }
     }

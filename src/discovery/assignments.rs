@@ -43,10 +43,7 @@ impl AppUserStatus {
     ];
 
     pub(crate) fn parse(text: &str) -> AppUserStatus {
-        AppUserStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .unwrap_or(AppUserStatus::Other)
+        AppUserStatus::ALL.into_iter().find(|s| s.as_str() == text).unwrap_or(AppUserStatus::Other)
     }
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -89,17 +86,11 @@ impl AppUserStatus {
     }
 
     fn code(self) -> u8 {
-        AppUserStatus::ALL
-            .iter()
-            .position(|s| *s == self)
-            .unwrap_or(13) as u8
+        AppUserStatus::ALL.iter().position(|s| *s == self).unwrap_or(13) as u8
     }
 
     fn from_code(code: u8) -> AppUserStatus {
-        AppUserStatus::ALL
-            .get((code & 0x7f) as usize)
-            .copied()
-            .unwrap_or(AppUserStatus::Other)
+        AppUserStatus::ALL.get((code & 0x7f) as usize).copied().unwrap_or(AppUserStatus::Other)
     }
 }
 
@@ -142,11 +133,7 @@ impl Record for RawAppUser {
         let status = required(&self.status, "an app user without a status")?;
         Ok(AppUserRecord {
             user: user.to_string(),
-            scope: if self.scope.as_deref() == Some("GROUP") {
-                Scope::Group
-            } else {
-                Scope::User
-            },
+            scope: if self.scope.as_deref() == Some("GROUP") { Scope::Group } else { Scope::User },
             status: AppUserStatus::parse(status),
         })
     }
@@ -193,8 +180,7 @@ impl Assignments {
 
     /// From the checkpoint's columns; None when they disagree or are not sorted.
     pub(crate) fn from_columns(users: Vec<u32>, codes: Vec<u8>) -> Option<Assignments> {
-        (users.len() == codes.len() && users.windows(2).all(|w| w[0] < w[1]))
-            .then_some(Assignments { users, codes })
+        (users.len() == codes.len() && users.windows(2).all(|w| w[0] < w[1])).then_some(Assignments { users, codes })
     }
 
     pub(crate) fn columns(&self) -> (&[u32], &[u8]) {
@@ -203,11 +189,7 @@ impl Assignments {
 
     pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, Scope, AppUserStatus)> + '_ {
         self.users.iter().zip(&self.codes).map(|(&u, &c)| {
-            let scope = if c & GROUP_BIT != 0 {
-                Scope::Group
-            } else {
-                Scope::User
-            };
+            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
             (u, scope, AppUserStatus::from_code(c))
         })
     }
@@ -238,22 +220,8 @@ mod tests {
 
     #[test]
     fn seats_follow_app_user_status() {
-        let holding: Vec<&str> = AppUserStatus::ALL
-            .iter()
-            .filter(|s| s.holds_seat())
-            .map(|s| s.as_str())
-            .collect();
-        assert_eq!(
-            holding,
-            [
-                "ACTIVE",
-                "APPROVED",
-                "IMPLICIT",
-                "PENDING",
-                "PROVISIONED",
-                "STAGED"
-            ]
-        );
+        let holding: Vec<&str> = AppUserStatus::ALL.iter().filter(|s| s.holds_seat()).map(|s| s.as_str()).collect();
+        assert_eq!(holding, ["ACTIVE", "APPROVED", "IMPLICIT", "PENDING", "PROVISIONED", "STAGED"]);
         let table = Assignments::from_rows(vec![
             (5, Scope::User, AppUserStatus::Active),
             (2, Scope::Group, AppUserStatus::Suspended),
@@ -264,25 +232,10 @@ mod tests {
         assert_eq!(table.columns().0.len(), 4);
         assert_eq!(table.seat_holders().count(), 2);
         assert_eq!(table.seat_holders().collect::<Vec<_>>(), vec![5, 9]);
-        assert!(
-            table
-                .rows()
-                .any(|r| r == (5, Scope::Group, AppUserStatus::Active))
-        );
+        assert!(table.rows().any(|r| r == (5, Scope::Group, AppUserStatus::Active)));
         assert_eq!(AppUserStatus::parse("SOMETHING_NEW"), AppUserStatus::Other);
         let mut t = table.clone();
-        t.remap(&[
-            None,
-            None,
-            Some(0),
-            None,
-            None,
-            Some(3),
-            None,
-            Some(1),
-            None,
-            Some(2),
-        ]);
+        t.remap(&[None, None, Some(0), None, None, Some(3), None, Some(1), None, Some(2)]);
         assert_eq!(t.columns().0, &[0, 1, 2, 3]);
     }
 }

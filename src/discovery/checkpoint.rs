@@ -65,10 +65,7 @@ type R<T> = Result<T, CheckpointError>;
 
 impl Reader<'_> {
     fn byte(&mut self) -> R<u8> {
-        let (&b, rest) = self
-            .0
-            .split_first()
-            .ok_or(CheckpointError::Corrupt("truncated"))?;
+        let (&b, rest) = self.0.split_first().ok_or(CheckpointError::Corrupt("truncated"))?;
         self.0 = rest;
         Ok(b)
     }
@@ -104,8 +101,7 @@ impl Reader<'_> {
         }
         let (s, rest) = self.0.split_at(n);
         self.0 = rest;
-        String::from_utf8(s.to_vec())
-            .map_err(|_| CheckpointError::Corrupt("text that is not UTF-8"))
+        String::from_utf8(s.to_vec()).map_err(|_| CheckpointError::Corrupt("text that is not UTF-8"))
     }
     fn opt_i64(&mut self) -> R<Option<i64>> {
         Ok(match self.byte()? {
@@ -191,8 +187,7 @@ fn write_usage(w: &mut Writer, usage: &UsageLedger) {
     }
     let keys: Vec<u64> = usage.recent.keys().collect();
     w.u64(keys.len() as u64);
-    keys.iter()
-        .for_each(|k| w.0.extend_from_slice(&k.to_le_bytes()));
+    keys.iter().for_each(|k| w.0.extend_from_slice(&k.to_le_bytes()));
 }
 
 /// The state as compressed bytes.
@@ -232,12 +227,7 @@ fn read_key(r: &mut Reader<'_>) -> R<StateKey> {
     let n = r.len()?;
     let event_types = (0..n).map(|_| r.str()).collect::<R<Vec<_>>>()?;
     let include_okta_apps = r.byte()? != 0;
-    Ok(StateKey {
-        origin,
-        window_days,
-        event_types,
-        include_okta_apps,
-    })
+    Ok(StateKey { origin, window_days, event_types, include_okta_apps })
 }
 
 fn read_users(r: &mut Reader<'_>, limit: usize) -> R<Vec<u32>> {
@@ -255,8 +245,7 @@ fn read_users(r: &mut Reader<'_>, limit: usize) -> R<Vec<u32>> {
 }
 
 fn read_app(r: &mut Reader<'_>, users: usize) -> R<AppEntry> {
-    let (id, name, label, status, sign_on_mode) =
-        (r.str()?, r.str()?, r.str()?, r.str()?, r.str()?);
+    let (id, name, label, status, sign_on_mode) = (r.str()?, r.str()?, r.str()?, r.str()?, r.str()?);
     let kind = kind_of(r.byte()?);
     let (listed_ms, first_seen_ms) = (r.i64()?, r.i64()?);
     let n = r.len()?;
@@ -269,21 +258,11 @@ fn read_app(r: &mut Reader<'_>, users: usize) -> R<AppEntry> {
             for _ in 0..list.len() {
                 codes.push(r.byte()?);
             }
-            Some(
-                Assignments::from_columns(list, codes)
-                    .ok_or(CheckpointError::Corrupt("assignments out of order"))?,
-            )
+            Some(Assignments::from_columns(list, codes).ok_or(CheckpointError::Corrupt("assignments out of order"))?)
         }
     };
     Ok(AppEntry {
-        record: AppRecord {
-            id,
-            name,
-            label,
-            status,
-            sign_on_mode,
-            kind,
-        },
+        record: AppRecord { id, name, label, status, sign_on_mode, kind },
         assignments,
         groups,
         listed_ms,
@@ -305,8 +284,7 @@ fn read_usage(r: &mut Reader<'_>, users: usize) -> R<UsageLedger> {
         let mut hour = 0i64;
         for _ in 0..r.len()? {
             hour = hour.saturating_add(r.i64()?);
-            let n = u32::try_from(r.u64()?)
-                .map_err(|_| CheckpointError::Corrupt("a count out of range"))?;
+            let n = u32::try_from(r.u64()?).map_err(|_| CheckpointError::Corrupt("a count out of range"))?;
             app.hourly.insert(hour, n);
         }
         app.last_used_ms = r.opt_i64()?;
@@ -341,21 +319,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<OrgState, CheckpointError> {
     let key = read_key(&mut r)?;
     let cursor = match r.byte()? {
         0 => None,
-        _ => Some(
-            Url::parse(&r.str()?)
-                .map_err(|_| CheckpointError::Corrupt("a cursor that is not a URL"))?,
-        ),
+        _ => Some(Url::parse(&r.str()?).map_err(|_| CheckpointError::Corrupt("a cursor that is not a URL"))?),
     };
     let (assignments_listed_ms, users_listed_ms) = (r.opt_i64()?, r.opt_i64()?);
     let mut directory = Directory::default();
     for _ in 0..r.len()? {
         let id = r.str()?;
         let status = UserStatus::from_code(r.byte()?);
-        directory.set(&UserRecord {
-            id,
-            status,
-            login: None,
-        });
+        directory.set(&UserRecord { id, status, login: None });
     }
     let users = directory.len();
     let mut apps = BTreeMap::new();
@@ -367,15 +338,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<OrgState, CheckpointError> {
     if !r.0.is_empty() {
         return Err(CheckpointError::Corrupt("trailing bytes"));
     }
-    Ok(OrgState {
-        key,
-        cursor,
-        directory,
-        apps,
-        usage,
-        assignments_listed_ms,
-        users_listed_ms,
-    })
+    Ok(OrgState { key, cursor, directory, apps, usage, assignments_listed_ms, users_listed_ms })
 }
 
 #[cfg(test)]
@@ -390,23 +353,11 @@ mod tests {
             event_types: vec!["user.authentication.sso".into()],
             include_okta_apps: false,
         });
-        s.cursor =
-            Some(Url::parse("https://acme.okta.com/api/v1/logs?after=abc&limit=1000").unwrap());
+        s.cursor = Some(Url::parse("https://acme.okta.com/api/v1/logs?after=abc&limit=1000").unwrap());
         s.assignments_listed_ms = Some(1_700_000_000_000);
         s.users_listed_ms = Some(1_700_000_000_001);
-        for (i, status) in [
-            UserStatus::Active,
-            UserStatus::Suspended,
-            UserStatus::Unlisted,
-        ]
-        .iter()
-        .enumerate()
-        {
-            s.directory.set(&UserRecord {
-                id: format!("00u{i}"),
-                status: *status,
-                login: None,
-            });
+        for (i, status) in [UserStatus::Active, UserStatus::Suspended, UserStatus::Unlisted].iter().enumerate() {
+            s.directory.set(&UserRecord { id: format!("00u{i}"), status: *status, login: None });
         }
         s.apps.insert(
             "0oa1".into(),
@@ -443,9 +394,6 @@ mod tests {
         let mid = damaged.len() / 2;
         damaged[mid] ^= 0xff;
         assert!(decode(&damaged).is_err(), "a flipped byte is caught");
-        assert!(
-            decode(&bytes[..bytes.len() - 3]).is_err(),
-            "a cut checkpoint is caught"
-        );
+        assert!(decode(&bytes[..bytes.len() - 3]).is_err(), "a cut checkpoint is caught");
     }
 }

@@ -74,10 +74,7 @@ impl UserStatus {
     }
 
     pub(crate) fn from_code(code: u8) -> UserStatus {
-        UserStatus::ALL
-            .get(code as usize)
-            .copied()
-            .unwrap_or(UserStatus::Unlisted)
+        UserStatus::ALL.get(code as usize).copied().unwrap_or(UserStatus::Unlisted)
     }
 
     /// What `GET /api/v1/users` returns without a filter: every user but DEPROVISIONED ones.
@@ -185,9 +182,7 @@ impl Directory {
 
     /// Every known user becomes Unlisted: a full listing sets again those that still exist.
     pub(crate) fn unlist_all(&mut self) {
-        self.status
-            .iter_mut()
-            .for_each(|s| *s = UserStatus::Unlisted);
+        self.status.iter_mut().for_each(|s| *s = UserStatus::Unlisted);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -214,10 +209,7 @@ impl Directory {
     /// old index → new index map for the tables that refer to users.
     pub(crate) fn compact(&mut self, keep: impl Fn(u32) -> bool) -> Vec<Option<u32>> {
         let mut remap = vec![None; self.ids.len()];
-        let mut next = Directory {
-            logins: self.logins.as_ref().map(|_| Vec::new()),
-            ..Directory::default()
-        };
+        let mut next = Directory { logins: self.logins.as_ref().map(|_| Vec::new()), ..Directory::default() };
         for (old, id) in self.ids.iter().enumerate() {
             let status = self.status[old];
             if status == UserStatus::Unlisted && !keep(old as u32) {
@@ -236,10 +228,7 @@ impl Directory {
 
     /// (id, status) of every user, for the checkpoint.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, UserStatus)> {
-        self.ids
-            .iter()
-            .map(|s| &**s)
-            .zip(self.status.iter().copied())
+        self.ids.iter().map(|s| &**s).zip(self.status.iter().copied())
     }
 }
 
@@ -248,11 +237,7 @@ mod tests {
     use super::*;
 
     fn user(id: &str, status: UserStatus) -> UserRecord {
-        UserRecord {
-            id: id.into(),
-            status,
-            login: Some(format!("{id}@example.com")),
-        }
+        UserRecord { id: id.into(), status, login: Some(format!("{id}@example.com")) }
     }
 
     #[test]

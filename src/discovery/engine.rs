@@ -103,6 +103,29 @@ impl Run<'_> {
 
 /// One sync of `state` (a fresh one when it was kept for another configuration). On error the state is
 /// half-updated: callers drop it and resume from their last checkpoint (or scan in full).
+/// Where this sync's System Log read starts: the saved cursor, or (state for other settings, or none) the
+/// window's start with usage rebuilt from scratch, never added to what was counted.
+fn starting_point(
+    state: &mut OrgState,
+    config: &SyncConfig,
+    reader: &Reader<'_>,
+    window_start: chrono::DateTime<Utc>,
+) -> url::Url {
+    if state.key != config.key() {
+        *state = OrgState::new(config.key());
+    }
+    if config.keep_logins {
+        state.directory.keep_logins();
+    }
+    match state.cursor.take() {
+        Some(cursor) => cursor,
+        None => {
+            state.usage = Default::default();
+            log::first_page(reader, window_start, &state.key.event_types)
+        }
+    }
+}
+
 pub(crate) async fn sync(
     client: &OktaClient,
     kind: CredentialKind,
@@ -118,61 +141,27 @@ pub(crate) async fn sync(
         skips: Mutex::new(Skips::default()),
         users_scanned: AtomicU64::new(0),
     };
-    if state.key != config.key() {
-        *state = OrgState::new(config.key());
-    }
-    if config.keep_logins {
-        state.directory.keep_logins();
-    }
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
-    let first = match state.cursor.take() {
-        Some(cursor) => cursor,
-        None => {
-            // No cursor: usage is rebuilt from the whole window, never added to what was counted.
-            state.usage = Default::default();
-            log::first_page(&run.reader, window_start, &state.key.event_types)
-        }
-    };
+    let first = starting_point(state, config, &run.reader, window_start);
     let refresh_ms = config.refresh_interval.as_millis() as i64;
-    let full = state
-        .assignments_listed_ms
-        .is_none_or(|t| run.started_ms - t >= refresh_ms)
-        || state.users_listed_ms.is_none();
+    let full =
+        state.assignments_listed_ms.is_none_or(|t| run.started_ms - t >= refresh_ms) || state.users_listed_ms.is_none();
     let changes = Mutex::new(Changes::default());
     let shared = Mutex::new(&mut *state);
     let read = if full {
         let (_, _, read) = tokio::try_join!(
             list_apps_in_full(&run, &shared),
             list_users_in_full(&run, &shared),
-            log::read(
-                &run.reader,
-                &shared,
-                &changes,
-                first,
-                run.started_ms,
-                progress
-            )
+            log::read(&run.reader, &shared, &changes, first, run.started_ms, progress)
         )?;
         read
     } else {
-        log::read(
-            &run.reader,
-            &shared,
-            &changes,
-            first,
-            run.started_ms,
-            progress,
-        )
-        .await?
+        log::read(&run.reader, &shared, &changes, first, run.started_ms, progress).await?
     };
     run.add_skips(&read.skips);
-    let plan = plan(
-        &lock(&shared),
-        &changes.into_inner().unwrap_or_else(|p| p.into_inner()),
-    );
+    let plan = plan(&lock(&shared), &changes.into_inner().unwrap_or_else(|p| p.into_inner()));
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
-    drop(shared);
     state.cursor = read.cursor;
     finish(state, window_start.timestamp_millis());
     let skipped = lock(&run.skips).skipped;
@@ -196,25 +185,14 @@ fn finish(state: &mut OrgState, window_start_ms: i64) {
 }
 
 async fn list_app_records(run: &Run<'_>) -> Result<Vec<AppRecord>, SyncError> {
-    let first = run
-        .reader
-        .client
-        .url(&format!("/api/v1/apps?limit={APPS_PAGE}"));
-    let (records, skips) = run
-        .reader
-        .collect::<RawApp>(Need::Applications, first)
-        .await?;
+    let first = run.reader.client.url(&format!("/api/v1/apps?limit={APPS_PAGE}"));
+    let (records, skips) = run.reader.collect::<RawApp>(Need::Applications, first).await?;
     run.add_skips(&skips);
     Ok(records)
 }
 
 /// An app's users and groups, listed now.
-async fn list_app(
-    run: &Run<'_>,
-    state: &Mutex<&mut OrgState>,
-    id: &str,
-    with_groups: bool,
-) -> Result<(), SyncError> {
+async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_groups: bool) -> Result<(), SyncError> {
     let listed_ms = Utc::now().timestamp_millis();
     let client = run.reader.client;
     let first = client.url(&format!("/api/v1/apps/{id}/users?limit={APP_USERS_PAGE}"));
@@ -223,10 +201,7 @@ async fn list_app(
         .reader
         .list::<RawAppUser>(Need::Applications, first, |page| {
             let mut st = lock(state);
-            rows.extend(
-                page.into_iter()
-                    .map(|r| (st.directory.intern(&r.user), r.scope, r.status)),
-            );
+            rows.extend(page.into_iter().map(|r| (st.directory.intern(&r.user), r.scope, r.status)));
         })
         .await;
     let skips = match skips {
@@ -241,10 +216,7 @@ async fn list_app(
     let grouped = with_groups || rows.iter().any(|r| r.1 == super::assignments::Scope::Group);
     let groups = if grouped {
         let first = client.url(&format!("/api/v1/apps/{id}/groups?limit={APP_GROUPS_PAGE}"));
-        let (groups, skips) = run
-            .reader
-            .collect::<RawAppGroup>(Need::Applications, first)
-            .await?;
+        let (groups, skips) = run.reader.collect::<RawAppGroup>(Need::Applications, first).await?;
         run.add_skips(&skips);
         Some(groups)
     } else {
@@ -264,11 +236,7 @@ async fn list_app(
 }
 
 /// Lists each app in `ids` (users, and groups when asked), a few at a time.
-async fn list_apps(
-    run: &Run<'_>,
-    state: &Mutex<&mut OrgState>,
-    ids: Vec<(String, bool)>,
-) -> Result<(), SyncError> {
+async fn list_apps(run: &Run<'_>, state: &Mutex<&mut OrgState>, ids: Vec<(String, bool)>) -> Result<(), SyncError> {
     futures::stream::iter(ids)
         .map(|(id, groups)| async move { list_app(run, state, &id, groups).await })
         .buffer_unordered(CONCURRENCY)
@@ -288,22 +256,12 @@ fn merge_app_list(state: &mut OrgState, records: Vec<AppRecord>, now_ms: i64) ->
                 old.record = record;
                 old
             }
-            None => AppEntry {
-                record,
-                assignments: None,
-                groups: Vec::new(),
-                listed_ms: 0,
-                first_seen_ms: now_ms,
-            },
+            None => AppEntry { record, assignments: None, groups: Vec::new(), listed_ms: 0, first_seen_ms: now_ms },
         };
         apps.insert(entry.record.id.clone(), entry);
     }
     state.apps = apps;
-    state
-        .inventory()
-        .filter(|a| a.assignments.is_none())
-        .map(|a| a.record.id.clone())
-        .collect()
+    state.inventory().filter(|a| a.assignments.is_none()).map(|a| a.record.id.clone()).collect()
 }
 
 async fn list_apps_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Result<(), SyncError> {
@@ -312,13 +270,9 @@ async fn list_apps_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Resul
         let mut st = lock(state);
         merge_app_list(&mut st, records, run.started_ms);
         st.assignments_listed_ms = Some(run.started_ms);
-        st.inventory()
-            .map(|a| (a.record.id.clone(), true))
-            .collect()
+        st.inventory().map(|a| (a.record.id.clone(), true)).collect()
     };
-    run.progress
-        .apps_total
-        .store(ids.len() as u64, Ordering::Relaxed);
+    run.progress.apps_total.store(ids.len() as u64, Ordering::Relaxed);
     list_apps(run, state, ids).await
 }
 
@@ -333,10 +287,7 @@ async fn list_users_in_full(run: &Run<'_>, state: &Mutex<&mut OrgState>) -> Resu
             .append_pair("filter", "status eq \"DEPROVISIONED\"");
         url
     };
-    for first in [
-        client.url(&format!("/api/v1/users?limit={USERS_PAGE}")),
-        deprovisioned,
-    ] {
+    for first in [client.url(&format!("/api/v1/users?limit={USERS_PAGE}")), deprovisioned] {
         let skips = run
             .reader
             .list::<RawUser>(Need::Users, first, |page| {
@@ -370,11 +321,8 @@ fn plan(state: &OrgState, changes: &Changes) -> Plan {
     let after = |listed: i64, at: i64| at >= listed - LISTING_MARGIN_MS;
     let apps_listed = state.assignments_listed_ms.unwrap_or(0);
     plan.app_list = changes.app_list.is_some_and(|at| after(apps_listed, at));
-    for (app, at, groups) in changes
-        .apps
-        .iter()
-        .map(|(a, t)| (a, *t, false))
-        .chain(changes.app_groups.iter().map(|(a, t)| (a, *t, true)))
+    for (app, at, groups) in
+        changes.apps.iter().map(|(a, t)| (a, *t, false)).chain(changes.app_groups.iter().map(|(a, t)| (a, *t, true)))
     {
         match state.apps.get(app) {
             Some(entry) if state.in_inventory(app) && after(entry.listed_ms, at) => {
@@ -394,21 +342,12 @@ fn plan(state: &OrgState, changes: &Changes) -> Plan {
         }
     }
     let users_listed = state.users_listed_ms.unwrap_or(0);
-    plan.users = changes
-        .users
-        .iter()
-        .filter(|(_, at)| after(users_listed, **at))
-        .map(|(u, _)| u.clone())
-        .collect();
+    plan.users = changes.users.iter().filter(|(_, at)| after(users_listed, **at)).map(|(u, _)| u.clone()).collect();
     plan.users.sort();
     plan
 }
 
-async fn apply_plan(
-    run: &Run<'_>,
-    state: &Mutex<&mut OrgState>,
-    mut plan: Plan,
-) -> Result<(), SyncError> {
+async fn apply_plan(run: &Run<'_>, state: &Mutex<&mut OrgState>, mut plan: Plan) -> Result<(), SyncError> {
     if plan.app_list {
         let records = list_app_records(run).await?;
         let fresh = merge_app_list(&mut lock(state), records, run.started_ms);
@@ -427,11 +366,7 @@ async fn apply_plan(
 }
 
 /// A user after a lifecycle event: its status now, or gone (404).
-async fn look_up_user(
-    run: &Run<'_>,
-    state: &Mutex<&mut OrgState>,
-    id: &str,
-) -> Result<(), SyncError> {
+async fn look_up_user(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str) -> Result<(), SyncError> {
     let client = run.reader.client;
     let url = client.url(&format!("/api/v1/users/{id}"));
     match client.get_json::<RawUser>(&url).await {
@@ -453,9 +388,7 @@ async fn look_up_user(
             }
             Ok(())
         }
-        Err(e) if e.class() == ErrorClass::Transient || e.class() == ErrorClass::Server => {
-            Err(SyncError::Okta(e))
-        }
+        Err(e) if e.class() == ErrorClass::Transient || e.class() == ErrorClass::Server => Err(SyncError::Okta(e)),
         Err(e) => Err(run.reader.fail(Need::Users, e)),
     }
 }

@@ -24,14 +24,10 @@ pub(crate) const APP_MEMBERSHIP_EVENTS: [&str; 8] = [
     "application.user_membership.update",
 ];
 /// "Add/Remove user to/from group membership": apps assigned to the group gain or lose a GROUP user.
-pub(crate) const GROUP_MEMBERSHIP_EVENTS: [&str; 2] =
-    ["group.user_membership.add", "group.user_membership.remove"];
+pub(crate) const GROUP_MEMBERSHIP_EVENTS: [&str; 2] = ["group.user_membership.add", "group.user_membership.remove"];
 /// "Add/Remove/Update assigned application to/in group".
-pub(crate) const GROUP_APP_EVENTS: [&str; 3] = [
-    "group.application_assignment.add",
-    "group.application_assignment.remove",
-    "group.application_assignment.update",
-];
+pub(crate) const GROUP_APP_EVENTS: [&str; 3] =
+    ["group.application_assignment.add", "group.application_assignment.remove", "group.application_assignment.update"];
 /// "Create/Activate/Deactivate/Delete/Update application": the app list itself changed.
 pub(crate) const APP_LIFECYCLE_EVENTS: [&str; 5] = [
     "application.lifecycle.create",
@@ -138,10 +134,7 @@ impl Record for RawEvent {
     type Checked = Event;
     /// An event needs a parseable `published` and an `eventType`; everything else may be missing.
     fn check(self) -> Result<Event, &'static str> {
-        let published = self
-            .published
-            .as_deref()
-            .ok_or("an event without published")?;
+        let published = self.published.as_deref().ok_or("an event without published")?;
         let published_ms = DateTime::parse_from_rfc3339(published)
             .map_err(|_| "an event whose published is not a timestamp")?
             .timestamp_millis();
@@ -209,10 +202,7 @@ impl Event {
         if sign_ins.contains(t) {
             return match (&self.app, &self.actor_user) {
                 (Some(app), Some(user)) => Meaning::SignIn {
-                    key: self
-                        .transaction
-                        .as_deref()
-                        .map(|tx| hash_of(&format!("{tx}\u{0}{user}\u{0}{app}"))),
+                    key: self.transaction.as_deref().map(|tx| hash_of(&format!("{tx}\u{0}{user}\u{0}{app}"))),
                     app: app.clone(),
                     user: user.clone(),
                 },
@@ -225,9 +215,7 @@ impl Event {
         } else if GROUP_APP_EVENTS.contains(&t) {
             app().map(|app| Meaning::AppGroups { app })
         } else if GROUP_MEMBERSHIP_EVENTS.contains(&t) {
-            self.group
-                .clone()
-                .map(|group| Meaning::GroupMembers { group })
+            self.group.clone().map(|group| Meaning::GroupMembers { group })
         } else if APP_LIFECYCLE_EVENTS.contains(&t) {
             Some(Meaning::AppList)
         } else if USER_LIFECYCLE_EVENTS.contains(&t) {
@@ -248,14 +236,10 @@ mod tests {
     }
 
     fn sign_ins() -> HashSet<String> {
-        [
-            "user.authentication.sso",
-            "app.oauth2.signon",
-            "user.authentication.auth_via_radius",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect()
+        ["user.authentication.sso", "app.oauth2.signon", "user.authentication.auth_via_radius"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     }
 
     #[test]
@@ -265,31 +249,14 @@ mod tests {
                 r#"{{"uuid":"u1","published":"2026-01-01T00:00:00.000Z","eventType":"{kind}","outcome":{{"result":"{result}"}},"actor":{{"id":"00u1","type":"{actor_type}"}},"target":{targets},"transaction":{{"id":"tx1"}}}}"#
             )
         };
-        let app_user_first =
-            r#"[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]"#;
+        let app_user_first = r#"[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]"#;
         let s = sign_ins();
-        let e = event(&base(
-            "user.authentication.sso",
-            "User",
-            "SUCCESS",
-            app_user_first,
-        ))
-        .unwrap();
+        let e = event(&base("user.authentication.sso", "User", "SUCCESS", app_user_first)).unwrap();
         assert!(
             matches!(e.meaning(&s), Meaning::SignIn { ref app, ref user, key: Some(_) } if app == "0oa1" && user == "00u1")
         );
-        let oidc = event(&base(
-            "app.oauth2.signon",
-            "User",
-            "SUCCESS",
-            app_user_first,
-        ))
-        .unwrap();
-        assert_eq!(
-            e.meaning(&s),
-            oidc.meaning(&s),
-            "one transaction, one sign-in key"
-        );
+        let oidc = event(&base("app.oauth2.signon", "User", "SUCCESS", app_user_first)).unwrap();
+        assert_eq!(e.meaning(&s), oidc.meaning(&s), "one transaction, one sign-in key");
         let radius = event(&base(
             "user.authentication.auth_via_radius",
             "User",
@@ -300,31 +267,12 @@ mod tests {
         assert!(matches!(radius.meaning(&s), Meaning::SignIn { .. }));
         for nothing in [
             base("user.authentication.sso", "User", "FAILURE", app_user_first),
-            base(
-                "user.authentication.sso",
-                "PublicClientApp",
-                "SUCCESS",
-                app_user_first,
-            ),
-            base(
-                "user.authentication.sso",
-                "User",
-                "SUCCESS",
-                r#"[{"id":"0ua1","type":"AppUser"}]"#,
-            ),
-            base(
-                "user.authentication.auth_via_richclient",
-                "User",
-                "SUCCESS",
-                app_user_first,
-            ),
+            base("user.authentication.sso", "PublicClientApp", "SUCCESS", app_user_first),
+            base("user.authentication.sso", "User", "SUCCESS", r#"[{"id":"0ua1","type":"AppUser"}]"#),
+            base("user.authentication.auth_via_richclient", "User", "SUCCESS", app_user_first),
             base("policy.evaluate_sign_on", "User", "SUCCESS", app_user_first),
         ] {
-            assert_eq!(
-                event(&nothing).unwrap().meaning(&s),
-                Meaning::Nothing,
-                "{nothing}"
-            );
+            assert_eq!(event(&nothing).unwrap().meaning(&s), Meaning::Nothing, "{nothing}");
         }
     }
 
@@ -343,13 +291,8 @@ mod tests {
             Meaning::AppUsers { app: "0oa1".into() }
         );
         assert_eq!(
-            with(
-                "group.user_membership.remove",
-                r#"[{"id":"00u1","type":"User"},{"id":"00g1","type":"UserGroup"}]"#
-            ),
-            Meaning::GroupMembers {
-                group: "00g1".into()
-            }
+            with("group.user_membership.remove", r#"[{"id":"00u1","type":"User"},{"id":"00g1","type":"UserGroup"}]"#),
+            Meaning::GroupMembers { group: "00g1".into() }
         );
         assert_eq!(
             with(
@@ -358,18 +301,10 @@ mod tests {
             ),
             Meaning::AppGroups { app: "0oa1".into() }
         );
-        assert_eq!(
-            with(
-                "application.lifecycle.delete",
-                r#"[{"id":"0oa1","type":"AppInstance"}]"#
-            ),
-            Meaning::AppList
-        );
+        assert_eq!(with("application.lifecycle.delete", r#"[{"id":"0oa1","type":"AppInstance"}]"#), Meaning::AppList);
         assert_eq!(
             with("user.lifecycle.suspend", r#"[{"id":"00u7","type":"User"}]"#),
-            Meaning::User {
-                user: "00u7".into()
-            }
+            Meaning::User { user: "00u7".into() }
         );
     }
 
@@ -379,6 +314,11 @@ mod tests {
         assert!(event(r#"{"published":null,"eventType":"user.authentication.sso"}"#).is_err());
         assert!(event(r#"{"published":"yesterday","eventType":"x.y"}"#).is_err());
         assert!(event(r#"{"published":"2026-01-01T00:00:00Z","eventType":null}"#).is_err());
-        assert!(event(r#"{"published":"2026-01-01T00:00:00Z","eventType":"x.y","actor":null,"target":null,"outcome":null}"#).is_ok());
+        assert!(
+            event(
+                r#"{"published":"2026-01-01T00:00:00Z","eventType":"x.y","actor":null,"target":null,"outcome":null}"#
+            )
+            .is_ok()
+        );
     }
 }

@@ -11,11 +11,7 @@ use crate::text::csv_cell;
 pub(crate) const HEADER: &str = "userId,login,appId,appLabel,scope,status,lastSignIn\n";
 
 /// Writes every assignment of the inventory's apps, app by app (ordered by label), user by user.
-pub(crate) fn write_per_user(
-    state: &OrgState,
-    window_start_ms: i64,
-    out: &mut impl Write,
-) -> std::io::Result<u64> {
+pub(crate) fn write_per_user(state: &OrgState, window_start_ms: i64, out: &mut impl Write) -> std::io::Result<u64> {
     out.write_all(HEADER.as_bytes())?;
     let mut apps: Vec<_> = state.inventory().collect();
     apps.sort_by(|a, b| (&a.record.label, &a.record.id).cmp(&(&b.record.label, &b.record.id)));

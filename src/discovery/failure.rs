@@ -15,17 +15,10 @@ pub(crate) enum CredentialKind {
 pub(crate) enum SyncError {
     /// Okta refused the credentials themselves.
     #[error("{}", credentials_message(*.kind, .source))]
-    Credentials {
-        kind: CredentialKind,
-        source: OktaError,
-    },
+    Credentials { kind: CredentialKind, source: OktaError },
     /// The credentials lack a read permission (or scope).
     #[error("{}", permission_message(*.kind, *.need, .source))]
-    Permission {
-        kind: CredentialKind,
-        need: Need,
-        source: OktaError,
-    },
+    Permission { kind: CredentialKind, need: Need, source: OktaError },
     /// Anything else: transient (retried later) or a server that misbehaves.
     #[error(transparent)]
     Okta(OktaError),
@@ -33,9 +26,9 @@ pub(crate) enum SyncError {
 
 fn credentials_message(kind: CredentialKind, source: &OktaError) -> String {
     match kind {
-        CredentialKind::ApiToken => format!(
-            "Okta rejected the API token ({source}): create a new token and update the Secret"
-        ),
+        CredentialKind::ApiToken => {
+            format!("Okta rejected the API token ({source}): create a new token and update the Secret")
+        }
         CredentialKind::OAuth => format!(
             "Okta rejected the OAuth client ({source}): check the client ID, that the API service app is active, and that this private key's public key is registered with it (and the key ID, if set)"
         ),
@@ -59,15 +52,10 @@ impl SyncError {
     /// Classifies an error met while reading what `need` grants.
     pub(crate) fn classify(kind: CredentialKind, need: Need, error: OktaError) -> SyncError {
         match error.class() {
-            ErrorClass::Credentials => SyncError::Credentials {
-                kind,
-                source: error,
-            },
-            ErrorClass::Permission => SyncError::Permission {
-                kind,
-                need: need_of(&error).unwrap_or(need),
-                source: error,
-            },
+            ErrorClass::Credentials => SyncError::Credentials { kind, source: error },
+            ErrorClass::Permission => {
+                SyncError::Permission { kind, need: need_of(&error).unwrap_or(need), source: error }
+            }
             ErrorClass::Transient | ErrorClass::Server => SyncError::Okta(error),
         }
     }
@@ -111,29 +99,11 @@ mod tests {
         };
         let e = SyncError::classify(CredentialKind::ApiToken, Need::SystemLog, denied);
         assert!(e.to_string().contains("\"View System Log\""), "{e}");
-        let scope = OktaError::MissingScope {
-            endpoint: "GET /api/v1/apps".into(),
-            scope: "okta.logs.read".into(),
-        };
+        let scope = OktaError::MissingScope { endpoint: "GET /api/v1/apps".into(), scope: "okta.logs.read".into() };
         let e = SyncError::classify(CredentialKind::OAuth, Need::Applications, scope);
-        assert!(matches!(
-            e,
-            SyncError::Permission {
-                need: Need::SystemLog,
-                ..
-            }
-        ));
-        assert!(
-            e.to_string().contains("lacks the scope okta.logs.read"),
-            "{e}"
-        );
-        let proxy = OktaError::Status {
-            endpoint: "GET /api/v1/users".into(),
-            status: 401,
-        };
-        assert_eq!(
-            SyncError::classify(CredentialKind::ApiToken, Need::Users, proxy).class(),
-            ErrorClass::Transient
-        );
+        assert!(matches!(e, SyncError::Permission { need: Need::SystemLog, .. }));
+        assert!(e.to_string().contains("lacks the scope okta.logs.read"), "{e}");
+        let proxy = OktaError::Status { endpoint: "GET /api/v1/users".into(), status: 401 };
+        assert_eq!(SyncError::classify(CredentialKind::ApiToken, Need::Users, proxy).class(), ErrorClass::Transient);
     }
 }

@@ -40,15 +40,8 @@ impl Reader<'_> {
         let mut skips = Skips::default();
         let mut next = Some(first);
         while let Some(url) = next {
-            let page = self
-                .client
-                .get_page(&url)
-                .await
-                .map_err(|e| self.fail(need, e))?;
-            each(
-                parse_page::<R>(&page.body, &endpoint, &mut skips)
-                    .map_err(|e| self.fail(need, e))?,
-            );
+            let page = self.client.get_page(&url).await.map_err(|e| self.fail(need, e))?;
+            each(parse_page::<R>(&page.body, &endpoint, &mut skips).map_err(|e| self.fail(need, e))?);
             next = page.next;
             if let Some(n) = &next {
                 pager.advance(n).map_err(|e| self.fail(need, e))?;

@@ -17,14 +17,8 @@ pub(crate) const OKTA_OWN_APPS: [(&str, &str); 11] = [
     ("okta_flow_sso", "Okta Workflows"),
     ("flow", "Okta Workflows OAuth"),
     ("okta_iga_reviewer", "Okta Access Certification Reviews"),
-    (
-        "okta_iga_security_access_reviews",
-        "Okta Security Access Reviews",
-    ),
-    (
-        "okta_access_requests_resource_catalog",
-        "Okta Identity Governance",
-    ),
+    ("okta_iga_security_access_reviews", "Okta Security Access Reviews"),
+    ("okta_access_requests_resource_catalog", "Okta Identity Governance"),
     ("okta_atspoke_sso", "Okta Access Requests"),
     ("okta_account_settings", "Okta End User Settings"),
     ("partner_portal", "Partner Admin Portal"),
@@ -100,26 +94,14 @@ impl Record for RawApp {
     /// only), a missing sign-on mode to "UNKNOWN".
     fn check(self) -> Result<AppRecord, &'static str> {
         let id = required(&self.id, "an app without an id")?;
-        if id.len() > 100
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
+        if id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err("an app id that is not an Okta id");
         }
         let name = text::field(required(&self.name, "an app without a name")?);
         let status = text::clean(required(&self.status, "an app without a status")?, 32);
-        let application_type = self
-            .settings
-            .as_ref()
-            .and_then(|s| s.oauth_client.as_ref())
-            .and_then(|c| c.application_type.as_deref());
-        let label = self
-            .label
-            .as_deref()
-            .map(text::field)
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| name.clone());
+        let application_type =
+            self.settings.as_ref().and_then(|s| s.oauth_client.as_ref()).and_then(|c| c.application_type.as_deref());
+        let label = self.label.as_deref().map(text::field).filter(|l| !l.is_empty()).unwrap_or_else(|| name.clone());
         Ok(AppRecord {
             id: id.to_string(),
             kind: kind_of(&name, application_type),
@@ -146,10 +128,7 @@ mod tests {
                 r#"{"id":"0oa1","name":"okta_enduser","label":"Okta Dashboard","status":"ACTIVE","signOnMode":"OPENID_CONNECT"}"#,
                 AppKind::OktaOwn,
             ),
-            (
-                r#"{"id":"0oa2","name":"saasure","label":"Okta Admin Console","status":"ACTIVE"}"#,
-                AppKind::OktaOwn,
-            ),
+            (r#"{"id":"0oa2","name":"saasure","label":"Okta Admin Console","status":"ACTIVE"}"#, AppKind::OktaOwn),
             (
                 r#"{"id":"0oa3","name":"oidc_client","label":"Billing Bot","status":"ACTIVE","signOnMode":"OPENID_CONNECT","settings":{"oauthClient":{"application_type":"service","grant_types":["client_credentials"]}}}"#,
                 AppKind::ServiceClient,
@@ -170,14 +149,8 @@ mod tests {
 
     #[test]
     fn missing_fields() {
-        let app = record(
-            r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            (app.label.as_str(), app.sign_on_mode.as_str()),
-            ("slack", "UNKNOWN")
-        );
+        let app = record(r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#).unwrap();
+        assert_eq!((app.label.as_str(), app.sign_on_mode.as_str()), ("slack", "UNKNOWN"));
         assert!(record(r#"{"id":null,"name":"slack","status":"ACTIVE"}"#).is_err());
         assert!(record(r#"{"id":"0oa1","name":"slack","status":null}"#).is_err());
         assert!(record(r#"{"id":"../../etc","name":"x","status":"ACTIVE"}"#).is_err());

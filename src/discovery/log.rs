@@ -95,20 +95,12 @@ pub(crate) async fn read(
     let mut url = first;
     let mut events = 0u64;
     loop {
-        let page = reader
-            .client
-            .get_page(&url)
-            .await
-            .map_err(|e| reader.fail(Need::SystemLog, e))?;
+        let page = reader.client.get_page(&url).await.map_err(|e| reader.fail(Need::SystemLog, e))?;
         let before = skips.total;
-        let parsed = parse_page::<RawEvent>(&page.body, &endpoint, &mut skips)
-            .map_err(|e| reader.fail(Need::SystemLog, e))?;
+        let parsed =
+            parse_page::<RawEvent>(&page.body, &endpoint, &mut skips).map_err(|e| reader.fail(Need::SystemLog, e))?;
         let raw_count = (skips.total - before) as usize;
-        let newest = parsed
-            .iter()
-            .map(|e| e.published_ms)
-            .max()
-            .unwrap_or(i64::MIN);
+        let newest = parsed.iter().map(|e| e.published_ms).max().unwrap_or(i64::MIN);
         {
             let mut st = lock(state);
             let mut ch = lock(changes);
@@ -117,37 +109,22 @@ pub(crate) async fn read(
             }
         }
         events += raw_count as u64;
-        progress
-            .events
-            .store(events, std::sync::atomic::Ordering::Relaxed);
+        progress.events.store(events, std::sync::atomic::Ordering::Relaxed);
         let caught_up = raw_count < LOGS_PAGE || newest > started_ms + BUSY_MARGIN_MS;
         match page.next {
             Some(next) if !caught_up => {
-                pager
-                    .advance(&next)
-                    .map_err(|e| reader.fail(Need::SystemLog, e))?;
+                pager.advance(&next).map_err(|e| reader.fail(Need::SystemLog, e))?;
                 url = next;
             }
             cursor => {
-                skips
-                    .check(&endpoint)
-                    .map_err(|e| reader.fail(Need::SystemLog, e))?;
-                return Ok(LogRead {
-                    events,
-                    skips,
-                    cursor,
-                });
+                skips.check(&endpoint).map_err(|e| reader.fail(Need::SystemLog, e))?;
+                return Ok(LogRead { events, skips, cursor });
             }
         }
     }
 }
 
-fn apply(
-    state: &mut OrgState,
-    changes: &mut Changes,
-    event: super::events::Event,
-    sign_ins: &HashSet<String>,
-) {
+fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, sign_ins: &HashSet<String>) {
     let at = event.published_ms;
     match event.meaning(sign_ins) {
         Meaning::SignIn { app, user, key } => {

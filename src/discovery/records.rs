@@ -60,10 +60,8 @@ pub(crate) fn parse_page<R: Record>(
     endpoint: &str,
     skips: &mut Skips,
 ) -> Result<Vec<R::Checked>, OktaError> {
-    let raws: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| OktaError::Malformed {
-        endpoint: endpoint.to_string(),
-        message: text::field(&e.to_string()),
-    })?;
+    let raws: Vec<&RawValue> = serde_json::from_slice(body)
+        .map_err(|e| OktaError::Malformed { endpoint: endpoint.to_string(), message: text::field(&e.to_string()) })?;
     let mut out = Vec::with_capacity(raws.len());
     for raw in raws {
         skips.total += 1;
@@ -79,10 +77,7 @@ pub(crate) fn parse_page<R: Record>(
 }
 
 /// A string field that may be absent or null.
-pub(crate) fn required<'a>(
-    field: &'a Option<String>,
-    why: &'static str,
-) -> Result<&'a str, &'static str> {
+pub(crate) fn required<'a>(field: &'a Option<String>, why: &'static str) -> Result<&'a str, &'static str> {
     field.as_deref().filter(|s| !s.trim().is_empty()).ok_or(why)
 }
 
@@ -110,19 +105,10 @@ mod tests {
         let got = parse_page::<Thing>(page, "GET /x", &mut skips).unwrap();
         assert_eq!(got, vec!["a", "b"]);
         assert_eq!((skips.total, skips.skipped), (5, 3));
-        assert!(
-            skips
-                .check("GET /x")
-                .unwrap_err()
-                .to_string()
-                .contains("3 of 5")
-        );
+        assert!(skips.check("GET /x").unwrap_err().to_string().contains("3 of 5"));
         let mut one = Skips::default();
         parse_page::<Thing>(br#"[{"id":null},{"id":"a"}]"#, "GET /x", &mut one).unwrap();
-        assert!(
-            one.check("GET /x").is_ok(),
-            "one bad record never fails a listing"
-        );
+        assert!(one.check("GET /x").is_ok(), "one bad record never fails a listing");
         assert!(parse_page::<Thing>(b"{\"not\":\"an array\"}", "GET /x", &mut one).is_err());
     }
 }

@@ -63,10 +63,7 @@ impl Report {
     /// Sorts apps as the contract says: most active users first, then by label, then id.
     pub(crate) fn sort_apps(apps: &mut [AppUsage]) {
         apps.sort_by(|a, b| {
-            b.active_users
-                .cmp(&a.active_users)
-                .then_with(|| a.label.cmp(&b.label))
-                .then_with(|| a.id.cmp(&b.id))
+            b.active_users.cmp(&a.active_users).then_with(|| a.label.cmp(&b.label)).then_with(|| a.id.cmp(&b.id))
         });
     }
 }
@@ -84,10 +81,7 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
             let counts = state.usage.counts(&r.id, start_ms);
             let (seats, unused) = entry.assignments.as_ref().map_or((0, 0), |a| {
                 let holders: Vec<u32> = a.seat_holders().collect();
-                let unused = holders
-                    .iter()
-                    .filter(|&&u| !state.usage.active(&r.id, u, start_ms))
-                    .count() as u64;
+                let unused = holders.iter().filter(|&&u| !state.usage.active(&r.id, u, start_ms)).count() as u64;
                 (holders.len() as u64, unused)
             });
             AppUsage {
@@ -110,43 +104,24 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
 }
 
 /// The report for a state whose sync started at `started`.
-pub(crate) fn build(
-    domain: &str,
-    state: &OrgState,
-    started: DateTime<Utc>,
-    skipped_records: u64,
-) -> Report {
+pub(crate) fn build(domain: &str, state: &OrgState, started: DateTime<Utc>, skipped_records: u64) -> Report {
     let days = state.key.window_days;
     let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
     let apps = app_rows(state, start_ms);
     let summary = Summary {
         users: state.directory.listed_users(),
         users_by_status: state.directory.by_status(),
-        active_users: state
-            .usage
-            .active_users(start_ms, |id| state.in_inventory(id)),
+        active_users: state.usage.active_users(start_ms, |id| state.in_inventory(id)),
         apps: apps.len() as u64,
         active_apps: apps.iter().filter(|a| a.status == "ACTIVE").count() as u64,
         used_apps: apps.iter().filter(|a| a.sso_events > 0).count() as u64,
-        unused_apps: apps
-            .iter()
-            .filter(|a| a.status == "ACTIVE" && a.sso_events == 0)
-            .count() as u64,
-        excluded_apps: state
-            .apps
-            .values()
-            .filter(|a| a.record.kind.built_in() && !state.key.include_okta_apps)
-            .count() as u64,
+        unused_apps: apps.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).count() as u64,
+        excluded_apps: state.apps.values().filter(|a| a.record.kind.built_in() && !state.key.include_okta_apps).count()
+            as u64,
         assigned_users: apps.iter().map(|a| a.assigned_users).sum(),
         unused_seats: apps.iter().map(|a| a.unused_seats).sum(),
         sso_events: apps.iter().map(|a| a.sso_events).sum(),
         skipped_records,
     };
-    Report {
-        domain: domain.to_string(),
-        generated_at: started,
-        usage_window: format!("{days}d"),
-        summary,
-        apps,
-    }
+    Report { domain: domain.to_string(), generated_at: started, usage_window: format!("{days}d"), summary, apps }
 }

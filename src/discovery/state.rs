@@ -51,24 +51,17 @@ pub(crate) struct OrgState {
 
 impl OrgState {
     pub(crate) fn new(key: StateKey) -> OrgState {
-        OrgState {
-            key,
-            ..OrgState::default()
-        }
+        OrgState { key, ..OrgState::default() }
     }
 
     /// Whether the inventory holds this app (Okta's own apps and service clients only when asked for).
     pub(crate) fn in_inventory(&self, app: &str) -> bool {
-        self.apps
-            .get(app)
-            .is_some_and(|a| self.key.include_okta_apps || !a.record.kind.built_in())
+        self.apps.get(app).is_some_and(|a| self.key.include_okta_apps || !a.record.kind.built_in())
     }
 
     /// The inventory's apps.
     pub(crate) fn inventory(&self) -> impl Iterator<Item = &AppEntry> {
-        self.apps
-            .values()
-            .filter(|a| self.key.include_okta_apps || !a.record.kind.built_in())
+        self.apps.values().filter(|a| self.key.include_okta_apps || !a.record.kind.built_in())
     }
 
     /// Drops users nothing refers to any more, and renumbers the rest everywhere.

@@ -62,17 +62,8 @@ pub(crate) struct UsageLedger {
 
 impl UsageLedger {
     /// Counts one sign-in; false when it is a repeat of an event or of a sign-in already counted.
-    pub(crate) fn add(
-        &mut self,
-        app: &str,
-        user: u32,
-        at_ms: i64,
-        uuid: Option<u64>,
-        key: Option<u64>,
-    ) -> bool {
-        if uuid.is_some_and(|u| !self.recent.insert(u))
-            || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e))
-        {
+    pub(crate) fn add(&mut self, app: &str, user: u32, at_ms: i64, uuid: Option<u64>, key: Option<u64>) -> bool {
+        if uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)) {
             return false;
         }
         let usage = match self.apps.get_mut(app) {
@@ -115,36 +106,19 @@ impl UsageLedger {
         let first_hour = start_ms.div_euclid(HOUR_MS);
         AppCounts {
             active_users: usage.last_seen.values().filter(|&&s| s >= start_ms).count() as u64,
-            sign_ins: usage
-                .hourly
-                .range(first_hour..)
-                .map(|(_, n)| u64::from(*n))
-                .sum(),
-            last_used_ms: usage
-                .last_seen
-                .values()
-                .copied()
-                .filter(|&s| s >= start_ms)
-                .max(),
+            sign_ins: usage.hourly.range(first_hour..).map(|(_, n)| u64::from(*n)).sum(),
+            last_used_ms: usage.last_seen.values().copied().filter(|&s| s >= start_ms).max(),
         }
     }
 
     /// Whether `user` signed in to `app` in the window.
     pub(crate) fn active(&self, app: &str, user: u32, start_ms: i64) -> bool {
-        self.apps
-            .get(app)
-            .and_then(|u| u.last_seen.get(&user))
-            .is_some_and(|&s| s >= start_ms)
+        self.apps.get(app).and_then(|u| u.last_seen.get(&user)).is_some_and(|&s| s >= start_ms)
     }
 
     /// `user`'s last sign-in to `app` in the window.
     pub(crate) fn last_sign_in(&self, app: &str, user: u32, start_ms: i64) -> Option<i64> {
-        self.apps
-            .get(app)?
-            .last_seen
-            .get(&user)
-            .copied()
-            .filter(|&s| s >= start_ms)
+        self.apps.get(app)?.last_seen.get(&user).copied().filter(|&s| s >= start_ms)
     }
 
     /// Distinct users active in the window over the apps `include` wants.
@@ -152,13 +126,7 @@ impl UsageLedger {
         let mut users: HashSet<u32> = HashSet::new();
         for (id, usage) in &self.apps {
             if include(id) {
-                users.extend(
-                    usage
-                        .last_seen
-                        .iter()
-                        .filter(|(_, s)| **s >= start_ms)
-                        .map(|(u, _)| *u),
-                );
+                users.extend(usage.last_seen.iter().filter(|(_, s)| **s >= start_ms).map(|(u, _)| *u));
             }
         }
         users.len() as u64
@@ -184,10 +152,7 @@ impl UsageLedger {
 
     /// Users that some pair refers to.
     pub(crate) fn users(&self) -> HashSet<u32> {
-        self.apps
-            .values()
-            .flat_map(|a| a.last_seen.keys().copied())
-            .collect()
+        self.apps.values().flat_map(|a| a.last_seen.keys().copied()).collect()
     }
 
     /// Renumbers users after the directory compacted.
@@ -220,24 +185,11 @@ mod tests {
         assert!(l.add("0oa1", 1, T0 + 600_000, Some(1), None));
         assert!(l.add("0oa1", 2, T0 + 2 * DAY_MS, Some(2), None));
         assert!(l.add("0oa1", 1, T0 + DAY_MS, Some(3), None));
-        assert!(
-            !l.add("0oa1", 1, T0 + DAY_MS, Some(3), None),
-            "a repeated uuid counts once"
-        );
+        assert!(!l.add("0oa1", 1, T0 + DAY_MS, Some(3), None), "a repeated uuid counts once");
         let all = l.counts("0oa1", T0 - DAY_MS);
-        assert_eq!(
-            all,
-            AppCounts {
-                active_users: 2,
-                sign_ins: 3,
-                last_used_ms: Some(T0 + 2 * DAY_MS)
-            }
-        );
+        assert_eq!(all, AppCounts { active_users: 2, sign_ins: 3, last_used_ms: Some(T0 + 2 * DAY_MS) });
         assert_eq!(l.active_users(T0 - DAY_MS, |_| true), 2);
-        assert_eq!(
-            l.daily("0oa1", T0 - DAY_MS, T0 + 2 * DAY_MS, 4),
-            vec![0, 1, 1, 1]
-        );
+        assert_eq!(l.daily("0oa1", T0 - DAY_MS, T0 + 2 * DAY_MS, 4), vec![0, 1, 1, 1]);
         let later = l.counts("0oa1", T0 + DAY_MS);
         assert_eq!((later.active_users, later.sign_ins), (2, 2));
         l.prune(T0 + DAY_MS + 12 * HOUR_MS);
@@ -245,10 +197,7 @@ mod tests {
         assert_eq!((pruned.active_users, pruned.sign_ins), (1, 1));
         assert_eq!(l.pairs(), 1);
         l.prune(T0 + 10 * DAY_MS);
-        assert!(
-            l.apps.is_empty(),
-            "an app without pairs or hours is dropped"
-        );
+        assert!(l.apps.is_empty(), "an app without pairs or hours is dropped");
     }
 
     #[test]

@@ -9,106 +9,34 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 const V4: &[(Ipv4Addr, u8, &str)] = &[
     (Ipv4Addr::new(0, 0, 0, 0), 8, "this network (RFC 791)"),
     (Ipv4Addr::new(10, 0, 0, 0), 8, "private (RFC 1918)"),
-    (
-        Ipv4Addr::new(100, 64, 0, 0),
-        10,
-        "carrier-grade NAT (RFC 6598)",
-    ),
+    (Ipv4Addr::new(100, 64, 0, 0), 10, "carrier-grade NAT (RFC 6598)"),
     (Ipv4Addr::new(127, 0, 0, 0), 8, "loopback (RFC 1122)"),
-    (
-        Ipv4Addr::new(169, 254, 0, 0),
-        16,
-        "link local, cloud metadata (RFC 3927)",
-    ),
+    (Ipv4Addr::new(169, 254, 0, 0), 16, "link local, cloud metadata (RFC 3927)"),
     (Ipv4Addr::new(172, 16, 0, 0), 12, "private (RFC 1918)"),
-    (
-        Ipv4Addr::new(192, 0, 0, 0),
-        24,
-        "IETF protocol assignments (RFC 6890)",
-    ),
+    (Ipv4Addr::new(192, 0, 0, 0), 24, "IETF protocol assignments (RFC 6890)"),
     (Ipv4Addr::new(192, 0, 2, 0), 24, "documentation (RFC 5737)"),
-    (
-        Ipv4Addr::new(192, 88, 99, 0),
-        24,
-        "6to4 relay anycast (RFC 7526)",
-    ),
+    (Ipv4Addr::new(192, 88, 99, 0), 24, "6to4 relay anycast (RFC 7526)"),
     (Ipv4Addr::new(192, 168, 0, 0), 16, "private (RFC 1918)"),
     (Ipv4Addr::new(198, 18, 0, 0), 15, "benchmarking (RFC 2544)"),
-    (
-        Ipv4Addr::new(198, 51, 100, 0),
-        24,
-        "documentation (RFC 5737)",
-    ),
-    (
-        Ipv4Addr::new(203, 0, 113, 0),
-        24,
-        "documentation (RFC 5737)",
-    ),
+    (Ipv4Addr::new(198, 51, 100, 0), 24, "documentation (RFC 5737)"),
+    (Ipv4Addr::new(203, 0, 113, 0), 24, "documentation (RFC 5737)"),
     (Ipv4Addr::new(224, 0, 0, 0), 4, "multicast (RFC 5771)"),
-    (
-        Ipv4Addr::new(240, 0, 0, 0),
-        4,
-        "reserved and broadcast (RFC 1112, RFC 919)",
-    ),
+    (Ipv4Addr::new(240, 0, 0, 0), 4, "reserved and broadcast (RFC 1112, RFC 919)"),
 ];
 
 /// IPv6 ranges that are forbidden outright: (network, prefix length, what it is).
 const V6: &[(Ipv6Addr, u8, &str)] = &[
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),
-        128,
-        "unspecified (RFC 4291)",
-    ),
-    (
-        Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1),
-        128,
-        "loopback (RFC 4291)",
-    ),
-    (
-        Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0),
-        64,
-        "discard only (RFC 6666)",
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0),
-        32,
-        "documentation (RFC 3849)",
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x0002, 0, 0, 0, 0, 0, 0),
-        48,
-        "benchmarking (RFC 5180)",
-    ),
-    (
-        Ipv6Addr::new(0x2001, 0x0010, 0, 0, 0, 0, 0, 0),
-        28,
-        "ORCHID (RFC 4843)",
-    ),
-    (
-        Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0),
-        16,
-        "segment routing SIDs (RFC 9602)",
-    ),
-    (
-        Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
-        7,
-        "unique local (RFC 4193)",
-    ),
-    (
-        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
-        10,
-        "link local (RFC 4291)",
-    ),
-    (
-        Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),
-        10,
-        "site local, deprecated (RFC 3879)",
-    ),
-    (
-        Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
-        8,
-        "multicast (RFC 4291)",
-    ),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 128, "unspecified (RFC 4291)"),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1), 128, "loopback (RFC 4291)"),
+    (Ipv6Addr::new(0x0100, 0, 0, 0, 0, 0, 0, 0), 64, "discard only (RFC 6666)"),
+    (Ipv6Addr::new(0x2001, 0x0db8, 0, 0, 0, 0, 0, 0), 32, "documentation (RFC 3849)"),
+    (Ipv6Addr::new(0x2001, 0x0002, 0, 0, 0, 0, 0, 0), 48, "benchmarking (RFC 5180)"),
+    (Ipv6Addr::new(0x2001, 0x0010, 0, 0, 0, 0, 0, 0), 28, "ORCHID (RFC 4843)"),
+    (Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0), 16, "segment routing SIDs (RFC 9602)"),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7, "unique local (RFC 4193)"),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10, "link local (RFC 4291)"),
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10, "site local, deprecated (RFC 3879)"),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8, "multicast (RFC 4291)"),
 ];
 
 fn v4_in(ip: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
@@ -141,12 +69,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(low); // NAT64: the IPv4 address is the last 32 bits
     }
     if s[0] == 0x2002 {
-        return Some(Ipv4Addr::new(
-            (s[1] >> 8) as u8,
-            s[1] as u8,
-            (s[2] >> 8) as u8,
-            s[2] as u8,
-        ));
+        return Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
     }
     if s[0] == 0x2001 && s[1] == 0 {
         let client = !((u32::from(s[6]) << 16) | u32::from(s[7]));
@@ -158,10 +81,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
 /// Why an address is forbidden, or None when the operator may connect to it.
 pub(crate) fn forbidden(ip: IpAddr) -> Option<&'static str> {
     match ip {
-        IpAddr::V4(v4) => V4
-            .iter()
-            .find(|(net, prefix, _)| v4_in(v4, *net, *prefix))
-            .map(|(_, _, why)| *why),
+        IpAddr::V4(v4) => V4.iter().find(|(net, prefix, _)| v4_in(v4, *net, *prefix)).map(|(_, _, why)| *why),
         IpAddr::V6(v6) => V6
             .iter()
             .find(|(net, prefix, _)| v6_in(v6, *net, *prefix))
@@ -218,10 +138,7 @@ mod tests {
             "2001:0:4136:e378:8000:63bf:f5ff:fffe",
         ];
         for ip in refused {
-            assert!(
-                forbidden(ip.parse().unwrap()).is_some(),
-                "{ip} should be refused"
-            );
+            assert!(forbidden(ip.parse().unwrap()).is_some(), "{ip} should be refused");
         }
         let allowed = [
             "34.120.1.2",
@@ -237,10 +154,7 @@ mod tests {
             "2002:2278:102::1",
         ];
         for ip in allowed {
-            assert!(
-                forbidden(ip.parse().unwrap()).is_none(),
-                "{ip} should be allowed"
-            );
+            assert!(forbidden(ip.parse().unwrap()).is_none(), "{ip} should be allowed");
         }
     }
 }

@@ -16,10 +16,7 @@ pub(crate) async fn read_capped(
     limit: usize,
     endpoint: &str,
 ) -> Result<Bytes, OktaError> {
-    let too_large = || OktaError::TooLarge {
-        endpoint: endpoint.to_string(),
-        limit,
-    };
+    let too_large = || OktaError::TooLarge { endpoint: endpoint.to_string(), limit };
     // Content-Length describes the encoded body; a compressed body is checked as it inflates below.
     let declared = response.content_length().unwrap_or(0);
     if declared > limit as u64 && response.headers().get("content-encoding").is_none() {

@@ -168,12 +168,8 @@ impl OktaClient {
         governor: Arc<OrgGovernor>,
         options: ClientOptions,
     ) -> Result<OktaClient, OktaError> {
-        let transport = Transport::new(&org.host, &options.transport).map_err(|message| {
-            OktaError::Transport {
-                endpoint: org.base.to_string(),
-                message,
-            }
-        })?;
+        let transport = Transport::new(&org.host, &options.transport)
+            .map_err(|message| OktaError::Transport { endpoint: org.base.to_string(), message })?;
         Ok(OktaClient {
             transport: Arc::new(transport),
             org,
@@ -196,10 +192,7 @@ impl OktaClient {
 
     /// An absolute URL on the org for a path and query.
     pub(crate) fn url(&self, path_and_query: &str) -> Url {
-        self.org
-            .base
-            .join(path_and_query)
-            .unwrap_or_else(|_| self.org.base.clone())
+        self.org.base.join(path_and_query).unwrap_or_else(|_| self.org.base.clone())
     }
 
     /// GETs one page with its next link.
@@ -212,10 +205,8 @@ impl OktaClient {
     /// GETs one object.
     pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, OktaError> {
         let (body, _) = self.get_bytes(url).await?;
-        serde_json::from_slice(&body).map_err(|e| OktaError::Malformed {
-            endpoint: endpoint_of(url),
-            message: text::field(&e.to_string()),
-        })
+        serde_json::from_slice(&body)
+            .map_err(|e| OktaError::Malformed { endpoint: endpoint_of(url), message: text::field(&e.to_string()) })
     }
 
     /// The `rel="next"` link, followed exactly as given but never to another origin.
@@ -223,9 +214,7 @@ impl OktaClient {
         let Some(link) = next_link(headers) else {
             return Ok(None);
         };
-        let foreign = || OktaError::ForeignLink {
-            endpoint: endpoint_of(url),
-        };
+        let foreign = || OktaError::ForeignLink { endpoint: endpoint_of(url) };
         let parsed = Url::parse(&link).map_err(|_| foreign())?;
         if parsed.origin() != self.org.base.origin() {
             return Err(foreign());
@@ -234,11 +223,7 @@ impl OktaClient {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .options
-            .backoff_base
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.options.backoff_max);
+        let ceiling = self.options.backoff_base.saturating_mul(1 << attempt.min(16)).min(self.options.backoff_max);
         // Full jitter: retries of many clients spread out instead of arriving together.
         Duration::from_secs_f64(rand::rng().random_range(0.0..=ceiling.as_secs_f64()))
     }
@@ -263,10 +248,7 @@ impl OktaClient {
                     limited += 1;
                     self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
                     if limited > self.options.max_rate_limited {
-                        return Err(OktaError::RateLimited {
-                            endpoint,
-                            waits: limited,
-                        });
+                        return Err(OktaError::RateLimited { endpoint, waits: limited });
                     }
                     continue;
                 }
@@ -274,10 +256,7 @@ impl OktaClient {
                     auth_retries += 1;
                     continue;
                 }
-                Err(Failure::AuthRetry) => OktaError::Status {
-                    endpoint: endpoint.clone(),
-                    status: 401,
-                },
+                Err(Failure::AuthRetry) => OktaError::Status { endpoint: endpoint.clone(), status: 401 },
                 Err(Failure::Error(e)) => e,
             };
             if err.is_retryable_now() && attempt < self.options.max_retries {
@@ -290,52 +269,26 @@ impl OktaClient {
         }
     }
 
-    async fn send_once(
-        &self,
-        url: &Url,
-        endpoint: &str,
-        bucket: Bucket,
-    ) -> Result<(Bytes, HeaderMap), Failure> {
+    async fn send_once(&self, url: &Url, endpoint: &str, bucket: Bucket) -> Result<(Bytes, HeaderMap), Failure> {
         let timeout = self.options.request_timeout;
-        let transport_error = |message: String| {
-            Failure::Error(OktaError::Transport {
-                endpoint: endpoint.to_string(),
-                message,
-            })
-        };
-        self.transport
-            .check_target()
-            .await
-            .map_err(transport_error)?;
-        let mut request = self
-            .transport
-            .http
-            .get(url.clone())
-            .header(ACCEPT, "application/json")
-            .timeout(timeout);
+        let transport_error =
+            |message: String| Failure::Error(OktaError::Transport { endpoint: endpoint.to_string(), message });
+        self.transport.check_target().await.map_err(transport_error)?;
+        let mut request = self.transport.http.get(url.clone()).header(ACCEPT, "application/json").timeout(timeout);
         request = match &self.auth {
             Auth::Ssws(token) => request.header(AUTHORIZATION, token.header().clone()),
-            Auth::OAuth(session) => request.headers(
-                session
-                    .headers(&self.transport.http, "GET", url)
-                    .await
-                    .map_err(Failure::Error)?,
-            ),
+            Auth::OAuth(session) => {
+                request.headers(session.headers(&self.transport.http, "GET", url).await.map_err(Failure::Error)?)
+            }
         };
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 self.notify(bucket, None);
                 return Err(Failure::Error(if e.is_timeout() {
-                    OktaError::Timeout {
-                        endpoint: endpoint.to_string(),
-                        timeout,
-                    }
+                    OktaError::Timeout { endpoint: endpoint.to_string(), timeout }
                 } else {
-                    OktaError::Transport {
-                        endpoint: endpoint.to_string(),
-                        message: describe_transport(&e),
-                    }
+                    OktaError::Transport { endpoint: endpoint.to_string(), message: describe_transport(&e) }
                 }));
             }
         };
@@ -359,15 +312,8 @@ impl OktaClient {
                 .map_err(|e| Failure::Error(self.timeout_aware(e, timeout)))?;
             return Ok((body, headers));
         }
-        let body = read_capped(response, ERROR_LIMIT, endpoint)
-            .await
-            .unwrap_or_default();
-        Err(Failure::Error(error_of(
-            endpoint,
-            status.as_u16(),
-            &headers,
-            &body,
-        )))
+        let body = read_capped(response, ERROR_LIMIT, endpoint).await.unwrap_or_default();
+        Err(Failure::Error(error_of(endpoint, status.as_u16(), &headers, &body)))
     }
 
     fn timeout_aware(&self, e: OktaError, timeout: Duration) -> OktaError {
@@ -393,28 +339,17 @@ fn error_of(endpoint: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Ok
         && let Challenge::InsufficientScope(scope) = challenge(headers)
         && !scope.is_empty()
     {
-        return OktaError::MissingScope {
-            endpoint: endpoint.to_string(),
-            scope,
-        };
+        return OktaError::MissingScope { endpoint: endpoint.to_string(), scope };
     }
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    match parsed.and_then(|b| {
-        Some((
-            b.error_code.filter(|c| !c.trim().is_empty())?,
-            b.error_summary,
-        ))
-    }) {
+    match parsed.and_then(|b| Some((b.error_code.filter(|c| !c.trim().is_empty())?, b.error_summary))) {
         Some((code, summary)) => OktaError::Api {
             endpoint: endpoint.to_string(),
             status,
             code: text::clean(&code, 32),
             summary: text::field(&summary.unwrap_or_default()),
         },
-        None => OktaError::Status {
-            endpoint: endpoint.to_string(),
-            status,
-        },
+        None => OktaError::Status { endpoint: endpoint.to_string(), status },
     }
 }
 
@@ -435,37 +370,17 @@ mod tests {
         assert!(matches!(e, OktaError::Api { status: 401, ref code, .. } if code == "E0000011"));
         let proxy = error_of("GET /api/v1/users", 403, &none, b"<html>Forbidden</html>");
         assert!(matches!(proxy, OktaError::Status { status: 403, .. }));
-        let empty_code = error_of(
-            "GET /api/v1/users",
-            401,
-            &none,
-            br#"{"errorCode":"","errorSummary":"x"}"#,
-        );
+        let empty_code = error_of("GET /api/v1/users", 401, &none, br#"{"errorCode":"","errorSummary":"x"}"#);
         assert!(matches!(empty_code, OktaError::Status { .. }));
-        let huge = format!(
-            r#"{{"errorCode":"E0000006","errorSummary":"{}"}}"#,
-            "\\u001b[2J".repeat(50_000)
-        );
+        let huge = format!(r#"{{"errorCode":"E0000006","errorSummary":"{}"}}"#, "\\u001b[2J".repeat(50_000));
         let e = error_of("GET /api/v1/logs", 403, &none, huge.as_bytes());
-        assert!(
-            e.to_string().len() < 400 && !e.to_string().contains('\u{1b}'),
-            "{e}"
-        );
+        assert!(e.to_string().len() < 400 && !e.to_string().contains('\u{1b}'), "{e}");
         let mut scoped = HeaderMap::new();
         scoped.insert(
             WWW_AUTHENTICATE,
-            HeaderValue::from_static(
-                r#"Bearer error="insufficient_scope", scope="okta.logs.read""#,
-            ),
+            HeaderValue::from_static(r#"Bearer error="insufficient_scope", scope="okta.logs.read""#),
         );
-        let e = error_of(
-            "GET /api/v1/logs",
-            403,
-            &scoped,
-            br#"{"errorCode":"E0000006"}"#,
-        );
-        assert!(
-            matches!(e, OktaError::MissingScope { ref scope, .. } if scope == "okta.logs.read")
-        );
+        let e = error_of("GET /api/v1/logs", 403, &scoped, br#"{"errorCode":"E0000006"}"#);
+        assert!(matches!(e, OktaError::MissingScope { ref scope, .. } if scope == "okta.logs.read"));
     }
 }

@@ -12,14 +12,8 @@ use url::Url;
 use super::addresses;
 
 /// Okta's own domains (orgs, preview orgs, EMEA cell, Okta for Government, Okta's cloud).
-pub(crate) const OKTA_DOMAINS: [&str; 6] = [
-    "okta.com",
-    "oktapreview.com",
-    "okta-emea.com",
-    "okta-gov.com",
-    "okta.mil",
-    "trexcloud.com",
-];
+pub(crate) const OKTA_DOMAINS: [&str; 6] =
+    ["okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil", "trexcloud.com"];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum DomainError {
@@ -68,18 +62,10 @@ fn is_loopback_name(host: &str) -> bool {
 
 /// A suffix an admin may allow: a registrable domain or below, never a public suffix.
 fn check_suffix(raw: &str) -> Result<String, DomainError> {
-    let suffix = raw
-        .trim()
-        .trim_start_matches('.')
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
+    let suffix = raw.trim().trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase();
     let valid = !suffix.is_empty()
         && suffix.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if !valid {
         return Err(DomainError::Malformed(raw.to_string()));
@@ -92,15 +78,9 @@ fn check_suffix(raw: &str) -> Result<String, DomainError> {
 
 impl DomainPolicy {
     /// A policy allowing Okta's domains plus `allowed` suffixes; a public suffix is refused.
-    pub(crate) fn new(
-        allowed: &[String],
-        insecure_allow_http: bool,
-    ) -> Result<DomainPolicy, DomainError> {
+    pub(crate) fn new(allowed: &[String], insecure_allow_http: bool) -> Result<DomainPolicy, DomainError> {
         Ok(DomainPolicy {
-            allowed_suffixes: allowed
-                .iter()
-                .map(|s| check_suffix(s))
-                .collect::<Result<_, _>>()?,
+            allowed_suffixes: allowed.iter().map(|s| check_suffix(s)).collect::<Result<_, _>>()?,
             insecure_allow_http,
         })
     }
@@ -128,17 +108,12 @@ impl DomainPolicy {
         let malformed = || DomainError::Malformed(domain.to_string());
         if domain.is_empty()
             || domain.len() > 260
-            || domain
-                .contains(|c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c))
+            || domain.contains(|c: char| c.is_whitespace() || c.is_control() || "/?#@\\".contains(c))
         {
             return Err(malformed());
         }
         let parsed = Url::parse(&format!("https://{domain}")).map_err(|_| malformed())?;
-        let host = parsed
-            .host_str()
-            .ok_or_else(malformed)?
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
+        let host = parsed.host_str().ok_or_else(malformed)?.trim_end_matches('.').to_ascii_lowercase();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let ip = bare.parse::<IpAddr>().ok();
         let local = is_loopback_name(&host) || ip.is_some_and(|ip| ip.is_loopback());
@@ -149,44 +124,25 @@ impl DomainPolicy {
         } else if ip.is_some() {
             return Err(DomainError::IpLiteral(domain.to_string()));
         } else if !self.allows(&host) {
-            return Err(DomainError::NotAllowed(
-                domain.to_string(),
-                Self::advice(&host),
-            ));
+            return Err(DomainError::NotAllowed(domain.to_string(), Self::advice(&host)));
         }
         let scheme = if local { "http" } else { "https" };
         let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let base = Url::parse(&format!(
-            "{scheme}://{}{port}",
-            parsed.host_str().unwrap_or_default()
-        ))
-        .map_err(|_| malformed())?;
+        let base = Url::parse(&format!("{scheme}://{}{port}", parsed.host_str().unwrap_or_default()))
+            .map_err(|_| malformed())?;
         Ok(OrgUrl { base, host })
     }
 }
 
 /// Resolves `host` and drops forbidden addresses; an error when nothing is left.
-pub(crate) async fn resolve_allowed(
-    host: &str,
-    allow_local: bool,
-) -> Result<Vec<SocketAddr>, String> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
-        .await
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .collect();
-    let allowed: Vec<SocketAddr> = addrs
-        .iter()
-        .copied()
-        .filter(|a| allow_local || addresses::forbidden(a.ip()).is_none())
-        .collect();
+pub(crate) async fn resolve_allowed(host: &str, allow_local: bool) -> Result<Vec<SocketAddr>, String> {
+    let addrs: Vec<SocketAddr> =
+        tokio::net::lookup_host((host, 0)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
+    let allowed: Vec<SocketAddr> =
+        addrs.iter().copied().filter(|a| allow_local || addresses::forbidden(a.ip()).is_none()).collect();
     if allowed.is_empty() {
-        let why = addrs
-            .first()
-            .and_then(|a| addresses::forbidden(a.ip()))
-            .unwrap_or("no address");
-        return Err(format!(
-            "{host} resolves only to addresses the operator never connects to ({why})"
-        ));
+        let why = addrs.first().and_then(|a| addresses::forbidden(a.ip())).unwrap_or("no address");
+        return Err(format!("{host} resolves only to addresses the operator never connects to ({why})"));
     }
     Ok(allowed)
 }
@@ -216,11 +172,7 @@ mod tests {
     use super::*;
 
     fn policy(allowed: &[&str], insecure: bool) -> DomainPolicy {
-        DomainPolicy::new(
-            &allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            insecure,
-        )
-        .unwrap()
+        DomainPolicy::new(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(), insecure).unwrap()
     }
 
     #[test]
@@ -230,39 +182,15 @@ mod tests {
         let dev = policy(&[], true);
         let cases: &[(&DomainPolicy, &str, Result<&str, &str>)] = &[
             (&strict, "acme.okta.com", Ok("https://acme.okta.com/")),
-            (
-                &strict,
-                "acme.oktapreview.com",
-                Ok("https://acme.oktapreview.com/"),
-            ),
-            (
-                &strict,
-                "acme.okta-emea.com",
-                Ok("https://acme.okta-emea.com/"),
-            ),
-            (
-                &strict,
-                "acme.okta-gov.com",
-                Ok("https://acme.okta-gov.com/"),
-            ),
+            (&strict, "acme.oktapreview.com", Ok("https://acme.oktapreview.com/")),
+            (&strict, "acme.okta-emea.com", Ok("https://acme.okta-emea.com/")),
+            (&strict, "acme.okta-gov.com", Ok("https://acme.okta-gov.com/")),
             (&strict, "acme.okta.mil", Ok("https://acme.okta.mil/")),
-            (
-                &strict,
-                "acme.trexcloud.com",
-                Ok("https://acme.trexcloud.com/"),
-            ),
+            (&strict, "acme.trexcloud.com", Ok("https://acme.trexcloud.com/")),
             (&strict, "ACME.Okta.com", Ok("https://acme.okta.com/")),
-            (
-                &strict,
-                "acme.okta.com:8443",
-                Ok("https://acme.okta.com:8443/"),
-            ),
+            (&strict, "acme.okta.com:8443", Ok("https://acme.okta.com:8443/")),
             (&strict, "login.acme.com", Err("--allow-domain acme.com")),
-            (
-                &strict,
-                "login.acme.co.uk",
-                Err("--allow-domain acme.co.uk"),
-            ),
+            (&strict, "login.acme.co.uk", Err("--allow-domain acme.co.uk")),
             (&custom, "login.acme.com", Ok("https://login.acme.com/")),
             (&custom, "evilacme.com", Err("not an Okta domain")),
             (&strict, "okta.com.evil.net", Err("not an Okta domain")),
@@ -292,22 +220,13 @@ mod tests {
     #[test]
     fn public_suffixes_cannot_be_allowed_and_are_never_suggested() {
         for suffix in ["com", ".com", "co.uk", "github.io", "localhost", "com.", ""] {
-            assert!(
-                DomainPolicy::new(&[suffix.to_string()], false).is_err(),
-                "{suffix:?} was accepted"
-            );
+            assert!(DomainPolicy::new(&[suffix.to_string()], false).is_err(), "{suffix:?} was accepted");
         }
         for suffix in ["acme.com", "acme.co.uk", "login.acme.com"] {
-            assert!(
-                DomainPolicy::new(&[suffix.to_string()], false).is_ok(),
-                "{suffix}"
-            );
+            assert!(DomainPolicy::new(&[suffix.to_string()], false).is_ok(), "{suffix}");
         }
         // a host that is itself under a public suffix only: no suggestion at all
-        let e = policy(&[], false)
-            .check("foo.github.io")
-            .unwrap_err()
-            .to_string();
+        let e = policy(&[], false).check("foo.github.io").unwrap_err().to_string();
         assert!(e.contains("--allow-domain foo.github.io"), "{e}");
         let e = policy(&[], false).check("com").unwrap_err().to_string();
         assert!(!e.contains("--allow-domain"), "{e}");

@@ -23,12 +23,7 @@ pub(crate) enum ErrorClass {
 pub(crate) enum OktaError {
     /// Okta answered with its error body (errorCode, errorSummary).
     #[error("{endpoint}: HTTP {status} {code}: {summary}")]
-    Api {
-        endpoint: String,
-        status: u16,
-        code: String,
-        summary: String,
-    },
+    Api { endpoint: String, status: u16, code: String, summary: String },
     /// An error status without Okta's JSON error body (a proxy or load balancer answered).
     #[error("{endpoint}: HTTP {status} without Okta's error body")]
     Status { endpoint: String, status: u16 },
@@ -45,22 +40,12 @@ pub(crate) enum OktaError {
     #[error("{endpoint}: paging does not end: {detail}")]
     PagingLoop { endpoint: String, detail: String },
     #[error("{endpoint}: {skipped} of {total} records are unusable: {example}")]
-    TooManySkipped {
-        endpoint: String,
-        skipped: u64,
-        total: u64,
-        example: String,
-    },
+    TooManySkipped { endpoint: String, skipped: u64, total: u64, example: String },
     #[error("{endpoint}: still rate limited after {waits} waits for the limit to reset")]
     RateLimited { endpoint: String, waits: u32 },
     /// The OAuth token endpoint refused (RFC 6749 error codes, as Okta words them).
     #[error("{endpoint}: Okta's token endpoint answered {code}: {description}")]
-    OAuth {
-        endpoint: String,
-        status: u16,
-        code: String,
-        description: String,
-    },
+    OAuth { endpoint: String, status: u16, code: String, description: String },
     /// An API answer refused the access token for a missing scope (WWW-Authenticate insufficient_scope).
     #[error("{endpoint}: HTTP 403: the access token lacks the scope {scope}")]
     MissingScope { endpoint: String, scope: String },
@@ -72,17 +57,11 @@ impl OktaError {
     pub(crate) fn class(&self) -> ErrorClass {
         match self {
             OktaError::Api { status: 401, .. } => ErrorClass::Credentials,
-            OktaError::Api { status: 403, .. } | OktaError::MissingScope { .. } => {
-                ErrorClass::Permission
-            }
-            OktaError::Api { status, .. } if *status == 429 || *status >= 500 => {
-                ErrorClass::Transient
-            }
+            OktaError::Api { status: 403, .. } | OktaError::MissingScope { .. } => ErrorClass::Permission,
+            OktaError::Api { status, .. } if *status == 429 || *status >= 500 => ErrorClass::Transient,
             OktaError::Api { .. } => ErrorClass::Server,
             OktaError::OAuth { code, status, .. } => match code.as_str() {
-                "invalid_client" | "invalid_grant" | "unauthorized_client" => {
-                    ErrorClass::Credentials
-                }
+                "invalid_client" | "invalid_grant" | "unauthorized_client" => ErrorClass::Credentials,
                 "invalid_scope" | "access_denied" => ErrorClass::Permission,
                 _ if *status >= 500 || *status == 429 => ErrorClass::Transient,
                 "server_error" | "temporarily_unavailable" => ErrorClass::Transient,
@@ -119,12 +98,7 @@ mod tests {
     use super::*;
 
     fn api(status: u16, code: &str) -> OktaError {
-        OktaError::Api {
-            endpoint: "GET /api/v1/users".into(),
-            status,
-            code: code.into(),
-            summary: String::new(),
-        }
+        OktaError::Api { endpoint: "GET /api/v1/users".into(), status, code: code.into(), summary: String::new() }
     }
 
     #[test]
@@ -135,10 +109,7 @@ mod tests {
             code: code.into(),
             description: String::new(),
         };
-        let status = |s| OktaError::Status {
-            endpoint: "GET /api/v1/logs".into(),
-            status: s,
-        };
+        let status = |s| OktaError::Status { endpoint: "GET /api/v1/logs".into(), status: s };
         let cases: Vec<(OktaError, ErrorClass, bool)> = vec![
             (api(401, "E0000011"), ErrorClass::Credentials, false),
             (api(403, "E0000006"), ErrorClass::Permission, false),
@@ -155,34 +126,13 @@ mod tests {
             (oauth(400, "invalid_dpop_proof"), ErrorClass::Server, false),
             (oauth(503, "server_error"), ErrorClass::Transient, false),
             (
-                OktaError::MissingScope {
-                    endpoint: "GET /api/v1/logs".into(),
-                    scope: "okta.logs.read".into(),
-                },
+                OktaError::MissingScope { endpoint: "GET /api/v1/logs".into(), scope: "okta.logs.read".into() },
                 ErrorClass::Permission,
                 false,
             ),
-            (
-                OktaError::Transport {
-                    endpoint: "x".into(),
-                    message: "reset".into(),
-                },
-                ErrorClass::Transient,
-                true,
-            ),
-            (
-                OktaError::TooLarge {
-                    endpoint: "x".into(),
-                    limit: 1,
-                },
-                ErrorClass::Server,
-                false,
-            ),
-            (
-                OktaError::Deadline(Duration::from_secs(1)),
-                ErrorClass::Transient,
-                false,
-            ),
+            (OktaError::Transport { endpoint: "x".into(), message: "reset".into() }, ErrorClass::Transient, true),
+            (OktaError::TooLarge { endpoint: "x".into(), limit: 1 }, ErrorClass::Server, false),
+            (OktaError::Deadline(Duration::from_secs(1)), ErrorClass::Transient, false),
         ];
         for (error, class, retry) in cases {
             assert_eq!(error.class(), class, "{error}");

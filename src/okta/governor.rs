@@ -102,10 +102,7 @@ impl BucketState {
                 return Some(MIN_BACKOFF);
             }
             (None, _) => {
-                if self
-                    .probing_since
-                    .is_some_and(|t| now.duration_since(t) < PROBE_PATIENCE)
-                {
+                if self.probing_since.is_some_and(|t| now.duration_since(t) < PROBE_PATIENCE) {
                     return Some(Duration::from_millis(20));
                 }
                 self.probing_since = Some(now);
@@ -152,18 +149,13 @@ fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
 }
 
 fn wall_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
 }
 
 /// The server's clock from its Date header, in epoch seconds.
 fn server_seconds(headers: &HeaderMap) -> Option<f64> {
     let date = headers.get(DATE)?.to_str().ok()?;
-    chrono::DateTime::parse_from_rfc2822(date)
-        .ok()
-        .map(|d| d.timestamp() as f64)
+    chrono::DateTime::parse_from_rfc2822(date).ok().map(|d| d.timestamp() as f64)
 }
 
 /// How long until a Reset (epoch seconds) on our clock; None when it is past or absurd. Reset and Date
@@ -184,20 +176,13 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let seconds = match value.parse::<u64>() {
         Ok(s) => s as f64,
-        Err(_) => {
-            chrono::DateTime::parse_from_rfc2822(value)
-                .ok()?
-                .timestamp() as f64
-                - wall_seconds()
-        }
+        Err(_) => chrono::DateTime::parse_from_rfc2822(value).ok()?.timestamp() as f64 - wall_seconds(),
     };
     (seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(MAX_RESET.as_secs_f64())))
 }
 
 fn backoff(rejections: u32) -> Duration {
-    let base = MIN_BACKOFF
-        .saturating_mul(1u32 << rejections.min(5))
-        .min(MAX_BACKOFF);
+    let base = MIN_BACKOFF.saturating_mul(1u32 << rejections.min(5)).min(MAX_BACKOFF);
     base + Duration::from_millis(rand::rng().random_range(0..500))
 }
 
@@ -221,18 +206,10 @@ impl OrgGovernor {
                 tokio::time::sleep(MIN_BACKOFF).await;
                 continue;
             };
-            let wait = lock(&self.buckets)
-                .entry(bucket)
-                .or_default()
-                .admit(Instant::now());
+            let wait = lock(&self.buckets).entry(bucket).or_default().admit(Instant::now());
             match wait {
                 None => {
-                    return Permit {
-                        governor: self.clone(),
-                        bucket,
-                        waited,
-                        _slot: slot,
-                    };
+                    return Permit { governor: self.clone(), bucket, waited, _slot: slot };
                 }
                 Some(d) => {
                     drop(slot);
@@ -279,8 +256,8 @@ impl OrgGovernor {
     pub(crate) fn rejected(&self, bucket: Bucket, headers: &HeaderMap) -> Duration {
         let mut buckets = lock(&self.buckets);
         let state = buckets.entry(bucket).or_default();
-        let from_reset = header_number(headers, "x-rate-limit-reset")
-            .and_then(|r| until_reset(headers, r).map(|d| (r, d)));
+        let from_reset =
+            header_number(headers, "x-rate-limit-reset").and_then(|r| until_reset(headers, r).map(|d| (r, d)));
         let wait = match (from_reset, retry_after(headers)) {
             (Some((epoch, d)), _) if d >= Duration::from_millis(50) => {
                 state.reset_epoch = state.reset_epoch.max(epoch);
@@ -299,10 +276,8 @@ impl OrgGovernor {
     /// Each known bucket's (limit, remaining) as last learnt, for metrics.
     pub(crate) fn budgets(&self) -> Vec<(Bucket, u64, u64)> {
         let buckets = lock(&self.buckets);
-        let mut out: Vec<(Bucket, u64, u64)> = buckets
-            .iter()
-            .filter_map(|(b, s)| Some((*b, s.limit?, s.remaining?)))
-            .collect();
+        let mut out: Vec<(Bucket, u64, u64)> =
+            buckets.iter().filter_map(|(b, s)| Some((*b, s.limit?, s.remaining?))).collect();
         out.sort();
         out
     }
@@ -386,11 +361,7 @@ mod tests {
     fn absurd_headers_saturate_instead_of_panicking() {
         let g = OrgGovernor::new(4);
         let mut h = HeaderMap::new();
-        for name in [
-            "x-rate-limit-limit",
-            "x-rate-limit-remaining",
-            "x-rate-limit-reset",
-        ] {
+        for name in ["x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"] {
             h.insert(name, HeaderValue::from_static("9223372036854775808"));
         }
         g.observe(Bucket::Users, &h);
@@ -407,10 +378,7 @@ mod tests {
         let first = g.rejected(Bucket::Logs, &past);
         let second = g.rejected(Bucket::Logs, &past);
         let third = g.rejected(Bucket::Logs, &past);
-        assert!(
-            first >= Duration::from_secs(1) && first < Duration::from_millis(1600),
-            "{first:?}"
-        );
+        assert!(first >= Duration::from_secs(1) && first < Duration::from_millis(1600), "{first:?}");
         assert!(second >= Duration::from_secs(2), "{second:?}");
         assert!(third >= Duration::from_secs(4), "{third:?}");
         let mut retry = HeaderMap::new();
@@ -418,10 +386,7 @@ mod tests {
         assert_eq!(g.rejected(Bucket::Apps, &retry), Duration::from_secs(7));
         let soon = headers(60, 0, now_epoch() + 3);
         let wait = g.rejected(Bucket::Users, &soon);
-        assert!(
-            wait > Duration::from_secs(1) && wait <= Duration::from_secs(3),
-            "{wait:?}"
-        );
+        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(3), "{wait:?}");
     }
 
     #[tokio::test]
@@ -430,9 +395,7 @@ mod tests {
         // the answer of a window that just ended: nothing left, and a reset already past
         g.observe(Bucket::Apps, &headers(50, 0, now_epoch().saturating_sub(1)));
         let p = tokio::time::timeout(Duration::from_secs(3), g.acquire(Bucket::Apps)).await;
-        let waited = p
-            .expect("the governor lets a request through after a backoff")
-            .waited;
+        let waited = p.expect("the governor lets a request through after a backoff").waited;
         assert!(waited >= MIN_BACKOFF, "{waited:?}");
     }
 }

@@ -9,10 +9,7 @@ pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(split_links)
-        .find(|(_, rels)| {
-            rels.split_whitespace()
-                .any(|r| r.eq_ignore_ascii_case("next"))
-        })
+        .find(|(_, rels)| rels.split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
         .map(|(url, _)| url)
 }
 
@@ -26,10 +23,7 @@ pub(crate) fn split_links(value: &str) -> Vec<(String, String)> {
         };
         let url = rest[start + 1..start + end].to_string();
         rest = &rest[start + end + 1..];
-        let params_end = rest
-            .find('<')
-            .map(|i| rest[..i].rfind(',').unwrap_or(i))
-            .unwrap_or(rest.len());
+        let params_end = rest.find('<').map(|i| rest[..i].rfind(',').unwrap_or(i)).unwrap_or(rest.len());
         let params = &rest[..params_end];
         let rel = params
             .split(';')
@@ -51,39 +45,21 @@ mod tests {
     #[test]
     fn follows_next_among_several_link_lines() {
         let mut h = HeaderMap::new();
+        h.append(LINK, HeaderValue::from_static("<https://acme.okta.com/api/v1/users?limit=200>; rel=\"self\""));
         h.append(
             LINK,
-            HeaderValue::from_static(
-                "<https://acme.okta.com/api/v1/users?limit=200>; rel=\"self\"",
-            ),
+            HeaderValue::from_static("<https://acme.okta.com/api/v1/users?after=00u1&limit=200>; rel=\"next\""),
         );
-        h.append(
-            LINK,
-            HeaderValue::from_static(
-                "<https://acme.okta.com/api/v1/users?after=00u1&limit=200>; rel=\"next\"",
-            ),
-        );
-        assert_eq!(
-            next_link(&h).as_deref(),
-            Some("https://acme.okta.com/api/v1/users?after=00u1&limit=200")
-        );
+        assert_eq!(next_link(&h).as_deref(), Some("https://acme.okta.com/api/v1/users?after=00u1&limit=200"));
     }
 
     #[test]
     fn comma_joined_and_absent() {
         let mut h = HeaderMap::new();
-        h.append(
-            LINK,
-            HeaderValue::from_static(
-                "<https://a/x?a=1,2>; rel=\"next\", <https://a/x>; rel=\"self\"",
-            ),
-        );
+        h.append(LINK, HeaderValue::from_static("<https://a/x?a=1,2>; rel=\"next\", <https://a/x>; rel=\"self\""));
         assert_eq!(next_link(&h).as_deref(), Some("https://a/x?a=1,2"));
         let mut only_self = HeaderMap::new();
-        only_self.append(
-            LINK,
-            HeaderValue::from_static("<https://a/x>; rel=\"self\""),
-        );
+        only_self.append(LINK, HeaderValue::from_static("<https://a/x>; rel=\"self\""));
         assert_eq!(next_link(&only_self), None);
     }
 }

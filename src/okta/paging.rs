@@ -27,12 +27,7 @@ impl Pager {
     pub(crate) fn new(first: &Url, max_pages: u64) -> Pager {
         let mut seen = HashSet::new();
         seen.insert(link_hash(first));
-        Pager {
-            endpoint: format!("GET {}", first.path()),
-            seen,
-            pages: 1,
-            max_pages: max_pages.max(1),
-        }
+        Pager { endpoint: format!("GET {}", first.path()), seen, pages: 1, max_pages: max_pages.max(1) }
     }
 
     /// Accepts the next link of the page just read; an error when it was seen before in this listing
@@ -61,8 +56,7 @@ mod tests {
 
     #[test]
     fn a_repeated_link_or_too_many_pages_fails() {
-        let u =
-            |s: &str| Url::parse(&format!("https://acme.okta.com/api/v1/users?after={s}")).unwrap();
+        let u = |s: &str| Url::parse(&format!("https://acme.okta.com/api/v1/users?after={s}")).unwrap();
         let mut pager = Pager::new(&u("0"), 4);
         assert!(pager.advance(&u("1")).is_ok());
         assert!(pager.advance(&u("2")).is_ok());
@@ -71,11 +65,7 @@ mod tests {
         let mut short = Pager::new(&u("0"), 2);
         assert!(short.advance(&u("1")).is_ok());
         let e = short.advance(&u("2")).unwrap_err();
-        assert!(
-            e.to_string().contains("more than 2 pages")
-                && e.to_string().contains("GET /api/v1/users"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("more than 2 pages") && e.to_string().contains("GET /api/v1/users"), "{e}");
         // the first link itself counts as seen
         let mut again = Pager::new(&u("0"), 10);
         assert!(again.advance(&u("0")).is_err());

@@ -21,9 +21,7 @@ impl GovernorRegistry {
     pub(crate) fn for_org(&self, org: &OrgUrl, max_in_flight: usize) -> Arc<OrgGovernor> {
         let mut orgs = lock(&self.orgs);
         orgs.retain(|_, g| Arc::strong_count(g) > 1 || g.idle_for() < IDLE);
-        orgs.entry(org.origin())
-            .or_insert_with(|| Arc::new(OrgGovernor::new(max_in_flight)))
-            .clone()
+        orgs.entry(org.origin()).or_insert_with(|| Arc::new(OrgGovernor::new(max_in_flight))).clone()
     }
 
     /// Every org's bucket budgets: (origin, bucket, limit, remaining).
@@ -32,9 +30,7 @@ impl GovernorRegistry {
         let mut out: Vec<(String, Bucket, u64, u64)> = orgs
             .iter()
             .flat_map(|(origin, g)| {
-                g.budgets()
-                    .into_iter()
-                    .map(move |(b, limit, left)| (origin.clone(), b, limit, left))
+                g.budgets().into_iter().map(move |(b, limit, left)| (origin.clone(), b, limit, left))
             })
             .collect();
         out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));

@@ -37,6 +37,8 @@ pub(crate) enum TokenError {
     NotAscii,
     #[error("is longer than 1024 characters")]
     TooLong,
+    #[error("is wrapped in quotes or contains them (store the token alone, without quotes)")]
+    Quoted,
 }
 
 /// An Okta API token, sent as `Authorization: SSWS <token>` (developer.okta.com: core Okta API, auth).
@@ -67,13 +69,13 @@ impl ApiToken {
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(TokenError::NotAscii);
         }
-        let mut header =
-            HeaderValue::from_str(&format!("SSWS {token}")).map_err(|_| TokenError::NotAscii)?;
+        // Okta's tokens are letters, digits, '-' and '_': a quote is always a copy-and-paste leftover.
+        if token.contains(['"', '\'', '`']) {
+            return Err(TokenError::Quoted);
+        }
+        let mut header = HeaderValue::from_str(&format!("SSWS {token}")).map_err(|_| TokenError::NotAscii)?;
         header.set_sensitive(true);
-        Ok(ApiToken {
-            header,
-            fingerprint: Fingerprint::of(&[b"ssws", token.as_bytes()]),
-        })
+        Ok(ApiToken { header, fingerprint: Fingerprint::of(&[b"ssws", token.as_bytes()]) })
     }
 
     pub(crate) fn header(&self) -> &HeaderValue {
@@ -112,9 +114,6 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(ApiToken::parse(raw).unwrap_err(), *want, "{raw:?}");
         }
-        assert_ne!(
-            ApiToken::parse(b"a").unwrap().fingerprint(),
-            ApiToken::parse(b"b").unwrap().fingerprint()
-        );
+        assert_ne!(ApiToken::parse(b"a").unwrap().fingerprint(), ApiToken::parse(b"b").unwrap().fingerprint());
     }
 }

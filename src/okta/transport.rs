@@ -31,29 +31,20 @@ impl ProxySettings {
         let Some(raw) = var("HTTPS_PROXY", "https_proxy").filter(|v| !v.trim().is_empty()) else {
             return Ok(None);
         };
-        let url = Url::parse(raw.trim()).map_err(|e| {
-            format!("HTTPS_PROXY is not a URL ({e}): write it like http://proxy.internal:3128")
-        })?;
+        let url = Url::parse(raw.trim())
+            .map_err(|e| format!("HTTPS_PROXY is not a URL ({e}): write it like http://proxy.internal:3128"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err("HTTPS_PROXY must be an http:// or https:// URL with a host".into());
         }
-        Ok(Some(ProxySettings {
-            url,
-            no_proxy: var("NO_PROXY", "no_proxy").unwrap_or_default(),
-        }))
+        Ok(Some(ProxySettings { url, no_proxy: var("NO_PROXY", "no_proxy").unwrap_or_default() }))
     }
 
     /// Whether requests to `host` go through the proxy.
     pub(crate) fn applies_to(&self, host: &str) -> bool {
-        !self
-            .no_proxy
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .any(|entry| {
-                let entry = entry.trim_start_matches('.').to_ascii_lowercase();
-                entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
-            })
+        !self.no_proxy.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
+            let entry = entry.trim_start_matches('.').to_ascii_lowercase();
+            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+        })
     }
 }
 
@@ -69,8 +60,7 @@ pub(crate) struct TransportOptions {
 
 impl TransportOptions {
     pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<u8>, String> {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read --ca-file {}: {e}", path.display()))?;
         reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| format!("--ca-file {} holds no PEM certificate: {e}", path.display()))?;
         Ok(pem)
@@ -95,8 +85,8 @@ impl Transport {
             .no_proxy();
         let mut proxied_host = None;
         if let Some(proxy) = &options.proxy {
-            let mut p = reqwest::Proxy::https(proxy.url.as_str())
-                .map_err(|e| format!("cannot use HTTPS_PROXY: {e}"))?;
+            let mut p =
+                reqwest::Proxy::https(proxy.url.as_str()).map_err(|e| format!("cannot use HTTPS_PROXY: {e}"))?;
             p = p.no_proxy(reqwest::NoProxy::from_string(&proxy.no_proxy));
             builder = builder.proxy(p);
             if proxy.applies_to(host) {
@@ -108,15 +98,8 @@ impl Transport {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let http = builder
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Transport {
-            http,
-            proxied_host,
-            allow_local: options.allow_local,
-            checked: Mutex::new(None),
-        })
+        let http = builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Transport { http, proxied_host, allow_local: options.allow_local, checked: Mutex::new(None) })
     }
 
     /// Behind a proxy: resolves the target and refuses it when it points only at forbidden addresses.
@@ -148,20 +131,14 @@ mod tests {
         assert!(!p.applies_to("a.corp.example"));
         assert!(!p.applies_to("x.svc"));
         assert!(p.applies_to("notcorp.example"));
-        let all = ProxySettings {
-            no_proxy: "*".into(),
-            ..p
-        };
+        let all = ProxySettings { no_proxy: "*".into(), ..p };
         assert!(!all.applies_to("acme.okta.com"));
     }
 
     #[tokio::test]
     async fn behind_a_proxy_a_forbidden_target_is_refused_before_any_request() {
         let options = TransportOptions {
-            proxy: Some(ProxySettings {
-                url: Url::parse("http://127.0.0.1:9").unwrap(),
-                no_proxy: String::new(),
-            }),
+            proxy: Some(ProxySettings { url: Url::parse("http://127.0.0.1:9").unwrap(), no_proxy: String::new() }),
             ..TransportOptions::default()
         };
         let t = Transport::new("localhost", &options).unwrap();

@@ -24,18 +24,12 @@ pub fn start(sim_args: &[&str], token: &str) -> Run {
     std::fs::write(&token_file, format!("{token}\n")).expect("token file");
     let mut args = vec!["--log-lag", LAG];
     args.extend(sim_args);
-    Run {
-        sim: Sim::start(&args),
-        dir,
-        token_file,
-    }
+    Run { sim: Sim::start(&args), dir, token_file }
 }
 
 pub fn command() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dti-operator"));
-    c.env_remove("OKTA_API_TOKEN")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy");
+    c.env_remove("OKTA_API_TOKEN").env_remove("HTTPS_PROXY").env_remove("https_proxy");
     c
 }
 
@@ -57,11 +51,7 @@ pub fn sync(run: &Run, extra: &[&str]) -> Output {
 }
 
 pub fn report(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "sync failed: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("one JSON document on stdout")
 }
 
@@ -79,9 +69,7 @@ pub fn comparable(v: &Value) -> Value {
     }
     for app in v["apps"].as_array_mut().into_iter().flatten() {
         if let Some(t) = app["lastUsed"].as_str() {
-            let ms = chrono::DateTime::parse_from_rfc3339(t)
-                .expect("lastUsed")
-                .timestamp_millis();
+            let ms = chrono::DateTime::parse_from_rfc3339(t).expect("lastUsed").timestamp_millis();
             app["lastUsed"] = Value::from(ms);
         }
     }
@@ -92,10 +80,7 @@ pub fn assert_matches_truth(report: &Value, truth: &Value) {
     let (r, t) = (comparable(report), comparable(truth));
     assert_eq!(r["summary"], t["summary"], "summary");
     assert_eq!(r["usageWindow"], t["usageWindow"]);
-    let (ra, ta) = (
-        r["apps"].as_array().expect("apps"),
-        t["apps"].as_array().expect("apps"),
-    );
+    let (ra, ta) = (r["apps"].as_array().expect("apps"), t["apps"].as_array().expect("apps"));
     assert_eq!(ra.len(), ta.len(), "apps");
     for (a, b) in ra.iter().zip(ta) {
         assert_eq!(a, b, "app rows differ (or are out of order)");
@@ -103,9 +88,5 @@ pub fn assert_matches_truth(report: &Value, truth: &Value) {
 }
 
 pub fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
 }

@@ -63,13 +63,8 @@ pub fn control_plane_bare() -> &'static ControlPlane {
 /// A one-node cluster (scheduler, containerd, kubelet) with the OCI image `archive` loaded as `image`.
 pub fn cluster_with_node(archive: &Path, image: &str) -> &'static ControlPlane {
     let load = format!("{}={image}", archive.display());
-    CONTROL_PLANE.get_or_init(|| {
-        start_control_plane(
-            &["up", "--with-node"],
-            &[("DTI_NODE_IMAGE", load.as_str())],
-            false,
-        )
-    })
+    CONTROL_PLANE
+        .get_or_init(|| start_control_plane(&["up", "--with-node"], &[("DTI_NODE_IMAGE", load.as_str())], false))
 }
 
 fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: bool) -> ControlPlane {
@@ -77,10 +72,7 @@ fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: boo
     let out = Command::new(repo_root().join("scripts/control-plane.sh"))
         .args(command)
         .arg(&dir)
-        .env(
-            "DTI_CONTROL_PLANE_OWNER_PID",
-            std::process::id().to_string(),
-        )
+        .env("DTI_CONTROL_PLANE_OWNER_PID", std::process::id().to_string())
         .envs(env.iter().copied())
         .output()
         .expect("run scripts/control-plane.sh");
@@ -90,33 +82,13 @@ fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: boo
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    eprintln!(
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-    );
-    let cp = ControlPlane {
-        kubeconfig: dir.join("kubeconfig"),
-        kubectl: dir.join("kubectl"),
-        dir,
-    };
+    eprintln!("{}", String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default());
+    let cp = ControlPlane { kubeconfig: dir.join("kubeconfig"), kubectl: dir.join("kubectl"), dir };
     if install_crds {
         let crds = repo_root().join("crds");
-        cp.kubectl_ok(&[
-            "apply",
-            "--server-side",
-            "-f",
-            crds.to_str().expect("utf-8 path"),
-        ]);
+        cp.kubectl_ok(&["apply", "--server-side", "-f", crds.to_str().expect("utf-8 path")]);
         for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {
-            cp.kubectl_ok(&[
-                "wait",
-                "--for=condition=Established",
-                &format!("crd/{crd}.dti.dev"),
-                "--timeout=60s",
-            ]);
+            cp.kubectl_ok(&["wait", "--for=condition=Established", &format!("crd/{crd}.dti.dev"), "--timeout=60s"]);
         }
     }
     cp
@@ -135,49 +107,30 @@ impl ControlPlane {
             .spawn()
             .expect("spawn kubectl");
         let mut input = child.stdin.take().expect("stdin");
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .expect("write stdin");
+        input.write_all(stdin.unwrap_or_default().as_bytes()).expect("write stdin");
         drop(input);
         child.wait_with_output().expect("kubectl output")
     }
 
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args, None);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub async fn client(&self) -> Client {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("read kubeconfig");
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .expect("kubeconfig");
+        let config =
+            Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.expect("kubeconfig");
         Client::try_from(config).expect("client")
     }
 
     /// Creates a fresh namespace for one test.
     pub async fn namespace(&self, client: &Client, prefix: &str) -> String {
-        let name = format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            NAMESPACE_SEQ.fetch_add(1, Ordering::SeqCst)
-        );
-        let ns = Namespace {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &ns)
-            .await
-            .expect("create namespace");
+        let name = format!("{prefix}-{}-{}", std::process::id(), NAMESPACE_SEQ.fetch_add(1, Ordering::SeqCst));
+        let ns =
+            Namespace { metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() }, ..Default::default() };
+        Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.expect("create namespace");
         name
     }
 
@@ -193,20 +146,12 @@ impl ControlPlane {
             .arg(seconds.to_string())
             .output()
             .expect("restart kube-apiserver");
-        assert!(
-            out.status.success(),
-            "restart failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "restart failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// The API server's pid (to pause it with SIGSTOP).
     pub fn apiserver_pid(&self) -> u32 {
-        std::fs::read_to_string(self.dir.join("kube-apiserver.pid"))
-            .expect("pid")
-            .trim()
-            .parse()
-            .expect("pid number")
+        std::fs::read_to_string(self.dir.join("kube-apiserver.pid")).expect("pid").trim().parse().expect("pid number")
     }
 
     /// Writes recorded by the API server's audit log, in order.
@@ -216,10 +161,9 @@ impl ControlPlane {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|e| e["stage"] == "ResponseComplete")
             .filter_map(|e| {
-                let at =
-                    chrono::DateTime::parse_from_rfc3339(e["requestReceivedTimestamp"].as_str()?)
-                        .ok()?
-                        .with_timezone(&chrono::Utc);
+                let at = chrono::DateTime::parse_from_rfc3339(e["requestReceivedTimestamp"].as_str()?)
+                    .ok()?
+                    .with_timezone(&chrono::Utc);
                 let r = &e["objectRef"];
                 let resource = match r["subresource"].as_str() {
                     Some(sub) => format!("{}/{sub}", r["resource"].as_str()?),

@@ -22,10 +22,7 @@ pub struct Operator {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 impl Operator {
@@ -41,13 +38,7 @@ impl Operator {
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = std::env::temp_dir().join(format!("{log_name}.log"));
         let _ = std::fs::remove_file(&log);
-        let mut op = Operator {
-            child: None,
-            metrics: String::new(),
-            log,
-            args,
-            kubeconfig: kubeconfig.to_path_buf(),
-        };
+        let mut op = Operator { child: None, metrics: String::new(), log, args, kubeconfig: kubeconfig.to_path_buf() };
         op.restart();
         op
     }
@@ -70,10 +61,7 @@ impl Operator {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "operator did not start: {}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
+        panic!("operator did not start: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
     }
 
     pub fn kill(&mut self) {
@@ -86,9 +74,7 @@ impl Operator {
     /// Sends a signal (STOP, CONT, TERM) to the operator process.
     pub fn signal(&self, signal: &str) {
         if let Some(pid) = self.pid() {
-            let _ = Command::new("kill")
-                .args([&format!("-{signal}"), &pid.to_string()])
-                .status();
+            let _ = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
         }
     }
 
@@ -109,12 +95,8 @@ impl Operator {
 
     /// The value of one metric series (the sum if several match the prefix).
     pub async fn metric(&self, series_prefix: &str) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.metrics))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        let text =
+            reqwest::get(format!("{}/metrics", self.metrics)).await.expect("metrics").text().await.expect("text");
         text.lines()
             .filter(|l| l.starts_with(series_prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -126,29 +108,15 @@ impl Operator {
     }
 }
 
-fn spawn(
-    kubeconfig: &std::path::Path,
-    args: &[String],
-    log: &std::path::Path,
-    port: u16,
-) -> (Child, String) {
+fn spawn(kubeconfig: &std::path::Path, args: &[String], log: &std::path::Path, port: u16) -> (Child, String) {
     let addr = format!("127.0.0.1:{port}");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .expect("log file");
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     let child = Command::new(env!("CARGO_BIN_EXE_dti-operator"))
         .args(args)
         .args(["--metrics-addr", &addr, "--kubeconfig"])
         .arg(kubeconfig)
         .env("RUST_LOG", "info,dti_operator=debug")
-        .env(
-            "POD_NAME",
-            log.file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("dti-operator"),
-        )
+        .env("POD_NAME", log.file_stem().and_then(|s| s.to_str()).unwrap_or("dti-operator"))
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .stdout(Stdio::null())
@@ -171,47 +139,35 @@ pub async fn okta_apps(
     integration: &str,
 ) -> std::collections::BTreeMap<String, dti_operator::crd::OktaApp> {
     let api: Api<dti_operator::crd::OktaApp> = Api::namespaced(client.clone(), ns);
-    api.list(
-        &kube::api::ListParams::default().labels(&format!("dti.dev/integration={integration}")),
-    )
-    .await
-    .expect("list OktaApps")
-    .items
-    .into_iter()
-    .map(|a| (a.spec.app_id.clone(), a))
-    .collect()
+    api.list(&kube::api::ListParams::default().labels(&format!("dti.dev/integration={integration}")))
+        .await
+        .expect("list OktaApps")
+        .items
+        .into_iter()
+        .map(|a| (a.spec.app_id.clone(), a))
+        .collect()
 }
 
 pub async fn create_secret(client: &Client, ns: &str, name: &str, token: &str) {
     let secret: Secret =
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {"token": token}}))
-            .expect("secret");
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("create secret");
+        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": {"token": token}})).expect("secret");
+    Api::<Secret>::namespaced(client.clone(), ns).create(&PostParams::default(), &secret).await.expect("create secret");
 }
 
 pub async fn set_secret(client: &Client, ns: &str, name: &str, token: &str) {
-    let patch = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"token": token}});
+    let patch =
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": {"token": token}});
     Api::<Secret>::namespaced(client.clone(), ns)
-        .patch(
-            name,
-            &PatchParams::apply("dti-test").force(),
-            &Patch::Apply(patch),
-        )
+        .patch(name, &PatchParams::apply("dti-test").force(), &Patch::Apply(patch))
         .await
         .expect("patch secret");
 }
 
 pub async fn apply_integration(client: &Client, ns: &str, name: &str, spec: Value) {
-    let object = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": name}, "spec": spec});
+    let object =
+        json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": name}, "spec": spec});
     Api::<OktaIntegration>::namespaced(client.clone(), ns)
-        .patch(
-            name,
-            &PatchParams::apply("dti-test").force(),
-            &Patch::Apply(object),
-        )
+        .patch(name, &PatchParams::apply("dti-test").force(), &Patch::Apply(object))
         .await
         .expect("apply OktaIntegration");
 }
@@ -267,51 +223,23 @@ pub async fn events(client: &Client, ns: &str, name: &str) -> Vec<(String, Strin
         .items
         .into_iter()
         .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .map(|e| {
-            (
-                e.type_.unwrap_or_default(),
-                e.reason.unwrap_or_default(),
-                e.note.unwrap_or_default(),
-            )
-        })
+        .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect()
 }
 
 /// Asks for a sync (the dti.dev/sync-requested-at annotation) and waits until status says it was handled.
-pub async fn request_sync(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    token: &str,
-    timeout: Duration,
-) -> OktaIntegration {
+pub async fn request_sync(client: &Client, ns: &str, name: &str, token: &str, timeout: Duration) -> OktaIntegration {
     let api: Api<OktaIntegration> = Api::namespaced(client.clone(), ns);
     let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": token}}});
-    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .expect("annotate");
-    wait_for(
-        client,
-        ns,
-        name,
-        timeout,
-        &format!("the sync requested as {token}"),
-        |o| {
-            o.status
-                .as_ref()
-                .and_then(|s| s.last_handled_sync_request.as_deref())
-                == Some(token)
-        },
-    )
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch)).await.expect("annotate");
+    wait_for(client, ns, name, timeout, &format!("the sync requested as {token}"), |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some(token)
+    })
     .await
 }
 
 /// The holder of a Lease ("" when free or absent).
 pub async fn lease_holder(client: &Client, ns: &str, lease: &str) -> String {
     let api: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), ns);
-    api.get_opt(lease)
-        .await
-        .expect("lease")
-        .and_then(|l| l.spec?.holder_identity)
-        .unwrap_or_default()
+    api.get_opt(lease).await.expect("lease").and_then(|l| l.spec?.holder_identity).unwrap_or_default()
 }

@@ -13,10 +13,7 @@ pub fn binary() -> PathBuf {
     BINARY
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("test executable");
-            let profile_dir = exe
-                .parent()
-                .and_then(|deps| deps.parent())
-                .expect("target/<profile>");
+            let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
             let bin = profile_dir.join("okta-sim");
             if !bin.exists() {
                 let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -27,11 +24,7 @@ pub fn binary() -> PathBuf {
                     build.arg("--release");
                 }
                 let status = build.status().expect("cargo build -p okta-sim");
-                assert!(
-                    status.success() && bin.exists(),
-                    "cannot build okta-sim at {}",
-                    bin.display()
-                );
+                assert!(status.success() && bin.exists(), "cannot build okta-sim at {}", bin.display());
             }
             bin
         })
@@ -60,25 +53,15 @@ impl Sim {
             .expect("start okta-sim");
         let stdout = child.stdout.take().expect("okta-sim stdout");
         let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("okta-sim address line");
+        BufReader::new(stdout).read_line(&mut first).expect("okta-sim address line");
         let base = first.trim().to_string();
-        assert!(
-            base.starts_with(&format!("http://{host}:")),
-            "okta-sim printed {base:?}"
-        );
+        assert!(base.starts_with(&format!("http://{host}:")), "okta-sim printed {base:?}");
         let host_port = base.trim_start_matches("http://").to_string();
-        Sim {
-            base,
-            host_port,
-            child,
-        }
+        Sim { base, host_port, child }
     }
 
     pub async fn get(&self, path_and_query: &str, token: &str) -> reqwest::Response {
-        self.get_url(&format!("{}{}", self.base, path_and_query), token)
-            .await
+        self.get_url(&format!("{}{}", self.base, path_and_query), token).await
     }
 
     pub async fn get_url(&self, url: &str, token: &str) -> reqwest::Response {
@@ -90,12 +73,7 @@ impl Sim {
             .expect("request to okta-sim")
     }
 
-    pub async fn control(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: serde_json::Value,
-    ) -> serde_json::Value {
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> serde_json::Value {
         reqwest::Client::new()
             .request(method, format!("{}{}", self.base, path))
             .json(&body)
@@ -131,16 +109,8 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
 /// The truth report as of now (or as of `as_of`: start, or a credential's last caught-up read).
 impl Sim {
     pub async fn truth(&self, window: &str, as_of: &str) -> serde_json::Value {
-        let url = format!(
-            "{}/__sim/truth?window={window}&asOf={as_of}&domain={}",
-            self.base, self.host_port
-        );
-        reqwest::get(url)
-            .await
-            .expect("truth")
-            .json()
-            .await
-            .expect("truth json")
+        let url = format!("{}/__sim/truth?window={window}&asOf={as_of}&domain={}", self.base, self.host_port);
+        reqwest::get(url).await.expect("truth").json().await.expect("truth json")
     }
 
     /// Applies one change to the living org (POST /__sim/changes).
@@ -159,24 +129,14 @@ impl Sim {
 
     /// The org's ids (GET /__sim/org).
     pub async fn directory(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/__sim/org", self.base))
-            .await
-            .expect("org")
-            .json()
-            .await
-            .expect("org json")
+        reqwest::get(format!("{}/__sim/org", self.base)).await.expect("org").json().await.expect("org json")
     }
 }
 
 /// The Python interpreter of the fidelity tests' venv (created on first use by scripts/python-env.sh).
 pub fn python() -> String {
-    let out = Command::new(super::repo_root().join("scripts/python-env.sh"))
-        .output()
-        .expect("run scripts/python-env.sh");
-    assert!(
-        out.status.success(),
-        "python env: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new(super::repo_root().join("scripts/python-env.sh")).output().expect("run scripts/python-env.sh");
+    assert!(out.status.success(), "python env: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -6,10 +6,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -27,8 +29,11 @@ func main() {
 	}
 	script, err := os.ReadFile(os.Args[1])
 	check(err)
+	input, err := io.ReadAll(os.Stdin)
+	check(err)
+	// apimachinery's decoder keeps whole numbers int64, as objects from the API server have them.
 	var objects []map[string]interface{}
-	check(json.NewDecoder(os.Stdin).Decode(&objects))
+	check(utiljson.Unmarshal(input, &objects))
 	out := make([]verdict, 0, len(objects))
 	for _, obj := range objects {
 		result, err := status.Compute(&unstructured.Unstructured{Object: obj})

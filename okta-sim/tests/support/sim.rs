@@ -21,20 +21,14 @@ impl Sim {
             .expect("start okta-sim");
         let stdout = child.stdout.take().expect("okta-sim stdout");
         let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("okta-sim address line");
+        BufReader::new(stdout).read_line(&mut first).expect("okta-sim address line");
         let base = first.trim().to_string();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "okta-sim printed {base:?}"
-        );
+        assert!(base.starts_with("http://127.0.0.1:"), "okta-sim printed {base:?}");
         Sim { base, child }
     }
 
     pub async fn get(&self, path_and_query: &str, token: &str) -> reqwest::Response {
-        self.get_url(&format!("{}{}", self.base, path_and_query), token)
-            .await
+        self.get_url(&format!("{}{}", self.base, path_and_query), token).await
     }
 
     pub async fn get_url(&self, url: &str, token: &str) -> reqwest::Response {
@@ -46,12 +40,7 @@ impl Sim {
             .expect("request to okta-sim")
     }
 
-    pub async fn control(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: serde_json::Value,
-    ) -> serde_json::Value {
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> serde_json::Value {
         let answer = reqwest::Client::new()
             .request(method, format!("{}{}", self.base, path))
             .json(&body)
@@ -89,23 +78,14 @@ pub fn openapi_spec(file: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| super::repo_root().join("../shared/okta-openapi"));
     let path = dir.join(file);
-    assert!(
-        path.exists(),
-        "Okta's OpenAPI spec is expected at {} (set DTI_OKTA_OPENAPI_DIR)",
-        path.display()
-    );
+    assert!(path.exists(), "Okta's OpenAPI spec is expected at {} (set DTI_OKTA_OPENAPI_DIR)", path.display());
     path
 }
 
 /// The Python interpreter of the fidelity tests' venv (created on first use by scripts/python-env.sh).
 pub fn python() -> String {
-    let out = Command::new(super::repo_root().join("scripts/python-env.sh"))
-        .output()
-        .expect("run scripts/python-env.sh");
-    assert!(
-        out.status.success(),
-        "python env: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new(super::repo_root().join("scripts/python-env.sh")).output().expect("run scripts/python-env.sh");
+    assert!(out.status.success(), "python env: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

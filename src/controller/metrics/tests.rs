@@ -26,13 +26,7 @@ fn gauges_come_from_state_and_apps_are_keyed_by_id() {
     let states = States::default();
     let st = states.get("team-a/acme", "u1");
     lock(&st).results = Some(Results {
-        summary: Summary {
-            apps: 2,
-            used_apps: 2,
-            unused_seats: 9,
-            users: 40,
-            ..Summary::default()
-        },
+        summary: Summary { apps: 2, used_apps: 2, unused_seats: 9, users: 40, ..Summary::default() },
         apps: vec![app("0oa1", "Salesforce", 5), app("0oa2", "Salesforce", 4)],
         unused_apps: vec![],
         apps_total: 2,
@@ -40,32 +34,21 @@ fn gauges_come_from_state_and_apps_are_keyed_by_id() {
     });
     let metrics = Metrics::new(states.clone(), Arc::new(GovernorRegistry::default()), 10);
     let text = metrics.encode();
+    assert!(text.contains(r#"dti_integration_apps{namespace="team-a",name="acme"} 2"#), "{text}");
+    assert!(text.contains(r#"dti_integration_unused_seats{namespace="team-a",name="acme"} 9"#), "{text}");
     assert!(
-        text.contains(r#"dti_integration_apps{namespace="team-a",name="acme"} 2"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"dti_integration_unused_seats{namespace="team-a",name="acme"} 9"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"app_id="0oa1",app="Salesforce"} 5"#)
-            && text.contains(r#"app_id="0oa2",app="Salesforce"} 4"#),
+        text.contains(r#"app_id="0oa1",app="Salesforce"} 5"#) && text.contains(r#"app_id="0oa2",app="Salesforce"} 4"#),
         "two apps with one label stay apart: {text}"
     );
     assert!(text.contains("dti_integration_ready{"), "{text}");
     states.remove("team-a/acme");
     let gone = metrics.encode();
-    assert!(
-        !gone.contains(r#"name="acme""#),
-        "a forgotten integration has no series: {gone}"
-    );
+    assert!(!gone.contains(r#"name="acme""#), "a forgotten integration has no series: {gone}");
 }
 
 #[test]
 fn the_readme_reference_lists_every_exported_metric() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
     let table = reference_markdown();
     assert!(table.lines().count() > 20, "{table}");
     assert!(

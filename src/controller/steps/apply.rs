@@ -29,15 +29,10 @@ pub(crate) async fn status(
     ctx.fence.check()?;
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch =
-        json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "status": desired});
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(Error::StatusWrite)?;
+    let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "status": desired});
+    api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+        .await
+        .map_err(Error::StatusWrite)?;
     ctx.metrics.status_writes.inc();
     lock(state).conditions = desired.conditions;
     Ok(())
@@ -65,11 +60,7 @@ pub(crate) async fn notices(
     let regarding = obj.object_ref(&());
     for (i, notice) in pending.iter().enumerate() {
         let result = match ctx.fence.check() {
-            Ok(()) => ctx
-                .recorder
-                .publish(&regarding, notice)
-                .await
-                .map_err(Error::EventWrite),
+            Ok(()) => ctx.recorder.publish(&regarding, notice).await.map_err(Error::EventWrite),
             Err(f) => Err(Error::Fenced(f)),
         };
         match result {

@@ -8,7 +8,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::controller::conditions::{ConditionType, Desired, Reason, merge};
 use crate::controller::state::{IntegrationState, Problem};
-use crate::crd::{AccessStatus, LastSync, OktaIntegration, OktaIntegrationStatus, SyncResult};
+use crate::crd::{LastSync, OktaIntegration, OktaIntegrationStatus, SyncResult};
 
 /// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
 pub(crate) fn time(t: DateTime<Utc>) -> Time {
@@ -37,28 +37,18 @@ fn access_condition(st: &IntegrationState) -> Desired {
             Reason::Valid,
             "the credentials can view users, applications and the System Log",
         ),
-        None => Desired::new(
-            ConditionType::AccessValidated,
-            false,
-            Reason::NotChecked,
-            "access has not been checked yet",
-        ),
+        None => {
+            Desired::new(ConditionType::AccessValidated, false, Reason::NotChecked, "access has not been checked yet")
+        }
     }
 }
 
 fn failed_last(st: &IntegrationState) -> bool {
-    st.running.is_none()
-        && (st.panicked
-            || st
-                .last_sync
-                .as_ref()
-                .is_some_and(|s| s.result == SyncResult::Failed))
+    st.running.is_none() && (st.panicked || st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed))
 }
 
 fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
-    let synced = |status, reason, message: String| {
-        Desired::new(ConditionType::Synced, status, reason, message)
-    };
+    let synced = |status, reason, message: String| Desired::new(ConditionType::Synced, status, reason, message);
     if obj.spec.suspend {
         return synced(
             st.last_sync_ok,
@@ -67,9 +57,7 @@ fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
         );
     }
     if let Some(job) = &st.running {
-        let since = job
-            .started
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let since = job.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         return if st.last_sync_ok {
             synced(
                 true,
@@ -77,40 +65,25 @@ fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
                 format!("a sync is running since {since}; status shows the last successful sync"),
             )
         } else {
-            synced(
-                false,
-                Reason::InProgress,
-                format!("a sync is running since {since}"),
-            )
+            synced(false, Reason::InProgress, format!("a sync is running since {since}"))
         };
     }
-    let kept = if st.results.is_some() {
-        "; status keeps the last successful results"
-    } else {
-        ""
-    };
+    let kept = if st.results.is_some() { "; status keeps the last successful results" } else { "" };
     if st.panicked {
         return synced(
             false,
             Reason::SyncPanicked,
-            format!(
-                "the last sync job panicked (a bug; see the operator's log) and was rescheduled{kept}"
-            ),
+            format!("the last sync job panicked (a bug; see the operator's log) and was rescheduled{kept}"),
         );
     }
     match &st.last_sync {
-        Some(s) if s.result == SyncResult::Succeeded => synced(
-            true,
-            Reason::Succeeded,
-            summary_line(st, &obj.spec.usage_window),
-        ),
+        Some(s) if s.result == SyncResult::Succeeded => {
+            synced(true, Reason::Succeeded, summary_line(st, &obj.spec.usage_window))
+        }
         Some(s) => synced(
             false,
             Reason::Failed,
-            format!(
-                "the last sync failed: {}{kept}",
-                s.message.clone().unwrap_or_default()
-            ),
+            format!("the last sync failed: {}{kept}", s.message.clone().unwrap_or_default()),
         ),
         None => synced(false, Reason::Pending, "waiting for the first sync".into()),
     }
@@ -118,35 +91,23 @@ fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
 
 fn ready_condition(st: &IntegrationState, obj: &OktaIntegration, synced: &Desired) -> Desired {
     let generation = obj.metadata.generation;
-    let current = st
-        .results
-        .as_ref()
-        .is_some_and(|r| r.generation == generation);
+    let current = st.results.as_ref().is_some_and(|r| r.generation == generation);
     let suspended = obj.spec.suspend;
     // Ready: the org is readable and status holds results for the current spec. A failed sync that kept
     // those results leaves the integration Ready (Synced says why; kstatus reads it as Current) and the
     // data's age shows in summary.lastSuccessfulSyncTime.
     let ready = st.access_valid() && st.results.is_some() && (current || suspended);
-    let not_ready =
-        |reason, message: &str| Desired::new(ConditionType::Ready, false, reason, message);
+    let not_ready = |reason, message: &str| Desired::new(ConditionType::Ready, false, reason, message);
     if ready {
         let mut message = summary_line(st, &obj.spec.usage_window);
         if failed_last(st) {
             message = format!("{message}; {}", synced.message);
         }
-        Desired::new(
-            ConditionType::Ready,
-            true,
-            Reason::Succeeded,
-            crate::text::message(&message),
-        )
+        Desired::new(ConditionType::Ready, true, Reason::Succeeded, crate::text::message(&message))
     } else if let Some(p) = st.problem() {
         not_ready(p.reason, &p.message)
     } else if suspended {
-        not_ready(
-            Reason::Suspended,
-            "syncs are suspended before any sync succeeded",
-        )
+        not_ready(Reason::Suspended, "syncs are suspended before any sync succeeded")
     } else if failed_last(st) {
         not_ready(Reason::SyncFailed, &synced.message)
     } else {
@@ -170,12 +131,7 @@ fn conditions(st: &IntegrationState, obj: &OktaIntegration) -> Vec<Desired> {
         ));
     }
     if let Some(p) = problem.filter(|p| p.reason.stalled()) {
-        desired.push(Desired::new(
-            ConditionType::Stalled,
-            true,
-            p.reason,
-            &p.message,
-        ));
+        desired.push(Desired::new(ConditionType::Stalled, true, p.reason, &p.message));
     }
     desired
 }
@@ -200,42 +156,21 @@ fn last_sync(st: &IntegrationState) -> Option<LastSync> {
 }
 
 /// The status the integration should show now.
-pub(crate) fn status(
-    st: &IntegrationState,
-    obj: &OktaIntegration,
-    now: DateTime<Utc>,
-) -> OktaIntegrationStatus {
+pub(crate) fn status(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>) -> OktaIntegrationStatus {
     let generation = obj.metadata.generation;
     let limit = obj.spec.max_apps_in_status as usize;
     let blocked = obj.spec.suspend || st.running.is_some() || st.problem().is_some();
     OktaIntegrationStatus {
         observed_generation: generation,
-        conditions: merge(
-            &st.conditions,
-            &conditions(st, obj),
-            generation,
-            time(now).0,
-        ),
+        conditions: merge(&st.conditions, &conditions(st, obj), generation, time(now).0),
         access: Some(
-            st.access
-                .as_ref()
-                .filter(|_| st.precheck.is_none())
-                .map(|c| c.permissions.clone())
-                .unwrap_or_else(AccessStatus::default),
+            st.access.as_ref().filter(|_| st.precheck.is_none()).map(|c| c.permissions.clone()).unwrap_or_default(),
         ),
         last_sync: last_sync(st),
         next_sync_at: st.next_sync_at.filter(|_| !blocked).map(time),
         summary: st.results.as_ref().map(|r| r.summary.clone()),
-        apps: st
-            .results
-            .iter()
-            .flat_map(|r| r.apps.iter().take(limit).cloned())
-            .collect(),
-        unused_apps: st
-            .results
-            .iter()
-            .flat_map(|r| r.unused_apps.iter().take(limit).cloned())
-            .collect(),
+        apps: st.results.iter().flat_map(|r| r.apps.iter().take(limit).cloned()).collect(),
+        unused_apps: st.results.iter().flat_map(|r| r.unused_apps.iter().take(limit).cloned()).collect(),
         apps_truncated: st.results.as_ref().map(|r| r.apps_total > limit),
         last_handled_sync_request: st.last_handled_request.clone(),
         checkpoint: st.checkpoint.clone(),

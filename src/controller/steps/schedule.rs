@@ -15,24 +15,12 @@ use crate::crd::{OktaIntegration, SYNC_REQUESTED_ANNOTATION};
 use crate::sync::lock;
 
 /// Whether a sync should start now (none is running).
-pub(crate) fn due(
-    st: &IntegrationState,
-    generation: i64,
-    new_request: bool,
-    now: DateTime<Utc>,
-) -> bool {
-    new_request
-        || st.attempted_generation != Some(generation)
-        || st.next_sync_at.is_none_or(|t| now >= t)
+pub(crate) fn due(st: &IntegrationState, generation: i64, new_request: bool, now: DateTime<Utc>) -> bool {
+    new_request || st.attempted_generation != Some(generation) || st.next_sync_at.is_none_or(|t| now >= t)
 }
 
 /// When to reconcile again.
-pub(crate) fn requeue(
-    st: &IntegrationState,
-    suspended: bool,
-    now: DateTime<Utc>,
-    options: &Options,
-) -> Duration {
+pub(crate) fn requeue(st: &IntegrationState, suspended: bool, now: DateTime<Utc>, options: &Options) -> Duration {
     match st.problem() {
         Some(p) if p.reason.stalled() => return options.stalled_recheck,
         Some(_) => return options.transient_recheck,
@@ -46,10 +34,7 @@ pub(crate) fn requeue(
         return Duration::from_secs(600);
     }
     match st.next_sync_at {
-        Some(t) => (t - now)
-            .to_std()
-            .unwrap_or_default()
-            .max(Duration::from_secs(1)),
+        Some(t) => (t - now).to_std().unwrap_or_default().max(Duration::from_secs(1)),
         None => options.transient_recheck,
     }
 }
@@ -116,53 +101,29 @@ mod tests {
         let options = Options::default();
         let now = Utc::now();
         let cases: Vec<(IntegrationState, bool, Duration)> = vec![
-            (
-                IntegrationState::default(),
-                false,
-                options.transient_recheck,
-            ),
-            (
-                checked(Some(Problem::new(Reason::InvalidToken, "x"))),
-                false,
-                options.stalled_recheck,
-            ),
-            (
-                checked(Some(Problem::new(Reason::Unreachable, "x"))),
-                false,
-                options.transient_recheck,
-            ),
+            (IntegrationState::default(), false, options.transient_recheck),
+            (checked(Some(Problem::new(Reason::InvalidToken, "x"))), false, options.stalled_recheck),
+            (checked(Some(Problem::new(Reason::Unreachable, "x"))), false, options.transient_recheck),
             (checked(None), true, Duration::from_secs(600)),
             (
-                IntegrationState {
-                    next_sync_at: Some(now + chrono::Duration::seconds(90)),
-                    ..checked(None)
-                },
+                IntegrationState { next_sync_at: Some(now + chrono::Duration::seconds(90)), ..checked(None) },
                 false,
                 Duration::from_secs(90),
             ),
             (
-                IntegrationState {
-                    next_sync_at: Some(now - chrono::Duration::seconds(90)),
-                    ..checked(None)
-                },
+                IntegrationState { next_sync_at: Some(now - chrono::Duration::seconds(90)), ..checked(None) },
                 false,
                 Duration::from_secs(1),
             ),
             (
-                IntegrationState {
-                    precheck: Some(Problem::new(Reason::SecretUnreadable, "x")),
-                    ..checked(None)
-                },
+                IntegrationState { precheck: Some(Problem::new(Reason::SecretUnreadable, "x")), ..checked(None) },
                 false,
                 options.transient_recheck,
             ),
         ];
         for (i, (st, suspended, want)) in cases.into_iter().enumerate() {
             let got = requeue(&st, suspended, now, &options);
-            assert!(
-                got.abs_diff(want) < Duration::from_secs(2),
-                "case {i}: {got:?} != {want:?}"
-            );
+            assert!(got.abs_diff(want) < Duration::from_secs(2), "case {i}: {got:?} != {want:?}");
         }
     }
 

@@ -40,28 +40,16 @@ impl Credentials {
 fn reference(obj: &OktaIntegration) -> Option<(String, String, CredentialKind)> {
     let credentials = &obj.spec.credentials;
     if let Some(t) = &credentials.api_token {
-        return Some((
-            t.secret_ref.name.clone(),
-            t.secret_ref.key.clone(),
-            CredentialKind::ApiToken,
-        ));
+        return Some((t.secret_ref.name.clone(), t.secret_ref.key.clone(), CredentialKind::ApiToken));
     }
-    credentials.oauth.as_ref().map(|o| {
-        (
-            o.private_key.secret_ref.name.clone(),
-            o.private_key.secret_ref.key.clone(),
-            CredentialKind::OAuth,
-        )
-    })
+    credentials
+        .oauth
+        .as_ref()
+        .map(|o| (o.private_key.secret_ref.name.clone(), o.private_key.secret_ref.key.clone(), CredentialKind::OAuth))
 }
 
 /// The value's problem, when it is not usable as the kind of credential the spec asks for.
-fn material(
-    obj: &OktaIntegration,
-    kind: CredentialKind,
-    raw: &[u8],
-    at: &str,
-) -> Result<Credentials, Problem> {
+fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -> Result<Credentials, Problem> {
     match kind {
         CredentialKind::ApiToken => {
             let token = ApiToken::parse(raw).map_err(|e| {
@@ -70,23 +58,14 @@ fn material(
                     format!("the value at {at} {e}: store the API token alone (kubectl create secret generic NAME --from-literal=token=<token>)"),
                 )
             })?;
-            Ok(Credentials {
-                fingerprint: token.fingerprint(),
-                material: Material::Token(token),
-            })
+            Ok(Credentials { fingerprint: token.fingerprint(), material: Material::Token(token) })
         }
         CredentialKind::OAuth => {
             let key = SigningKey::parse(raw).map_err(|e| {
-                Problem::new(
-                    Reason::PrivateKeyInvalid,
-                    format!("the value at {at} {e}: store {ACCEPTED_FORMATS}"),
-                )
+                Problem::new(Reason::PrivateKeyInvalid, format!("the value at {at} {e}: store {ACCEPTED_FORMATS}"))
             })?;
             let Some(oauth) = obj.spec.credentials.oauth.as_ref() else {
-                return Err(Problem::new(
-                    Reason::PrivateKeyInvalid,
-                    "spec.credentials.oauth is not set",
-                ));
+                return Err(Problem::new(Reason::PrivateKeyInvalid, "spec.credentials.oauth is not set"));
             };
             let scopes = oauth.scopes.join(" ");
             let key_id = oauth.key_id.clone().unwrap_or_default();
@@ -110,31 +89,18 @@ fn material(
 }
 
 /// Reads and checks the credentials the spec names.
-pub(crate) async fn read(
-    ctx: &Context,
-    obj: &OktaIntegration,
-    namespace: &str,
-) -> Result<Credentials, Problem> {
+pub(crate) async fn read(ctx: &Context, obj: &OktaIntegration, namespace: &str) -> Result<Credentials, Problem> {
     let Some((name, key, kind)) = reference(obj) else {
-        return Err(Problem::new(
-            Reason::SecretNotFound,
-            "spec.credentials names neither apiToken nor oauth",
-        ));
+        return Err(Problem::new(Reason::SecretNotFound, "spec.credentials names neither apiToken nor oauth"));
     };
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
     let secret = match secrets.get_opt(&name).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            let what = if kind == CredentialKind::ApiToken {
-                "the API token"
-            } else {
-                "the private key"
-            };
+            let what = if kind == CredentialKind::ApiToken { "the API token" } else { "the private key" };
             return Err(Problem::new(
                 Reason::SecretNotFound,
-                format!(
-                    "Secret {namespace}/{name} does not exist: create it with {what} under key {key:?}"
-                ),
+                format!("Secret {namespace}/{name} does not exist: create it with {what} under key {key:?}"),
             ));
         }
         Err(e) => {

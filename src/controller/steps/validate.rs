@@ -29,14 +29,8 @@ pub(crate) struct Validated {
 /// The condition reason for a classified failure: one mapping, used for access checks and sync outcomes.
 pub(crate) fn reason_for(error: &SyncError) -> Reason {
     match error {
-        SyncError::Credentials {
-            kind: CredentialKind::ApiToken,
-            ..
-        } => Reason::InvalidToken,
-        SyncError::Credentials {
-            kind: CredentialKind::OAuth,
-            ..
-        } => Reason::ClientRejected,
+        SyncError::Credentials { kind: CredentialKind::ApiToken, .. } => Reason::InvalidToken,
+        SyncError::Credentials { kind: CredentialKind::OAuth, .. } => Reason::ClientRejected,
         SyncError::Permission { .. } => Reason::PermissionDenied,
         SyncError::Okta(e) if e.class() == ErrorClass::Server => Reason::InvalidResponse,
         SyncError::Okta(_) => Reason::Unreachable,
@@ -71,42 +65,21 @@ pub(crate) fn notice_for(problem: Option<&Problem>) -> Notice {
 
 fn permissions(report: &AccessReport) -> AccessStatus {
     let p = |need| {
-        if report.granted(need) {
-            Permission::Granted
-        } else {
-            Permission::Denied
-        }
+        if report.granted(need) { Permission::Granted } else { Permission::Denied }
     };
-    AccessStatus {
-        users: p(Need::Users),
-        applications: p(Need::Applications),
-        system_log: p(Need::SystemLog),
-    }
+    AccessStatus { users: p(Need::Users), applications: p(Need::Applications), system_log: p(Need::SystemLog) }
 }
 
 /// The AccessValidated problem a finished check shows, if any.
-pub(crate) fn interpret(
-    result: Result<AccessReport, SyncError>,
-) -> (AccessStatus, Option<Problem>) {
+pub(crate) fn interpret(result: Result<AccessReport, SyncError>) -> (AccessStatus, Option<Problem>) {
     match result {
-        Err(e) => (
-            AccessStatus::default(),
-            Some(Problem::new(reason_for(&e), e.to_string())),
-        ),
+        Err(e) => (AccessStatus::default(), Some(Problem::new(reason_for(&e), e.to_string()))),
         Ok(report) => {
             let status = permissions(&report);
             let problem = report.denied.first().map(|(_, first)| {
-                let others: Vec<&str> = report
-                    .denied
-                    .iter()
-                    .skip(1)
-                    .map(|(n, _)| n.guide_name())
-                    .collect();
-                let also = if others.is_empty() {
-                    String::new()
-                } else {
-                    format!("; it also lacks {}", others.join(" and "))
-                };
+                let others: Vec<&str> = report.denied.iter().skip(1).map(|(n, _)| n.guide_name()).collect();
+                let also =
+                    if others.is_empty() { String::new() } else { format!("; it also lacks {}", others.join(" and ")) };
                 Problem::new(Reason::PermissionDenied, format!("{first}{also}"))
             });
             (status, problem)
@@ -115,11 +88,7 @@ pub(crate) fn interpret(
 }
 
 /// The Auth for the credentials, keeping an OAuth session (DPoP key, cached token) while they hold.
-fn auth_for(
-    st: &mut IntegrationState,
-    credentials: &Credentials,
-    org: &OrgUrl,
-) -> Result<Auth, Problem> {
+fn auth_for(st: &mut IntegrationState, credentials: &Credentials, org: &OrgUrl) -> Result<Auth, Problem> {
     match &credentials.material {
         Material::Token(token) => Ok(Auth::Ssws(token.clone())),
         Material::OAuth(config) => {
@@ -129,8 +98,7 @@ fn auth_for(
                 return Ok(Auth::OAuth(session.clone()));
             }
             let session = Arc::new(
-                OAuthSession::new(config.clone(), &org.base)
-                    .map_err(|e| Problem::new(Reason::PrivateKeyInvalid, e))?,
+                OAuthSession::new(config.clone(), &org.base).map_err(|e| Problem::new(Reason::PrivateKeyInvalid, e))?,
             );
             st.oauth = Some((credentials.fingerprint, session.clone()));
             Ok(Auth::OAuth(session))
@@ -175,10 +143,7 @@ pub(crate) async fn run(
     let org = match ctx.options.domain_policy.check(&obj.spec.domain) {
         Ok(org) => org,
         Err(e) => {
-            set_precheck(
-                &mut lock(state),
-                Some(Problem::new(Reason::DomainRejected, e.to_string())),
-            );
+            set_precheck(&mut lock(state), Some(Problem::new(Reason::DomainRejected, e.to_string())));
             return None;
         }
     };
@@ -209,53 +174,29 @@ pub(crate) async fn run(
     if check {
         let (permissions, problem) = check_now(ctx, &org, &auth, credentials.kind()).await;
         let mut st = lock(state);
-        let before = st
-            .access
-            .as_ref()
-            .map(|c| c.problem.as_ref().map(|p| p.reason));
+        let before = st.access.as_ref().map(|c| c.problem.as_ref().map(|p| p.reason));
         if before != Some(problem.as_ref().map(|p| p.reason)) {
             st.notify(notice_for(problem.as_ref()));
         }
-        st.access = Some(AccessCheck {
-            key,
-            permissions,
-            problem,
-            checked_at: Instant::now(),
-        });
+        st.access = Some(AccessCheck { key, permissions, problem, checked_at: Instant::now() });
     }
     let st = lock(state);
-    st.access_valid().then(|| Validated {
-        org,
-        auth,
-        kind: credentials.kind(),
-        fingerprint: credentials.fingerprint,
-    })
+    st.access_valid().then(|| Validated { org, auth, kind: credentials.kind(), fingerprint: credentials.fingerprint })
 }
 
-async fn check_now(
-    ctx: &Context,
-    org: &OrgUrl,
-    auth: &Auth,
-    kind: CredentialKind,
-) -> (AccessStatus, Option<Problem>) {
+async fn check_now(ctx: &Context, org: &OrgUrl, auth: &Auth, kind: CredentialKind) -> (AccessStatus, Option<Problem>) {
     let timeout = ctx.options.access_timeout;
     let client = match ctx.okta_client(org.clone(), auth.clone()) {
         Ok(c) => c,
         Err(e) => {
-            return (
-                AccessStatus::default(),
-                Some(Problem::new(Reason::Unreachable, e.to_string())),
-            );
+            return (AccessStatus::default(), Some(Problem::new(Reason::Unreachable, e.to_string())));
         }
     };
     match tokio::time::timeout(timeout, check_access(&client, kind)).await {
         Ok(result) => interpret(result),
         Err(_) => (
             AccessStatus::default(),
-            Some(Problem::new(
-                Reason::Unreachable,
-                format!("Okta did not answer the access check within {timeout:?}"),
-            )),
+            Some(Problem::new(Reason::Unreachable, format!("Okta did not answer the access check within {timeout:?}"))),
         ),
     }
 }
@@ -266,51 +207,19 @@ mod tests {
     use crate::okta::OktaError;
 
     fn api(status: u16, code: &str) -> OktaError {
-        OktaError::Api {
-            endpoint: "GET /api/v1/logs".into(),
-            status,
-            code: code.into(),
-            summary: "s".into(),
-        }
+        OktaError::Api { endpoint: "GET /api/v1/logs".into(), status, code: code.into(), summary: "s".into() }
     }
 
     #[test]
     fn failures_map_to_one_reason_each() {
         let classify = |kind, e| reason_for(&SyncError::classify(kind, Need::SystemLog, e));
         let cases = [
-            (
-                CredentialKind::ApiToken,
-                api(401, "E0000011"),
-                Reason::InvalidToken,
-            ),
-            (
-                CredentialKind::OAuth,
-                api(401, "E0000011"),
-                Reason::ClientRejected,
-            ),
-            (
-                CredentialKind::ApiToken,
-                api(403, "E0000006"),
-                Reason::PermissionDenied,
-            ),
-            (
-                CredentialKind::ApiToken,
-                api(503, "E0000009"),
-                Reason::Unreachable,
-            ),
-            (
-                CredentialKind::ApiToken,
-                api(400, "E0000031"),
-                Reason::InvalidResponse,
-            ),
-            (
-                CredentialKind::ApiToken,
-                OktaError::Status {
-                    endpoint: "x".into(),
-                    status: 403,
-                },
-                Reason::Unreachable,
-            ),
+            (CredentialKind::ApiToken, api(401, "E0000011"), Reason::InvalidToken),
+            (CredentialKind::OAuth, api(401, "E0000011"), Reason::ClientRejected),
+            (CredentialKind::ApiToken, api(403, "E0000006"), Reason::PermissionDenied),
+            (CredentialKind::ApiToken, api(503, "E0000009"), Reason::Unreachable),
+            (CredentialKind::ApiToken, api(400, "E0000031"), Reason::InvalidResponse),
+            (CredentialKind::ApiToken, OktaError::Status { endpoint: "x".into(), status: 403 }, Reason::Unreachable),
             (
                 CredentialKind::OAuth,
                 OktaError::OAuth {
@@ -321,14 +230,7 @@ mod tests {
                 },
                 Reason::ClientRejected,
             ),
-            (
-                CredentialKind::ApiToken,
-                OktaError::TooLarge {
-                    endpoint: "x".into(),
-                    limit: 1,
-                },
-                Reason::InvalidResponse,
-            ),
+            (CredentialKind::ApiToken, OktaError::TooLarge { endpoint: "x".into(), limit: 1 }, Reason::InvalidResponse),
         ];
         for (kind, error, reason) in cases {
             let text = error.to_string();
@@ -338,23 +240,16 @@ mod tests {
 
     #[test]
     fn a_denied_permission_is_named() {
-        let denied = |need| {
-            (
-                need,
-                SyncError::classify(CredentialKind::ApiToken, need, api(403, "E0000006")),
-            )
-        };
-        let (status, problem) = interpret(Ok(AccessReport {
-            denied: vec![denied(Need::SystemLog), denied(Need::Users)],
-        }));
+        let denied = |need| (need, SyncError::classify(CredentialKind::ApiToken, need, api(403, "E0000006")));
+        let (status, problem) =
+            interpret(Ok(AccessReport { denied: vec![denied(Need::SystemLog), denied(Need::Users)] }));
         assert_eq!(status.system_log, Permission::Denied);
         assert_eq!(status.users, Permission::Denied);
         assert_eq!(status.applications, Permission::Granted);
         let p = problem.unwrap();
         assert_eq!(p.reason, Reason::PermissionDenied);
         assert!(
-            p.message.contains("\"View System Log\"")
-                && p.message.contains("also lacks View users"),
+            p.message.contains("\"View System Log\"") && p.message.contains("also lacks View users"),
             "{}",
             p.message
         );

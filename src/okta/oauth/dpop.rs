@@ -6,8 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
-    EllipticCurveKeyType, Jwk,
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters, EllipticCurveKeyType, Jwk,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::EncodePrivateKey;
@@ -65,9 +64,7 @@ impl DpopKey {
                 break key;
             }
         };
-        let der = secret
-            .to_pkcs8_der()
-            .map_err(|e| format!("cannot encode the DPoP key: {e}"))?;
+        let der = secret.to_pkcs8_der().map_err(|e| format!("cannot encode the DPoP key: {e}"))?;
         let point = secret.public_key().to_sec1_bytes();
         // Uncompressed SEC1: 0x04 || x (32 bytes) || y (32 bytes).
         let (x, y) = (&point[1..33], &point[33..65]);
@@ -80,10 +77,7 @@ impl DpopKey {
                 y: URL_SAFE_NO_PAD.encode(y),
             }),
         };
-        Ok(DpopKey {
-            signing: EncodingKey::from_ec_der(der.as_bytes()),
-            public,
-        })
+        Ok(DpopKey { signing: EncodingKey::from_ec_der(der.as_bytes()), public })
     }
 
     /// A proof for one request.
@@ -97,21 +91,11 @@ impl DpopKey {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(self.public.clone());
-        let iat = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default();
+        let iat =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
         let target = htu(url);
-        let claims = ProofClaims {
-            htm: method,
-            htu: &target,
-            iat,
-            jti: random_id(),
-            nonce,
-            ath: access_token_hash,
-        };
-        jsonwebtoken::encode(&header, &claims, &self.signing)
-            .map_err(|e| format!("cannot sign a DPoP proof: {e}"))
+        let claims = ProofClaims { htm: method, htu: &target, iat, jti: random_id(), nonce, ath: access_token_hash };
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| format!("cannot sign a DPoP proof: {e}"))
     }
 }
 
@@ -132,19 +116,14 @@ mod tests {
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(&proof, &decoding, &validation)
-            .unwrap()
-            .claims;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&proof, &decoding, &validation).unwrap().claims;
         assert_eq!(claims["htu"], "https://acme.okta.com/api/v1/users");
         assert_eq!(claims["htm"], "GET");
         assert_eq!(claims["nonce"], "n1");
         assert_eq!(claims["ath"], "hash");
         let other = key.proof("GET", &url, None, None).unwrap();
         let jti = |p: &str| {
-            jsonwebtoken::decode::<serde_json::Value>(p, &decoding, &validation)
-                .unwrap()
-                .claims["jti"]
-                .clone()
+            jsonwebtoken::decode::<serde_json::Value>(p, &decoding, &validation).unwrap().claims["jti"].clone()
         };
         assert_ne!(jti(&proof), jti(&other), "a fresh jti per proof");
     }

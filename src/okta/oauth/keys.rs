@@ -43,9 +43,7 @@ impl std::fmt::Debug for SigningKey {
 
 impl SigningKey {
     pub(crate) fn parse(raw: &[u8]) -> Result<SigningKey, KeyError> {
-        let text = std::str::from_utf8(raw)
-            .map_err(|_| KeyError::NotText)?
-            .trim();
+        let text = std::str::from_utf8(raw).map_err(|_| KeyError::NotText)?.trim();
         if text.starts_with('{') {
             return from_jwk(text);
         }
@@ -58,19 +56,11 @@ impl SigningKey {
 
 fn rsa_key(key: &rsa::PrivateKey) -> Result<SigningKey, KeyError> {
     let der = key.to_pkcs1_der().map_err(|_| KeyError::BadPem)?;
-    Ok(SigningKey {
-        algorithm: Algorithm::RS256,
-        key: EncodingKey::from_rsa_der(der.as_bytes()),
-        jwk_kid: None,
-    })
+    Ok(SigningKey { algorithm: Algorithm::RS256, key: EncodingKey::from_rsa_der(der.as_bytes()), jwk_kid: None })
 }
 
 fn ec_key(der: &[u8], algorithm: Algorithm) -> SigningKey {
-    SigningKey {
-        algorithm,
-        key: EncodingKey::from_ec_der(der),
-        jwk_kid: None,
-    }
+    SigningKey { algorithm, key: EncodingKey::from_ec_der(der), jwk_kid: None }
 }
 
 fn from_pem(text: &str) -> Result<SigningKey, KeyError> {
@@ -80,14 +70,12 @@ fn from_pem(text: &str) -> Result<SigningKey, KeyError> {
     if let Ok(key) = rsa::PrivateKey::from_pkcs8_pem(text) {
         return rsa_key(&key);
     }
-    let p256 =
-        p256::SecretKey::from_pkcs8_pem(text).or_else(|_| p256::SecretKey::from_sec1_pem(text));
+    let p256 = p256::SecretKey::from_pkcs8_pem(text).or_else(|_| p256::SecretKey::from_sec1_pem(text));
     if let Ok(key) = p256 {
         let der = key.to_pkcs8_der().map_err(|_| KeyError::BadPem)?;
         return Ok(ec_key(der.as_bytes(), Algorithm::ES256));
     }
-    let p384 =
-        p384::SecretKey::from_pkcs8_pem(text).or_else(|_| p384::SecretKey::from_sec1_pem(text));
+    let p384 = p384::SecretKey::from_pkcs8_pem(text).or_else(|_| p384::SecretKey::from_sec1_pem(text));
     if let Ok(key) = p384 {
         let der = key.to_pkcs8_der().map_err(|_| KeyError::BadPem)?;
         return Ok(ec_key(der.as_bytes(), Algorithm::ES384));
@@ -112,9 +100,7 @@ struct PrivateJwk {
 
 fn b64(field: &Option<String>) -> Result<Vec<u8>, KeyError> {
     let text = field.as_deref().ok_or(KeyError::BadJwk)?;
-    URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .map_err(|_| KeyError::BadJwk)
+    URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| KeyError::BadJwk)
 }
 
 fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
@@ -122,14 +108,12 @@ fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
     let mut key = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
         ("RSA", _) => rsa_from_jwk(&jwk)?,
         ("EC", Some("P-256")) => {
-            let secret =
-                p256::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
+            let secret = p256::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
             let der = secret.to_pkcs8_der().map_err(|_| KeyError::BadJwk)?;
             ec_key(der.as_bytes(), Algorithm::ES256)
         }
         ("EC", Some("P-384")) => {
-            let secret =
-                p384::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
+            let secret = p384::SecretKey::from_slice(&b64(&jwk.d)?).map_err(|_| KeyError::BadJwk)?;
             let der = secret.to_pkcs8_der().map_err(|_| KeyError::BadJwk)?;
             ec_key(der.as_bytes(), Algorithm::ES384)
         }
@@ -142,17 +126,12 @@ fn from_jwk(text: &str) -> Result<SigningKey, KeyError> {
 /// A private RSA JWK carries every PKCS#1 member (RFC 7518 §6.3.2): encode them as PKCS#1 DER, then
 /// check that the result is a consistent key before using it.
 fn rsa_from_jwk(jwk: &PrivateJwk) -> Result<SigningKey, KeyError> {
-    let parts = [
-        &jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi,
-    ]
-    .into_iter()
-    .map(b64)
-    .collect::<Result<Vec<_>, _>>()?;
+    let parts = [&jwk.n, &jwk.e, &jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi]
+        .into_iter()
+        .map(b64)
+        .collect::<Result<Vec<_>, _>>()?;
     fn uint(bytes: &[u8]) -> Result<rsa::pkcs1::UintRef<'_>, KeyError> {
-        let start = bytes
-            .iter()
-            .position(|&b| b != 0)
-            .unwrap_or(bytes.len().saturating_sub(1));
+        let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len().saturating_sub(1));
         rsa::pkcs1::UintRef::new(&bytes[start..]).map_err(|_| KeyError::BadJwk)
     }
     let der = rsa::pkcs1::RsaPrivateKey {
@@ -198,10 +177,8 @@ mod tests {
         // d = 1 is a valid (if silly) P-256 scalar: enough to check the JWK path end to end.
         let mut d = [0u8; 32];
         d[31] = 7;
-        let jwk = format!(
-            r#"{{"kty":"EC","crv":"P-256","kid":"k1","d":"{}","x":"","y":""}}"#,
-            URL_SAFE_NO_PAD.encode(d)
-        );
+        let jwk =
+            format!(r#"{{"kty":"EC","crv":"P-256","kid":"k1","d":"{}","x":"","y":""}}"#, URL_SAFE_NO_PAD.encode(d));
         let key = SigningKey::parse(jwk.as_bytes()).unwrap();
         assert_eq!(key.algorithm, Algorithm::ES256);
         assert_eq!(key.jwk_kid.as_deref(), Some("k1"));

@@ -97,10 +97,7 @@ pub(crate) enum Challenge {
 }
 
 fn epoch_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 fn header_nonce(headers: &HeaderMap) -> Option<String> {
@@ -122,18 +119,14 @@ pub(crate) fn challenge(headers: &HeaderMap) -> Challenge {
     match param("error").as_deref() {
         Some("use_dpop_nonce") => Challenge::UseNonce,
         Some("invalid_token") => Challenge::InvalidToken,
-        Some("insufficient_scope") => {
-            Challenge::InsufficientScope(text::field(&param("scope").unwrap_or_default()))
-        }
+        Some("insufficient_scope") => Challenge::InsufficientScope(text::field(&param("scope").unwrap_or_default())),
         _ => Challenge::None,
     }
 }
 
 impl OAuthSession {
     pub(crate) fn new(config: OAuthConfig, base: &Url) -> Result<OAuthSession, String> {
-        let token_url = base
-            .join(TOKEN_PATH)
-            .map_err(|e| format!("cannot build the token URL: {e}"))?;
+        let token_url = base.join(TOKEN_PATH).map_err(|e| format!("cannot build the token URL: {e}"))?;
         Ok(OAuthSession {
             config,
             token_url,
@@ -151,11 +144,7 @@ impl OAuthSession {
 
     fn nonce(&self, api: bool) -> Option<String> {
         let nonces = self.nonces.lock().unwrap_or_else(|p| p.into_inner());
-        if api {
-            nonces.api.clone()
-        } else {
-            nonces.token.clone()
-        }
+        if api { nonces.api.clone() } else { nonces.token.clone() }
     }
 
     fn set_nonce(&self, api: bool, nonce: Option<String>) {
@@ -229,21 +218,14 @@ impl OAuthSession {
     }
 
     fn local_error(&self, message: String) -> OktaError {
-        OktaError::Transport {
-            endpoint: format!("POST {TOKEN_PATH}"),
-            message,
-        }
+        OktaError::Transport { endpoint: format!("POST {TOKEN_PATH}"), message }
     }
 
     /// The signed client assertion: iss = sub = client id, aud = the token URL, at most an hour (we use
     /// five minutes), a fresh jti, and the registered kid.
     fn assertion(&self) -> Result<String, OktaError> {
         let mut header = jsonwebtoken::Header::new(self.config.key.algorithm);
-        header.kid = self
-            .config
-            .key_id
-            .clone()
-            .or_else(|| self.config.key.jwk_kid.clone());
+        header.kid = self.config.key_id.clone().or_else(|| self.config.key.jwk_kid.clone());
         let now = epoch_seconds();
         let aud = self.token_url.to_string();
         let claims = AssertionClaims {
@@ -266,10 +248,7 @@ impl OAuthSession {
             let form = [
                 ("grant_type", "client_credentials".to_string()),
                 ("scope", self.config.scopes.join(" ")),
-                (
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
-                ),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
                 ("client_assertion", self.assertion()?),
             ];
             let proof = self
@@ -316,17 +295,12 @@ impl OAuthSession {
     }
 
     fn cached(&self, body: &[u8], endpoint: &str) -> Result<CachedToken, OktaError> {
-        let answer: TokenAnswer =
-            serde_json::from_slice(body).map_err(|e| OktaError::Malformed {
-                endpoint: endpoint.to_string(),
-                message: text::field(&e.to_string()),
-            })?;
+        let answer: TokenAnswer = serde_json::from_slice(body).map_err(|e| OktaError::Malformed {
+            endpoint: endpoint.to_string(),
+            message: text::field(&e.to_string()),
+        })?;
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(3600).clamp(60, 86_400));
-        let early = if lifetime > RENEW_BEFORE * 2 {
-            RENEW_BEFORE
-        } else {
-            lifetime / 2
-        };
+        let early = if lifetime > RENEW_BEFORE * 2 { RENEW_BEFORE } else { lifetime / 2 };
         Ok(CachedToken {
             ath: dpop::token_hash(&answer.access_token),
             dpop: answer.token_type.eq_ignore_ascii_case("dpop"),
@@ -348,19 +322,12 @@ mod tests {
             challenge(&h)
         };
         assert_eq!(
-            with(
-                r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#
-            ),
+            with(r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#),
             Challenge::UseNonce
         );
+        assert_eq!(with(r#"DPoP error="invalid_token""#), Challenge::InvalidToken);
         assert_eq!(
-            with(r#"DPoP error="invalid_token""#),
-            Challenge::InvalidToken
-        );
-        assert_eq!(
-            with(
-                r#"Bearer authorization_uri="x", realm="IdP", scope="okta.logs.read", error="insufficient_scope""#
-            ),
+            with(r#"Bearer authorization_uri="x", realm="IdP", scope="okta.logs.read", error="insufficient_scope""#),
             Challenge::InsufficientScope("okta.logs.read".into())
         );
         assert_eq!(with("Basic realm=\"x\""), Challenge::None);

@@ -21,12 +21,8 @@ fn integration(suspend: bool, generation: i64) -> OktaIntegration {
 
 fn access(problem: Option<Problem>) -> Option<AccessCheck> {
     Some(AccessCheck {
-        key: AccessKey {
-            origin: "https://acme.okta.com".into(),
-            fingerprint: Fingerprint([1; 8]),
-            generation: 1,
-        },
-        permissions: AccessStatus::default(),
+        key: AccessKey { origin: "https://acme.okta.com".into(), fingerprint: Fingerprint([1; 8]), generation: 1 },
+        permissions: crate::crd::AccessStatus::default(),
         problem,
         checked_at: std::time::Instant::now(),
     })
@@ -50,10 +46,7 @@ fn last(result: SyncResult, message: &str) -> Option<LastSync> {
 
 fn results(generation: i64) -> Option<Results> {
     Some(Results {
-        summary: Summary {
-            apps: 3,
-            ..Summary::default()
-        },
+        summary: Summary { apps: 3, ..Summary::default() },
         apps: vec![],
         unused_apps: vec![],
         apps_total: 3,
@@ -74,32 +67,20 @@ fn running(rt: &tokio::runtime::Runtime) -> Option<RunningJob> {
 
 /// (type, status, reason) of every condition, in status order.
 fn shown(st: &IntegrationState, obj: &OktaIntegration) -> Vec<(String, String, String)> {
-    status(st, obj, Utc::now())
-        .conditions
-        .into_iter()
-        .map(|c| (c.type_, c.status, c.reason))
-        .collect()
+    status(st, obj, Utc::now()).conditions.into_iter().map(|c| (c.type_, c.status, c.reason)).collect()
 }
 
 fn want(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
-    list.iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-        .collect()
+    list.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
 }
 
-#[test]
-fn every_condition_in_each_state() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let ok = |st: IntegrationState| IntegrationState {
-        access: access(None),
-        ..st
-    };
-    let cases: Vec<(
-        &str,
-        IntegrationState,
-        OktaIntegration,
-        Vec<(&str, &str, &str)>,
-    )> = vec![
+/// A state, the object, and the conditions (type, status, reason) status must show for them.
+type Case = (&'static str, IntegrationState, OktaIntegration, Vec<(&'static str, &'static str, &'static str)>);
+
+/// Access checks and the first sync.
+fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
+    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    vec![
         (
             "not checked yet",
             IntegrationState::default(),
@@ -167,10 +148,7 @@ fn every_condition_in_each_state() {
         ),
         (
             "first sync running",
-            ok(IntegrationState {
-                running: running(&rt),
-                ..IntegrationState::default()
-            }),
+            ok(IntegrationState { running: running(rt), ..IntegrationState::default() }),
             integration(false, 1),
             vec![
                 ("Ready", "False", "Progressing"),
@@ -179,6 +157,13 @@ fn every_condition_in_each_state() {
                 ("Reconciling", "True", "Progressing"),
             ],
         ),
+    ]
+}
+
+/// A finished sync, and a spec changed since.
+fn after_a_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
+    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    vec![
         (
             "synced",
             ok(IntegrationState {
@@ -188,11 +173,7 @@ fn every_condition_in_each_state() {
                 ..IntegrationState::default()
             }),
             integration(false, 1),
-            vec![
-                ("Ready", "True", "Succeeded"),
-                ("AccessValidated", "True", "Valid"),
-                ("Synced", "True", "Succeeded"),
-            ],
+            vec![("Ready", "True", "Succeeded"), ("AccessValidated", "True", "Valid"), ("Synced", "True", "Succeeded")],
         ),
         (
             "synced, spec changed, resync running",
@@ -200,7 +181,7 @@ fn every_condition_in_each_state() {
                 last_sync: last(SyncResult::Succeeded, "full"),
                 last_sync_ok: true,
                 results: results(1),
-                running: running(&rt),
+                running: running(rt),
                 ..IntegrationState::default()
             }),
             integration(false, 2),
@@ -211,6 +192,13 @@ fn every_condition_in_each_state() {
                 ("Reconciling", "True", "Progressing"),
             ],
         ),
+    ]
+}
+
+/// Failed, panicked and suspended syncs, and access lost.
+fn failures_and_suspension() -> Vec<Case> {
+    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    vec![
         (
             "failed with last good data: still Ready, Synced says why",
             ok(IntegrationState {
@@ -220,19 +208,11 @@ fn every_condition_in_each_state() {
                 ..IntegrationState::default()
             }),
             integration(false, 1),
-            vec![
-                ("Ready", "True", "Succeeded"),
-                ("AccessValidated", "True", "Valid"),
-                ("Synced", "False", "Failed"),
-            ],
+            vec![("Ready", "True", "Succeeded"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Failed")],
         ),
         (
             "panicked with last good data",
-            ok(IntegrationState {
-                panicked: true,
-                results: results(1),
-                ..IntegrationState::default()
-            }),
+            ok(IntegrationState { panicked: true, results: results(1), ..IntegrationState::default() }),
             integration(false, 1),
             vec![
                 ("Ready", "True", "Succeeded"),
@@ -242,16 +222,9 @@ fn every_condition_in_each_state() {
         ),
         (
             "first sync failed",
-            ok(IntegrationState {
-                last_sync: last(SyncResult::Failed, "HTTP 503"),
-                ..IntegrationState::default()
-            }),
+            ok(IntegrationState { last_sync: last(SyncResult::Failed, "HTTP 503"), ..IntegrationState::default() }),
             integration(false, 1),
-            vec![
-                ("Ready", "False", "SyncFailed"),
-                ("AccessValidated", "True", "Valid"),
-                ("Synced", "False", "Failed"),
-            ],
+            vec![("Ready", "False", "SyncFailed"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Failed")],
         ),
         (
             "suspended after a sync",
@@ -262,11 +235,7 @@ fn every_condition_in_each_state() {
                 ..IntegrationState::default()
             }),
             integration(true, 2),
-            vec![
-                ("Ready", "True", "Succeeded"),
-                ("AccessValidated", "True", "Valid"),
-                ("Synced", "True", "Suspended"),
-            ],
+            vec![("Ready", "True", "Succeeded"), ("AccessValidated", "True", "Valid"), ("Synced", "True", "Suspended")],
         ),
         (
             "suspended before any sync",
@@ -281,10 +250,7 @@ fn every_condition_in_each_state() {
         (
             "permission lost after a good sync",
             IntegrationState {
-                access: access(Some(Problem::new(
-                    Reason::PermissionDenied,
-                    "View System Log",
-                ))),
+                access: access(Some(Problem::new(Reason::PermissionDenied, "View System Log"))),
                 last_sync: last(SyncResult::Failed, "403"),
                 results: results(1),
                 ..IntegrationState::default()
@@ -297,7 +263,13 @@ fn every_condition_in_each_state() {
                 ("Stalled", "True", "PermissionDenied"),
             ],
         ),
-    ];
+    ]
+}
+
+#[test]
+fn every_condition_in_each_state() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let cases = before_any_sync(&rt).into_iter().chain(after_a_sync(&rt)).chain(failures_and_suspension());
     for (name, st, obj, expected) in cases {
         assert_eq!(shown(&st, &obj), want(&expected), "{name}");
     }
@@ -328,29 +300,18 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         ..IntegrationState::default()
     };
     let s = status(&st, &integration(false, 1), Utc::now());
-    assert_eq!(
-        s.summary.map(|s| s.apps),
-        Some(3),
-        "a failed sync keeps the last good summary"
-    );
+    assert_eq!(s.summary.map(|s| s.apps), Some(3), "a failed sync keeps the last good summary");
     assert_eq!(s.apps.len(), 2, "maxAppsInStatus caps the list");
     assert_eq!(s.apps_truncated, Some(true));
     assert!(s.next_sync_at.is_some());
     assert_eq!(s.last_sync.map(|l| l.api_requests), Some(5));
     let again = status(
-        &IntegrationState {
-            conditions: status(&st, &integration(false, 1), Utc::now()).conditions,
-            ..st
-        },
+        &IntegrationState { conditions: status(&st, &integration(false, 1), Utc::now()).conditions, ..st },
         &integration(false, 1),
         Utc::now() + chrono::Duration::hours(1),
     );
     assert_eq!(
-        again
-            .conditions
-            .iter()
-            .map(|c| c.last_transition_time.clone())
-            .collect::<Vec<_>>(),
+        again.conditions.iter().map(|c| c.last_transition_time.clone()).collect::<Vec<_>>(),
         status(
             &IntegrationState {
                 access: access(None),

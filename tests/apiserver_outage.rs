@@ -1,0 +1,82 @@
+//! The API server killed mid-sync and started again with the same flags (its own test binary: an outage
+//! of the shared control plane would break tests running beside it). The sync's result and its event
+//! reach the cluster once the API server is back, and a sync requested afterwards runs within seconds.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use dti_operator::crd::OktaIntegration;
+use k8s_openapi::api::events::v1::Event;
+use kube::Client;
+use kube::api::Api;
+use serde_json::json;
+use support::operator::{Operator, apply_integration, condition, create_secret, is_ready, request_sync, wait_for};
+use support::sim::Sim;
+
+const WAIT: Duration = Duration::from_secs(120);
+
+/// How many times an event with `reason` was recorded about `name` (series counted).
+async fn occurrences(client: &Client, ns: &str, name: &str, reason: &str) -> i32 {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    let list = api.list(&Default::default()).await.expect("events");
+    list.items
+        .into_iter()
+        .filter(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name) && e.reason.as_deref() == Some(reason)
+        })
+        .map(|e| e.series.map_or(1, |s| s.count))
+        .sum()
+}
+
+#[tokio::test]
+async fn back_in_step_right_after_an_api_server_outage() {
+    let cp = support::control_plane();
+    let client = cp.client().await;
+    let ns = cp.namespace(&client, "outage").await;
+    let sim = Sim::start(&["--scale", "small", "--no-rate-limit"]);
+    let operator = Operator::start(cp, &ns, &[]);
+    create_secret(&client, &ns, "okta", "demo").await;
+    apply_integration(
+        &client,
+        &ns,
+        "acme",
+        json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}),
+    )
+    .await;
+    wait_for(&client, &ns, "acme", Duration::from_secs(180), "Ready", is_ready).await;
+    let succeeded_before = occurrences(&client, &ns, "acme", "SyncSucceeded").await;
+    // the next sync ends while the API server is away: System Log pages answer after 6 s
+    let faults = json!(["latency:path=/api/v1/logs,ms=6000"]);
+    reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&faults).send().await.expect("faults");
+    let api: Api<OktaIntegration> = Api::namespaced(client.clone(), &ns);
+    let patch = json!({"metadata": {"annotations": {"dti.dev/sync-requested-at": "before-outage"}}});
+    api.patch("acme", &Default::default(), &kube::api::Patch::Merge(patch)).await.expect("annotate");
+    wait_for(&client, &ns, "acme", WAIT, "a sync running", |o| {
+        condition(o, "Synced").is_some_and(|c| c.1 == "InProgress")
+    })
+    .await;
+    let outage = tokio::task::spawn_blocking(|| support::control_plane().restart_apiserver(20));
+    outage.await.expect("restart");
+    let back = Instant::now();
+    wait_for(&client, &ns, "acme", WAIT, "the result of the sync that ended during the outage", |o| {
+        o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some("before-outage")
+    })
+    .await;
+    eprintln!("the sync's result reached status {:?} after the API server returned", back.elapsed());
+    reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&json!([])).send().await.expect("faults");
+    let asked = Instant::now();
+    request_sync(&client, &ns, "acme", "after-outage", Duration::from_secs(60)).await;
+    let handled = asked.elapsed();
+    eprintln!(
+        "a sync requested after the outage was handled in {handled:?} ({:?} after the API server's return)",
+        back.elapsed()
+    );
+    assert!(handled < Duration::from_secs(10), "{handled:?}");
+    let succeeded_after = occurrences(&client, &ns, "acme", "SyncSucceeded").await;
+    assert!(
+        succeeded_after >= succeeded_before + 2,
+        "the outage's SyncSucceeded event was published late, not dropped ({succeeded_before} → {succeeded_after})"
+    );
+    let _ = operator.logs();
+}
