@@ -215,6 +215,76 @@ def steady(preset, changes, sign_ins):
             os.remove(state)
 
 
+def kubectl(cp, *args, stdin=None):
+    return subprocess.run([os.path.join(cp, "kubectl"), "--kubeconfig", os.path.join(cp, "kubeconfig"), *args],
+                          input=stdin, capture_output=True, text=True, check=True).stdout
+
+
+def metric(url, name):
+    with urllib.request.urlopen(url + "/metrics") as r:
+        text = r.read().decode()
+    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(name))
+
+
+def wait(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def operator_apps(preset):
+    """The operator on a local control plane: time to Ready and to every OktaApp written, the API writes of
+    a steady-state sync of a quiet org, the OktaIntegration's size, and the operator's peak RSS."""
+    cp = tempfile.mkdtemp(prefix="dti-bench-cp-")
+    subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "up", cp], check=True, capture_output=True)
+    sim = Sim(preset, ["--no-rate-limit"], truth=False)
+    op = None
+    try:
+        kubectl(cp, "apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
+        for crd in ("oktaintegrations", "oktaapps", "oktasyncstates"):
+            kubectl(cp, "wait", "--for=condition=Established", f"crd/{crd}.dti.dev", "--timeout=60s")
+        kubectl(cp, "create", "namespace", "bench")
+        kubectl(cp, "-n", "bench", "create", "secret", "generic", "okta", "--from-literal=token=ours")
+        port = 18000 + os.getpid() % 1000
+        op = subprocess.Popen([os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
+                               os.path.join(cp, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        kubectl(cp, "-n", "bench", "apply", "--server-side", "-f", "-", stdin=json.dumps({
+            "apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": "acme"},
+            "spec": {"domain": sim.host, "maxAppsInStatus": 100,
+                     "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}))
+        get = lambda: json.loads(kubectl(cp, "-n", "bench", "get", "oktaintegration", "acme", "-o", "json"))  # noqa: E731
+        ready = lambda o: any(c["type"] == "Ready" and c["status"] == "True" for c in o.get("status", {}).get("conditions", []))  # noqa: E731
+        obj = wait("Ready", lambda: (lambda o: o if ready(o) else None)(get()), 3600)
+        to_ready = time.monotonic() - started
+        apps = obj["status"]["summary"]["apps"]
+        count = lambda: len(json.loads(kubectl(cp, "-n", "bench", "get", "oktaapps", "-o", "json"))["items"])  # noqa: E731
+        wait("every OktaApp", lambda: count() >= apps, 7200)
+        to_apps = time.monotonic() - started
+        writes = (metric(url, "dti_oktaapp_writes_total"), metric(url, "dti_status_writes_total"))
+        kubectl(cp, "-n", "bench", "annotate", "--overwrite", "oktaintegration", "acme", "dti.dev/sync-requested-at=steady")
+        wait("the steady sync", lambda: get()["status"].get("lastHandledSyncRequest") == "steady", 3600)
+        time.sleep(2)
+        steady = (metric(url, "dti_oktaapp_writes_total") - writes[0], metric(url, "dti_status_writes_total") - writes[1])
+        size = len(kubectl(cp, "-n", "bench", "get", "oktaintegration", "acme", "-o", "json"))
+        with open(f"/proc/{op.pid}/status") as f:
+            peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+        return {"preset": preset, "apps": apps, "toReady": to_ready, "toApps": to_apps, "appWrites": steady[0],
+                "statusWrites": steady[1], "objectBytes": size, "rss": peak}
+    finally:
+        if op:
+            op.terminate()
+            op.wait()
+        sim.stop()
+        subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", cp], capture_output=True)
+
+
 def fmt(x, digits=2):
     return f"{x:.{digits}f}"
 
@@ -246,6 +316,11 @@ def main():
     for p, sign_ins in ([("medium", 270)] if args.quick else [("medium", 270), ("large", 3300)]):
         print(f"bench: steady state with an hour of churn, {p}", file=sys.stderr, flush=True)
         steadies.append(steady(p, 60, sign_ins))
+
+    operators = []
+    for p in (["small"] if args.quick else ["large", "xlarge"]):
+        print(f"bench: the operator on a control plane, {p}", file=sys.stderr, flush=True)
+        operators.append(operator_apps(p))
 
     lines = []
     w = lines.append
@@ -319,6 +394,18 @@ def main():
         w(f"| {r['preset']} | {r['churn']['changes']} / {r['churn']['signIns']} | {r['first']['requests']} | {st['requests']} | "
           f"{r['target']} | **{fmt(st['requests'] / r['target'])}** | {r['previous']} | **{fmt(st['requests'] / r['previous'], 3)}** | "
           f"{st['relisted']} | {st['events']} | {fmt(r['stateBytes'] / 1024, 1)} | {'yes' if r['matchesTruth'] else 'NO'} |")
+    w("")
+    w("### 6. The operator on a local control plane: OktaApps (`--app-writes-per-second` 20, unthrottled Okta)")
+    w("")
+    w("Time from applying the OktaIntegration to Ready and to every OktaApp written; the API writes of the next, "
+      "steady-state sync of a quiet org (target: none); the OktaIntegration object's size as `kubectl get -o json` "
+      "prints it; the operator's peak RSS over the run.")
+    w("")
+    w("| preset | apps | to Ready (s) | to every OktaApp (s) | OktaApp writes, steady sync | status writes, steady sync | OktaIntegration (KiB) | operator peak RSS (MiB) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in operators:
+        w(f"| {r['preset']} | {r['apps']} | {fmt(r['toReady'], 1)} | {fmt(r['toApps'], 1)} | {r['appWrites']:.0f} | "
+          f"{r['statusWrites']:.0f} | {fmt(r['objectBytes'] / 1024, 1)} | {fmt(r['rss'], 1)} |")
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
