@@ -31,7 +31,8 @@ BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 
 say "starting okta-sim: a small simulated Okta org (about 300 users, 25 apps, 35 days of System Log)"
 # Two tokens, as two integrations would have: each gets its own 50% share of Okta's rate limits.
-coproc SIM { exec "$BIN/okta-sim" --scale small --port 0 --token demo=users,apps,logs --token operator=users,apps,logs 2>"$DEMO/okta-sim.log"; }
+# --time-scale 10: Okta's rate-limit minute runs ten times faster, so the demo waits seconds, not minutes.
+coproc SIM { exec "$BIN/okta-sim" --scale small --port 0 --time-scale 10 --log-lag 2s --token demo=users,apps,logs --token operator=users,apps,logs 2>"$DEMO/okta-sim.log"; }
 pids+=("$SIM_PID")
 read -r SIM_URL <&"${SIM[0]}"
 SIM_HOST=${SIM_URL#http://}
@@ -78,7 +79,7 @@ say "kubectl get oktaintegrations -o wide"
 $K -n dti-demo get oktaintegrations -o wide
 say "kubectl get oktaapps --sort-by=.status.activeUsers (one object per app; the top ten)"
 $K -n dti-demo get oktaapps -l dti.dev/integration=acme --sort-by=.status.activeUsers | { read -r header; echo "$header"; tac | head -n 10; }
-say "unused apps (ACTIVE, no sign-in in the window): licences to reclaim"
+say "apps nobody signed in to in the window (dti.dev/used=false): licences to reclaim"
 $K -n dti-demo get oktaapps -l dti.dev/integration=acme,dti.dev/used=false
 say "kubectl dti report acme (the kubectl plugin: the inventory from the cluster, no token, no Okta request)"
 ln -sf "$BIN/dti-operator" "$DEMO/kubectl-dti"

@@ -251,8 +251,11 @@ impl Prometheus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let answer = reqwest::Client::new().get(format!("{}{path}", self.url)).query(query).send().await;
-            if let Ok(a) = answer {
-                let body: Value = a.json().await.expect("prometheus json");
+            // until its TSDB is open Prometheus answers 503 "Service Unavailable" in plain text
+            let ready = answer.ok().filter(|a| a.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE);
+            if let Some(a) = ready {
+                let text = a.text().await.expect("prometheus body");
+                let body: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
                 assert_eq!(body["status"], "success", "{path} {query:?}: {body}");
                 return body["data"].clone();
             }

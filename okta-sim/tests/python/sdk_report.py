@@ -1,33 +1,33 @@
-"""The discovery report computed the way a user would with Okta's official Python SDK (PyPI `okta`):
-list apps, each app's users, users, and the System Log's SSO sign-ins, then aggregate. Used by
-scripts/bench.py to compare with `dti-operator sync` on the same okta-sim org.
+"""The discovery report computed with Okta's official Python SDK (PyPI `okta`) by the product's documented
+rules (README, "What the numbers mean"): the inventory without Okta's own apps and OAuth service clients,
+seat-holding assignments, and sign-ins of the four default types, successful, by a user, to an app of the
+inventory, one per transaction, user and app. Used by scripts/bench.py to compare cost and numbers with
+`dti-operator sync` on the same okta-sim org.
 
-usage: sdk_report.py BASE_URL TOKEN --days 30
+usage: sdk_report.py BASE_URL TOKEN [--days 30]
 """
 import argparse
 import asyncio
 import datetime
 import json
-import os
 import sys
 
-os.environ.setdefault("OKTA_TESTING_TESTINGDISABLEHTTPSCHECK", "true")  # okta-sim speaks http
+from sdk_client import SEAT_STATUSES, SIGN_IN_TYPES, all_pages, sign_in_key, value
+from okta.client import Client as OktaClient
 
-from okta.client import Client as OktaClient  # noqa: E402
-from okta.pagination import PaginationHelper  # noqa: E402
+# Okta's own apps, by name (the product's list: README "What the numbers mean").
+OKTA_OWN = {"saasure", "okta_enduser", "okta_browser_plugin", "okta_flow_sso", "flow", "okta_iga_reviewer",
+            "okta_iga_security_access_reviews", "okta_access_requests_resource_catalog", "okta_atspoke_sso",
+            "okta_account_settings", "partner_portal"}
 
 
-async def all_pages(method, *args, stop_on_empty=False, **kwargs):
-    result, after = [], None
-    while True:
-        items, resp, err = await method(*args, after=after, **kwargs)
-        if err:
-            raise RuntimeError(str(err))
-        items = items or []
-        result.extend(items)
-        after = PaginationHelper.extract_next_cursor(resp.headers)
-        if not after or (stop_on_empty and not items):
-            return result
+def in_inventory(app):
+    oauth = value(value(app, "settings"), "oauth_client")
+    return value(app, "name") not in OKTA_OWN and str(value(oauth, "application_type") or "").split(".")[-1].lower() != "service"
+
+
+def text(v):
+    return str(v.value if hasattr(v, "value") else v)
 
 
 async def main():
@@ -36,55 +36,40 @@ async def main():
     ap.add_argument("token")
     ap.add_argument("--days", type=int, default=30)
     args = ap.parse_args()
-    client = OktaClient({"orgUrl": args.base, "token": args.token, "rateLimit": {"maxRetries": 100}})
+    client = OktaClient({"orgUrl": args.base, "token": args.token, "rateLimit": {"maxRetries": 100},
+                         "logging": {"enabled": False}})
     now = datetime.datetime.now(datetime.timezone.utc)
-    since = (now - datetime.timedelta(days=args.days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-    apps = [getattr(a, "actual_instance", None) or a for a in await all_pages(client.list_applications, limit=200)]
-    assigned = {}
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+    apps, _ = await all_pages(client.list_applications, limit=200)
+    apps = [a for a in (getattr(a, "actual_instance", None) or a for a in apps) if in_inventory(a)]
+    seats = {}
     for app in apps:
-        assigned[app.id] = len(await all_pages(client.list_application_users, app.id, limit=500))
-    users = await all_pages(client.list_users, limit=200)
-    events = await all_pages(client.list_log_events, stop_on_empty=True, since=since, limit=1000,
-                             filter='eventType eq "user.authentication.sso"')
-    per_app = {}
-    active = set()
+        rows, _ = await all_pages(client.list_application_users, app.id, limit=500)
+        seats[app.id] = {r.id for r in rows if text(value(r, "status")).split(".")[-1] in SEAT_STATUSES}
+    users, _ = await all_pages(client.list_users, limit=200)
+    types = " or ".join(f'eventType eq "{t}"' for t in SIGN_IN_TYPES)
+    events, _ = await all_pages(client.list_log_events, limit=1000, since=iso(now - datetime.timedelta(days=args.days)),
+                                until=iso(now), filter=f'({types}) and outcome.result eq "SUCCESS"')
+    known, keys, per_app, active = {a.id for a in apps}, set(), {}, set()
     for e in events:
-        if e.outcome is None or e.outcome.result != "SUCCESS":
+        key = sign_in_key(e)
+        if not key or key in keys or key[2] not in known:
             continue
-        target = next((t for t in (e.target or []) if t.type == "AppInstance"), None)
-        if target is None or e.actor is None:
-            continue
-        tally = per_app.setdefault(target.id, {"users": set(), "events": 0, "last": None})
-        tally["users"].add(e.actor.id)
+        keys.add(key)
+        tally = per_app.setdefault(key[2], {"users": set(), "events": 0})
+        tally["users"].add(key[1])
         tally["events"] += 1
-        tally["last"] = max(tally["last"] or e.published, e.published)
-        active.add(e.actor.id)
-
-    def status(app):
-        return str(app.status.value if hasattr(app.status, "value") else app.status)
-
+        active.add(key[1])
     rows = []
     for app in apps:
-        t = per_app.get(app.id, {"users": set(), "events": 0, "last": None})
-        rows.append({
-            "id": app.id, "name": app.name, "label": app.label, "status": status(app),
-            "signOnMode": str(app.sign_on_mode.value if hasattr(app.sign_on_mode, "value") else app.sign_on_mode),
-            "assignedUsers": assigned[app.id], "activeUsers": len(t["users"]), "ssoEvents": t["events"],
-            "lastUsed": t["last"].isoformat() if t["last"] else None,
-        })
-    rows.sort(key=lambda r: (-r["activeUsers"], r["label"], r["id"]))
-    print(json.dumps({
-        "domain": args.base, "generatedAt": now.isoformat(), "usageWindow": f"{args.days}d",
-        "summary": {
-            "users": len(users), "activeUsers": len(active), "apps": len(apps),
-            "activeApps": sum(1 for r in rows if r["status"] == "ACTIVE"),
-            "usedApps": sum(1 for r in rows if r["ssoEvents"] > 0),
-            "unusedApps": sum(1 for r in rows if r["status"] == "ACTIVE" and r["ssoEvents"] == 0),
-            "ssoEvents": sum(r["ssoEvents"] for r in rows),
-        },
-        "apps": rows,
-    }))
+        t = per_app.get(app.id, {"users": set(), "events": 0})
+        rows.append({"id": app.id, "status": text(app.status), "assignedUsers": len(seats[app.id]),
+                     "activeUsers": len(t["users"]), "unusedSeats": len(seats[app.id] - t["users"]), "ssoEvents": t["events"]})
+    print(json.dumps({"summary": {
+        "users": len(users), "activeUsers": len(active), "apps": len(rows),
+        "usedApps": sum(1 for r in rows if r["ssoEvents"] > 0),
+        "assignedUsers": sum(r["assignedUsers"] for r in rows), "unusedSeats": sum(r["unusedSeats"] for r in rows),
+        "ssoEvents": sum(r["ssoEvents"] for r in rows)}, "apps": rows}))
 
 
 if __name__ == "__main__":
