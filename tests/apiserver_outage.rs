@@ -17,6 +17,10 @@ use support::sim::Sim;
 const WAIT: Duration = Duration::from_secs(120);
 
 /// How many times an event with `reason` was recorded about `name` (series counted).
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
 async fn occurrences(client: &Client, ns: &str, name: &str, reason: &str) -> i32 {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
     let list = api.list(&Default::default()).await.expect("events");
@@ -59,11 +63,24 @@ async fn back_in_step_right_after_an_api_server_outage() {
     let outage = tokio::task::spawn_blocking(|| support::control_plane().restart_apiserver(20));
     outage.await.expect("restart");
     let back = Instant::now();
-    wait_for(&client, &ns, "acme", WAIT, "the result of the sync that ended during the outage", |o| {
+    let back_at = unix_seconds();
+    let done = wait_for(&client, &ns, "acme", WAIT, "the result of the sync that ended during the outage", |o| {
         o.status.as_ref().and_then(|s| s.last_handled_sync_request.as_deref()) == Some("before-outage")
     })
     .await;
-    eprintln!("the sync's result reached status {:?} after the API server returned", back.elapsed());
+    let written_at = unix_seconds();
+    // the sync may still be paging the slow System Log when the API server returns: measure from whichever
+    // came last, its end or the return (metav1.Time has whole seconds, hence the second of slack)
+    let completed_at =
+        done.status.as_ref().and_then(|s| s.last_sync.as_ref()?.completed_at.as_ref()).expect("completed");
+    let ready_at = (completed_at.0.as_second() as f64).max(back_at);
+    eprintln!(
+        "the sync's result reached status {:?} after the API server returned; the sync ended {:.0} s after the return, its result was written {:.1} s after that",
+        back.elapsed(),
+        completed_at.0.as_second() as f64 - back_at,
+        written_at - ready_at
+    );
+    assert!(written_at - ready_at < 10.0, "the result waited {:.1} s to be written", written_at - ready_at);
     reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&json!([])).send().await.expect("faults");
     let asked = Instant::now();
     request_sync(&client, &ns, "acme", "after-outage", Duration::from_secs(60)).await;

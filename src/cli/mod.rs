@@ -50,9 +50,26 @@ enum DocsTable {
     Metrics,
 }
 
+/// Patience for one answer from the API server on a request client: kube's default is none, and a
+/// request sent to an API server that is still starting up can hang, holding its reconcile for good.
+pub(crate) const API_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Which kind of Kubernetes client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KubeUse {
+    /// Gets and writes: each answer within API_REQUEST_TIMEOUT, connecting within 5 s.
+    Requests,
+    /// Long-lived watches, which must sit idle for minutes (kube's watcher has its own idle timeout).
+    Watches,
+}
+
 /// A Kubernetes client from a kubeconfig (or the usual inference), naming this program and `identity`
 /// in its User-Agent (the API server's audit log tells replicas apart by it).
-pub(crate) async fn kube_client(path: Option<&PathBuf>, identity: &str) -> Result<kube::Client, String> {
+pub(crate) async fn kube_client(
+    path: Option<&PathBuf>,
+    identity: &str,
+    usage: KubeUse,
+) -> Result<kube::Client, String> {
     let mut config = match path {
         Some(p) => {
             let kc = Kubeconfig::read_from(p).map_err(|e| format!("cannot read kubeconfig {}: {e}", p.display()))?;
@@ -63,6 +80,11 @@ pub(crate) async fn kube_client(path: Option<&PathBuf>, identity: &str) -> Resul
     let agent = format!("dti-operator/{} ({})", env!("CARGO_PKG_VERSION"), crate::text::clean(identity, 100));
     if let Ok(value) = http::HeaderValue::from_str(&agent) {
         config.headers.push((http::header::USER_AGENT, value));
+    }
+    if usage == KubeUse::Requests {
+        config.connect_timeout = Some(std::time::Duration::from_secs(5));
+        config.read_timeout = Some(API_REQUEST_TIMEOUT);
+        config.reset_reader_on_write = true; // counted from the request, not from the pooled connection's idle time
     }
     kube::Client::try_from(config).map_err(|e| e.to_string())
 }

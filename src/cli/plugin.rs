@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 
-use super::kube_client;
 use super::output::{Format, render};
 use super::report::fetch;
+use super::{KubeUse, kube_client};
 use crate::crd::{OktaIntegration, SYNC_REQUESTED_ANNOTATION, SyncResult, duration_arg};
 use crate::text;
 
@@ -60,7 +60,7 @@ struct SyncRequest {
 
 pub(crate) async fn main() -> ExitCode {
     let plugin = Plugin::parse();
-    let client = match kube_client(plugin.kubeconfig.as_ref(), "kubectl-dti").await {
+    let client = match kube_client(plugin.kubeconfig.as_ref(), "kubectl-dti", KubeUse::Requests).await {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

@@ -9,8 +9,8 @@ use clap::Args;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
-use super::kube_client;
 use super::output::{Format, render};
+use super::{KubeUse, kube_client};
 use crate::crd::{AppSummary, INTEGRATION_LABEL, OktaApp, OktaIntegration};
 use crate::discovery::{AppUsage, Report, Summary};
 
@@ -138,7 +138,7 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
 }
 
 pub(crate) async fn run(args: ReportArgs) -> ExitCode {
-    let client = match kube_client(args.kubeconfig.as_ref(), "report").await {
+    let client = match kube_client(args.kubeconfig.as_ref(), "report", KubeUse::Requests).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

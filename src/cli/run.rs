@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::common::OktaArgs;
-use super::kube_client;
+use super::{KubeUse, kube_client};
 use crate::controller::{self, Options, RunConfig, leader::LeaseConfig};
 use crate::crd::duration_arg;
 
@@ -127,7 +127,11 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             "--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production"
         );
     }
-    let client = match kube_client(args.kubeconfig.as_ref(), &args.pod_name).await {
+    let clients = futures::future::try_join(
+        kube_client(args.kubeconfig.as_ref(), &args.pod_name, KubeUse::Requests),
+        kube_client(args.kubeconfig.as_ref(), &args.pod_name, KubeUse::Watches),
+    );
+    let (client, watch_client) = match clients.await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -136,6 +140,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
     };
     let config = RunConfig {
         client,
+        watch_client,
         options,
         metrics_addr: args.metrics_addr,
         namespaces: args.watch_namespaces,

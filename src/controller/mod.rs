@@ -63,7 +63,10 @@ pub(crate) enum RunError {
 
 /// Where and how the operator runs.
 pub(crate) struct RunConfig {
+    /// For gets and writes: every answer within a bounded time.
     pub(crate) client: Client,
+    /// For watches only (idle for minutes by design).
+    pub(crate) watch_client: Client,
     pub(crate) options: Options,
     pub(crate) metrics_addr: SocketAddr,
     /// Namespaces to watch; empty means all.
@@ -121,7 +124,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
-            watch::controller(&config.client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
+            watch::controller(&config.watch_client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
                 .for_each(|_| async {})
         })
         .collect();

@@ -48,6 +48,24 @@ fn backoff() -> CappedBackoff {
     CappedBackoff::default()
 }
 
+/// A watch's items with its errors logged and dropped: each watch already retries on its own backoff,
+/// and an error reaching the Controller would pause every trigger, finished jobs' included, for up to
+/// its default 30 s backoff (kube-runtime backs off the whole trigger selector).
+fn without_errors<K: Send>(
+    stream: impl Stream<Item = Result<K, watcher::Error>> + Send,
+    what: &'static str,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send {
+    stream.filter_map(move |item| {
+        futures::future::ready(match item {
+            Ok(obj) => Some(Ok(obj)),
+            Err(e) => {
+                tracing::debug!(watch = what, error = %e, "watch failed; retrying");
+                None
+            }
+        })
+    })
+}
+
 /// Whether a Secret is the one an integration reads.
 fn uses_secret(oi: &OktaIntegration, name: &str) -> bool {
     let c = &oi.spec.credentials;
@@ -110,7 +128,11 @@ pub(crate) fn controller(
         }
     })
     .applied_objects();
-    let secret_events = watcher::watcher(secrets, watcher::Config::default()).backoff(backoff()).touched_objects();
+    let objects = without_errors(objects, "OktaIntegrations");
+    let secret_events = without_errors(
+        watcher::watcher(secrets, watcher::Config::default()).backoff(backoff()).touched_objects(),
+        "Secrets",
+    );
     let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
     ctx.add_trigger(trigger_tx);
     let mapped_store = store.clone();
@@ -125,6 +147,7 @@ pub(crate) fn controller(
                 .collect::<Vec<_>>()
         })
         .reconcile_on(trigger_rx)
+        .trigger_backoff(backoff())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(async move {
             while !*stop.borrow() {

@@ -115,7 +115,7 @@ fn spawn(kubeconfig: &std::path::Path, args: &[String], log: &std::path::Path, p
         .args(args)
         .args(["--metrics-addr", &addr, "--kubeconfig"])
         .arg(kubeconfig)
-        .env("RUST_LOG", "info,dti_operator=debug")
+        .env("RUST_LOG", std::env::var("DTI_TEST_OPERATOR_LOG").unwrap_or_else(|_| "info,dti_operator=debug".into()))
         .env("POD_NAME", log.file_stem().and_then(|s| s.to_str()).unwrap_or("dti-operator"))
         .env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
@@ -129,6 +129,13 @@ fn spawn(kubeconfig: &std::path::Path, args: &[String], log: &std::path::Path, p
 impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
+        // a failing test shows what the operator saw (its last lines; the whole log is in the temp dir)
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let tail: Vec<&str> = logs.lines().rev().take(80).collect();
+            eprintln!("--- operator log ({}), last lines ---", self.log.display());
+            tail.iter().rev().for_each(|l| eprintln!("{l}"));
+        }
     }
 }
 
