@@ -353,7 +353,7 @@ mod tests {
             event_types: vec!["user.authentication.sso".into()],
             include_okta_apps: false,
         });
-        s.cursor = Some(Url::parse("https://acme.okta.com/api/v1/logs?after=abc&limit=1000").unwrap());
+        s.cursor = Some(Url::parse("https://acme.okta.com/api/v1/logs?after=abc&limit=1000").unwrap()); // ok: test
         s.assignments_listed_ms = Some(1_700_000_000_000);
         s.users_listed_ms = Some(1_700_000_000_001);
         for (i, status) in [UserStatus::Active, UserStatus::Suspended, UserStatus::Unlisted].iter().enumerate() {
@@ -388,7 +388,7 @@ mod tests {
     fn round_trips_and_refuses_damage() {
         let state = sample();
         let bytes = encode(&state);
-        assert_eq!(decode(&bytes).unwrap(), state);
+        assert_eq!(decode(&bytes).unwrap(), state); // ok: test
         assert!(decode(b"not gzip").is_err());
         let mut damaged = bytes.clone();
         let mid = damaged.len() / 2;

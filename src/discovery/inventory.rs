@@ -118,7 +118,7 @@ mod tests {
     use super::*;
 
     fn record(json: &str) -> Result<AppRecord, &'static str> {
-        serde_json::from_str::<RawApp>(json).unwrap().check()
+        serde_json::from_str::<RawApp>(json).unwrap().check() // ok: test
     }
 
     #[test]
@@ -143,13 +143,13 @@ mod tests {
             ),
         ];
         for (json, kind) in cases {
-            assert_eq!(record(json).unwrap().kind, kind, "{json}");
+            assert_eq!(record(json).unwrap().kind, kind, "{json}"); // ok: test
         }
     }
 
     #[test]
     fn missing_fields() {
-        let app = record(r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#).unwrap();
+        let app = record(r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#).unwrap(); // ok: test
         assert_eq!((app.label.as_str(), app.sign_on_mode.as_str()), ("slack", "UNKNOWN"));
         assert!(record(r#"{"id":null,"name":"slack","status":"ACTIVE"}"#).is_err());
         assert!(record(r#"{"id":"0oa1","name":"slack","status":null}"#).is_err());
@@ -158,7 +158,7 @@ mod tests {
             r#"{{"id":"0oa1","name":"x","label":"\u001b[2J{}","status":"ACTIVE"}}"#,
             "A".repeat(10_000)
         ))
-        .unwrap();
+        .unwrap(); // ok: test
         assert!(hostile.label.len() <= 256 && !hostile.label.contains('\u{1b}'));
     }
 }

@@ -13,7 +13,7 @@ fn integration(suspend: bool, generation: i64) -> OktaIntegration {
         "suspend": suspend,
         "maxAppsInStatus": 2,
     }))
-    .expect("spec");
+    .expect("spec"); // ok: test
     let mut obj = OktaIntegration::new("acme", spec);
     obj.metadata.generation = Some(generation);
     obj
@@ -77,7 +77,7 @@ fn want(list: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 /// A state, the object, and the conditions (type, status, reason) status must show for them.
 type Case = (&'static str, IntegrationState, OktaIntegration, Vec<(&'static str, &'static str, &'static str)>);
 
-/// Access checks and the first sync.
+/// Before access was checked, and the first sync.
 fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
     let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
     vec![
@@ -92,6 +92,23 @@ fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
                 ("Reconciling", "True", "Progressing"),
             ],
         ),
+        (
+            "first sync running",
+            ok(IntegrationState { running: running(rt), ..IntegrationState::default() }),
+            integration(false, 1),
+            vec![
+                ("Ready", "False", "Progressing"),
+                ("AccessValidated", "True", "Valid"),
+                ("Synced", "False", "InProgress"),
+                ("Reconciling", "True", "Progressing"),
+            ],
+        ),
+    ]
+}
+
+/// A Secret or the credentials in it that do not get through.
+fn credential_problems() -> Vec<Case> {
+    vec![
         (
             "secret missing",
             IntegrationState {
@@ -146,17 +163,6 @@ fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
                 ("Synced", "False", "Pending"),
             ],
         ),
-        (
-            "first sync running",
-            ok(IntegrationState { running: running(rt), ..IntegrationState::default() }),
-            integration(false, 1),
-            vec![
-                ("Ready", "False", "Progressing"),
-                ("AccessValidated", "True", "Valid"),
-                ("Synced", "False", "InProgress"),
-                ("Reconciling", "True", "Progressing"),
-            ],
-        ),
     ]
 }
 
@@ -195,8 +201,8 @@ fn after_a_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
     ]
 }
 
-/// Failed, panicked and suspended syncs, and access lost.
-fn failures_and_suspension() -> Vec<Case> {
+/// Failed and panicked syncs.
+fn failed_syncs() -> Vec<Case> {
     let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
     vec![
         (
@@ -226,6 +232,13 @@ fn failures_and_suspension() -> Vec<Case> {
             integration(false, 1),
             vec![("Ready", "False", "SyncFailed"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Failed")],
         ),
+    ]
+}
+
+/// Suspended syncs, and access lost.
+fn suspension_and_lost_access() -> Vec<Case> {
+    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    vec![
         (
             "suspended after a sync",
             ok(IntegrationState {
@@ -268,8 +281,13 @@ fn failures_and_suspension() -> Vec<Case> {
 
 #[test]
 fn every_condition_in_each_state() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let cases = before_any_sync(&rt).into_iter().chain(after_a_sync(&rt)).chain(failures_and_suspension());
+    let rt = tokio::runtime::Runtime::new().expect("runtime"); // ok: test
+    let cases = before_any_sync(&rt)
+        .into_iter()
+        .chain(credential_problems())
+        .chain(after_a_sync(&rt))
+        .chain(failed_syncs())
+        .chain(suspension_and_lost_access());
     for (name, st, obj, expected) in cases {
         assert_eq!(shown(&st, &obj), want(&expected), "{name}");
     }
@@ -290,7 +308,7 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         sso_events: 1,
         last_used: None,
     };
-    let mut r = results(1).expect("results");
+    let mut r = results(1).expect("results"); // ok: test
     r.apps = vec![app("a"), app("b"), app("c")];
     let st = IntegrationState {
         access: access(None),
