@@ -53,7 +53,8 @@ pub(crate) struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
-    /// Write one CSV row per assignment (user, app, scope, status, last sign-in) to FILE, for licence reclaim.
+    /// Write one CSV row per assignment (user, app, scope, status, last sign-in) to FILE, for licence reclaim
+    /// (always a full scan: logins are never checkpointed).
     #[arg(long, value_name = "FILE")]
     pub(crate) per_user: Option<PathBuf>,
     /// Resume from the sync state in FILE (if it exists) and save the new state there: later runs read
@@ -181,7 +182,10 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         }
     }
     let config = config(&args, &org);
-    let mut state = load_state(args.state.as_deref());
+    // logins are never checkpointed (no personal data at rest beyond user ids), so the per-user export
+    // comes from a full scan, which lists every user's login
+    let resume = if args.per_user.is_some() { None } else { args.state.as_deref() };
+    let mut state = load_state(resume);
     match sync_and_print(&args, &client, kind, &config, &mut state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),

@@ -170,7 +170,7 @@ fn write_usage(w: &mut Writer, usage: &UsageLedger) {
     w.u64(apps.len() as u64);
     for (id, app) in apps {
         w.str(id);
-        let mut pairs: Vec<(u32, i64)> = app.last_seen.iter().map(|(&u, &s)| (u, s)).collect();
+        let mut pairs: Vec<(u32, i64)> = app.last_seen.iter().collect();
         pairs.sort_unstable();
         write_users(w, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
         let base = pairs.iter().map(|p| p.1).min().unwrap_or(0);
@@ -178,7 +178,7 @@ fn write_usage(w: &mut Writer, usage: &UsageLedger) {
         pairs.iter().for_each(|p| w.u64((p.1 - base) as u64));
         w.u64(app.hourly.len() as u64);
         let mut last = 0i64;
-        for (&hour, &n) in &app.hourly {
+        for (hour, n) in app.hourly.since(i64::MIN) {
             w.i64(hour - last);
             w.u64(u64::from(n));
             last = hour;
@@ -277,15 +277,16 @@ fn read_usage(r: &mut Reader<'_>, users: usize) -> R<UsageLedger> {
         let list = read_users(r, users)?;
         let base = r.i64()?;
         let mut app = AppUsage::default();
+        let mut pairs = Vec::with_capacity(list.len());
         for u in list {
-            let seen = base.saturating_add(r.u64()? as i64);
-            app.last_seen.insert(u, seen);
+            pairs.push((u, base.saturating_add(r.u64()? as i64)));
         }
+        app.last_seen = pairs.into_iter().collect();
         let mut hour = 0i64;
         for _ in 0..r.len()? {
             hour = hour.saturating_add(r.i64()?);
             let n = u32::try_from(r.u64()?).map_err(|_| CheckpointError::Corrupt("a count out of range"))?;
-            app.hourly.insert(hour, n);
+            app.hourly.add(hour, n);
         }
         app.last_used_ms = r.opt_i64()?;
         ledger.apps.insert(id.into_boxed_str(), app);

@@ -2,7 +2,10 @@
 //! assignments refer to users by index), with the user's status, and the login only when a per-user
 //! export asks for it. Users that nothing refers to any more are compacted away.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use serde::Deserialize;
 
@@ -118,32 +121,53 @@ impl Record for RawUser {
     }
 }
 
-/// Interned users.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Interned users. The ids are kept end to end in one string, and the index holds only user numbers
+/// (hashed by the id they point at): about 30 bytes a user instead of two boxed copies of each id and a
+/// map of them (about 130).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Directory {
-    index: HashMap<Box<str>, u32>,
-    ids: Vec<Box<str>>,
+    text: String,
+    ends: Vec<usize>,
+    index: HashTable<u32>,
+    hasher: RandomState,
     status: Vec<UserStatus>,
     logins: Option<Vec<Option<Box<str>>>>,
 }
+
+/// The id of user `i` in `text` cut at `ends`.
+fn id_in<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+    let i = i as usize;
+    let start = if i == 0 { 0 } else { ends.get(i - 1).copied().unwrap_or(0) };
+    ends.get(i).and_then(|&end| text.get(start..end)).unwrap_or("")
+}
+
+/// Equal when they hold the same users in the same order (the index is derived from them).
+impl PartialEq for Directory {
+    fn eq(&self, other: &Directory) -> bool {
+        self.text == other.text && self.ends == other.ends && self.status == other.status && self.logins == other.logins
+    }
+}
+
+impl Eq for Directory {}
 
 impl Directory {
     /// Keeps each user's login too (for the per-user export).
     pub(crate) fn keep_logins(&mut self) {
         if self.logins.is_none() {
-            self.logins = Some(vec![None; self.ids.len()]);
+            self.logins = Some(vec![None; self.len()]);
         }
     }
 
     /// The index of a user id, interning it (as Unlisted) when new.
     pub(crate) fn intern(&mut self, id: &str) -> u32 {
-        if let Some(&i) = self.index.get(id) {
+        if let Some(i) = self.find(id) {
             return i;
         }
-        let i = self.ids.len() as u32;
-        let boxed: Box<str> = id.into();
-        self.index.insert(boxed.clone(), i);
-        self.ids.push(boxed);
+        let i = self.ends.len() as u32;
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+        let Directory { text, ends, index, hasher, .. } = self;
+        index.insert_unique(hasher.hash_one(id), i, |&j| hasher.hash_one(id_in(text, ends, j)));
         self.status.push(UserStatus::Unlisted);
         if let Some(logins) = self.logins.as_mut() {
             logins.push(None);
@@ -152,11 +176,11 @@ impl Directory {
     }
 
     pub(crate) fn find(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.index.find(self.hasher.hash_one(id), |&i| self.id(i) == id).copied()
     }
 
     pub(crate) fn id(&self, user: u32) -> &str {
-        self.ids.get(user as usize).map_or("", |s| s)
+        id_in(&self.text, &self.ends, user)
     }
 
     pub(crate) fn login(&self, user: u32) -> Option<&str> {
@@ -186,7 +210,7 @@ impl Directory {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ids.len()
+        self.ends.len()
     }
 
     /// Users by status, without the ones only seen in events.
@@ -208,19 +232,19 @@ impl Directory {
     /// Drops users that are Unlisted and that `keep` does not want, renumbering the rest; returns the
     /// old index → new index map for the tables that refer to users.
     pub(crate) fn compact(&mut self, keep: impl Fn(u32) -> bool) -> Vec<Option<u32>> {
-        let mut remap = vec![None; self.ids.len()];
+        let mut remap = vec![None; self.len()];
         let mut next = Directory { logins: self.logins.as_ref().map(|_| Vec::new()), ..Directory::default() };
-        for (old, id) in self.ids.iter().enumerate() {
+        for (old, slot) in remap.iter_mut().enumerate() {
             let status = self.status[old];
             if status == UserStatus::Unlisted && !keep(old as u32) {
                 continue;
             }
-            let new = next.intern(id);
+            let new = next.intern(self.id(old as u32));
             next.status[new as usize] = status;
             if let (Some(to), Some(from)) = (next.logins.as_mut(), self.logins.as_ref()) {
                 to[new as usize] = from.get(old).cloned().flatten();
             }
-            remap[old] = Some(new);
+            *slot = Some(new);
         }
         *self = next;
         remap
@@ -228,7 +252,7 @@ impl Directory {
 
     /// (id, status) of every user, for the checkpoint.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, UserStatus)> {
-        self.ids.iter().map(|s| &**s).zip(self.status.iter().copied())
+        (0..self.len() as u32).map(|i| self.id(i)).zip(self.status.iter().copied())
     }
 }
 

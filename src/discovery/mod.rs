@@ -4,6 +4,7 @@
 mod access;
 mod assignments;
 pub(crate) mod checkpoint;
+mod compact;
 mod directory;
 mod engine;
 mod events;

@@ -2,7 +2,9 @@
 //! never with the number of events: each event updates counters and is dropped. Sign-ins leave the window
 //! hour by hour (an hour counts while any part of it is inside); active users and the last use are exact.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use super::compact::{Hourly, LastSeen};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
@@ -13,8 +15,8 @@ const RECENT_KEYS: usize = 16_384;
 /// One app's usage: when each user last signed in, sign-ins per hour, and the newest sign-in.
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AppUsage {
-    pub(crate) last_seen: HashMap<u32, i64>,
-    pub(crate) hourly: BTreeMap<i64, u32>,
+    pub(crate) last_seen: LastSeen,
+    pub(crate) hourly: Hourly,
     pub(crate) last_used_ms: Option<i64>,
 }
 
@@ -70,9 +72,8 @@ impl UsageLedger {
             Some(u) => u,
             None => self.apps.entry(app.into()).or_default(),
         };
-        let seen = usage.last_seen.entry(user).or_insert(at_ms);
-        *seen = (*seen).max(at_ms);
-        *usage.hourly.entry(at_ms.div_euclid(HOUR_MS)).or_default() += 1;
+        usage.last_seen.note(user, at_ms);
+        usage.hourly.add(at_ms.div_euclid(HOUR_MS), 1);
         usage.last_used_ms = usage.last_used_ms.max(Some(at_ms));
         true
     }
@@ -86,9 +87,9 @@ impl UsageLedger {
     pub(crate) fn prune(&mut self, start_ms: i64) {
         let first_hour = start_ms.div_euclid(HOUR_MS);
         self.apps.retain(|_, app| {
-            app.last_seen.retain(|_, seen| *seen >= start_ms);
-            app.hourly = app.hourly.split_off(&first_hour);
-            app.last_used_ms = app.last_seen.values().copied().max();
+            app.last_seen.retain(|_, seen| seen >= start_ms);
+            app.hourly.drop_before(first_hour);
+            app.last_used_ms = app.last_seen.iter().map(|(_, at)| at).max();
             !app.last_seen.is_empty() || !app.hourly.is_empty()
         });
     }
@@ -105,20 +106,20 @@ impl UsageLedger {
         };
         let first_hour = start_ms.div_euclid(HOUR_MS);
         AppCounts {
-            active_users: usage.last_seen.values().filter(|&&s| s >= start_ms).count() as u64,
-            sign_ins: usage.hourly.range(first_hour..).map(|(_, n)| u64::from(*n)).sum(),
-            last_used_ms: usage.last_seen.values().copied().filter(|&s| s >= start_ms).max(),
+            active_users: usage.last_seen.iter().filter(|&(_, s)| s >= start_ms).count() as u64,
+            sign_ins: usage.hourly.since(first_hour).map(|(_, n)| u64::from(n)).sum(),
+            last_used_ms: usage.last_seen.iter().map(|(_, s)| s).filter(|&s| s >= start_ms).max(),
         }
     }
 
     /// Whether `user` signed in to `app` in the window.
     pub(crate) fn active(&self, app: &str, user: u32, start_ms: i64) -> bool {
-        self.apps.get(app).and_then(|u| u.last_seen.get(&user)).is_some_and(|&s| s >= start_ms)
+        self.apps.get(app).and_then(|u| u.last_seen.get(user)).is_some_and(|s| s >= start_ms)
     }
 
     /// `user`'s last sign-in to `app` in the window.
     pub(crate) fn last_sign_in(&self, app: &str, user: u32, start_ms: i64) -> Option<i64> {
-        self.apps.get(app)?.last_seen.get(&user).copied().filter(|&s| s >= start_ms)
+        self.apps.get(app)?.last_seen.get(user).filter(|&s| s >= start_ms)
     }
 
     /// Distinct users active in the window over the apps `include` wants.
@@ -126,7 +127,7 @@ impl UsageLedger {
         let mut users: HashSet<u32> = HashSet::new();
         for (id, usage) in &self.apps {
             if include(id) {
-                users.extend(usage.last_seen.iter().filter(|(_, s)| **s >= start_ms).map(|(u, _)| *u));
+                users.extend(usage.last_seen.iter().filter(|&(_, s)| s >= start_ms).map(|(u, _)| u));
             }
         }
         users.len() as u64
@@ -141,7 +142,7 @@ impl UsageLedger {
         };
         let last_day = now_ms.div_euclid(DAY_MS);
         let first_hour = start_ms.div_euclid(HOUR_MS);
-        for (&hour, &n) in usage.hourly.range(first_hour..) {
+        for (hour, n) in usage.hourly.since(first_hour) {
             let back = last_day - (hour * HOUR_MS).div_euclid(DAY_MS);
             if (0..i64::from(days)).contains(&back) {
                 out[days as usize - 1 - back as usize] += u64::from(n);
@@ -152,7 +153,7 @@ impl UsageLedger {
 
     /// Users that some pair refers to.
     pub(crate) fn users(&self) -> HashSet<u32> {
-        self.apps.values().flat_map(|a| a.last_seen.keys().copied()).collect()
+        self.apps.values().flat_map(|a| a.last_seen.iter().map(|(u, _)| u)).collect()
     }
 
     /// Renumbers users after the directory compacted.
@@ -161,7 +162,7 @@ impl UsageLedger {
             usage.last_seen = usage
                 .last_seen
                 .iter()
-                .filter_map(|(&u, &s)| Some((remap.get(u as usize).copied().flatten()?, s)))
+                .filter_map(|(u, s)| Some((remap.get(u as usize).copied().flatten()?, s)))
                 .collect();
         }
     }
