@@ -31,30 +31,65 @@ pub(crate) enum CheckpointError {
     Incompatible(u8),
 }
 
-struct Writer(Vec<u8>);
+/// Bytes compressed as they are written, a chunk at a time: the uncompressed checkpoint of a large org
+/// (hundreds of MB) never exists in memory at once.
+struct Writer {
+    chunk: Vec<u8>,
+    gz: GzEncoder<Vec<u8>>,
+    failed: bool,
+}
+
+const CHUNK: usize = 64 * 1024;
 
 impl Writer {
+    fn new() -> Writer {
+        Writer { chunk: Vec::with_capacity(CHUNK), gz: GzEncoder::new(Vec::new(), Compression::new(6)), failed: false }
+    }
+    fn byte(&mut self, b: u8) {
+        self.chunk.push(b);
+        if self.chunk.len() >= CHUNK {
+            self.compress_chunk();
+        }
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.chunk.extend_from_slice(b);
+        if self.chunk.len() >= CHUNK {
+            self.compress_chunk();
+        }
+    }
+    fn compress_chunk(&mut self) {
+        // Writing into a Vec cannot fail; an error would be a bug in the encoder, reported as empty.
+        self.failed |= self.gz.write_all(&self.chunk).is_err();
+        self.chunk.clear();
+    }
+    fn finish(mut self) -> Vec<u8> {
+        self.compress_chunk();
+        if self.failed {
+            return Vec::new();
+        }
+        self.gz.finish().unwrap_or_default()
+    }
     fn u64(&mut self, mut v: u64) {
         while v >= 0x80 {
-            self.0.push((v as u8) | 0x80);
+            self.byte((v as u8) | 0x80);
             v >>= 7;
         }
-        self.0.push(v as u8);
+        self.byte(v as u8);
     }
     fn i64(&mut self, v: i64) {
         self.u64(((v << 1) ^ (v >> 63)) as u64);
     }
     fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.bytes(s.as_bytes());
     }
     fn opt_i64(&mut self, v: Option<i64>) {
         match v {
             Some(v) => {
-                self.0.push(1);
+                self.byte(1);
                 self.i64(v);
             }
-            None => self.0.push(0),
+            None => self.byte(0),
         }
     }
 }
@@ -132,7 +167,7 @@ fn write_key(w: &mut Writer, key: &StateKey) {
     w.u64(u64::from(key.window_days));
     w.u64(key.event_types.len() as u64);
     key.event_types.iter().for_each(|t| w.str(t));
-    w.0.push(u8::from(key.include_okta_apps));
+    w.byte(u8::from(key.include_okta_apps));
 }
 
 fn write_users(w: &mut Writer, users: &[u32]) {
@@ -149,19 +184,19 @@ fn write_app(w: &mut Writer, entry: &AppEntry) {
     for s in [&r.id, &r.name, &r.label, &r.status, &r.sign_on_mode] {
         w.str(s);
     }
-    w.0.push(kind_code(r.kind));
+    w.byte(kind_code(r.kind));
     w.i64(entry.listed_ms);
     w.i64(entry.first_seen_ms);
     w.u64(entry.groups.len() as u64);
     entry.groups.iter().for_each(|g| w.str(g));
     match &entry.assignments {
         Some(a) => {
-            w.0.push(1);
+            w.byte(1);
             let (users, codes) = a.columns();
             write_users(w, users);
-            w.0.extend_from_slice(codes);
+            w.bytes(codes);
         }
-        None => w.0.push(0),
+        None => w.byte(0),
     }
 }
 
@@ -187,38 +222,33 @@ fn write_usage(w: &mut Writer, usage: &UsageLedger) {
     }
     let keys: Vec<u64> = usage.recent.keys().collect();
     w.u64(keys.len() as u64);
-    keys.iter().for_each(|k| w.0.extend_from_slice(&k.to_le_bytes()));
+    keys.iter().for_each(|k| w.bytes(&k.to_le_bytes()));
 }
 
 /// The state as compressed bytes.
 pub(crate) fn encode(state: &OrgState) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(1 << 16));
-    w.0.extend_from_slice(MAGIC);
-    w.0.push(VERSION);
+    let mut w = Writer::new();
+    w.bytes(MAGIC);
+    w.byte(VERSION);
     write_key(&mut w, &state.key);
     match &state.cursor {
         Some(c) => {
-            w.0.push(1);
+            w.byte(1);
             w.str(c.as_str());
         }
-        None => w.0.push(0),
+        None => w.byte(0),
     }
     w.opt_i64(state.assignments_listed_ms);
     w.opt_i64(state.users_listed_ms);
     w.u64(state.directory.len() as u64);
     for (id, status) in state.directory.entries() {
         w.str(id);
-        w.0.push(status.code());
+        w.byte(status.code());
     }
     w.u64(state.apps.len() as u64);
     state.apps.values().for_each(|a| write_app(&mut w, a));
     write_usage(&mut w, &state.usage);
-    let mut gz = GzEncoder::new(Vec::with_capacity(w.0.len() / 3), Compression::new(6));
-    // Writing into a Vec cannot fail; an error here would be a bug in the encoder, reported as empty.
-    if gz.write_all(&w.0).is_err() {
-        return Vec::new();
-    }
-    gz.finish().unwrap_or_default()
+    w.finish()
 }
 
 fn read_key(r: &mut Reader<'_>) -> R<StateKey> {
