@@ -7,11 +7,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use dti_operator::crd::OktaIntegration;
-use k8s_openapi::api::events::v1::Event;
-use kube::Client;
 use kube::api::Api;
 use serde_json::json;
-use support::operator::{Operator, apply_integration, condition, create_secret, is_ready, request_sync, wait_for};
+use support::operator::{
+    Operator, apply_integration, condition, create_secret, events_of, is_ready, request_sync, wait_for,
+};
 use support::sim::Sim;
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -19,18 +19,6 @@ const WAIT: Duration = Duration::from_secs(120);
 /// How many times an event with `reason` was recorded about `name` (series counted).
 fn unix_seconds() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-async fn occurrences(client: &Client, ns: &str, name: &str, reason: &str) -> i32 {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let list = api.list(&Default::default()).await.expect("events");
-    list.items
-        .into_iter()
-        .filter(|e| {
-            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name) && e.reason.as_deref() == Some(reason)
-        })
-        .map(|e| e.series.map_or(1, |s| s.count))
-        .sum()
 }
 
 #[tokio::test]
@@ -49,7 +37,7 @@ async fn back_in_step_right_after_an_api_server_outage() {
     )
     .await;
     wait_for(&client, &ns, "acme", Duration::from_secs(180), "Ready", is_ready).await;
-    let succeeded_before = occurrences(&client, &ns, "acme", "SyncSucceeded").await;
+    let succeeded_before = events_of(&client, &ns, "acme", "SyncSucceeded").await.iter().map(|e| e.1).sum::<i32>();
     // the next sync ends while the API server is away: System Log pages answer after 6 s
     let faults = json!(["latency:path=/api/v1/logs,ms=6000"]);
     reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&faults).send().await.expect("faults");
@@ -90,7 +78,7 @@ async fn back_in_step_right_after_an_api_server_outage() {
         back.elapsed()
     );
     assert!(handled < Duration::from_secs(10), "{handled:?}");
-    let succeeded_after = occurrences(&client, &ns, "acme", "SyncSucceeded").await;
+    let succeeded_after = events_of(&client, &ns, "acme", "SyncSucceeded").await.iter().map(|e| e.1).sum::<i32>();
     assert!(
         succeeded_after >= succeeded_before + 2,
         "the outage's SyncSucceeded event was published late, not dropped ({succeeded_before} → {succeeded_after})"

@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use dti_operator::crd::OktaIntegration;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use support::operator::{
-    Operator, apply_integration, condition, create_secret, is_ready, lease_holder, request_sync, wait_for,
+    Operator, apply_integration, condition, create_secret, events_of, is_ready, lease_holder, request_sync, wait_for,
 };
 use support::sim::Sim;
 
@@ -75,19 +74,6 @@ fn syncing(o: &OktaIntegration) -> bool {
 async fn slow_logs(sim: &Sim, ms: u64) {
     let faults = json!([format!("latency:path=/api/v1/logs,ms={ms}")]);
     reqwest::Client::new().put(format!("{}/__sim/faults", sim.base)).json(&faults).send().await.expect("faults");
-}
-
-/// How many times an event with `reason` was recorded about `name` (series counted).
-async fn occurrences(client: &Client, ns: &str, name: &str, reason: &str) -> Vec<(String, i32)> {
-    let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    let list = api.list(&Default::default()).await.expect("events");
-    list.items
-        .into_iter()
-        .filter(|e| {
-            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name) && e.reason.as_deref() == Some(reason)
-        })
-        .map(|e| (e.note.unwrap_or_default(), e.series.map_or(1, |s| s.count)))
-        .collect()
 }
 
 #[tokio::test]
@@ -234,7 +220,7 @@ async fn a_panicking_sync_is_reported_and_rescheduled_and_a_late_job_brings_noth
     );
     wait_for(&client, &ns, "acme", WAIT, "Ready after the automatic retry", is_ready).await;
     assert_eq!(operator.metric("dti_sync_total{result=\"panicked\"}").await, 1.0);
-    assert!(!occurrences(&client, &ns, "acme", "SyncPanicked").await.is_empty());
+    assert!(!events_of(&client, &ns, "acme", "SyncPanicked").await.is_empty());
 
     // a job still running when its integration is deleted and recreated under the same name
     slow_logs(&sim, 4000).await;
@@ -278,9 +264,9 @@ async fn event_notes_fit_the_api_and_a_changed_cause_is_a_new_event() {
     let deadline = Instant::now() + WAIT;
     let notes = loop {
         let failed: Vec<(String, i32)> = [
-            occurrences(&client, &ns, "acme", "SyncFailed").await,
-            occurrences(&client, &ns, "acme", "Unreachable").await,
-            occurrences(&client, &ns, "acme", "InvalidResponse").await,
+            events_of(&client, &ns, "acme", "SyncFailed").await,
+            events_of(&client, &ns, "acme", "Unreachable").await,
+            events_of(&client, &ns, "acme", "InvalidResponse").await,
         ]
         .concat();
         if !failed.is_empty() {
@@ -300,9 +286,9 @@ async fn event_notes_fit_the_api_and_a_changed_cause_is_a_new_event() {
     let deadline = Instant::now() + WAIT;
     loop {
         let all: Vec<String> = [
-            occurrences(&client, &ns, "acme", "SyncFailed").await,
-            occurrences(&client, &ns, "acme", "Unreachable").await,
-            occurrences(&client, &ns, "acme", "InvalidResponse").await,
+            events_of(&client, &ns, "acme", "SyncFailed").await,
+            events_of(&client, &ns, "acme", "Unreachable").await,
+            events_of(&client, &ns, "acme", "InvalidResponse").await,
         ]
         .concat()
         .into_iter()

@@ -250,3 +250,16 @@ pub async fn lease_holder(client: &Client, ns: &str, lease: &str) -> String {
     let api: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), ns);
     api.get_opt(lease).await.expect("lease").and_then(|l| l.spec?.holder_identity).unwrap_or_default()
 }
+
+/// Events about `name` with `reason`: (note, occurrences) each, series counted.
+pub async fn events_of(client: &Client, ns: &str, name: &str, reason: &str) -> Vec<(String, i32)> {
+    let api: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    let list = api.list(&Default::default()).await.expect("events");
+    list.items
+        .into_iter()
+        .filter(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name) && e.reason.as_deref() == Some(reason)
+        })
+        .map(|e| (e.note.unwrap_or_default(), e.series.map_or(1, |s| s.count)))
+        .collect()
+}
