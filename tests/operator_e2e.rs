@@ -376,6 +376,32 @@ async fn a_restarted_operator_resumes_from_its_checkpoint() {
 }
 
 #[tokio::test]
+async fn past_the_checkpoint_cap_nothing_is_kept_and_a_restart_scans_in_full() {
+    let mut env = env("cap", &["--scale", "small", "--no-rate-limit"], &["--checkpoint-cap-mib", "0"]).await;
+    let obj = ready_integration(&env, json!({})).await;
+    let checkpoint = obj.status.as_ref().and_then(|s| s.checkpoint.clone()).expect("checkpoint status");
+    assert_eq!((checkpoint.state.as_str(), checkpoint.parts), ("Skipped", 0));
+    assert!(checkpoint.bytes > 0 && checkpoint.saved_at.is_none(), "its size is still measured: {checkpoint:?}");
+    let states: Api<dti_operator::crd::OktaSyncState> = Api::namespaced(env.client.clone(), &env.ns);
+    assert!(states.list(&Default::default()).await.expect("list").items.is_empty(), "no part is written");
+    let warned = format!("{} bytes compressed, over the cap of 0 bytes", checkpoint.bytes);
+    let mut evs = Vec::new();
+    for _ in 0..20 {
+        evs = events(&env.client, &env.ns, "acme").await;
+        if evs.iter().any(|e| e.1 == "CheckpointSkipped" && e.2.contains(&warned)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(evs.iter().any(|e| e.1 == "CheckpointSkipped" && e.2.contains(&warned)), "{evs:?}");
+    env.operator.restart();
+    let obj = sync_now(&env, 1).await;
+    assert_equals_truth(&env, &obj).await;
+    let mode = obj.status.as_ref().and_then(|s| s.last_sync.as_ref()).and_then(|l| l.mode);
+    assert_eq!(mode.map(|m| format!("{m:?}")), Some("Full".into()), "nothing to resume from");
+}
+
+#[tokio::test]
 async fn thirty_orgs_on_one_host_each_get_their_own_budget() {
     let cp = support::control_plane();
     let client = cp.client().await;

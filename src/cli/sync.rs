@@ -131,9 +131,13 @@ fn load_state(path: Option<&Path>) -> OrgState {
     }
 }
 
+/// Streams the state into a file beside `path` and renames it over: an interrupted save leaves the old one.
 fn save_state(path: &Path, state: &OrgState) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, checkpoint::encode(state))
+    std::fs::File::create(&tmp)
+        .and_then(|f| checkpoint::write_to(state, std::io::BufWriter::new(f)))
+        .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
         .and_then(|_| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot save the sync state to {}: {e}", path.display()))
 }

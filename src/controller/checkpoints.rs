@@ -95,10 +95,10 @@ pub(crate) async fn save(
     obj: &OktaIntegration,
     state: &OrgState,
 ) -> (Option<CheckpointStatus>, Option<Notice>) {
-    let bytes = checkpoint::encode(state);
-    match write(ctx, obj, &bytes).await {
+    let encoded = checkpoint::encode_capped(state, ctx.options.checkpoint_cap);
+    match write(ctx, obj, &encoded).await {
         Ok(status) => {
-            ctx.metrics.checkpoint_bytes.set(bytes.len() as i64);
+            ctx.metrics.checkpoint_bytes.set(encoded.len as i64);
             let notice = (status.state == "Skipped").then(|| {
                 Notice::new(
                     true,
@@ -106,7 +106,7 @@ pub(crate) async fn save(
                     "SaveCheckpoint",
                     format!(
                         "the sync state is {} bytes compressed, over the cap of {} bytes: it is not saved, so after a restart the next sync scans in full",
-                        bytes.len(),
+                        encoded.len,
                         ctx.options.checkpoint_cap
                     ),
                 )
@@ -125,11 +125,16 @@ pub(crate) async fn save(
     }
 }
 
-async fn write(ctx: &Context, obj: &OktaIntegration, bytes: &[u8]) -> Result<CheckpointStatus, kube::Error> {
+/// Writes the parts of `bytes` (None: over the cap, so none) and deletes every older part.
+async fn write(
+    ctx: &Context,
+    obj: &OktaIntegration,
+    encoded: &checkpoint::Encoded,
+) -> Result<CheckpointStatus, kube::Error> {
     let api = api(ctx, obj);
     let fenced = |e| kube::Error::Service(Box::new(e));
-    let skip = bytes.len() > ctx.options.checkpoint_cap;
-    let chunks: Vec<&[u8]> = if skip { Vec::new() } else { bytes.chunks(PART_BYTES).collect() };
+    let skip = encoded.bytes.is_none();
+    let chunks: Vec<&[u8]> = encoded.bytes.as_deref().map(|b| b.chunks(PART_BYTES).collect()).unwrap_or_default();
     let id = format!("{:x}", Utc::now().timestamp_millis());
     let owner = obj.controller_owner_ref(&());
     for (i, chunk) in chunks.iter().enumerate() {
@@ -154,7 +159,7 @@ async fn write(ctx: &Context, obj: &OktaIntegration, bytes: &[u8]) -> Result<Che
     }
     Ok(CheckpointStatus {
         state: if skip { "Skipped" } else { "Saved" }.into(),
-        bytes: bytes.len() as u64,
+        bytes: encoded.len as u64,
         parts: chunks.len() as u32,
         saved_at: (!skip).then(|| time(Utc::now())),
     })

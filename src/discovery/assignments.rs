@@ -1,5 +1,5 @@
-//! An app's assignments as `/api/v1/apps/{id}/users` lists them, compactly: sorted user indices with one
-//! byte each for the app-user status and the scope. Which statuses hold a seat is decided here, once.
+//! An app's assignments as `/api/v1/apps/{id}/users` lists them, compactly: sorted user indices packed
+//! with the app-user status and the scope. Which statuses hold a seat is decided here, once.
 
 use serde::Deserialize;
 
@@ -110,6 +110,7 @@ impl Scope {
     }
 }
 
+/// The checkpoint's code byte: the status code, with this bit for GROUP.
 const GROUP_BIT: u8 = 0x80;
 
 /// One row of an app's users listing.
@@ -152,45 +153,139 @@ impl Record for RawAppGroup {
     }
 }
 
-/// An app's assignments: sorted user indices, one code byte each.
+/// An app's assignments, packed: one varint per row holding the gap to the previous user index (shifted
+/// left by five) and a five-bit code (status and scope). Sorted indices make the gaps small: a row costs one
+/// to three bytes instead of five, and an xlarge org holds over eleven million rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Assignments {
-    users: Vec<u32>,
-    codes: Vec<u8>,
+    packed: Vec<u8>,
+    len: u32,
+}
+
+const CODE_BITS: u32 = 5;
+const SCOPE_BIT: u8 = 0x10;
+
+/// Status and scope in five bits (the status code is below 16).
+fn pack_code(scope: Scope, status: AppUserStatus) -> u8 {
+    status.code() | if scope == Scope::Group { SCOPE_BIT } else { 0 }
+}
+
+fn unpack_code(code: u8) -> (Scope, AppUserStatus) {
+    let scope = if code & SCOPE_BIT != 0 { Scope::Group } else { Scope::User };
+    (scope, AppUserStatus::from_code(code & (SCOPE_BIT - 1)))
+}
+
+/// Builds the packing from rows sorted by strictly increasing user.
+#[derive(Default)]
+struct Packer {
+    out: Assignments,
+    last: u32,
+}
+
+impl Packer {
+    fn push(&mut self, user: u32, code: u8) {
+        let mut v = (u64::from(user - self.last) << CODE_BITS) | u64::from(code);
+        while v >= 0x80 {
+            self.out.packed.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.out.packed.push(v as u8);
+        self.out.len += 1;
+        self.last = user;
+    }
+
+    fn finish(mut self) -> Assignments {
+        self.out.packed.shrink_to_fit();
+        self.out
+    }
+}
+
+/// The rows of a packing, in user order, as (user, five-bit code).
+struct Unpacker<'a> {
+    bytes: &'a [u8],
+    last: u32,
+}
+
+impl Iterator for Unpacker<'_> {
+    type Item = (u32, u8);
+    fn next(&mut self) -> Option<(u32, u8)> {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let (&b, rest) = self.bytes.split_first()?;
+            self.bytes = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b < 0x80 {
+                break;
+            }
+        }
+        self.last = self.last.wrapping_add((v >> CODE_BITS) as u32);
+        Some((self.last, (v as u8) & ((1 << CODE_BITS) - 1)))
+    }
 }
 
 impl Assignments {
     /// Builds the table from listed rows; a user listed twice counts once (the last row wins).
     pub(crate) fn from_rows(mut rows: Vec<(u32, Scope, AppUserStatus)>) -> Assignments {
         rows.sort_by_key(|r| r.0);
-        let mut out = Assignments::default();
-        for (user, scope, status) in rows {
-            let code = status.code() | if scope == Scope::Group { GROUP_BIT } else { 0 };
-            if out.users.last() == Some(&user) {
-                if let Some(last) = out.codes.last_mut() {
-                    *last = code;
-                }
-                continue;
+        let codes = rows.iter().map(|&(user, scope, status)| (user, pack_code(scope, status)));
+        Assignments::from_sorted(codes)
+    }
+
+    /// Packs (user, code) pairs sorted by user; of repeats the last wins.
+    fn from_sorted(rows: impl IntoIterator<Item = (u32, u8)>) -> Assignments {
+        let mut packer = Packer::default();
+        let mut pending: Option<(u32, u8)> = None;
+        for (user, code) in rows {
+            match pending {
+                Some((u, _)) if u == user => {}
+                Some((u, c)) => packer.push(u, c),
+                None => {}
             }
-            out.users.push(user);
-            out.codes.push(code);
+            pending = Some((user, code));
         }
-        out
+        if let Some((u, c)) = pending {
+            packer.push(u, c);
+        }
+        packer.finish()
     }
 
-    /// From the checkpoint's columns; None when they disagree or are not sorted.
+    /// From the checkpoint's columns (codes with the high bit for GROUP); None when they disagree or are
+    /// not sorted.
     pub(crate) fn from_columns(users: Vec<u32>, codes: Vec<u8>) -> Option<Assignments> {
-        (users.len() == codes.len() && users.windows(2).all(|w| w[0] < w[1])).then_some(Assignments { users, codes })
+        if users.len() != codes.len() || !users.windows(2).all(|w| w[0] < w[1]) {
+            return None;
+        }
+        let rows = users.into_iter().zip(codes).map(|(u, c)| {
+            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
+            (u, pack_code(scope, AppUserStatus::from_code(c)))
+        });
+        Some(Assignments::from_sorted(rows))
     }
 
-    pub(crate) fn columns(&self) -> (&[u32], &[u8]) {
-        (&self.users, &self.codes)
+    /// How many users are assigned (in any status).
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// The user indices, ascending.
+    pub(crate) fn users(&self) -> impl Iterator<Item = u32> + '_ {
+        self.unpack().map(|(u, _)| u)
+    }
+
+    /// The checkpoint's code bytes (the high bit for GROUP), in user order.
+    pub(crate) fn column_codes(&self) -> impl Iterator<Item = u8> + '_ {
+        self.rows().map(|(_, scope, status)| status.code() | if scope == Scope::Group { GROUP_BIT } else { 0 })
+    }
+
+    fn unpack(&self) -> Unpacker<'_> {
+        Unpacker { bytes: &self.packed, last: 0 }
     }
 
     pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, Scope, AppUserStatus)> + '_ {
-        self.users.iter().zip(&self.codes).map(|(&u, &c)| {
-            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
-            (u, scope, AppUserStatus::from_code(c))
+        self.unpack().map(|(u, c)| {
+            let (scope, status) = unpack_code(c);
+            (u, scope, status)
         })
     }
 
@@ -201,16 +296,10 @@ impl Assignments {
 
     /// Renumbers users after the directory compacted (every user here was kept).
     pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
-        let rows: Vec<(u32, u8)> = self
-            .users
-            .iter()
-            .zip(&self.codes)
-            .filter_map(|(&u, &c)| Some((remap.get(u as usize).copied().flatten()?, c)))
-            .collect();
-        let mut rows = rows;
+        let mut rows: Vec<(u32, u8)> =
+            self.unpack().filter_map(|(u, c)| Some((remap.get(u as usize).copied().flatten()?, c))).collect();
         rows.sort_by_key(|r| r.0);
-        self.users = rows.iter().map(|r| r.0).collect();
-        self.codes = rows.iter().map(|r| r.1).collect();
+        *self = Assignments::from_sorted(rows);
     }
 }
 
@@ -229,13 +318,14 @@ mod tests {
             (5, Scope::Group, AppUserStatus::Active),
             (7, Scope::User, AppUserStatus::Deprovisioned),
         ]);
-        assert_eq!(table.columns().0.len(), 4);
+        assert_eq!(table.len(), 4);
         assert_eq!(table.seat_holders().count(), 2);
         assert_eq!(table.seat_holders().collect::<Vec<_>>(), vec![5, 9]);
         assert!(table.rows().any(|r| r == (5, Scope::Group, AppUserStatus::Active)));
         assert_eq!(AppUserStatus::parse("SOMETHING_NEW"), AppUserStatus::Other);
         let mut t = table.clone();
         t.remap(&[None, None, Some(0), None, None, Some(3), None, Some(1), None, Some(2)]);
-        assert_eq!(t.columns().0, &[0, 1, 2, 3]);
+        assert_eq!(t.users().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!(t.rows().nth(3), Some((3, Scope::Group, AppUserStatus::Active)), "the last row of a user wins");
     }
 }

@@ -31,19 +31,19 @@ pub(crate) enum CheckpointError {
     Incompatible(u8),
 }
 
-/// Bytes compressed as they are written, a chunk at a time: the uncompressed checkpoint of a large org
-/// (hundreds of MB) never exists in memory at once.
-struct Writer {
+/// Bytes compressed as they are written, a chunk at a time, into any sink: the uncompressed checkpoint
+/// of a large org (hundreds of MB) never exists in memory at once, and a file sink holds none of it.
+struct Writer<W: Write> {
     chunk: Vec<u8>,
-    gz: GzEncoder<Vec<u8>>,
-    failed: bool,
+    gz: GzEncoder<W>,
+    error: Option<std::io::Error>,
 }
 
 const CHUNK: usize = 64 * 1024;
 
-impl Writer {
-    fn new() -> Writer {
-        Writer { chunk: Vec::with_capacity(CHUNK), gz: GzEncoder::new(Vec::new(), Compression::new(6)), failed: false }
+impl<W: Write> Writer<W> {
+    fn new(sink: W) -> Writer<W> {
+        Writer { chunk: Vec::with_capacity(CHUNK), gz: GzEncoder::new(sink, Compression::new(6)), error: None }
     }
     fn byte(&mut self, b: u8) {
         self.chunk.push(b);
@@ -58,16 +58,19 @@ impl Writer {
         }
     }
     fn compress_chunk(&mut self) {
-        // Writing into a Vec cannot fail; an error would be a bug in the encoder, reported as empty.
-        self.failed |= self.gz.write_all(&self.chunk).is_err();
+        if self.error.is_none()
+            && let Err(e) = self.gz.write_all(&self.chunk)
+        {
+            self.error = Some(e);
+        }
         self.chunk.clear();
     }
-    fn finish(mut self) -> Vec<u8> {
+    fn finish(mut self) -> std::io::Result<W> {
         self.compress_chunk();
-        if self.failed {
-            return Vec::new();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.gz.finish(),
         }
-        self.gz.finish().unwrap_or_default()
     }
     fn u64(&mut self, mut v: u64) {
         while v >= 0x80 {
@@ -162,7 +165,7 @@ fn kind_of(code: u8) -> AppKind {
     }
 }
 
-fn write_key(w: &mut Writer, key: &StateKey) {
+fn write_key<W: Write>(w: &mut Writer<W>, key: &StateKey) {
     w.str(&key.origin);
     w.u64(u64::from(key.window_days));
     w.u64(key.event_types.len() as u64);
@@ -170,16 +173,16 @@ fn write_key(w: &mut Writer, key: &StateKey) {
     w.byte(u8::from(key.include_okta_apps));
 }
 
-fn write_users(w: &mut Writer, users: &[u32]) {
-    w.u64(users.len() as u64);
+fn write_users<W: Write>(w: &mut Writer<W>, count: usize, users: impl Iterator<Item = u32>) {
+    w.u64(count as u64);
     let mut last = 0u32;
-    for &u in users {
+    for u in users {
         w.u64(u64::from(u.wrapping_sub(last)));
         last = u;
     }
 }
 
-fn write_app(w: &mut Writer, entry: &AppEntry) {
+fn write_app<W: Write>(w: &mut Writer<W>, entry: &AppEntry) {
     let r = &entry.record;
     for s in [&r.id, &r.name, &r.label, &r.status, &r.sign_on_mode] {
         w.str(s);
@@ -192,22 +195,21 @@ fn write_app(w: &mut Writer, entry: &AppEntry) {
     match &entry.assignments {
         Some(a) => {
             w.byte(1);
-            let (users, codes) = a.columns();
-            write_users(w, users);
-            w.bytes(codes);
+            write_users(w, a.len(), a.users());
+            a.column_codes().for_each(|c| w.byte(c));
         }
         None => w.byte(0),
     }
 }
 
-fn write_usage(w: &mut Writer, usage: &UsageLedger) {
+fn write_usage<W: Write>(w: &mut Writer<W>, usage: &UsageLedger) {
     let apps: BTreeMap<&str, &AppUsage> = usage.apps.iter().map(|(k, v)| (&**k, v)).collect();
     w.u64(apps.len() as u64);
     for (id, app) in apps {
         w.str(id);
         let mut pairs: Vec<(u32, i64)> = app.last_seen.iter().collect();
         pairs.sort_unstable();
-        write_users(w, &pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        write_users(w, pairs.len(), pairs.iter().map(|p| p.0));
         let base = pairs.iter().map(|p| p.1).min().unwrap_or(0);
         w.i64(base);
         pairs.iter().for_each(|p| w.u64((p.1 - base) as u64));
@@ -225,9 +227,54 @@ fn write_usage(w: &mut Writer, usage: &UsageLedger) {
     keys.iter().for_each(|k| w.bytes(&k.to_le_bytes()));
 }
 
+/// Where the operator's checkpoint goes: kept while it fits under the cap, only counted past it (an
+/// oversized checkpoint is measured for the warning without being held).
+struct Capped {
+    kept: Vec<u8>,
+    total: usize,
+    cap: usize,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.total = self.total.saturating_add(buf.len());
+        if self.total <= self.cap {
+            self.kept.extend_from_slice(buf);
+        } else if self.kept.capacity() > 0 {
+            self.kept = Vec::new();
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A checkpoint encoded under a cap: its bytes when they fit, and its compressed size either way.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) bytes: Option<Vec<u8>>,
+    pub(crate) len: usize,
+}
+
+/// The state as compressed bytes, kept only when they are at most `cap` long.
+pub(crate) fn encode_capped(state: &OrgState, cap: usize) -> Encoded {
+    match write_to(state, Capped { kept: Vec::new(), total: 0, cap }) {
+        Ok(c) => Encoded { bytes: (c.total <= c.cap).then_some(c.kept), len: c.total },
+        // Capped never fails to write; an encoder error leaves no checkpoint rather than a bad one.
+        Err(_) => Encoded { bytes: None, len: 0 },
+    }
+}
+
 /// The state as compressed bytes.
+#[cfg(test)]
 pub(crate) fn encode(state: &OrgState) -> Vec<u8> {
-    let mut w = Writer::new();
+    encode_capped(state, usize::MAX).bytes.unwrap_or_default()
+}
+
+/// Writes the state, compressed, into `sink` and hands the sink back.
+pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W) -> std::io::Result<W> {
+    let mut w = Writer::new(sink);
     w.bytes(MAGIC);
     w.byte(VERSION);
     write_key(&mut w, &state.key);
@@ -426,5 +473,9 @@ mod tests {
         damaged[mid] ^= 0xff;
         assert!(decode(&damaged).is_err(), "a flipped byte is caught");
         assert!(decode(&bytes[..bytes.len() - 3]).is_err(), "a cut checkpoint is caught");
+        let over = encode_capped(&state, bytes.len() - 1);
+        assert_eq!((over.bytes, over.len), (None, bytes.len()), "past the cap only the size is kept");
+        let file = write_to(&state, std::io::Cursor::new(Vec::new())).unwrap(); // ok: test
+        assert_eq!(file.into_inner(), bytes, "a file sink gets the same bytes");
     }
 }

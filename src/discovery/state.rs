@@ -69,7 +69,7 @@ impl OrgState {
         let mut referenced: HashSet<u32> = self.usage.users();
         for entry in self.apps.values() {
             if let Some(a) = &entry.assignments {
-                referenced.extend(a.columns().0.iter().copied());
+                referenced.extend(a.users());
             }
         }
         let remap = self.directory.compact(|u| referenced.contains(&u));
