@@ -328,4 +328,24 @@ mod tests {
         assert_eq!(t.users().collect::<Vec<_>>(), [0, 1, 2, 3]);
         assert_eq!(t.rows().nth(3), Some((3, Scope::Group, AppUserStatus::Active)), "the last row of a user wins");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn packed_rows_read_back_as_a_map_would_hold_them(
+            rows in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..14, proptest::prelude::any::<bool>()), 0..300),
+        ) {
+            let rows: Vec<(u32, Scope, AppUserStatus)> = rows
+                .into_iter()
+                .map(|(u, c, g)| (u, if g { Scope::Group } else { Scope::User }, AppUserStatus::from_code(c)))
+                .collect();
+            let model: std::collections::BTreeMap<u32, (Scope, AppUserStatus)> =
+                rows.iter().map(|&(u, scope, status)| (u, (scope, status))).collect();
+            let table = Assignments::from_rows(rows);
+            let expected: Vec<_> = model.iter().map(|(&u, &(scope, status))| (u, scope, status)).collect();
+            proptest::prop_assert_eq!(table.rows().collect::<Vec<_>>(), expected);
+            proptest::prop_assert_eq!(table.len(), model.len());
+            let again = Assignments::from_columns(table.users().collect(), table.column_codes().collect());
+            proptest::prop_assert_eq!(again.as_ref(), Some(&table), "the checkpoint's columns read back");
+        }
+    }
 }
