@@ -95,10 +95,13 @@ pub(crate) async fn save(
     obj: &OktaIntegration,
     state: &OrgState,
 ) -> (Option<CheckpointStatus>, Option<Notice>) {
-    let encoded = checkpoint::encode_capped(state, ctx.options.checkpoint_cap);
-    match write(ctx, obj, &encoded).await {
+    let saved = match checkpoint::encode_capped(state, ctx.options.checkpoint_cap) {
+        Ok(encoded) => write(ctx, obj, &encoded).await.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("cannot encode it: {e}")),
+    };
+    match saved {
         Ok(status) => {
-            ctx.metrics.checkpoint_bytes.set(encoded.len as i64);
+            ctx.metrics.checkpoint_bytes.set(status.bytes as i64);
             let notice = (status.state == "Skipped").then(|| {
                 Notice::new(
                     true,
@@ -106,7 +109,7 @@ pub(crate) async fn save(
                     "SaveCheckpoint",
                     format!(
                         "the sync state is {} bytes compressed, over the cap of {} bytes: it is not saved, so after a restart the next sync scans in full",
-                        encoded.len,
+                        status.bytes,
                         ctx.options.checkpoint_cap
                     ),
                 )
@@ -125,7 +128,7 @@ pub(crate) async fn save(
     }
 }
 
-/// Writes the parts of `bytes` (None: over the cap, so none) and deletes every older part.
+/// Writes the checkpoint's parts (none past the cap) and deletes every older part.
 async fn write(
     ctx: &Context,
     obj: &OktaIntegration,

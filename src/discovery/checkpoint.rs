@@ -258,18 +258,15 @@ pub(crate) struct Encoded {
 }
 
 /// The state as compressed bytes, kept only when they are at most `cap` long.
-pub(crate) fn encode_capped(state: &OrgState, cap: usize) -> Encoded {
-    match write_to(state, Capped { kept: Vec::new(), total: 0, cap }) {
-        Ok(c) => Encoded { bytes: (c.total <= c.cap).then_some(c.kept), len: c.total },
-        // Capped never fails to write; an encoder error leaves no checkpoint rather than a bad one.
-        Err(_) => Encoded { bytes: None, len: 0 },
-    }
+pub(crate) fn encode_capped(state: &OrgState, cap: usize) -> std::io::Result<Encoded> {
+    let c = write_to(state, Capped { kept: Vec::new(), total: 0, cap })?;
+    Ok(Encoded { bytes: (c.total <= c.cap).then_some(c.kept), len: c.total })
 }
 
 /// The state as compressed bytes.
 #[cfg(test)]
 pub(crate) fn encode(state: &OrgState) -> Vec<u8> {
-    encode_capped(state, usize::MAX).bytes.unwrap_or_default()
+    encode_capped(state, usize::MAX).ok().and_then(|e| e.bytes).unwrap_or_default()
 }
 
 /// Writes the state, compressed, into `sink` and hands the sink back.
@@ -473,7 +470,7 @@ mod tests {
         damaged[mid] ^= 0xff;
         assert!(decode(&damaged).is_err(), "a flipped byte is caught");
         assert!(decode(&bytes[..bytes.len() - 3]).is_err(), "a cut checkpoint is caught");
-        let over = encode_capped(&state, bytes.len() - 1);
+        let over = encode_capped(&state, bytes.len() - 1).unwrap(); // ok: test
         assert_eq!((over.bytes, over.len), (None, bytes.len()), "past the cap only the size is kept");
         let file = write_to(&state, std::io::Cursor::new(Vec::new())).unwrap(); // ok: test
         assert_eq!(file.into_inner(), bytes, "a file sink gets the same bytes");
