@@ -256,10 +256,8 @@ impl Assignments {
         if users.len() != codes.len() || !users.windows(2).all(|w| w[0] < w[1]) {
             return None;
         }
-        let rows = users.into_iter().zip(codes).map(|(u, c)| {
-            let scope = if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
-            (u, pack_code(scope, AppUserStatus::from_code(c)))
-        });
+        let scope = |c: u8| if c & GROUP_BIT != 0 { Scope::Group } else { Scope::User };
+        let rows = users.into_iter().zip(codes).map(|(u, c)| (u, pack_code(scope(c), AppUserStatus::from_code(c))));
         Some(Assignments::from_sorted(rows))
     }
 
