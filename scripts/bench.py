@@ -477,8 +477,8 @@ def main():
     w("| preset | apps | to Ready (s) | to every OktaApp (s) | OktaApp writes, steady sync | status writes, steady sync | OktaIntegration (KiB) | peak / steady RSS (MiB) | checkpoint (KiB) | Okta requests: steady / after restart | ratio |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in operators:
-        cp = r["checkpoint"]
-        saved = f"{fmt(cp.get('bytes', 0) / 1024, 1)} {cp.get('state', 'none')}"
+        checkpoint = r["checkpoint"]
+        saved = f"{fmt(checkpoint.get('bytes', 0) / 1024, 1)} {checkpoint.get('state', 'none')}"
         restart = ("not measured: over the cap, a restart scans in full | –" if r["restartRequests"] is None else
                    f"{r['steadyRequests']} / {r['restartRequests']} | **{fmt(r['restartRequests'] / max(1, r['steadyRequests']))}**")
         w(f"| {r['preset']} | {r['apps']} | {fmt(r['toReady'], 1)} | {fmt(r['toApps'], 1)} | {r['appWrites']:.0f} | "
