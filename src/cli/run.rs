@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::OktaArgs;
 use super::{KubeUse, kube_client};
-use crate::controller::{self, Options, RunConfig, leader::LeaseConfig};
+use crate::controller::{self, CheckpointKeyRef, Options, RunConfig, leader::LeaseConfig};
 use crate::crd::duration_arg;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -51,7 +51,8 @@ pub(crate) struct RunArgs {
     /// Run the controllers only while holding a Lease (for more than one replica).
     #[arg(long)]
     pub(crate) leader_elect: bool,
-    /// Namespace of the Lease (default: the pod's namespace, else "default").
+    /// The operator's namespace: where its Lease and its checkpoint key Secret live (default: the pod's
+    /// namespace, else "default").
     #[arg(long, env = "POD_NAMESPACE")]
     pub(crate) leader_election_namespace: Option<String>,
     /// Name of the Lease.
@@ -60,6 +61,10 @@ pub(crate) struct RunArgs {
     /// How long the lease holds without renewal.
     #[arg(long, default_value = "15s", value_parser = duration_arg)]
     pub(crate) leader_election_duration: Duration,
+    /// Name of the Secret (in the operator's namespace) holding the key that seals checkpoints; made with a
+    /// random key when missing.
+    #[arg(long, default_value = "dti-operator-checkpoint-key")]
+    pub(crate) checkpoint_key_secret: String,
     /// Delay before a failed (or panicked) sync is tried again; at most spec.syncInterval.
     #[arg(long, default_value = "5m", value_parser = duration_arg)]
     pub(crate) retry_after_failure: Duration,
@@ -145,6 +150,10 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         metrics_addr: args.metrics_addr,
         namespaces: args.watch_namespaces,
         reconcile_concurrency: args.reconcile_concurrency,
+        checkpoint_key: CheckpointKeyRef {
+            namespace: args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
+            name: args.checkpoint_key_secret.clone(),
+        },
         instance: args.pod_name,
         leader_election,
     };

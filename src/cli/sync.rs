@@ -1,6 +1,6 @@
 //! `dti-operator sync`: the product without a cluster, one sync against one org.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +12,8 @@ use clap::Args;
 use super::common::OktaArgs;
 use super::output::{Format, render};
 use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
-use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, SyncConfig, checkpoint};
+use crate::discovery::checkpoint::{self, Seal};
+use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, StateKey, SyncConfig};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
 use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};
 
@@ -61,6 +62,11 @@ pub(crate) struct SyncArgs {
     /// only new System Log events and the apps they touch.
     #[arg(long, value_name = "FILE")]
     pub(crate) state: Option<PathBuf>,
+    /// With --state: sign the state file with the key in FILE (at least 32 random bytes, e.g.
+    /// `head -c 32 /dev/urandom > FILE`) and refuse a state file whose signature does not verify. Without
+    /// it the state file is unsigned; either way every field read back is validated as Okta's answers are.
+    #[arg(long, value_name = "FILE", requires = "state")]
+    pub(crate) state_key_file: Option<PathBuf>,
     /// With --state: list every app's assignments and every user again at least this often.
     #[arg(long, default_value = "24h", value_parser = duration_arg, value_name = "DURATION")]
     pub(crate) assignments_refresh_interval: Duration,
@@ -117,12 +123,34 @@ fn report_access(report: &AccessReport, kind: CredentialKind) -> Result<(), Stri
     }
 }
 
-fn load_state(path: Option<&Path>) -> OrgState {
+/// The largest state file read (compressed): an xlarge org's is about 60 MiB.
+const STATE_FILE_CAP: u64 = 512 << 20;
+
+/// The seal of the state file: signed with --state-key-file's key, else unsigned.
+fn state_seal(args: &SyncArgs) -> Result<Seal, String> {
+    let Some(path) = &args.state_key_file else {
+        return Ok(Seal::unsigned());
+    };
+    let key = read_file(path, "the state key")?;
+    Seal::hmac(&key, b"dti-operator sync --state").map_err(|e| format!("{e} in {}", path.display()))
+}
+
+/// The state in `path`, checked; a fresh state (a full scan) when there is none or it is refused.
+fn load_state(path: Option<&Path>, seal: &Seal, key: &StateKey) -> OrgState {
     let Some(path) = path.filter(|p| p.exists()) else {
         return OrgState::default();
     };
-    match std::fs::read(path).map_err(|e| e.to_string()).and_then(|b| checkpoint::decode(&b).map_err(|e| e.to_string()))
-    {
+    let expect = checkpoint::Expect { key, now_ms: chrono::Utc::now().timestamp_millis() };
+    let read = std::fs::File::open(path).and_then(|f| {
+        let mut bytes = Vec::new();
+        f.take(STATE_FILE_CAP + 1).read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let loaded = match read {
+        Ok(bytes) if bytes.len() as u64 > STATE_FILE_CAP => Err(format!("it is larger than {STATE_FILE_CAP} bytes")),
+        Ok(bytes) => checkpoint::decode(&bytes, seal, &expect).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match loaded {
         Ok(state) => state,
         Err(e) => {
             eprintln!("warning: cannot use the sync state in {} ({e}); scanning in full", path.display());
@@ -132,10 +160,10 @@ fn load_state(path: Option<&Path>) -> OrgState {
 }
 
 /// Streams the state into a file beside `path` and renames it over: an interrupted save leaves the old one.
-fn save_state(path: &Path, state: &OrgState) -> Result<(), String> {
+fn save_state(path: &Path, state: &OrgState, seal: &Seal) -> Result<(), String> {
     let tmp = path.with_extension("tmp");
     std::fs::File::create(&tmp)
-        .and_then(|f| checkpoint::write_to(state, std::io::BufWriter::new(f)))
+        .and_then(|f| checkpoint::write_to(state, std::io::BufWriter::new(f), seal))
         .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
         .and_then(|_| std::fs::rename(&tmp, path))
@@ -189,8 +217,12 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
     // logins are never checkpointed (no personal data at rest beyond user ids), so the per-user export
     // comes from a full scan, which lists every user's login
     let resume = if args.per_user.is_some() { None } else { args.state.as_deref() };
-    let mut state = load_state(resume);
-    match sync_and_print(&args, &client, kind, &config, &mut state).await {
+    let seal = match state_seal(&args) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut state = load_state(resume, &seal, &config.key());
+    match sync_and_print(&args, &client, kind, &config, &mut state, &seal).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
@@ -202,6 +234,7 @@ async fn sync_and_print(
     kind: CredentialKind,
     config: &SyncConfig,
     state: &mut OrgState,
+    seal: &Seal,
 ) -> Result<(), String> {
     let progress = Arc::new(Progress::default());
     let ticker = std::io::stderr().is_terminal().then(|| tokio::spawn(show_progress(progress.clone())));
@@ -231,7 +264,7 @@ async fn sync_and_print(
         eprintln!("per-user: {rows} assignments written to {}", path.display());
     }
     if let Some(path) = &args.state {
-        save_state(path, state)?;
+        save_state(path, state, seal)?;
     }
     let stats = client.stats();
     eprintln!(

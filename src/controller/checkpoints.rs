@@ -1,7 +1,10 @@
 //! The checkpoint in the cluster: after each successful sync the engine's state (cursor, ledger,
 //! assignments) is saved, compressed, as OktaSyncState parts of at most 768 KiB each (base64 in etcd stays
 //! well under its 1.5 MiB object limit), owned by the integration. A restarted operator or a new leader
-//! resumes from it; a missing, corrupt, partial or incompatible checkpoint means a full scan, with an event.
+//! resumes from it; a missing, partial or incompatible checkpoint means a full scan, with an event.
+//! Every part is read back as untrusted input: at most as many parts as the cap allows, listed a few at a
+//! time; the whole sealed with an HMAC bound to the integration's uid and checked before decompression;
+//! a forged, copied, damaged or hostile one is a `CheckpointRejected` warning and a full scan.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +21,7 @@ use super::steps::apply::FIELD_MANAGER;
 use super::steps::compose::time;
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
-use crate::discovery::checkpoint::{self, FORMAT};
+use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
 
 /// Bytes of compressed state per OktaSyncState object.
 pub(crate) const PART_BYTES: usize = 768 * 1024;
@@ -27,14 +30,45 @@ fn api(ctx: &Context, obj: &OktaIntegration) -> Api<OktaSyncState> {
     Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default())
 }
 
-async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration) -> Result<Vec<OktaSyncState>, kube::Error> {
-    let uid = obj.uid().unwrap_or_default();
-    let list = api.list(&ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any()))).await?;
-    Ok(list.items.into_iter().filter(|p| p.owner_references().iter().any(|o| o.uid == uid)).collect())
+/// The seal of this integration's checkpoints: the operator's key, bound to the integration's uid.
+fn seal(ctx: &Context, obj: &OktaIntegration) -> Result<Seal, String> {
+    Seal::hmac(ctx.checkpoint_key.bytes(), obj.uid().unwrap_or_default().as_bytes())
 }
 
-/// The newest complete checkpoint's bytes, or why there is none.
-fn assemble(parts: Vec<OktaSyncState>) -> Result<Option<Vec<u8>>, String> {
+/// Parts a checkpoint under the cap can have (and a little room for an interrupted save's leftovers).
+fn max_parts(cap: usize) -> usize {
+    cap.div_ceil(PART_BYTES) * 2 + 2
+}
+
+/// Why the saved parts cannot even be assembled.
+#[derive(Debug, PartialEq, Eq)]
+enum Unassembled {
+    /// Read error, or an interrupted save: not the checkpoint's fault.
+    Unusable(String),
+    /// More parts or bytes than the operator ever writes: refused before it is held.
+    Rejected(String),
+}
+
+/// The integration's parts, listed a few at a time and no more than `max` of them.
+async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration, max: usize) -> Result<Vec<OktaSyncState>, Unassembled> {
+    let uid = obj.uid().unwrap_or_default();
+    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any())).limit(4);
+    let mut out = Vec::new();
+    loop {
+        let page = api.list(&params).await.map_err(|e| Unassembled::Unusable(format!("cannot read it: {e}")))?;
+        out.extend(page.items.into_iter().filter(|p| p.owner_references().iter().any(|o| o.uid == uid)));
+        if out.len() > max {
+            return Err(Unassembled::Rejected(format!("it has more than {max} parts, more than the operator writes")));
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The newest complete checkpoint's bytes (at most `cap` of them), or why there is none.
+fn assemble(parts: Vec<OktaSyncState>, cap: usize) -> Result<Option<Vec<u8>>, Unassembled> {
     if parts.is_empty() {
         return Ok(None);
     }
@@ -50,12 +84,45 @@ fn assemble(parts: Vec<OktaSyncState>) -> Result<Option<Vec<u8>>, String> {
         whole.then_some(set)
     });
     let Some(set) = complete else {
-        return Err("its parts do not form one whole checkpoint (a save was interrupted)".into());
+        return Err(Unassembled::Unusable(
+            "its parts do not form one whole checkpoint (a save was interrupted)".into(),
+        ));
     };
     if let Some(p) = set.iter().find(|p| p.spec.format != FORMAT) {
-        return Err(format!("its format {:?} is not {FORMAT:?}", crate::text::field(&p.spec.format)));
+        let format = crate::text::field(&p.spec.format);
+        return Err(Unassembled::Unusable(format!("its format {format:?} is not {FORMAT:?}")));
+    }
+    let total: usize = set.iter().map(|p| p.spec.data.0.len()).sum();
+    if total > cap {
+        return Err(Unassembled::Rejected(format!("its parts hold {total} bytes, over the cap of {cap}")));
     }
     Ok(Some(set.into_iter().flat_map(|p| p.spec.data.0).collect()))
+}
+
+fn notice(rejected: bool, why: &str) -> Notice {
+    let (reason, verb) = if rejected {
+        (EventReason::CheckpointRejected, "was rejected")
+    } else {
+        (EventReason::CheckpointUnusable, "cannot be used")
+    };
+    Notice::new(
+        true,
+        reason,
+        "LoadCheckpoint",
+        format!("the saved sync state {verb} ({why}): this sync scans the org in full"),
+    )
+}
+
+/// Checks and decodes the bytes off the async runtime (a large checkpoint is seconds of CPU).
+async fn open(
+    bytes: Vec<u8>,
+    seal: Seal,
+    key: crate::discovery::StateKey,
+) -> Result<OrgState, checkpoint::CheckpointError> {
+    let now_ms = Utc::now().timestamp_millis();
+    tokio::task::spawn_blocking(move || checkpoint::decode(&bytes, &seal, &Expect { key: &key, now_ms }))
+        .await
+        .unwrap_or(Err(checkpoint::CheckpointError::Corrupt("its decoder stopped")))
 }
 
 /// Loads the checkpoint for a sync whose state key is `key`.
@@ -64,28 +131,24 @@ pub(crate) async fn load(
     obj: &OktaIntegration,
     key: &crate::discovery::StateKey,
 ) -> (Option<OrgState>, Option<Notice>) {
-    let unusable = |why: String| {
-        Some(Notice::new(
-            true,
-            EventReason::CheckpointUnusable,
-            "LoadCheckpoint",
-            format!("the saved sync state cannot be used ({why}): this sync scans the org in full"),
-        ))
+    let cap = ctx.options.checkpoint_cap;
+    let found = match parts(&api(ctx, obj), obj, max_parts(cap)).await {
+        Ok(p) => assemble(p, cap),
+        Err(e) => Err(e),
     };
-    let found = match parts(&api(ctx, obj), obj).await {
-        Ok(p) => assemble(p),
-        Err(e) => Err(format!("cannot read it: {e}")),
+    let bytes = match found {
+        Ok(None) => return (None, None),
+        Ok(Some(bytes)) => bytes,
+        Err(Unassembled::Unusable(why)) => return (None, Some(notice(false, &why))),
+        Err(Unassembled::Rejected(why)) => return (None, Some(notice(true, &why))),
     };
-    match found {
-        Ok(None) => (None, None),
-        Err(why) => (None, unusable(why)),
-        Ok(Some(bytes)) => match checkpoint::decode(&bytes) {
-            Ok(state) if state.key == *key => (Some(state), None),
-            Ok(_) => {
-                (None, unusable("it was saved for another domain, usage window, event types or inventory rule".into()))
-            }
-            Err(e) => (None, unusable(e.to_string())),
-        },
+    let seal = match seal(ctx, obj) {
+        Ok(s) => s,
+        Err(why) => return (None, Some(notice(false, &why))),
+    };
+    match open(bytes, seal, key.clone()).await {
+        Ok(state) => (Some(state), None),
+        Err(e) => (None, Some(notice(e.rejected(), &e.to_string()))),
     }
 }
 
@@ -95,9 +158,13 @@ pub(crate) async fn save(
     obj: &OktaIntegration,
     state: &OrgState,
 ) -> (Option<CheckpointStatus>, Option<Notice>) {
-    let saved = match checkpoint::encode_capped(state, ctx.options.checkpoint_cap) {
+    let encoded = seal(ctx, obj).and_then(|seal| {
+        checkpoint::encode_capped(state, ctx.options.checkpoint_cap, &seal)
+            .map_err(|e| format!("cannot encode it: {e}"))
+    });
+    let saved = match encoded {
         Ok(encoded) => write(ctx, obj, &encoded).await.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("cannot encode it: {e}")),
+        Err(e) => Err(e),
     };
     match saved {
         Ok(status) => {
@@ -128,6 +195,36 @@ pub(crate) async fn save(
     }
 }
 
+/// Deletes every part the integration owns that is not of checkpoint `id`, a few listed at a time (a
+/// flood of planted parts is never held at once).
+async fn delete_others(
+    ctx: &Context,
+    api: &Api<OktaSyncState>,
+    obj: &OktaIntegration,
+    id: &str,
+) -> Result<(), kube::Error> {
+    let uid = obj.uid().unwrap_or_default();
+    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any())).limit(4);
+    loop {
+        let page = api.list(&params).await?;
+        for old in page.items {
+            if old.spec.checkpoint == id || !old.owner_references().iter().any(|o| o.uid == uid) {
+                continue;
+            }
+            ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            match api.delete(&old.name_any(), &DeleteParams::background()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Writes the checkpoint's parts (none past the cap) and deletes every older part.
 async fn write(
     ctx: &Context,
@@ -150,16 +247,7 @@ async fn write(
         });
         api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object)).await?;
     }
-    for old in parts(&api, obj).await? {
-        if old.spec.checkpoint != id {
-            ctx.fence.check().map_err(fenced)?;
-            match api.delete(&old.name_any(), &DeleteParams::background()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    delete_others(ctx, &api, obj, &id).await?;
     Ok(CheckpointStatus {
         state: if skip { "Skipped" } else { "Saved" }.into(),
         bytes: encoded.len as u64,

@@ -72,6 +72,8 @@ pub(crate) struct Context {
     pub(crate) options: Options,
     pub(crate) fence: Fence,
     pub(crate) jobs: super::jobs::Tracker,
+    /// Seals and checks every checkpoint.
+    pub(crate) checkpoint_key: super::checkpoint_key::CheckpointKey,
     triggers: Mutex<Vec<UnboundedSender<ObjectRef<OktaIntegration>>>>,
 }
 
@@ -84,6 +86,7 @@ impl Context {
         governors: Arc<GovernorRegistry>,
         fence: Fence,
         instance: String,
+        checkpoint_key: super::checkpoint_key::CheckpointKey,
     ) -> Context {
         Context {
             recorder: Recorder::new(client.clone(), instance),
@@ -95,6 +98,7 @@ impl Context {
             options,
             fence,
             jobs: super::jobs::Tracker::default(),
+            checkpoint_key,
             triggers: Mutex::new(Vec::new()),
         }
     }

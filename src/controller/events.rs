@@ -41,6 +41,7 @@ pub(crate) enum EventReason {
     NewAppsDiscovered,
     AppsNotWritten,
     CheckpointUnusable,
+    CheckpointRejected,
     CheckpointSkipped,
 }
 
@@ -65,6 +66,7 @@ impl EventReason {
             EventReason::NewAppsDiscovered => "NewAppsDiscovered",
             EventReason::AppsNotWritten => "AppsNotWritten",
             EventReason::CheckpointUnusable => "CheckpointUnusable",
+            EventReason::CheckpointRejected => "CheckpointRejected",
             EventReason::CheckpointSkipped => "CheckpointSkipped",
         }
     }

@@ -234,26 +234,36 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
         }
     };
     let mut notices = Vec::new();
-    let mut engine = match (job.engine, job.load_checkpoint) {
-        (Some(engine), _) => engine,
-        (None, true) => {
-            let (loaded, notice) = checkpoints::load(&ctx, &job.obj, &job.config.key()).await;
-            notices.extend(notice);
-            loaded.unwrap_or_default()
+    // The checkpoint's load counts against the sync's deadline too: nothing read back can hold a job past it.
+    let deadline = tokio::time::Instant::now() + ctx.options.sync_timeout;
+    let starting = async {
+        match (job.engine, job.load_checkpoint) {
+            (Some(engine), _) => engine,
+            (None, true) => {
+                let (loaded, notice) = checkpoints::load(&ctx, &job.obj, &job.config.key()).await;
+                notices.extend(notice);
+                loaded.unwrap_or_default()
+            }
+            (None, false) => OrgState::default(),
         }
-        (None, false) => OrgState::default(),
     };
     let progress = Progress::default();
-    tracing::info!(integration = %job.key, "sync started");
-    let result = tokio::time::timeout(
-        ctx.options.sync_timeout,
-        crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
-    )
-    .await;
+    let result = match tokio::time::timeout_at(deadline, starting).await {
+        Ok(mut engine) => {
+            tracing::info!(integration = %job.key, "sync started");
+            let synced = tokio::time::timeout_at(
+                deadline,
+                crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
+            )
+            .await;
+            synced.map(|r| r.map(|output| (output, engine)))
+        }
+        Err(elapsed) => Err(elapsed),
+    };
     let spent = spent(&client, &progress);
     let took = clock.elapsed();
-    let output = match result {
-        Ok(Ok(output)) => output,
+    let (output, engine) = match result {
+        Ok(Ok(done)) => done,
         Ok(Err(error)) => {
             tracing::warn!(integration = %job.key, error = %error, "sync failed");
             ctx.metrics.record_sync("failed", took);

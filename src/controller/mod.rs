@@ -7,6 +7,7 @@
 //! Losing the lease closes the fence at once and stops everything the same way.
 
 mod apps;
+mod checkpoint_key;
 mod checkpoints;
 mod conditions;
 mod context;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use kube::api::ListParams;
 use kube::{Api, Client};
 
+pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use metrics::reference_markdown as metrics_reference;
 
@@ -59,6 +61,8 @@ pub(crate) enum RunError {
     Metrics { addr: SocketAddr, source: std::io::Error },
     #[error("lost the leader lease; exiting so a fresh start can wait for it again")]
     LostLease,
+    #[error(transparent)]
+    CheckpointKey(#[from] checkpoint_key::KeyError),
 }
 
 /// Where and how the operator runs.
@@ -75,6 +79,8 @@ pub(crate) struct RunConfig {
     pub(crate) instance: String,
     /// Run the controllers only while holding this lease.
     pub(crate) leader_election: Option<leader::LeaseConfig>,
+    /// The Secret holding the key that seals checkpoints.
+    pub(crate) checkpoint_key: checkpoint_key::KeyRef,
 }
 
 async fn preflight(client: &Client, scopes: &[Option<String>]) -> Result<(), kube::Error> {
@@ -98,6 +104,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         if config.namespaces.is_empty() { vec![None] } else { config.namespaces.iter().cloned().map(Some).collect() };
     // Fail fast with a clear message when the API server or the CRD is missing.
     preflight(&config.client, &scopes).await?;
+    let checkpoint_key = checkpoint_key::load_or_create(&config.client, &config.checkpoint_key).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
     let elector =
         config.leader_election.clone().map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
@@ -118,6 +125,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         governors,
         fence.clone(),
         config.instance,
+        checkpoint_key,
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx));

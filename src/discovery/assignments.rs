@@ -149,8 +149,17 @@ pub(crate) struct RawAppGroup {
 impl Record for RawAppGroup {
     type Checked = String;
     fn check(self) -> Result<String, &'static str> {
-        required(&self.id, "an app group without an id").map(str::to_string)
+        let id = required(&self.id, "an app group without an id")?;
+        if !valid_group_id(id) {
+            return Err("a group id that is not an Okta id");
+        }
+        Ok(id.to_string())
     }
+}
+
+/// A group id as Okta gives it (the same rule as app ids; also for a checkpoint's groups).
+pub(crate) fn valid_group_id(id: &str) -> bool {
+    crate::discovery::inventory::valid_app_id(id)
 }
 
 /// An app's assignments, packed: one varint per row holding the gap to the previous user index (shifted

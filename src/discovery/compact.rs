@@ -40,6 +40,13 @@ impl Hourly {
         }
     }
 
+    /// From (hour, sign-ins) pairs already strictly ascending by hour (a checkpoint's, checked by its reader):
+    /// one move, where adding them one by one in descending order would be quadratic.
+    pub(crate) fn from_sorted(hours: Vec<(u32, u32)>) -> Hourly {
+        debug_assert!(hours.windows(2).all(|w| w[0].0 < w[1].0));
+        Hourly(hours)
+    }
+
     fn start(&self, first_hour: i64) -> usize {
         self.0.partition_point(|p| i64::from(p.0) < first_hour)
     }

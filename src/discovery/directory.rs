@@ -105,11 +105,17 @@ pub(crate) struct UserRecord {
     pub(crate) login: Option<String>,
 }
 
+/// A user id as Okta gives it: not blank, at most 100 bytes, no control characters (the one rule for
+/// users from Okta and from a checkpoint).
+pub(crate) fn valid_user_id(id: &str) -> bool {
+    !id.trim().is_empty() && id.len() <= 100 && !id.chars().any(char::is_control)
+}
+
 impl Record for RawUser {
     type Checked = UserRecord;
     fn check(self) -> Result<UserRecord, &'static str> {
         let id = required(&self.id, "a user without an id")?;
-        if id.len() > 100 {
+        if !valid_user_id(id) {
             return Err("a user id that is not an Okta id");
         }
         let status = required(&self.status, "a user without a status")?;

@@ -29,6 +29,9 @@ use crate::sync::lock;
 const CONCURRENCY: usize = 4;
 /// A change event this close before a listing started may not be in it: re-list (clock skew, paging).
 const LISTING_MARGIN_MS: i64 = 60_000;
+/// User lifecycle events looked up one by one at most; past this one listing of every user is cheaper
+/// (a bulk deactivation of 100,000 users is 500 pages of 200, not 100,000 requests).
+pub(crate) const MAX_USER_LOOKUPS: usize = 200;
 
 /// What to sync and how.
 #[derive(Clone, Debug)]
@@ -143,9 +146,7 @@ pub(crate) async fn sync(
     };
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
     let first = starting_point(state, config, &run.reader, window_start);
-    let refresh_ms = config.refresh_interval.as_millis() as i64;
-    let full =
-        state.assignments_listed_ms.is_none_or(|t| run.started_ms - t >= refresh_ms) || state.users_listed_ms.is_none();
+    let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
     let changes = Mutex::new(Changes::default());
     let shared = Mutex::new(&mut *state);
     let read = if full {
@@ -174,6 +175,14 @@ pub(crate) async fn sync(
         apps_relisted: relisted,
         users_looked_up: looked_up,
     })
+}
+
+/// Whether this sync lists everything: never listed, due for the refresh, or a listing time in the future
+/// (a clock moved back, or a tampered state: it would otherwise postpone the refresh forever).
+fn needs_full_listing(state: &OrgState, now_ms: i64, refresh: Duration) -> bool {
+    let refresh_ms = i64::try_from(refresh.as_millis()).unwrap_or(i64::MAX);
+    let stale = |listed: Option<i64>| listed.is_none_or(|t| t > now_ms || now_ms.saturating_sub(t) >= refresh_ms);
+    stale(state.assignments_listed_ms) || stale(state.users_listed_ms)
 }
 
 /// Usage only for the inventory, and only within the window; users nothing refers to are dropped.
@@ -312,7 +321,10 @@ struct Plan {
     app_list: bool,
     /// Apps to list again, and whether their groups too.
     apps: BTreeMap<String, bool>,
+    /// Users to look up one by one; empty when `all_users`.
     users: Vec<String>,
+    /// Too many users changed: list them all once instead.
+    all_users: bool,
 }
 
 /// Changes newer than what the state listed (less a margin) become work.
@@ -344,6 +356,10 @@ fn plan(state: &OrgState, changes: &Changes) -> Plan {
     let users_listed = state.users_listed_ms.unwrap_or(0);
     plan.users = changes.users.iter().filter(|(_, at)| after(users_listed, **at)).map(|(u, _)| u.clone()).collect();
     plan.users.sort();
+    if plan.users.len() > MAX_USER_LOOKUPS {
+        plan.users.clear();
+        plan.all_users = true;
+    }
     plan
 }
 
@@ -357,6 +373,9 @@ async fn apply_plan(run: &Run<'_>, state: &Mutex<&mut OrgState>, mut plan: Plan)
     }
     let apps: Vec<(String, bool)> = plan.apps.into_iter().collect();
     list_apps(run, state, apps).await?;
+    if plan.all_users {
+        return list_users_in_full(run, state).await;
+    }
     futures::stream::iter(plan.users)
         .map(|id| async move { look_up_user(run, state, &id).await })
         .buffer_unordered(CONCURRENCY)
@@ -390,5 +409,45 @@ async fn look_up_user(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str) -> 
         }
         Err(e) if e.class() == ErrorClass::Transient || e.class() == ErrorClass::Server => Err(SyncError::Okta(e)),
         Err(e) => Err(run.reader.fail(Need::Users, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_time_in_the_future_means_a_full_listing_now() {
+        let now = 1_700_000_000_000;
+        let day = Duration::from_secs(86_400);
+        let listed = |a: Option<i64>, u: Option<i64>| OrgState {
+            assignments_listed_ms: a,
+            users_listed_ms: u,
+            ..OrgState::default()
+        };
+        assert!(!needs_full_listing(&listed(Some(now - 1000), Some(now - 1000)), now, day));
+        assert!(needs_full_listing(&listed(None, Some(now)), now, day));
+        assert!(needs_full_listing(&listed(Some(now - 86_400_000), Some(now)), now, day));
+        assert!(needs_full_listing(&listed(Some(now + 3_600_000), Some(now)), now, day), "a future app listing");
+        assert!(needs_full_listing(&listed(Some(now), Some(i64::MAX)), now, day), "a future user listing");
+    }
+
+    #[test]
+    fn past_the_lookup_cap_users_are_listed_once_instead() {
+        let state = OrgState { users_listed_ms: Some(0), ..OrgState::default() };
+        let mut changes = Changes::default();
+        for i in 0..MAX_USER_LOOKUPS {
+            changes.users.insert(format!("00u{i}"), 1_000_000);
+        }
+        let few = plan(&state, &changes);
+        assert_eq!((few.users.len(), few.all_users), (MAX_USER_LOOKUPS, false));
+        changes.users.insert("00u-one-more".into(), 1_000_000);
+        let many = plan(&state, &changes);
+        assert_eq!(
+            (many.users.len(), many.all_users),
+            (0, true),
+            "one listing instead of {} lookups",
+            MAX_USER_LOOKUPS + 1
+        );
     }
 }

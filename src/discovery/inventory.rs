@@ -87,29 +87,53 @@ pub(crate) fn kind_of(name: &str, application_type: Option<&str>) -> AppKind {
     }
 }
 
-impl Record for RawApp {
-    type Checked = AppRecord;
+/// Okta's object ids: letters, digits, `_` and `-`, at most 100 bytes (they go into URLs and object names).
+pub(crate) fn valid_app_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
 
+impl AppRecord {
+    /// An app from its fields, checked and cleaned: the one rule for apps from Okta and from a checkpoint.
     /// An app needs an id, a name and a status; a missing label falls back to the name (a display field
     /// only), a missing sign-on mode to "UNKNOWN".
-    fn check(self) -> Result<AppRecord, &'static str> {
-        let id = required(&self.id, "an app without an id")?;
-        if id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    pub(crate) fn checked(
+        id: &str,
+        name: &str,
+        label: Option<&str>,
+        status: &str,
+        sign_on_mode: Option<&str>,
+        application_type: Option<&str>,
+    ) -> Result<AppRecord, &'static str> {
+        if !valid_app_id(id) {
             return Err("an app id that is not an Okta id");
         }
-        let name = text::field(required(&self.name, "an app without a name")?);
-        let status = text::clean(required(&self.status, "an app without a status")?, 32);
-        let application_type =
-            self.settings.as_ref().and_then(|s| s.oauth_client.as_ref()).and_then(|c| c.application_type.as_deref());
-        let label = self.label.as_deref().map(text::field).filter(|l| !l.is_empty()).unwrap_or_else(|| name.clone());
+        let name = text::field(name);
+        let status = text::clean(status, 32);
+        if name.is_empty() || status.is_empty() {
+            return Err("an app without a name or a status");
+        }
+        let label = label.map(text::field).filter(|l| !l.is_empty()).unwrap_or_else(|| name.clone());
         Ok(AppRecord {
             id: id.to_string(),
             kind: kind_of(&name, application_type),
             label,
             status,
-            sign_on_mode: text::clean(self.sign_on_mode.as_deref().unwrap_or("UNKNOWN"), 64),
+            sign_on_mode: text::clean(sign_on_mode.unwrap_or("UNKNOWN"), 64),
             name,
         })
+    }
+}
+
+impl Record for RawApp {
+    type Checked = AppRecord;
+
+    fn check(self) -> Result<AppRecord, &'static str> {
+        let id = required(&self.id, "an app without an id")?;
+        let name = required(&self.name, "an app without a name")?;
+        let status = required(&self.status, "an app without a status")?;
+        let application_type =
+            self.settings.as_ref().and_then(|s| s.oauth_client.as_ref()).and_then(|c| c.application_type.as_deref());
+        AppRecord::checked(id, name, self.label.as_deref(), status, self.sign_on_mode.as_deref(), application_type)
     }
 }
 

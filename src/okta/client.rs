@@ -209,6 +209,12 @@ impl OktaClient {
             .map_err(|e| OktaError::Malformed { endpoint: endpoint_of(url), message: text::field(&e.to_string()) })
     }
 
+    /// Whether `url` is on the org's own origin: the one rule for every request this client sends (a next
+    /// link, a saved System Log position, a built URL), so credentials never go anywhere else.
+    fn is_own(&self, url: &Url) -> bool {
+        url.origin() == self.org.base.origin() && url.username().is_empty() && url.password().is_none()
+    }
+
     /// The `rel="next"` link, followed exactly as given but never to another origin.
     fn next_of(&self, url: &Url, headers: &HeaderMap) -> Result<Option<Url>, OktaError> {
         let Some(link) = next_link(headers) else {
@@ -216,7 +222,7 @@ impl OktaClient {
         };
         let foreign = || OktaError::ForeignLink { endpoint: endpoint_of(url) };
         let parsed = Url::parse(&link).map_err(|_| foreign())?;
-        if parsed.origin() != self.org.base.origin() {
+        if !self.is_own(&parsed) {
             return Err(foreign());
         }
         Ok(Some(parsed))
@@ -230,6 +236,9 @@ impl OktaClient {
 
     async fn get_bytes(&self, url: &Url) -> Result<(Bytes, HeaderMap), OktaError> {
         let endpoint = endpoint_of(url);
+        if !self.is_own(url) {
+            return Err(OktaError::ForeignLink { endpoint });
+        }
         let bucket = Bucket::for_path(url.path());
         let (mut attempt, mut limited, mut auth_retries) = (0u32, 0u32, 0u32);
         loop {
@@ -357,6 +366,36 @@ fn error_of(endpoint: &str, status: u16, headers: &HeaderMap, body: &[u8]) -> Ok
 mod tests {
     use super::*;
     use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
+
+    #[tokio::test]
+    async fn no_request_ever_leaves_the_org_whatever_url_it_is_given() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((_conn, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let policy = super::super::DomainPolicy::new(&[], true).expect("a policy");
+        let org = policy.check("127.0.0.1:1").expect("a loopback org");
+        let token = ApiToken::parse(b"00abcdefghijklmnopqrstuvwxyz0123456789ABCD").expect("a token");
+        let options = ClientOptions { max_retries: 0, ..ClientOptions::default() };
+        let client = OktaClient::new(org, Auth::Ssws(token), Arc::new(OrgGovernor::new(2)), options).expect("a client");
+        for url in [
+            format!("http://127.0.0.1:{port}/api/v1/logs?after=x"),
+            format!("http://localhost:1/api/v1/logs"),
+            "http://user:pw@127.0.0.1:1/api/v1/logs".to_string(),
+        ] {
+            let url = Url::parse(&url).expect("a URL");
+            let got = client.get_page(&url).await;
+            assert!(matches!(got, Err(OktaError::ForeignLink { .. })), "{url}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(accepted.load(Ordering::SeqCst), 0, "no connection to another origin");
+        assert_eq!(client.stats().requests(), 0);
+    }
 
     #[test]
     fn error_bodies_are_classified_once_and_made_safe() {

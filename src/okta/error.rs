@@ -35,7 +35,7 @@ pub(crate) enum OktaError {
     Malformed { endpoint: String, message: String },
     #[error("{endpoint}: the answer is larger than {limit} bytes")]
     TooLarge { endpoint: String, limit: usize },
-    #[error("{endpoint}: a next link points outside the org")]
+    #[error("{endpoint}: a link or saved position points outside the org (refused: requests go only to the org)")]
     ForeignLink { endpoint: String },
     #[error("{endpoint}: paging does not end: {detail}")]
     PagingLoop { endpoint: String, detail: String },
