@@ -90,7 +90,7 @@ fn auth(args: &SyncArgs, org: &OrgUrl, token_from_flag: bool) -> Result<(Auth, C
         let scopes =
             if args.scopes.is_empty() { DEFAULT_OAUTH_SCOPES.map(String::from).to_vec() } else { args.scopes.clone() };
         let config = OAuthConfig { client_id: client_id.clone(), key, key_id: args.key_id.clone(), scopes };
-        let session = OAuthSession::new(config, &org.base)?;
+        let session = OAuthSession::new(config, &org.base, args.okta.client_options()?.request_timeout)?;
         return Ok((Auth::OAuth(Arc::new(session)), CredentialKind::OAuth));
     }
     if token_from_flag {

@@ -23,15 +23,22 @@ use crate::sync::lock;
 
 const MAX_NAME: usize = 253;
 
-/// `<integration>-<app id in lower case>`, shortened with a hash when it would pass 253 characters.
+/// `<integration>-<app id in lower case>`, any character a Kubernetes name cannot hold as `-`, shortened
+/// with a hash when it would pass 253 characters (the hash is of the id as given, so ids that differ only
+/// in what was replaced still differ).
 pub(crate) fn object_name(integration: &str, app_id: &str) -> String {
-    let full = format!("{integration}-{}", app_id.to_ascii_lowercase());
-    if full.len() <= MAX_NAME {
+    let id: String = app_id
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' { c } else { '-' })
+        .collect();
+    let full = format!("{integration}-{id}");
+    if full.len() <= MAX_NAME && id == app_id.to_ascii_lowercase() {
         return full;
     }
-    let hash = crate::okta::Fingerprint::of(&[full.as_bytes()]);
+    let hash = crate::okta::Fingerprint::of(&[integration.as_bytes(), b"/", app_id.as_bytes()]);
     let suffix: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();
-    let mut prefix = full[..MAX_NAME - suffix.len() - 1].to_string();
+    let mut prefix: String = full.chars().take(MAX_NAME - suffix.len() - 1).collect();
     while prefix.ends_with(['-', '.']) {
         prefix.pop();
     }
@@ -135,15 +142,16 @@ impl Current {
     }
 }
 
-/// The integration's current OktaApps, by app id (only those it owns), read a page at a time.
-async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<HashMap<String, Current>, kube::Error> {
-    let mut out = HashMap::new();
+/// The integration's current OktaApps (only those it owns) with their app ids, read a page at a time;
+/// two objects with one app id are both kept (one of them is stale).
+async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<Vec<(String, Current)>, kube::Error> {
+    let mut out = Vec::new();
     let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
     loop {
         let page = api.list(&params).await?;
         for mut app in page.items {
             if owned_by(&app, uid) {
-                out.insert(std::mem::take(&mut app.spec.app_id), Current::of(app));
+                out.push((std::mem::take(&mut app.spec.app_id), Current::of(app)));
             }
         }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
@@ -233,6 +241,31 @@ pub(crate) async fn publish(
     }
 }
 
+/// One write: the app id, its object's name, its status, and the object now at that name when it is
+/// this app's.
+type Work = (String, String, OktaAppStatus, Option<Current>);
+
+/// The writes and the deletions. Deletions go by name and never touch a name a desired app is written to
+/// (ids equal but for case get distinct names, so a name can change hands between syncs); every owned
+/// object under any other name goes, duplicates of one app id included.
+fn plan(integration: &str, current: Vec<(String, Current)>, desired: BTreeMap<String, OktaAppStatus>) -> (Vec<Work>, Vec<String>) {
+    let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
+    let named = names(integration, &ids);
+    let mut by_name: HashMap<String, (String, Current)> =
+        current.into_iter().map(|(id, c)| (c.name.clone(), (id, c))).collect();
+    let work: Vec<Work> = desired
+        .into_iter()
+        .map(|(id, status)| {
+            let name = named.get(&id).cloned().unwrap_or_else(|| object_name(integration, &id));
+            let existing = by_name.remove(&name).filter(|(current_id, _)| *current_id == id).map(|(_, c)| c);
+            (id, name, status, existing)
+        })
+        .collect();
+    let mut stale: Vec<String> = by_name.into_keys().collect();
+    stale.sort();
+    (work, stale)
+}
+
 async fn reconcile_apps(
     ctx: &Context,
     obj: &OktaIntegration,
@@ -246,11 +279,10 @@ async fn reconcile_apps(
     let Some(owner) = obj.controller_owner_ref(&()) else {
         return Ok(0);
     };
-    let mut current = existing(&api, &integration, &uid).await?;
+    let current = existing(&api, &integration, &uid).await?;
     let desired =
         if obj.spec.app_resources { desired_status(engine, output, engine.key.window_days) } else { BTreeMap::new() };
-    let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
-    let named = names(&integration, &ids);
+    let (work, stale) = plan(&integration, current, desired);
     let publisher = Publisher {
         ctx,
         api,
@@ -258,19 +290,6 @@ async fn reconcile_apps(
         integration: integration.clone(),
         pace: Pace::new(ctx.options.app_writes_per_second),
     };
-    let stale: Vec<String> = current
-        .iter()
-        .filter(|(id, app)| !desired.contains_key(*id) || named.get(*id) != Some(&app.name))
-        .map(|(_, app)| app.name.clone())
-        .collect();
-    let work: Vec<(String, String, OktaAppStatus, Option<Current>)> = desired
-        .into_iter()
-        .map(|(id, status)| {
-            let name = named.get(&id).cloned().unwrap_or_else(|| object_name(&integration, &id));
-            let existing = current.remove(&id).filter(|c| c.name == name);
-            (id, name, status, existing)
-        })
-        .collect();
     let publisher = &publisher;
     let writes = futures::stream::iter(work)
         .map(
@@ -283,7 +302,6 @@ async fn reconcile_apps(
     for w in writes {
         total += w?;
     }
-    current.clear();
     for name in stale {
         total += publisher.delete(&name).await?;
     }
@@ -293,6 +311,36 @@ async fn reconcile_apps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn current(name: &str) -> Current {
+        Current { name: name.into(), used: None, integration_label: None, spec_integration: String::new(), status: None }
+    }
+
+    fn desired(ids: &[&str]) -> BTreeMap<String, OktaAppStatus> {
+        ids.iter().map(|id| (id.to_string(), OktaAppStatus::default())).collect()
+    }
+
+    #[test]
+    fn writes_and_deletions_never_cross() {
+        // 0oaab had its object; 0oaAB appears and takes the plain name: 0oaab's old object is rewritten
+        // for 0oaAB, never deleted after the write.
+        let (work, stale) = plan("acme", vec![("0oaab".into(), current("acme-0oaab"))], desired(&["0oaAB", "0oaab"]));
+        let written: Vec<&str> = work.iter().map(|w| w.1.as_str()).collect();
+        assert!(written.contains(&"acme-0oaab"));
+        assert!(stale.iter().all(|s| !written.contains(&s.as_str())), "{stale:?} crosses {written:?}");
+        assert!(work.iter().all(|w| w.3.is_none()), "an object holding another app id is rewritten in full");
+        // Two owned objects for one app: one is kept, the other deleted (never orphaned).
+        let (work, stale) = plan(
+            "acme",
+            vec![("0oa1".into(), current("acme-0oa1")), ("0oa1".into(), current("acme-0oa1-copy"))],
+            desired(&["0oa1"]),
+        );
+        assert!(work[0].3.is_some());
+        assert_eq!(stale, vec!["acme-0oa1-copy".to_string()]);
+        let (work, stale) = plan("acme", vec![("0oa9".into(), current("acme-0oa9"))], desired(&[]));
+        assert!(work.is_empty());
+        assert_eq!(stale, vec!["acme-0oa9".to_string()]);
+    }
 
     #[test]
     fn names_are_valid_and_short_and_distinct() {
@@ -305,5 +353,8 @@ mod tests {
         let n = names("acme", &["0oaAB", "0oaab"]);
         assert_ne!(n["0oaAB"], n["0oaab"]);
         assert!(n["0oaAB"].starts_with("acme-0oaab"));
+        let wide = object_name("acme", &"é".repeat(200));
+        assert!(wide.len() <= 253 && wide.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert_ne!(object_name("acme", "0oa_1"), object_name("acme", "0oa-1"), "a replaced character keeps ids apart");
     }
 }

@@ -3,7 +3,8 @@
 //! survives restarts and failovers (cert-manager's approach). Per-app series are keyed by app id (the
 //! label is only a label) and bounded to each integration's top apps.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -312,6 +313,16 @@ pub(crate) struct Metrics {
     pub(crate) rate_limit_wait: Family<BucketLabels, Counter<f64, AtomicU64>>,
     pub(crate) checkpoint_bytes: Gauge,
     pub(crate) leader: Arc<AtomicBool>,
+    /// The per-org label sets created so far, so the series of an org no integration uses any more (a
+    /// changed spec.domain) are dropped instead of growing for the life of the process.
+    org_series: Mutex<HashMap<String, OrgSeries>>,
+    states: States,
+}
+
+#[derive(Default)]
+struct OrgSeries {
+    requests: HashSet<RequestLabels>,
+    waits: HashSet<BucketLabels>,
 }
 
 impl Metrics {
@@ -330,6 +341,8 @@ impl Metrics {
             checkpoint_bytes: Gauge::default(),
             leader: Arc::new(AtomicBool::new(false)),
             registry: Registry::default(),
+            org_series: Mutex::new(HashMap::new()),
+            states: states.clone(),
         };
         registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
         registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
@@ -385,7 +398,31 @@ impl Metrics {
         self.reconciles.get_or_create(&ResultLabels { result: result.into() }).inc();
     }
 
+    /// Drops the request and wait series of orgs that no integration's current spec names.
+    fn prune_orgs(&self) {
+        let in_use: HashSet<String> = self
+            .states
+            .all()
+            .iter()
+            .filter_map(|(_, st)| lock(st).access.as_ref().map(|a| a.key.origin.clone()))
+            .collect();
+        let mut series = lock(&self.org_series);
+        series.retain(|origin, s| {
+            let keep = in_use.contains(origin);
+            if !keep {
+                s.requests.iter().for_each(|l| {
+                    self.okta_requests.remove(l);
+                });
+                s.waits.iter().for_each(|l| {
+                    self.rate_limit_wait.remove(l);
+                });
+            }
+            keep
+        });
+    }
+
     pub(crate) fn encode(&self) -> String {
+        self.prune_orgs();
         let mut out = String::new();
         if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -397,14 +434,18 @@ impl Metrics {
 impl RequestObserver for Metrics {
     fn on_answer(&self, origin: &str, bucket: Bucket, status: Option<u16>) {
         let code = status.map_or_else(|| "none".to_string(), |s| s.to_string());
-        self.okta_requests
-            .get_or_create(&RequestLabels { org: origin.into(), bucket: bucket.label().into(), code })
-            .inc();
+        let labels = RequestLabels { org: origin.into(), bucket: bucket.label().into(), code };
+        let mut series = lock(&self.org_series);
+        let known = series.entry(origin.to_string()).or_default();
+        self.okta_requests.get_or_create(&labels).inc();
+        known.requests.insert(labels);
     }
     fn on_wait(&self, origin: &str, bucket: Bucket, waited: Duration) {
-        self.rate_limit_wait
-            .get_or_create(&BucketLabels { org: origin.into(), bucket: bucket.label().into() })
-            .inc_by(waited.as_secs_f64());
+        let labels = BucketLabels { org: origin.into(), bucket: bucket.label().into() };
+        let mut series = lock(&self.org_series);
+        let known = series.entry(origin.to_string()).or_default();
+        self.rate_limit_wait.get_or_create(&labels).inc_by(waited.as_secs_f64());
+        known.waits.insert(labels);
     }
 }
 
@@ -421,6 +462,16 @@ pub(crate) fn reference_markdown() -> String {
             unused_apps: vec![],
             apps_total: 0,
             generation: None,
+        });
+        st.access = Some(super::state::AccessCheck {
+            key: super::state::AccessKey {
+                origin: "https://acme.okta.com".into(),
+                fingerprint: crate::okta::Fingerprint([0; 8]),
+                generation: 1,
+            },
+            permissions: Default::default(),
+            problem: None,
+            checked_at: std::time::Instant::now(),
         });
     }
     let metrics = Metrics::new(states, Arc::new(GovernorRegistry::default()), 10);

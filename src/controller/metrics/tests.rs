@@ -61,3 +61,31 @@ fn the_readme_reference_lists_every_exported_metric() {
         "README.md's reasons table is out of date: regenerate it with `dti-operator docs reasons`:\n{reasons}"
     );
 }
+
+#[test]
+fn series_of_an_org_no_integration_uses_are_dropped() {
+    use crate::controller::state::{AccessCheck, AccessKey};
+    use crate::okta::{Bucket, Fingerprint, RequestObserver};
+    let states = States::default();
+    let st = states.get("team-a/acme", "u1");
+    let key = |origin: &str| AccessKey { origin: origin.into(), fingerprint: Fingerprint([0; 8]), generation: 1 };
+    let check = |origin: &str| AccessCheck {
+        key: key(origin),
+        permissions: Default::default(),
+        problem: None,
+        checked_at: std::time::Instant::now(),
+    };
+    lock(&st).access = Some(check("https://old.okta.com"));
+    let metrics = Metrics::new(states.clone(), Arc::new(GovernorRegistry::default()), 10);
+    for origin in ["https://old.okta.com", "https://new.okta.com"] {
+        metrics.on_answer(origin, Bucket::Users, Some(200));
+        metrics.on_wait(origin, Bucket::Users, Duration::from_millis(5));
+    }
+    let text = metrics.encode();
+    assert!(text.contains(r#"org="https://old.okta.com""#), "{text}");
+    assert!(!text.contains("new.okta.com"), "an org no integration uses is dropped: {text}");
+    lock(&st).access = Some(check("https://new.okta.com")); // spec.domain edited
+    metrics.on_answer("https://new.okta.com", Bucket::Users, Some(200));
+    let text = metrics.encode();
+    assert!(!text.contains("old.okta.com") && text.contains("new.okta.com"), "{text}");
+}

@@ -88,17 +88,25 @@ pub(crate) fn interpret(result: Result<AccessReport, SyncError>) -> (AccessStatu
 }
 
 /// The Auth for the credentials, keeping an OAuth session (DPoP key, cached token) while they hold.
-fn auth_for(st: &mut IntegrationState, credentials: &Credentials, org: &OrgUrl) -> Result<Auth, Problem> {
+/// A session is kept only for the same credentials on the same org (its token URL and audience are the org's).
+fn auth_for(
+    st: &mut IntegrationState,
+    credentials: &Credentials,
+    org: &OrgUrl,
+    answer_timeout: std::time::Duration,
+) -> Result<Auth, Problem> {
     match &credentials.material {
         Material::Token(token) => Ok(Auth::Ssws(token.clone())),
         Material::OAuth(config) => {
             if let Some((fp, session)) = &st.oauth
                 && *fp == credentials.fingerprint
+                && session.serves(&org.base)
             {
                 return Ok(Auth::OAuth(session.clone()));
             }
             let session = Arc::new(
-                OAuthSession::new(config.clone(), &org.base).map_err(|e| Problem::new(Reason::PrivateKeyInvalid, e))?,
+                OAuthSession::new(config.clone(), &org.base, answer_timeout)
+                    .map_err(|e| Problem::new(Reason::PrivateKeyInvalid, e))?,
             );
             st.oauth = Some((credentials.fingerprint, session.clone()));
             Ok(Auth::OAuth(session))
@@ -162,7 +170,7 @@ pub(crate) async fn run(
     let (auth, check) = {
         let mut st = lock(state);
         set_precheck(&mut st, None);
-        let auth = match auth_for(&mut st, &credentials, &org) {
+        let auth = match auth_for(&mut st, &credentials, &org, ctx.options.client_options.request_timeout) {
             Ok(a) => a,
             Err(p) => {
                 set_precheck(&mut st, Some(p));

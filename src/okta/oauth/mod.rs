@@ -6,8 +6,8 @@
 mod dpop;
 pub(crate) mod keys;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
@@ -50,12 +50,17 @@ struct Nonces {
     api: Option<String>,
 }
 
-/// One integration's OAuth state: the DPoP key, the cached access token and the nonces.
+/// One integration's OAuth state: the DPoP key, the cached access token and the nonces. The cached token
+/// is read under a short lock that is never held across the network; one token request at a time goes
+/// out (the others wait for it), and it and its body read end within `answer_timeout`, so a token
+/// endpoint that never answers fails requests instead of holding them forever.
 pub(crate) struct OAuthSession {
     config: OAuthConfig,
     token_url: Url,
     dpop: DpopKey,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    token: Mutex<Option<Arc<CachedToken>>>,
+    refresh: tokio::sync::Mutex<()>,
+    answer_timeout: Duration,
     nonces: Mutex<Nonces>,
     token_requests: AtomicU64,
 }
@@ -125,16 +130,24 @@ pub(crate) fn challenge(headers: &HeaderMap) -> Challenge {
 }
 
 impl OAuthSession {
-    pub(crate) fn new(config: OAuthConfig, base: &Url) -> Result<OAuthSession, String> {
+    pub(crate) fn new(config: OAuthConfig, base: &Url, answer_timeout: Duration) -> Result<OAuthSession, String> {
         let token_url = base.join(TOKEN_PATH).map_err(|e| format!("cannot build the token URL: {e}"))?;
         Ok(OAuthSession {
             config,
             token_url,
             dpop: DpopKey::generate()?,
-            token: tokio::sync::Mutex::new(None),
+            token: Mutex::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+            answer_timeout,
             nonces: Mutex::new(Nonces::default()),
             token_requests: AtomicU64::new(0),
         })
+    }
+
+    /// Whether this session belongs to the org at `base` (its token URL and assertion audience are that
+    /// org's): a session is never reused for another org.
+    pub(crate) fn serves(&self, base: &Url) -> bool {
+        self.token_url.origin() == base.origin()
     }
 
     /// Token requests sent so far (for the closing numbers: one per hour is the goal).
@@ -173,7 +186,7 @@ impl OAuthSession {
                 fresh
             }
             Challenge::InvalidToken => {
-                *self.token.lock().await = None;
+                *self.token.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 true
             }
             _ => false,
@@ -187,13 +200,7 @@ impl OAuthSession {
         method: &str,
         url: &Url,
     ) -> Result<HeaderMap, OktaError> {
-        let mut guard = self.token.lock().await;
-        if guard.as_ref().is_none_or(|t| Instant::now() >= t.renew_at) {
-            *guard = Some(self.request_token(http).await?);
-        }
-        let Some(token) = guard.as_ref() else {
-            return Err(self.local_error("no access token after a token request".into()));
-        };
+        let token = self.current_token(http).await?;
         let mut headers = HeaderMap::new();
         let scheme = if token.dpop { "DPoP" } else { "Bearer" };
         let mut value = HeaderValue::from_str(&format!("{scheme} {}", token.value.expose_secret()))
@@ -208,6 +215,29 @@ impl OAuthSession {
             headers.insert("dpop", self.proof_header(proof)?);
         }
         Ok(headers)
+    }
+
+    fn cached_token(&self) -> Option<Arc<CachedToken>> {
+        let guard = self.token.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().filter(|t| Instant::now() < t.renew_at).cloned()
+    }
+
+    /// The cached token, or a new one: one request at a time, the others waiting for it at most as long as
+    /// a request may take.
+    async fn current_token(&self, http: &reqwest::Client) -> Result<Arc<CachedToken>, OktaError> {
+        if let Some(t) = self.cached_token() {
+            return Ok(t);
+        }
+        let timeout = || OktaError::Timeout { endpoint: format!("POST {TOKEN_PATH}"), timeout: self.answer_timeout };
+        let _one_at_a_time = tokio::time::timeout(self.answer_timeout, self.refresh.lock()).await.map_err(|_| timeout())?;
+        if let Some(t) = self.cached_token() {
+            return Ok(t);
+        }
+        let fresh = Arc::new(
+            tokio::time::timeout(self.answer_timeout, self.request_token(http)).await.map_err(|_| timeout())??,
+        );
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
+        Ok(fresh)
     }
 
     fn proof_header(&self, proof: String) -> Result<HeaderValue, OktaError> {
@@ -257,14 +287,18 @@ impl OAuthSession {
                 .map_err(|e| self.local_error(e))?;
             let response = http
                 .post(self.token_url.clone())
+                .timeout(self.answer_timeout)
                 .header("accept", "application/json")
                 .header("dpop", self.proof_header(proof)?)
                 .form(&form)
                 .send()
                 .await
-                .map_err(|e| OktaError::Transport {
-                    endpoint: endpoint.clone(),
-                    message: super::client::describe_transport(&e),
+                .map_err(|e| match e.is_timeout() {
+                    true => OktaError::Timeout { endpoint: endpoint.clone(), timeout: self.answer_timeout },
+                    false => OktaError::Transport {
+                        endpoint: endpoint.clone(),
+                        message: super::client::describe_transport(&e),
+                    },
                 })?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
@@ -313,6 +347,55 @@ impl OAuthSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn session(base: &str, timeout: Duration) -> OAuthSession {
+        let mut d = [0u8; 32];
+        d[31] = 7;
+        let jwk = format!(
+            r#"{{"kty":"EC","crv":"P-256","d":"{}","x":"","y":""}}"#,
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, d)
+        );
+        let config = OAuthConfig {
+            client_id: "0oaclient".into(),
+            key: SigningKey::parse(jwk.as_bytes()).expect("a key"),
+            key_id: None,
+            scopes: vec!["okta.users.read".into()],
+        };
+        OAuthSession::new(config, &Url::parse(base).expect("a URL"), timeout).expect("a session")
+    }
+
+    #[tokio::test]
+    async fn a_token_endpoint_that_never_answers_fails_requests_in_bounded_time() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn); // accepted, never answered
+            }
+        });
+        let session = Arc::new(session(&base, Duration::from_millis(300)));
+        let http = reqwest::Client::new();
+        let url = Url::parse(&format!("{base}/api/v1/users")).expect("a URL");
+        let started = Instant::now();
+        let calls = (0..3).map(|_| {
+            let (session, http, url) = (session.clone(), http.clone(), url.clone());
+            tokio::spawn(async move { session.headers(&http, "GET", &url).await })
+        });
+        for call in futures::future::join_all(calls).await {
+            let got = call.expect("no panic");
+            assert!(matches!(got, Err(OktaError::Timeout { .. })), "{:?}", got.err());
+        }
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_session_serves_only_its_own_org() {
+        let s = session("https://acme.okta.com", Duration::from_secs(1));
+        assert!(s.serves(&Url::parse("https://acme.okta.com/").expect("a URL")));
+        assert!(!s.serves(&Url::parse("https://other.okta.com/").expect("a URL")));
+        assert!(!s.serves(&Url::parse("https://acme.okta.com:8443/").expect("a URL")));
+    }
 
     #[test]
     fn challenges_are_read_from_www_authenticate() {
