@@ -133,6 +133,12 @@ async fn bad_specs_are_rejected_with_a_message_naming_the_field() {
             vec!["spec.syncInterval"],
         ),
     ];
+    let long_name = "a".repeat(64);
+    let cases = cases.into_iter().chain([(
+        long_name.as_str(),
+        json!({"domain": "acme.okta.com", "credentials": creds}),
+        vec!["metadata.name", "at most 63", "label"],
+    )]);
     for (name, spec, expected) in cases {
         let message = refusal(&client, &ns, name, spec).await;
         for fragment in expected {

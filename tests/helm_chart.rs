@@ -138,6 +138,21 @@ fn defaults_render_a_restricted_pod_and_every_crd_kept() {
         .filter_map(|p| p["port"].as_i64())
         .collect();
     assert!(egress_ports.contains(&443) && egress_ports.contains(&6443) && egress_ports.contains(&53));
+    // Rendered without a cluster and without apiServerCIDRs: the API server rule keeps private ranges closed.
+    let api_rule = netpol["spec"]["egress"]
+        .as_array()
+        .expect("egress")
+        .iter()
+        .find(|e| e["ports"].as_array().is_some_and(|p| p.iter().any(|p| p["port"] == 6443)))
+        .expect("an API server rule")
+        .clone();
+    let to = api_rule["to"].as_array().expect("the API server rule names its destinations");
+    let v4 = to.iter().find(|t| t["ipBlock"]["cidr"] == "0.0.0.0/0").expect("public IPv4");
+    let except: Vec<&str> =
+        v4["ipBlock"]["except"].as_array().expect("except").iter().filter_map(|c| c.as_str()).collect();
+    for private in ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] {
+        assert!(except.contains(&private), "{private} must stay closed: {api_rule}");
+    }
 }
 
 #[test]
@@ -331,6 +346,10 @@ fn assert_least_privilege(cp: &support::ControlPlane) {
     }
     assert!(can_i(cp, sa, "create", "leases.coordination.k8s.io", Some("dti-system")));
     assert!(can_i(cp, sa, "update", "leases.coordination.k8s.io/dti-operator", Some("dti-system")));
+    // The checkpoint key: made in its own namespace, and that Secret read back; no Secret made elsewhere.
+    assert!(can_i(cp, sa, "create", "secrets", Some("dti-system")));
+    assert!(can_i(cp, sa, "get", "secrets/dti-operator-checkpoint-key", Some("dti-system")));
+    assert!(!can_i(cp, sa, "create", "secrets", Some("default")));
     let refused = [
         ("create", "secrets"),
         ("update", "secrets"),

@@ -71,9 +71,10 @@ pub(crate) struct RunArgs {
     /// Tests only: honour the annotation dti.dev/test-panic, which makes a sync job panic once per value.
     #[arg(long, hide = true)]
     pub(crate) allow_test_faults: bool,
-    /// This replica's name (the pod's name in a cluster).
-    #[arg(long, env = "POD_NAME", default_value = "dti-operator")]
-    pub(crate) pod_name: String,
+    /// This replica's name (the pod's name in a cluster, from the downward API). Without it each process
+    /// makes a unique leader-election identity of its own.
+    #[arg(long, env = "POD_NAME")]
+    pub(crate) pod_name: Option<String>,
 }
 
 pub(crate) fn init_tracing(format: LogFormat) {
@@ -102,6 +103,16 @@ fn options(args: &RunArgs) -> Result<Options, String> {
     })
 }
 
+/// This process's leader-election identity: the pod's name when known (unique in its namespace), else a
+/// random one. Never a shared default: two replicas with one identity would both believe they lead.
+fn identity(pod_name: Option<&str>) -> String {
+    use rand::Rng;
+    match pod_name.filter(|n| !n.trim().is_empty()) {
+        Some(name) => format!("{name}-{}", std::process::id()),
+        None => format!("dti-operator-{}-{:08x}", std::process::id(), rand::rng().random::<u32>()),
+    }
+}
+
 fn lease(args: &RunArgs) -> Result<Option<LeaseConfig>, String> {
     if !args.leader_elect {
         return Ok(None);
@@ -112,7 +123,7 @@ fn lease(args: &RunArgs) -> Result<Option<LeaseConfig>, String> {
     Ok(Some(LeaseConfig::with_duration(
         args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
         args.leader_election_lease.clone(),
-        format!("{}-{}", args.pod_name, std::process::id()),
+        identity(args.pod_name.as_deref()),
         args.leader_election_duration,
     )))
 }
@@ -132,9 +143,10 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             "--insecure-allow-http: plain http and loopback Okta domains are allowed; never use this in production"
         );
     }
+    let instance = args.pod_name.clone().unwrap_or_else(|| "dti-operator".into());
     let clients = futures::future::try_join(
-        kube_client(args.kubeconfig.as_ref(), &args.pod_name, KubeUse::Requests),
-        kube_client(args.kubeconfig.as_ref(), &args.pod_name, KubeUse::Watches),
+        kube_client(args.kubeconfig.as_ref(), &instance, KubeUse::Requests),
+        kube_client(args.kubeconfig.as_ref(), &instance, KubeUse::Watches),
     );
     let (client, watch_client) = match clients.await {
         Ok(c) => c,
@@ -154,7 +166,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             namespace: args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
             name: args.checkpoint_key_secret.clone(),
         },
-        instance: args.pod_name,
+        instance,
         leader_election,
     };
     match controller::run(config).await {
@@ -164,5 +176,17 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identity;
+
+    #[test]
+    fn without_a_pod_name_every_process_has_its_own_identity() {
+        assert_ne!(identity(None), identity(None));
+        assert_ne!(identity(Some(" ")), identity(Some(" ")));
+        assert!(identity(Some("dti-operator-7d9f")).starts_with("dti-operator-7d9f-"));
     }
 }

@@ -248,7 +248,11 @@ type Work = (String, String, OktaAppStatus, Option<Current>);
 /// The writes and the deletions. Deletions go by name and never touch a name a desired app is written to
 /// (ids equal but for case get distinct names, so a name can change hands between syncs); every owned
 /// object under any other name goes, duplicates of one app id included.
-fn plan(integration: &str, current: Vec<(String, Current)>, desired: BTreeMap<String, OktaAppStatus>) -> (Vec<Work>, Vec<String>) {
+fn plan(
+    integration: &str,
+    current: Vec<(String, Current)>,
+    desired: BTreeMap<String, OktaAppStatus>,
+) -> (Vec<Work>, Vec<String>) {
     let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
     let named = names(integration, &ids);
     let mut by_name: HashMap<String, (String, Current)> =
@@ -313,7 +317,13 @@ mod tests {
     use super::*;
 
     fn current(name: &str) -> Current {
-        Current { name: name.into(), used: None, integration_label: None, spec_integration: String::new(), status: None }
+        Current {
+            name: name.into(),
+            used: None,
+            integration_label: None,
+            spec_integration: String::new(),
+            status: None,
+        }
     }
 
     fn desired(ids: &[&str]) -> BTreeMap<String, OktaAppStatus> {

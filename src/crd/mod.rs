@@ -8,7 +8,7 @@ mod duration;
 mod integration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray,
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, ValidationRule,
 };
 use kube::CustomResourceExt;
 
@@ -25,17 +25,37 @@ pub use integration::{
 /// Annotation whose every new value asks for one sync now; the value is echoed in `status.lastHandledSyncRequest`.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "dti.dev/sync-requested-at";
 
-/// The CRDs, with unsigned integer formats spelled as the API server knows them (it warns on uint32/uint64).
+/// Longest OktaIntegration name: it is the value of the dti.dev/integration label on every OktaApp and
+/// checkpoint part, and label values hold at most 63 characters.
+pub const MAX_INTEGRATION_NAME: usize = 63;
+
+/// The CRDs, with unsigned integer formats spelled as the API server knows them (it warns on uint32/uint64),
+/// and the OktaIntegration's name capped where the API server checks it (a root-level rule may read
+/// `metadata.name`; the types cannot express it).
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut all = vec![OktaIntegration::crd(), OktaApp::crd(), OktaSyncState::crd()];
     for crd in &mut all {
+        let integration = crd.spec.names.kind == "OktaIntegration";
         for version in &mut crd.spec.versions {
             if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
                 normalize_integer_formats(schema);
+                if integration {
+                    schema.x_kubernetes_validations.get_or_insert_with(Vec::new).push(name_rule());
+                }
             }
         }
     }
     all
+}
+
+fn name_rule() -> ValidationRule {
+    ValidationRule {
+        rule: format!("self.metadata.name.size() <= {MAX_INTEGRATION_NAME}"),
+        message: Some(format!(
+            "metadata.name must be at most {MAX_INTEGRATION_NAME} characters: it is the value of the dti.dev/integration label on the integration's OktaApps and checkpoints, and label values hold at most 63"
+        )),
+        ..ValidationRule::default()
+    }
 }
 
 fn normalize_integer_formats(schema: &mut JSONSchemaProps) {

@@ -229,7 +229,8 @@ impl OAuthSession {
             return Ok(t);
         }
         let timeout = || OktaError::Timeout { endpoint: format!("POST {TOKEN_PATH}"), timeout: self.answer_timeout };
-        let _one_at_a_time = tokio::time::timeout(self.answer_timeout, self.refresh.lock()).await.map_err(|_| timeout())?;
+        let _one_at_a_time =
+            tokio::time::timeout(self.answer_timeout, self.refresh.lock()).await.map_err(|_| timeout())?;
         if let Some(t) = self.cached_token() {
             return Ok(t);
         }
