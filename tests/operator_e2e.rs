@@ -372,7 +372,7 @@ async fn a_restarted_operator_resumes_from_its_checkpoint() {
         Some("Full".into())
     );
     let evs = events(&env.client, &env.ns, "acme").await;
-    assert!(evs.iter().any(|e| e.1 == "CheckpointUnusable" && e.2.contains("scans the org in full")), "{evs:?}");
+    assert!(evs.iter().any(|e| e.1 == "CheckpointRejected" && e.2.contains("scans the org in full")), "{evs:?}");
 }
 
 #[tokio::test]
@@ -420,4 +420,211 @@ async fn thirty_orgs_on_one_host_each_get_their_own_budget() {
         wait_for(&client, &ns, &format!("org-{i}"), Duration::from_secs(180), "Ready", is_ready).await;
     }
     eprintln!("30 orgs on one host Ready in {:.1}s", started.elapsed().as_secs_f64());
+}
+
+/// The decoded checkpoint format, written here independently of the operator's encoder: varints, and a
+/// length-prefixed string.
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn text(s: &str, out: &mut Vec<u8>) {
+    varint(s.len() as u64, out);
+    out.extend(s.as_bytes());
+}
+
+fn gzip(raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(raw).expect("a Vec sink");
+    gz.finish().expect("a Vec sink")
+}
+
+/// A checkpoint's first fields for the integration's settings (30d window, default sign-in types), then
+/// `cursor` and `assignments_listed_ms`; the rest is left out (the reader refuses these fields first).
+fn crafted_prefix(origin: &str, cursor: Option<&str>, assignments_listed_ms: Option<i64>) -> Vec<u8> {
+    let mut raw = b"DTIS\x01".to_vec();
+    text(origin, &mut raw);
+    varint(30, &mut raw);
+    let mut types: Vec<&str> = dti_operator::crd::DEFAULT_SIGN_IN_EVENT_TYPES.to_vec();
+    types.sort();
+    types.dedup();
+    varint(types.len() as u64, &mut raw);
+    types.iter().for_each(|t| text(t, &mut raw));
+    raw.push(0);
+    match cursor {
+        Some(c) => {
+            raw.push(1);
+            text(c, &mut raw);
+        }
+        None => raw.push(0),
+    }
+    match assignments_listed_ms {
+        Some(t) => {
+            raw.push(1);
+            varint(((t << 1) ^ (t >> 63)) as u64, &mut raw);
+        }
+        None => raw.push(0),
+    }
+    raw
+}
+
+/// Sealed as the operator seals: header, gzip, HMAC-SHA256 over a domain, the integration's uid and both.
+fn sealed(key: &[u8], uid: &str, raw: &[u8]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let header = b"DTIC\x02\x01";
+    let body = gzip(raw);
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("a key");
+    mac.update(b"dti.dev/checkpoint/v2\0");
+    mac.update(&(uid.len() as u64).to_le_bytes());
+    mac.update(uid.as_bytes());
+    mac.update(header);
+    mac.update(&body);
+    let mut out = header.to_vec();
+    out.extend(body);
+    out.extend(mac.finalize().into_bytes());
+    out
+}
+
+/// Replaces an integration's checkpoint parts with `parts` (data of each), as anyone who may write
+/// OktaSyncStates could; `id` and `of` override the checkpoint id and the part count.
+async fn plant(env: &Env, obj: &OktaIntegration, parts: Vec<Vec<u8>>, of: Option<usize>) {
+    use dti_operator::crd::OktaSyncState;
+    let api: Api<OktaSyncState> = Api::namespaced(env.client.clone(), &env.ns);
+    let label = format!("dti.dev/integration={}", obj.name_any());
+    for old in api.list(&kube::api::ListParams::default().labels(&label)).await.expect("list").items {
+        let _ = api.delete(&old.name_any(), &DeleteParams::default()).await;
+    }
+    let count = of.unwrap_or(parts.len());
+    for (i, data) in parts.into_iter().enumerate() {
+        let part: OktaSyncState = serde_json::from_value(json!({
+            "apiVersion": "dti.dev/v1alpha1", "kind": "OktaSyncState",
+            "metadata": {"name": format!("{}-planted-{i}", obj.name_any()), "labels": {"dti.dev/integration": obj.name_any()},
+                "ownerReferences": [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "name": obj.name_any(), "uid": obj.uid().expect("uid"), "controller": true}]},
+            "spec": {"integration": obj.name_any(), "checkpoint": "planted", "part": i, "parts": count,
+                "format": "dti-sync-state/2+gzip+hmac-sha256", "data": k8s_openapi::ByteString(data)},
+        }))
+        .expect("a part");
+        api.create(&Default::default(), &part).await.expect("plant a part");
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
+    let mut env = env("tamper", &["--scale", "small", "--no-rate-limit"], &[]).await;
+    let acme = ready_integration(&env, json!({})).await;
+    apply_integration(&env.client, &env.ns, "beta", spec(&env, json!({}))).await;
+    wait_for(&env.client, &env.ns, "beta", READY_TIMEOUT, "Ready", is_ready).await;
+    // A listener where a foreign cursor points: it must never see a connection.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let trap_url = format!("http://{}/api/v1/logs?after=x&limit=1000", trap.local_addr().expect("an address"));
+    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = knocks.clone();
+    tokio::spawn(async move {
+        while trap.accept().await.is_ok() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), "default");
+    let key = secrets.get("dti-operator-checkpoint-key").await.expect("the operator made its key").data.expect("data")
+        ["hmac-sha256.key"]
+        .0
+        .clone();
+    let states: Api<dti_operator::crd::OktaSyncState> = Api::namespaced(env.client.clone(), &env.ns);
+    let parts_of = |name: &'static str| {
+        let states = states.clone();
+        async move {
+            let mut parts = states
+                .list(&kube::api::ListParams::default().labels(&format!("dti.dev/integration={name}")))
+                .await
+                .expect("list")
+                .items;
+            parts.sort_by_key(|p| p.spec.part);
+            parts.into_iter().map(|p| p.spec.data.0).collect::<Vec<_>>()
+        }
+    };
+    let uid = acme.uid().expect("uid");
+    let origin = env.sim.base.trim_end_matches('/').to_string();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut flipped = parts_of("acme").await;
+    let mid = flipped[0].len() / 2;
+    flipped[0][mid] ^= 0x20;
+    let mut bomb = b"DTIC\x02\x01".to_vec();
+    bomb.extend(gzip(&vec![0u8; 400 << 20]));
+    bomb.extend([7u8; 32]);
+    let cases: Vec<(&str, Vec<Vec<u8>>, Option<usize>, &str)> = vec![
+        ("bytes flipped", flipped, None, "signature does not verify"),
+        ("copied from another integration", parts_of("beta").await, None, "signature does not verify"),
+        ("a gzip bomb", vec![bomb], None, "signature does not verify"),
+        ("a huge part count", vec![b"x".to_vec(); 60], Some(60), "more than"),
+        (
+            "a foreign cursor",
+            vec![sealed(&key, &uid, &crafted_prefix(&origin, Some(&trap_url), None))],
+            None,
+            "System Log position outside",
+        ),
+        (
+            "a future time",
+            vec![sealed(&key, &uid, &crafted_prefix(&origin, None, Some(now_ms + 86_400_000)))],
+            None,
+            "a time later than now",
+        ),
+    ];
+    for (i, (what, parts, of, why)) in cases.into_iter().enumerate() {
+        plant(&env, &acme, parts, of).await;
+        env.operator.restart();
+        let obj = sync_now(&env, 100 + i).await;
+        let mode = obj.status.as_ref().and_then(|s| s.last_sync.as_ref()).and_then(|l| l.mode);
+        assert_eq!(mode.map(|m| format!("{m:?}")), Some("Full".into()), "{what}: a full scan");
+        assert_equals_truth(&env, &obj).await;
+        let evs = events(&env.client, &env.ns, "acme").await;
+        assert!(
+            evs.iter().any(|e| e.0 == "Warning" && e.1 == "CheckpointRejected" && e.2.contains(why)),
+            "{what}: no CheckpointRejected naming {why:?}: {evs:?}"
+        );
+        let rss = peak_rss_kib(env.operator.pid().expect("running"));
+        eprintln!("{what}: rejected ({why}); operator peak RSS {} MiB", rss / 1024);
+        assert!(rss < 128 * 1024, "{what}: peak RSS {rss} KiB");
+    }
+    assert_eq!(knocks.load(std::sync::atomic::Ordering::SeqCst), 0, "no request went to the cursor's origin");
+}
+
+#[tokio::test]
+async fn an_oktaapp_deleted_by_hand_is_written_again_without_waiting_for_the_interval() {
+    let env = env("apps-owned", &["--scale", "small", "--no-rate-limit"], &[]).await;
+    let obj = ready_integration(&env, json!({"syncInterval": "1h"})).await;
+    let before = okta_apps(&env.client, &env.ns, "acme").await;
+    let (id, victim) = before.iter().next().map(|(id, a)| (id.clone(), a.name_any())).expect("an OktaApp");
+    let api: Api<dti_operator::crd::OktaApp> = Api::namespaced(env.client.clone(), &env.ns);
+    let started = Instant::now();
+    api.delete(&victim, &DeleteParams::default()).await.expect("delete by hand");
+    let mut back = None;
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Some(app) = okta_apps(&env.client, &env.ns, "acme").await.remove(&id)
+            && app.metadata.deletion_timestamp.is_none()
+            && app.status.is_some()
+        {
+            back = Some(app);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let back = back.expect("the deleted OktaApp comes back well before the 1h interval");
+    eprintln!("OktaApp {victim} written again {:.1}s after its deletion", started.elapsed().as_secs_f64());
+    assert_eq!(back.status, before[&id].status);
+    assert_eq!(okta_apps(&env.client, &env.ns, "acme").await.len(), before.len());
+    assert!(is_ready(&obj));
 }

@@ -164,6 +164,7 @@ async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<Ve
 struct Publisher<'a> {
     ctx: &'a Context,
     api: Api<OktaApp>,
+    namespace: String,
     owner: OwnerReference,
     integration: String,
     pace: Pace,
@@ -211,6 +212,7 @@ impl Publisher<'_> {
     async fn delete(&self, name: &str) -> Result<u64, kube::Error> {
         self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
         self.pace.wait().await;
+        self.ctx.expected_deletions.expect(&self.namespace, name);
         match self.api.delete(name, &DeleteParams::background()).await {
             Ok(_) => Ok(1),
             Err(kube::Error::Api(e)) if e.code == 404 => Ok(0),
@@ -290,6 +292,7 @@ async fn reconcile_apps(
     let publisher = Publisher {
         ctx,
         api,
+        namespace: namespace.clone(),
         owner,
         integration: integration.clone(),
         pace: Pace::new(ctx.options.app_writes_per_second),

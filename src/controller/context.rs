@@ -74,6 +74,8 @@ pub(crate) struct Context {
     pub(crate) jobs: super::jobs::Tracker,
     /// Seals and checks every checkpoint.
     pub(crate) checkpoint_key: super::checkpoint_key::CheckpointKey,
+    /// OktaApps the operator is deleting itself (their watch events cause no sync).
+    pub(crate) expected_deletions: super::app_watch::ExpectedDeletions,
     triggers: Mutex<Vec<UnboundedSender<ObjectRef<OktaIntegration>>>>,
 }
 
@@ -99,6 +101,7 @@ impl Context {
             fence,
             jobs: super::jobs::Tracker::default(),
             checkpoint_key,
+            expected_deletions: Default::default(),
             triggers: Mutex::new(Vec::new()),
         }
     }

@@ -6,6 +6,7 @@
 //! close the write fence, and only then release the lease, so a rolling update never has two writers.
 //! Losing the lease closes the fence at once and stops everything the same way.
 
+mod app_watch;
 mod apps;
 mod checkpoint_key;
 mod checkpoints;

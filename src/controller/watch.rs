@@ -1,6 +1,7 @@
 //! The controllers' inputs: a watch on OktaIntegrations (its deletes cancel syncs at once; a relist
-//! forgets what is gone), a metadata-only watch on Secrets mapped to the integrations that use them, and
-//! a trigger channel for finished jobs. Watches back off at most a few seconds (with jitter), so the
+//! forgets what is gone), a metadata-only watch on Secrets mapped to the integrations that use them, one
+//! on the OktaApps they own (a deletion by someone else writes it again), and a trigger channel for
+//! finished jobs. Watches back off at most a few seconds (with jitter), so the
 //! operator is back in step right after an API server outage.
 
 use std::sync::Arc;
@@ -133,6 +134,8 @@ pub(crate) fn controller(
         watcher::watcher(secrets, watcher::Config::default()).backoff(backoff()).touched_objects(),
         "Secrets",
     );
+    let app_deletions = without_errors(super::app_watch::deletions(client, &scope), "OktaApps");
+    let deletion_ctx = ctx.clone();
     let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
     ctx.add_trigger(trigger_tx);
     let mapped_store = store.clone();
@@ -146,6 +149,7 @@ pub(crate) fn controller(
                 .map(|oi| ObjectRef::from_obj(&*oi))
                 .collect::<Vec<_>>()
         })
+        .watches_stream(app_deletions, move |app| super::app_watch::on_deleted(&deletion_ctx, &app))
         .reconcile_on(trigger_rx)
         .trigger_backoff(backoff())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))

@@ -1,0 +1,109 @@
+//! The Controller owns OktaApps: a metadata-only watch of their deletions. An OktaApp the operator did not
+//! delete itself (removed by hand, by a pruning GitOps tool) brings its integration's next sync forward to
+//! now, and that sync writes it again; the operator's own deletions (apps gone from Okta) were announced
+//! before they were sent and are ignored, so they never cause a sync.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use futures::{Stream, StreamExt};
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource, ResourceExt};
+
+use super::context::Context;
+use super::state::key_of;
+use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaIntegration};
+use crate::sync::lock;
+
+/// Deletions announced and not yet seen; past this many the oldest knowledge is dropped (a missed watch
+/// event must not let the set grow for ever: at worst one extra sync).
+const MAX_EXPECTED: usize = 100_000;
+
+/// Names ("namespace/name") of OktaApps the operator is deleting itself.
+#[derive(Default)]
+pub(crate) struct ExpectedDeletions(Mutex<HashSet<String>>);
+
+impl ExpectedDeletions {
+    /// Called before the operator deletes an OktaApp.
+    pub(crate) fn expect(&self, namespace: &str, name: &str) {
+        let mut set = lock(&self.0);
+        if set.len() >= MAX_EXPECTED {
+            set.clear();
+        }
+        set.insert(key_of(namespace, name));
+    }
+
+    /// Whether the deletion was the operator's own (and forgets it).
+    fn take(&self, namespace: &str, name: &str) -> bool {
+        lock(&self.0).remove(&key_of(namespace, name))
+    }
+}
+
+/// The OktaIntegration that owns an OktaApp as its controller.
+fn owner(app: &PartialObjectMeta<OktaApp>) -> Option<(String, String)> {
+    let namespace = app.namespace()?;
+    let kind = OktaIntegration::kind(&());
+    app.owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true) && o.kind == kind)
+        .map(|o| (namespace, o.name.clone()))
+}
+
+/// What a deleted OktaApp asks of its integration: a sync now, unless the operator deleted it.
+pub(crate) fn on_deleted(ctx: &Context, app: &PartialObjectMeta<OktaApp>) -> Option<ObjectRef<OktaIntegration>> {
+    let (namespace, integration) = owner(app)?;
+    if ctx.expected_deletions.take(&namespace, &app.name_any()) {
+        return None;
+    }
+    let key = key_of(&namespace, &integration);
+    let uid = app.owner_references().iter().find(|o| o.name == integration).map(|o| o.uid.clone())?;
+    let state = ctx.states.existing(&key, &uid)?;
+    {
+        let mut st = lock(&state);
+        st.results.as_ref()?; // nothing published yet: the first sync writes every OktaApp anyway
+        if st.running.is_none() {
+            st.next_sync_at = Some(Utc::now());
+        }
+    }
+    tracing::info!(integration = %key, app = %app.name_any(), "an OktaApp was deleted by someone else: syncing now to write it again");
+    Some(ObjectRef::new(&integration).within(&namespace))
+}
+
+/// Deleted OktaApps of integrations in `scope` (metadata only).
+pub(crate) fn deletions(
+    client: &Client,
+    scope: &Option<String>,
+) -> impl Stream<Item = Result<PartialObjectMeta<OktaApp>, watcher::Error>> + Send + use<> {
+    let api: Api<PartialObjectMeta<OktaApp>> = match scope {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    watcher::watcher(api, watcher::Config::default().labels(INTEGRATION_LABEL)).filter_map(|event| {
+        futures::future::ready(match event {
+            Ok(Event::Delete(app)) => Some(Ok(app)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_own_deletions_are_told_apart_and_the_set_stays_bounded() {
+        let expected = ExpectedDeletions::default();
+        expected.expect("team-a", "acme-0oa1");
+        assert!(expected.take("team-a", "acme-0oa1"));
+        assert!(!expected.take("team-a", "acme-0oa1"), "seen once");
+        assert!(!expected.take("team-a", "acme-0oa2"), "a deletion by someone else");
+        for i in 0..MAX_EXPECTED + 10 {
+            expected.expect("ns", &format!("n{i}"));
+        }
+        assert!(lock(&expected.0).len() <= MAX_EXPECTED);
+    }
+}
