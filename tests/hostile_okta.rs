@@ -174,3 +174,60 @@ fn a_malformed_token_is_refused_before_any_request() {
     let out = measured_sync(&run, &["--format", "json"]);
     assert!(out.ok, "{}", out.stderr);
 }
+
+/// A hostile `sync --state` file (anyone who can write it controls it): refused with a warning, a full
+/// scan equal to the truth, in bounded memory, and never a request to another origin.
+#[test]
+fn a_hostile_state_file_is_refused_in_bounded_memory_and_sends_nothing_elsewhere() {
+    use support::checkpoint::{crafted_prefix, sealed, unsigned, varint};
+    let run = start(&["--scale", "small", "--no-rate-limit"], "demo");
+    let origin = run.sim.base.trim_end_matches('/').to_string();
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    trap.set_nonblocking(true).expect("non-blocking");
+    let trap_url = format!("http://{}/api/v1/logs?after=x&limit=1000", trap.local_addr().expect("an address"));
+    // A valid start, then 134 million one-letter users: 400 MiB that gzip shrinks a thousandfold.
+    let mut bomb_raw = crafted_prefix(&origin, None, None);
+    bomb_raw.push(0);
+    varint(1 << 27, &mut bomb_raw);
+    bomb_raw.extend(std::iter::repeat_n([1u8, b'u', 0], (400 << 20) / 3).flatten());
+    let future = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    let key = [9u8; 32];
+    let key_file = run.dir.path().join("state.key");
+    std::fs::write(&key_file, key).expect("write the key");
+    let cases: Vec<(&str, Vec<u8>, bool, &str)> = vec![
+        ("a gzip bomb", unsigned(&bomb_raw), false, "decompresses to more than"),
+        (
+            "400 MiB of zeros, gzip'd",
+            support::checkpoint::gzip(&vec![0u8; 400 << 20]),
+            false,
+            "not a dti-operator checkpoint",
+        ),
+        ("a foreign cursor", unsigned(&crafted_prefix(&origin, Some(&trap_url), None)), false, "outside the org"),
+        ("a future time", unsigned(&crafted_prefix(&origin, None, Some(future))), false, "later than now"),
+        ("unsigned where a key is given", unsigned(&crafted_prefix(&origin, None, None)), true, "not signed"),
+        (
+            "signed with another key",
+            sealed(&[1u8; 32], "", &crafted_prefix(&origin, None, None)),
+            true,
+            "does not verify",
+        ),
+    ];
+    for (what, bytes, keyed, why) in cases {
+        let state = run.dir.path().join("state");
+        std::fs::write(&state, &bytes).expect("write the state");
+        eprintln!("{what}: state file of {} KiB", bytes.len() / 1024);
+        let mut args = vec!["--format", "json", "--state", state.to_str().expect("utf-8")];
+        if keyed {
+            args.extend(["--state-key-file", key_file.to_str().expect("utf-8")]);
+        }
+        let out = measured_sync(&run, &args);
+        eprintln!("{what}: peak RSS {} MiB", out.peak_mib);
+        assert!(out.ok, "{what}: the sync goes on in full: {}", out.stderr);
+        assert!(out.stderr.contains("cannot use the sync state") && out.stderr.contains(why), "{what}: {}", out.stderr);
+        assert!(out.stderr.contains("sync: full"), "{what}: {}", out.stderr);
+        let report: Value = serde_json::from_str(&out.stdout).expect("a report");
+        assert_matches_truth(&report, &block(run.sim.truth("30d", "demo")));
+        assert!(out.peak_mib < 128, "{what}: peak RSS {} MiB (goal at most 128)", out.peak_mib);
+        assert!(trap.accept().is_err(), "{what}: a connection reached the cursor's origin");
+    }
+}

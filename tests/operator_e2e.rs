@@ -9,6 +9,7 @@ use dti_operator::crd::OktaIntegration;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::{Value, json};
+use support::checkpoint::{crafted_prefix, gzip, sealed};
 use support::contract::view;
 use support::operator::{
     Operator, apply_integration, condition, create_secret, events, is_ready, okta_apps, set_secret, wait_for,
@@ -420,74 +421,6 @@ async fn thirty_orgs_on_one_host_each_get_their_own_budget() {
         wait_for(&client, &ns, &format!("org-{i}"), Duration::from_secs(180), "Ready", is_ready).await;
     }
     eprintln!("30 orgs on one host Ready in {:.1}s", started.elapsed().as_secs_f64());
-}
-
-/// The decoded checkpoint format, written here independently of the operator's encoder: varints, and a
-/// length-prefixed string.
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn text(s: &str, out: &mut Vec<u8>) {
-    varint(s.len() as u64, out);
-    out.extend(s.as_bytes());
-}
-
-fn gzip(raw: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    gz.write_all(raw).expect("a Vec sink");
-    gz.finish().expect("a Vec sink")
-}
-
-/// A checkpoint's first fields for the integration's settings (30d window, default sign-in types), then
-/// `cursor` and `assignments_listed_ms`; the rest is left out (the reader refuses these fields first).
-fn crafted_prefix(origin: &str, cursor: Option<&str>, assignments_listed_ms: Option<i64>) -> Vec<u8> {
-    let mut raw = b"DTIS\x01".to_vec();
-    text(origin, &mut raw);
-    varint(30, &mut raw);
-    let mut types: Vec<&str> = dti_operator::crd::DEFAULT_SIGN_IN_EVENT_TYPES.to_vec();
-    types.sort();
-    types.dedup();
-    varint(types.len() as u64, &mut raw);
-    types.iter().for_each(|t| text(t, &mut raw));
-    raw.push(0);
-    match cursor {
-        Some(c) => {
-            raw.push(1);
-            text(c, &mut raw);
-        }
-        None => raw.push(0),
-    }
-    match assignments_listed_ms {
-        Some(t) => {
-            raw.push(1);
-            varint(((t << 1) ^ (t >> 63)) as u64, &mut raw);
-        }
-        None => raw.push(0),
-    }
-    raw
-}
-
-/// Sealed as the operator seals: header, gzip, HMAC-SHA256 over a domain, the integration's uid and both.
-fn sealed(key: &[u8], uid: &str, raw: &[u8]) -> Vec<u8> {
-    use hmac::{KeyInit, Mac};
-    let header = b"DTIC\x02\x01";
-    let body = gzip(raw);
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("a key");
-    mac.update(b"dti.dev/checkpoint/v2\0");
-    mac.update(&(uid.len() as u64).to_le_bytes());
-    mac.update(uid.as_bytes());
-    mac.update(header);
-    mac.update(&body);
-    let mut out = header.to_vec();
-    out.extend(body);
-    out.extend(mac.finalize().into_bytes());
-    out
 }
 
 /// Replaces an integration's checkpoint parts with `parts` (data of each), as anyone who may write

@@ -244,3 +244,33 @@ fn a_state_file_makes_the_next_sync_incremental_and_exact() {
     let e = stderr(&second);
     assert!(e.contains("sync: incremental") && e.contains("1 app(s) re-listed"), "{e}");
 }
+
+#[test]
+fn a_signed_state_file_resumes_and_one_signed_with_another_key_is_refused() {
+    let run = start(&["--scale", "small", "--no-rate-limit"], "demo");
+    let state = run.dir.path().join("state");
+    let (key, other) = (run.dir.path().join("key"), run.dir.path().join("other"));
+    std::fs::write(&key, [3u8; 32]).expect("key");
+    std::fs::write(&other, [4u8; 32]).expect("key");
+    let with = |k: &Path| {
+        let args = [
+            "--format",
+            "json",
+            "--state",
+            state.to_str().expect("utf-8"),
+            "--state-key-file",
+            k.to_str().expect("utf-8"),
+        ];
+        sync(&run, &args)
+    };
+    assert!(stderr(&with(&key)).contains("sync: full"));
+    let again = with(&key);
+    assert!(stderr(&again).contains("sync: incremental"), "{}", stderr(&again));
+    let refused = with(&other);
+    let e = stderr(&refused);
+    assert!(e.contains("does not verify") && e.contains("sync: full"), "{e}");
+    assert_matches_truth(&report(&refused), &block(run.sim.truth("30d", "demo")));
+    std::fs::write(&other, [4u8; 8]).expect("key");
+    let short = with(&other);
+    assert!(!short.status.success() && stderr(&short).contains("at least 32"), "{}", stderr(&short));
+}

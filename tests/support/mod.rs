@@ -3,6 +3,7 @@
 //! one namespace per test. The script's owner watchdog stops it when the binary exits.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod checkpoint;
 pub mod cli;
 pub mod contract;
 pub mod operator;
