@@ -498,7 +498,9 @@ async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
     let mut bomb = b"DTIC\x02\x01".to_vec();
     bomb.extend(gzip(&vec![0u8; 400 << 20]));
     bomb.extend([7u8; 32]);
-    let cases: Vec<(&str, Vec<Vec<u8>>, Option<usize>, &str)> = vec![
+    // (what, the parts' data, the part count they claim, what the event must say)
+    type Case<'a> = (&'a str, Vec<Vec<u8>>, Option<usize>, &'a str);
+    let cases: Vec<Case> = vec![
         ("bytes flipped", flipped, None, "signature does not verify"),
         ("copied from another integration", parts_of("beta").await, None, "signature does not verify"),
         ("a gzip bomb", vec![bomb], None, "signature does not verify"),

@@ -79,17 +79,22 @@ pub(crate) struct Context {
     triggers: Mutex<Vec<UnboundedSender<ObjectRef<OktaIntegration>>>>,
 }
 
+/// What a Context is made of (the rest it makes itself).
+pub(crate) struct Parts {
+    pub(crate) client: Client,
+    pub(crate) options: Options,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) states: States,
+    pub(crate) governors: Arc<GovernorRegistry>,
+    pub(crate) fence: Fence,
+    /// This replica's name, as events report it.
+    pub(crate) instance: String,
+    pub(crate) checkpoint_key: super::checkpoint_key::CheckpointKey,
+}
+
 impl Context {
-    pub(crate) fn new(
-        client: Client,
-        options: Options,
-        metrics: Arc<Metrics>,
-        states: States,
-        governors: Arc<GovernorRegistry>,
-        fence: Fence,
-        instance: String,
-        checkpoint_key: super::checkpoint_key::CheckpointKey,
-    ) -> Context {
+    pub(crate) fn new(parts: Parts) -> Context {
+        let Parts { client, options, metrics, states, governors, fence, instance, checkpoint_key } = parts;
         Context {
             recorder: Recorder::new(client.clone(), instance),
             client,

@@ -118,16 +118,16 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         Ok(n) => tracing::info!(count = n, "removed the legacy finalizer dti.dev/cleanup"),
         Err(e) => tracing::warn!(error = %e, "cannot remove the legacy finalizer dti.dev/cleanup"),
     }
-    let ctx = Arc::new(context::Context::new(
-        config.client.clone(),
-        config.options,
-        metrics.clone(),
+    let ctx = Arc::new(context::Context::new(context::Parts {
+        client: config.client.clone(),
+        options: config.options,
+        metrics: metrics.clone(),
         states,
         governors,
-        fence.clone(),
-        config.instance,
+        fence: fence.clone(),
+        instance: config.instance,
         checkpoint_key,
-    ));
+    }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx));
     let controllers: Vec<_> = scopes

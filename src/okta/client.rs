@@ -385,7 +385,7 @@ mod tests {
         let client = OktaClient::new(org, Auth::Ssws(token), Arc::new(OrgGovernor::new(2)), options).expect("a client");
         for url in [
             format!("http://127.0.0.1:{port}/api/v1/logs?after=x"),
-            format!("http://localhost:1/api/v1/logs"),
+            "http://localhost:1/api/v1/logs".to_string(),
             "http://user:pw@127.0.0.1:1/api/v1/logs".to_string(),
         ] {
             let url = Url::parse(&url).expect("a URL");
