@@ -3,9 +3,6 @@
 //! now, and that sync writes it again; the operator's own deletions (apps gone from Okta) were announced
 //! before they were sent and are ignored, so they never cause a sync.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
-
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use kube::core::PartialObjectMeta;
@@ -17,30 +14,6 @@ use super::context::Context;
 use super::state::key_of;
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaIntegration};
 use crate::sync::lock;
-
-/// Deletions announced and not yet seen; past this many the oldest knowledge is dropped (a missed watch
-/// event must not let the set grow for ever: at worst one extra sync).
-const MAX_EXPECTED: usize = 100_000;
-
-/// Names ("namespace/name") of OktaApps the operator is deleting itself.
-#[derive(Default)]
-pub(crate) struct ExpectedDeletions(Mutex<HashSet<String>>);
-
-impl ExpectedDeletions {
-    /// Called before the operator deletes an OktaApp.
-    pub(crate) fn expect(&self, namespace: &str, name: &str) {
-        let mut set = lock(&self.0);
-        if set.len() >= MAX_EXPECTED {
-            set.clear();
-        }
-        set.insert(key_of(namespace, name));
-    }
-
-    /// Whether the deletion was the operator's own (and forgets it).
-    fn take(&self, namespace: &str, name: &str) -> bool {
-        lock(&self.0).remove(&key_of(namespace, name))
-    }
-}
 
 /// The OktaIntegration that owns an OktaApp as its controller.
 fn owner(app: &PartialObjectMeta<OktaApp>) -> Option<(String, String)> {
@@ -88,22 +61,4 @@ pub(crate) fn deletions(
             Err(e) => Some(Err(e)),
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_operators_own_deletions_are_told_apart_and_the_set_stays_bounded() {
-        let expected = ExpectedDeletions::default();
-        expected.expect("team-a", "acme-0oa1");
-        assert!(expected.take("team-a", "acme-0oa1"));
-        assert!(!expected.take("team-a", "acme-0oa1"), "seen once");
-        assert!(!expected.take("team-a", "acme-0oa2"), "a deletion by someone else");
-        for i in 0..MAX_EXPECTED + 10 {
-            expected.expect("ns", &format!("n{i}"));
-        }
-        assert!(lock(&expected.0).len() <= MAX_EXPECTED);
-    }
 }

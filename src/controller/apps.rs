@@ -3,65 +3,23 @@
 //! Okta, and paced (bounded concurrency and a client-side rate) so 10,000 apps never flood the API server.
 //! OktaApps the operator does not own are left alone.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use super::context::Context;
+use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::steps::apply::FIELD_MANAGER;
-use super::steps::compose::time;
+use super::shared::{API_VERSION, FIELD_MANAGER, delete_if_present, object_name, object_names, time};
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
 use crate::sync::lock;
-
-const MAX_NAME: usize = 253;
-
-/// `<integration>-<app id in lower case>`, any character a Kubernetes name cannot hold as `-`, shortened
-/// with a hash when it would pass 253 characters (the hash is of the id as given, so ids that differ only
-/// in what was replaced still differ).
-pub(crate) fn object_name(integration: &str, app_id: &str) -> String {
-    let id: String = app_id
-        .chars()
-        .map(|c| c.to_ascii_lowercase())
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' { c } else { '-' })
-        .collect();
-    let full = format!("{integration}-{id}");
-    if full.len() <= MAX_NAME && id == app_id.to_ascii_lowercase() {
-        return full;
-    }
-    let hash = crate::okta::Fingerprint::of(&[integration.as_bytes(), b"/", app_id.as_bytes()]);
-    let suffix: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();
-    let mut prefix: String = full.chars().take(MAX_NAME - suffix.len() - 1).collect();
-    while prefix.ends_with(['-', '.']) {
-        prefix.pop();
-    }
-    format!("{prefix}-{suffix}")
-}
-
-/// Names for a batch of app ids; two ids equal but for case get distinct names.
-fn names(integration: &str, ids: &[&str]) -> HashMap<String, String> {
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut out = HashMap::new();
-    let mut sorted: Vec<&str> = ids.to_vec();
-    sorted.sort_unstable();
-    for id in sorted {
-        let mut name = object_name(integration, id);
-        if !taken.insert(name.clone()) {
-            let exact = crate::okta::Fingerprint::of(&[id.as_bytes()]);
-            name = object_name(integration, &format!("{id}-{:02x}{:02x}{:02x}", exact.0[0], exact.0[1], exact.0[2]));
-            taken.insert(name.clone());
-        }
-        out.insert(id.to_string(), name);
-    }
-    out
-}
 
 /// A client-side pace: at most `per_second` writes a second.
 struct Pace {
@@ -179,7 +137,7 @@ impl Publisher<'_> {
         app_id: &str,
         status: &OktaAppStatus,
         current: Option<&Current>,
-    ) -> Result<u64, kube::Error> {
+    ) -> Result<u64, WriteError> {
         let used = if status.sso_events > 0 { "true" } else { "false" };
         let meta_ok = current.is_some_and(|c| {
             c.used.as_deref() == Some(used)
@@ -189,10 +147,10 @@ impl Publisher<'_> {
         let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
         let mut writes = 0;
         if !meta_ok {
-            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx.fence.check()?;
             self.pace.wait().await;
             let object = json!({
-                "apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp",
+                "apiVersion": API_VERSION, "kind": "OktaApp",
                 "metadata": {"name": name, "labels": {INTEGRATION_LABEL: self.integration, USED_LABEL: used}, "ownerReferences": [self.owner]},
                 "spec": {"integration": self.integration, "appId": app_id},
             });
@@ -200,24 +158,20 @@ impl Publisher<'_> {
             writes += 1;
         }
         if !status_ok {
-            self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+            self.ctx.fence.check()?;
             self.pace.wait().await;
-            let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaApp", "status": status});
+            let patch = json!({"apiVersion": API_VERSION, "kind": "OktaApp", "status": status});
             self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
             writes += 1;
         }
         Ok(writes)
     }
 
-    async fn delete(&self, name: &str) -> Result<u64, kube::Error> {
-        self.ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
+    async fn delete(&self, name: &str) -> Result<u64, WriteError> {
+        self.ctx.fence.check()?;
         self.pace.wait().await;
         self.ctx.expected_deletions.expect(&self.namespace, name);
-        match self.api.delete(name, &DeleteParams::background()).await {
-            Ok(_) => Ok(1),
-            Err(kube::Error::Api(e)) if e.code == 404 => Ok(0),
-            Err(e) => Err(e),
-        }
+        Ok(u64::from(delete_if_present(&self.api, name).await?))
     }
 }
 
@@ -256,7 +210,7 @@ fn plan(
     desired: BTreeMap<String, OktaAppStatus>,
 ) -> (Vec<Work>, Vec<String>) {
     let ids: Vec<&str> = desired.keys().map(String::as_str).collect();
-    let named = names(integration, &ids);
+    let named = object_names(integration, &ids);
     let mut by_name: HashMap<String, (String, Current)> =
         current.into_iter().map(|(id, c)| (c.name.clone(), (id, c))).collect();
     let work: Vec<Work> = desired
@@ -277,7 +231,7 @@ async fn reconcile_apps(
     obj: &OktaIntegration,
     engine: &OrgState,
     output: &SyncOutput,
-) -> Result<u64, kube::Error> {
+) -> Result<u64, WriteError> {
     let namespace = obj.namespace().unwrap_or_default();
     let integration = obj.name_any();
     let uid = obj.uid().unwrap_or_default();
@@ -353,21 +307,5 @@ mod tests {
         let (work, stale) = plan("acme", vec![("0oa9".into(), current("acme-0oa9"))], desired(&[]));
         assert!(work.is_empty());
         assert_eq!(stale, vec!["acme-0oa9".to_string()]);
-    }
-
-    #[test]
-    fn names_are_valid_and_short_and_distinct() {
-        assert_eq!(object_name("acme", "0oaAbC123"), "acme-0oaabc123");
-        let long = "a".repeat(250);
-        let name = object_name(&long, "0oa1");
-        assert!(name.len() <= 253, "{}", name.len());
-        assert_ne!(name, object_name(&long, "0oa2"));
-        assert!(name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()));
-        let n = names("acme", &["0oaAB", "0oaab"]);
-        assert_ne!(n["0oaAB"], n["0oaab"]);
-        assert!(n["0oaAB"].starts_with("acme-0oaab"));
-        let wide = object_name("acme", &"é".repeat(200));
-        assert!(wide.len() <= 253 && wide.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
-        assert_ne!(object_name("acme", "0oa_1"), object_name("acme", "0oa-1"), "a replaced character keeps ids apart");
     }
 }

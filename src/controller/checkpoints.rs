@@ -10,15 +10,14 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use k8s_openapi::ByteString;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
-use super::apps::object_name;
 use super::context::Context;
+use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::steps::apply::FIELD_MANAGER;
-use super::steps::compose::time;
+use super::shared::{API_VERSION, FIELD_MANAGER, delete_if_present, object_name, time};
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
 use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
@@ -202,7 +201,7 @@ async fn delete_others(
     api: &Api<OktaSyncState>,
     obj: &OktaIntegration,
     id: &str,
-) -> Result<(), kube::Error> {
+) -> Result<(), WriteError> {
     let uid = obj.uid().unwrap_or_default();
     let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any())).limit(4);
     loop {
@@ -211,12 +210,8 @@ async fn delete_others(
             if old.spec.checkpoint == id || !old.owner_references().iter().any(|o| o.uid == uid) {
                 continue;
             }
-            ctx.fence.check().map_err(|e| kube::Error::Service(Box::new(e)))?;
-            match api.delete(&old.name_any(), &DeleteParams::background()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(e)) if e.code == 404 => {}
-                Err(e) => return Err(e),
-            }
+            ctx.fence.check()?;
+            delete_if_present(api, &old.name_any()).await?;
         }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
@@ -230,18 +225,17 @@ async fn write(
     ctx: &Context,
     obj: &OktaIntegration,
     encoded: &checkpoint::Encoded,
-) -> Result<CheckpointStatus, kube::Error> {
+) -> Result<CheckpointStatus, WriteError> {
     let api = api(ctx, obj);
-    let fenced = |e| kube::Error::Service(Box::new(e));
     let skip = encoded.bytes.is_none();
     let chunks: Vec<&[u8]> = encoded.bytes.as_deref().map(|b| b.chunks(PART_BYTES).collect()).unwrap_or_default();
     let id = format!("{:x}", Utc::now().timestamp_millis());
     let owner = obj.controller_owner_ref(&());
     for (i, chunk) in chunks.iter().enumerate() {
-        ctx.fence.check().map_err(fenced)?;
+        ctx.fence.check()?;
         let name = object_name(&obj.name_any(), &format!("state-{i}"));
         let object = json!({
-            "apiVersion": "dti.dev/v1alpha1", "kind": "OktaSyncState",
+            "apiVersion": API_VERSION, "kind": "OktaSyncState",
             "metadata": {"name": name, "labels": {INTEGRATION_LABEL: obj.name_any()}, "ownerReferences": [owner]},
             "spec": {"integration": obj.name_any(), "checkpoint": id, "part": i, "parts": chunks.len(), "format": FORMAT, "data": ByteString(chunk.to_vec())},
         });

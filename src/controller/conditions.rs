@@ -5,6 +5,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+use crate::discovery::{CredentialKind, SyncError};
+use crate::okta::ErrorClass;
+
 /// The condition types, in the order status lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ConditionType {
@@ -240,6 +243,17 @@ pub(crate) fn merge(
         });
     }
     out
+}
+
+/// The condition reason for a classified failure: one mapping, used for access checks and sync outcomes.
+pub(crate) fn reason_for(error: &SyncError) -> Reason {
+    match error {
+        SyncError::Credentials { kind: CredentialKind::ApiToken, .. } => Reason::InvalidToken,
+        SyncError::Credentials { kind: CredentialKind::OAuth, .. } => Reason::ClientRejected,
+        SyncError::Permission { .. } => Reason::PermissionDenied,
+        SyncError::Okta(e) if e.class() == ErrorClass::Server => Reason::InvalidResponse,
+        SyncError::Okta(_) => Reason::Unreachable,
+    }
 }
 
 #[cfg(test)]

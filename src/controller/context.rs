@@ -71,11 +71,11 @@ pub(crate) struct Context {
     pub(crate) sync_slots: Arc<Semaphore>,
     pub(crate) options: Options,
     pub(crate) fence: Fence,
-    pub(crate) jobs: super::jobs::Tracker,
+    pub(crate) jobs: super::tracker::Tracker,
     /// Seals and checks every checkpoint.
     pub(crate) checkpoint_key: super::checkpoint_key::CheckpointKey,
     /// OktaApps the operator is deleting itself (their watch events cause no sync).
-    pub(crate) expected_deletions: super::app_watch::ExpectedDeletions,
+    pub(crate) expected_deletions: super::tracker::ExpectedDeletions,
     triggers: Mutex<Vec<UnboundedSender<ObjectRef<OktaIntegration>>>>,
 }
 
@@ -104,7 +104,7 @@ impl Context {
             sync_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
             options,
             fence,
-            jobs: super::jobs::Tracker::default(),
+            jobs: super::tracker::Tracker::default(),
             checkpoint_key,
             expected_deletions: Default::default(),
             triggers: Mutex::new(Vec::new()),

@@ -4,10 +4,8 @@
 //! hands its outcome to the controller, which writes status.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Notify;
 
 use chrono::Utc;
 use kube::ResourceExt;
@@ -23,45 +21,6 @@ use crate::crd::{OktaIntegration, parse_go_duration, parse_usage_window};
 use crate::discovery::{OrgState, Progress, SyncConfig, SyncError};
 use crate::okta::OktaError;
 use crate::sync::lock;
-
-/// Counts live job tasks, so a shutdown can wait until they have all stopped before the lease goes.
-#[derive(Clone, Default)]
-pub(crate) struct Tracker(Arc<(AtomicUsize, Notify)>);
-
-/// Held by a job task; dropped when it ends or is aborted.
-struct Alive(Tracker);
-
-impl Drop for Alive {
-    fn drop(&mut self) {
-        (self.0).0.0.fetch_sub(1, Ordering::SeqCst);
-        (self.0).0.1.notify_waiters();
-    }
-}
-
-impl Tracker {
-    fn enter(&self) -> Alive {
-        self.0.0.fetch_add(1, Ordering::SeqCst);
-        Alive(self.clone())
-    }
-
-    pub(crate) fn live(&self) -> usize {
-        self.0.0.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no job task is alive (or `timeout` passed); true when idle.
-    pub(crate) async fn wait_idle(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.0.1.notified();
-            if self.live() == 0 {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.live() == 0;
-            }
-        }
-    }
-}
 
 /// Everything a job needs, taken when it starts.
 struct Job {

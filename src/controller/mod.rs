@@ -12,6 +12,7 @@ mod checkpoint_key;
 mod checkpoints;
 mod conditions;
 mod context;
+mod error;
 mod events;
 mod finalizers;
 mod jobs;
@@ -21,8 +22,10 @@ mod outcome;
 mod reconcile;
 mod restore;
 mod server;
+mod shared;
 mod state;
 mod steps;
+mod tracker;
 mod watch;
 
 use std::net::SocketAddr;
@@ -35,6 +38,7 @@ use kube::{Api, Client};
 
 pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
+pub(crate) use error::RunError;
 pub(crate) use metrics::reference_markdown as metrics_reference;
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
@@ -53,18 +57,6 @@ pub(crate) fn reasons_reference() -> String {
 
 use crate::crd::OktaIntegration;
 use crate::okta::GovernorRegistry;
-
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum RunError {
-    #[error("cannot connect to Kubernetes: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("cannot serve metrics on {addr}: {source}")]
-    Metrics { addr: SocketAddr, source: std::io::Error },
-    #[error("lost the leader lease; exiting so a fresh start can wait for it again")]
-    LostLease,
-    #[error(transparent)]
-    CheckpointKey(#[from] checkpoint_key::KeyError),
-}
 
 /// Where and how the operator runs.
 pub(crate) struct RunConfig {

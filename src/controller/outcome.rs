@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::conditions::reason_for;
 use super::events::{EventReason, Notice};
+use super::shared::time;
 use super::state::{IntegrationState, Problem, Results, RunningJob};
-use super::steps::compose::time;
-use super::steps::validate::reason_for;
 use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
 use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;

@@ -10,50 +10,12 @@ use kube::runtime::controller::Action;
 use tracing::Instrument;
 
 use super::context::Context;
-use super::leader::Fenced;
+pub(crate) use super::error::Error;
 use super::restore::restore;
 use super::state::key_of;
 use super::steps;
 use crate::crd::{OktaIntegration, parse_go_duration};
 use crate::sync::lock;
-
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Error {
-    #[error("object has no namespace")]
-    NoNamespace,
-    #[error("cannot write status: {0}")]
-    StatusWrite(#[source] kube::Error),
-    #[error("cannot publish an event: {0}")]
-    EventWrite(#[source] kube::Error),
-    #[error(transparent)]
-    Fenced(#[from] Fenced),
-}
-
-/// A short label for a Kubernetes API error: the API's reason (Conflict, Forbidden, ...) or how the
-/// request failed to get an answer at all.
-fn kube_cause(e: &kube::Error) -> String {
-    match e {
-        kube::Error::Api(status) => {
-            let reason = if status.reason.is_empty() { status.code.to_string() } else { status.reason.clone() };
-            reason.to_ascii_lowercase()
-        }
-        kube::Error::HyperError(_) | kube::Error::Service(_) => "transport".into(),
-        kube::Error::SerdeError(_) => "decode".into(),
-        _ => "other".into(),
-    }
-}
-
-impl Error {
-    /// `<what>_<cause>`: the operation and the nested error's cause, as controller-rs labels errors.
-    pub(crate) fn metric_label(&self) -> String {
-        match self {
-            Error::NoNamespace => "no_namespace".into(),
-            Error::StatusWrite(e) => format!("status_write_{}", kube_cause(e)),
-            Error::EventWrite(e) => format!("event_write_{}", kube_cause(e)),
-            Error::Fenced(_) => "fenced".into(),
-        }
-    }
-}
 
 /// Entry point for kube-runtime's Controller: read the Secret → validate → schedule → compose → apply.
 pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -97,6 +59,7 @@ pub(crate) fn error_policy(obj: Arc<OktaIntegration>, error: &Error, ctx: Arc<Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::leader::Fenced;
 
     #[test]
     fn error_labels_name_the_nested_cause() {

@@ -32,7 +32,7 @@ pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegration
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::controller::steps::compose::time;
+    use crate::controller::shared::time;
     use crate::crd::{LastSync, Summary};
 
     fn last(result: SyncResult) -> LastSync {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use super::RunError;
+use super::error::RunError;
 use super::metrics::Metrics;
 
 #[derive(Clone)]

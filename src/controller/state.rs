@@ -113,7 +113,7 @@ impl IntegrationState {
 
     pub(crate) fn notify(&mut self, notice: Notice) {
         // Bounded: during a long outage only the newest notices wait to be published.
-        if self.notices.len() >= 32 {
+        if self.notices.len() >= super::shared::NOTICE_CAP {
             self.notices.remove(0);
         }
         self.notices.push(notice);

@@ -8,12 +8,11 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use crate::controller::context::Context;
-use crate::controller::reconcile::Error;
+use crate::controller::error::Error;
+use crate::controller::shared::{API_VERSION, FIELD_MANAGER, NOTICE_CAP};
 use crate::controller::state::IntegrationState;
 use crate::crd::{OktaIntegration, OktaIntegrationStatus};
 use crate::sync::lock;
-
-pub(crate) const FIELD_MANAGER: &str = "dti-operator";
 
 /// Writes `desired` unless the object already shows it.
 pub(crate) async fn status(
@@ -29,7 +28,7 @@ pub(crate) async fn status(
     ctx.fence.check()?;
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &namespace);
-    let patch = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "status": desired});
+    let patch = json!({"apiVersion": API_VERSION, "kind": "OktaIntegration", "status": desired});
     api.patch_status(&obj.name_any(), &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
         .await
         .map_err(Error::StatusWrite)?;
@@ -37,9 +36,6 @@ pub(crate) async fn status(
     lock(state).conditions = desired.conditions;
     Ok(())
 }
-
-/// Notices kept for a later attempt while the API server is away; older ones beyond this are dropped.
-const QUEUED_NOTICES: usize = 32;
 
 /// An answer that no retry can change (the event is invalid, forbidden, or its namespace is gone).
 fn never_publishable(err: &kube::Error) -> bool {
@@ -72,7 +68,7 @@ pub(crate) async fn notices(
                 let newer = std::mem::take(&mut st.notices);
                 st.notices = pending[i..].to_vec();
                 st.notices.extend(newer);
-                let excess = st.notices.len().saturating_sub(QUEUED_NOTICES);
+                let excess = st.notices.len().saturating_sub(NOTICE_CAP);
                 st.notices.drain(..excess);
                 return Err(e);
             }

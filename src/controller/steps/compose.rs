@@ -3,17 +3,12 @@
 //! except timestamps of real transitions, so an idle resync composes the same status and writes nothing.
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 
 use crate::controller::conditions::{ConditionType, Desired, Reason, merge};
 use crate::controller::state::{IntegrationState, Problem};
 use crate::crd::{LastSync, OktaIntegration, OktaIntegrationStatus, SyncResult};
 
-/// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
-pub(crate) fn time(t: DateTime<Utc>) -> Time {
-    Time(Timestamp::from_second(t.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH))
-}
+pub(crate) use crate::controller::shared::time;
 
 fn summary_line(st: &IntegrationState, window: &str) -> String {
     match &st.results {

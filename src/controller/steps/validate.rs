@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::secret::{Credentials, Material};
-use crate::controller::conditions::Reason;
+use crate::controller::conditions::{Reason, reason_for};
 use crate::controller::context::Context;
 use crate::controller::events::{EventReason, Notice};
 use crate::controller::state::{AccessCheck, AccessKey, IntegrationState, Problem};
 use crate::crd::{AccessStatus, OktaIntegration, Permission};
 use crate::discovery::{AccessReport, CredentialKind, Need, SyncError, check_access};
 use crate::okta::oauth::OAuthSession;
-use crate::okta::{Auth, ErrorClass, Fingerprint, OrgUrl};
+use crate::okta::{Auth, Fingerprint, OrgUrl};
 use crate::sync::lock;
 
 /// What a sync needs once validation passed.
@@ -24,17 +24,6 @@ pub(crate) struct Validated {
     pub(crate) kind: CredentialKind,
     /// The Secret's credentials as the access check knows them: a job's findings apply only to these.
     pub(crate) fingerprint: Fingerprint,
-}
-
-/// The condition reason for a classified failure: one mapping, used for access checks and sync outcomes.
-pub(crate) fn reason_for(error: &SyncError) -> Reason {
-    match error {
-        SyncError::Credentials { kind: CredentialKind::ApiToken, .. } => Reason::InvalidToken,
-        SyncError::Credentials { kind: CredentialKind::OAuth, .. } => Reason::ClientRejected,
-        SyncError::Permission { .. } => Reason::PermissionDenied,
-        SyncError::Okta(e) if e.class() == ErrorClass::Server => Reason::InvalidResponse,
-        SyncError::Okta(_) => Reason::Unreachable,
-    }
 }
 
 /// The event that announces an access problem (or its end).

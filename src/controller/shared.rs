@@ -1,0 +1,97 @@
+//! Helpers the whole controller shares, importing nothing from it: the field manager and API version of
+//! every write, the time format of status, the names of owned objects, a delete that tolerates a
+//! missing object, and the notice cap.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::DeleteParams;
+
+/// The server-side apply field manager of every write.
+pub(crate) const FIELD_MANAGER: &str = "dti-operator";
+/// apiVersion of every object the operator writes.
+pub(crate) const API_VERSION: &str = "dti.dev/v1alpha1";
+/// Events kept for a later attempt per integration while the API server is away (the newest win).
+pub(crate) const NOTICE_CAP: usize = 32;
+const MAX_NAME: usize = 253;
+
+/// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
+pub(crate) fn time(t: DateTime<Utc>) -> Time {
+    Time(Timestamp::from_second(t.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH))
+}
+
+/// `<integration>-<id in lower case>`, any character a Kubernetes name cannot hold as `-`, shortened
+/// with a hash when it would pass 253 characters (the hash is of the id as given, so ids that differ only
+/// in what was replaced still differ).
+pub(crate) fn object_name(integration: &str, id: &str) -> String {
+    let safe: String = id
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' { c } else { '-' })
+        .collect();
+    let full = format!("{integration}-{safe}");
+    if full.len() <= MAX_NAME && safe == id.to_ascii_lowercase() {
+        return full;
+    }
+    let hash = crate::okta::Fingerprint::of(&[integration.as_bytes(), b"/", id.as_bytes()]);
+    let suffix: String = hash.0.iter().map(|b| format!("{b:02x}")).collect();
+    let mut prefix: String = full.chars().take(MAX_NAME - suffix.len() - 1).collect();
+    while prefix.ends_with(['-', '.']) {
+        prefix.pop();
+    }
+    format!("{prefix}-{suffix}")
+}
+
+/// Names for a batch of app ids; two ids equal but for case get distinct names.
+pub(crate) fn object_names(integration: &str, ids: &[&str]) -> HashMap<String, String> {
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut out = HashMap::new();
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    for id in sorted {
+        let mut name = object_name(integration, id);
+        if !taken.insert(name.clone()) {
+            let exact = crate::okta::Fingerprint::of(&[id.as_bytes()]);
+            name = object_name(integration, &format!("{id}-{:02x}{:02x}{:02x}", exact.0[0], exact.0[1], exact.0[2]));
+            taken.insert(name.clone());
+        }
+        out.insert(id.to_string(), name);
+    }
+    out
+}
+
+/// Deletes `name` in the background; true when it existed (a 404 is no error: it is gone either way).
+pub(crate) async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<bool, kube::Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_valid_and_short_and_distinct() {
+        assert_eq!(object_name("acme", "0oaAbC123"), "acme-0oaabc123");
+        let long = "a".repeat(250);
+        let name = object_name(&long, "0oa1");
+        assert!(name.len() <= 253, "{}", name.len());
+        assert_ne!(name, object_name(&long, "0oa2"));
+        assert!(name.chars().last().is_some_and(|c| c.is_ascii_alphanumeric()));
+        let n = object_names("acme", &["0oaAB", "0oaab"]);
+        assert_ne!(n["0oaAB"], n["0oaab"]);
+        assert!(n["0oaAB"].starts_with("acme-0oaab"));
+        let wide = object_name("acme", &"é".repeat(200));
+        assert!(wide.len() <= 253 && wide.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        assert_ne!(object_name("acme", "0oa_1"), object_name("acme", "0oa-1"), "a replaced character keeps ids apart");
+    }
+}
