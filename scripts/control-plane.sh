@@ -46,13 +46,26 @@ bin_path() {
   esac
 }
 
+# quietly NAME COMMAND...: runs a Go command with its output (module downloads, compiler chatter) in
+# $CACHE/logs/NAME.log instead of the terminal; on failure the log's last lines are shown.
+quietly() {
+  local name=$1
+  shift
+  mkdir -p "$CACHE/logs"
+  local logfile="$CACHE/logs/$name.log"
+  if ! "$@" >"$logfile" 2>&1; then
+    tail -n 30 "$logfile" >&2
+    die "building $name failed (whole log: $logfile)"
+  fi
+}
+
 # go_build MODULE_DIR PACKAGE OUTPUT [LDFLAGS]: builds into a temp file and renames, so a killed build never leaves a half binary.
 go_build() {
   local dir=$1 pkg=$2 out=$3 ldflags=${4:-}
   mkdir -p "$BIN_DIR"
-  log "building $(basename "$out") (first run only; cached afterwards)"
+  log "building $(basename "$out") (first run only; cached afterwards; log in $CACHE/logs)"
   local start=$SECONDS
-  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$pkg")
+  quietly "$(basename "$out")" env -C "$dir" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$pkg"
   mv "$out.tmp.$$" "$out"
   log "built $(basename "$out") in $((SECONDS - start))s"
 }
@@ -62,17 +75,19 @@ go_build() {
 # instead of Kubernetes 1.20.
 build_helm() {
   local out=$1 gomod client_go minor tmp="$BIN_DIR/.helm.$$"
-  mkdir -p "$tmp"
-  log "building helm-$HELM_VERSION (first run only; cached afterwards)"
-  gomod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  mkdir -p "$tmp" "$CACHE/logs"
+  log "building helm-$HELM_VERSION (first run only; cached afterwards; log in $CACHE/logs)"
+  local start=$SECONDS
+  gomod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" 2>"$CACHE/logs/helm-download.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
   client_go=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")
   minor=${client_go#v0.}
   minor=${minor%%.*}
   local pkg=helm.sh/helm/v3
-  CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $pkg/internal/version.version=$HELM_VERSION \
+  quietly "helm-$HELM_VERSION" env CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $pkg/internal/version.version=$HELM_VERSION \
     -X $pkg/internal/version.gitTreeState=clean -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor \
     -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor" "$pkg/cmd/helm@$HELM_VERSION"
   mv "$tmp/helm" "$out" && rmdir "$tmp"
+  log "built helm-$HELM_VERSION in $((SECONDS - start))s"
 }
 
 # promtool or prometheus from Prometheus's module, with the version its release build stamps.
@@ -83,7 +98,7 @@ build_prometheus() {
   mkdir -p "$tmp"
   log "building $name-$PROMETHEUS_VERSION (first run only, a few minutes; cached afterwards)"
   local start=$SECONDS
-  CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $v.Version=$release -X $v.Branch=release" \
+  quietly "$name-$PROMETHEUS_VERSION" env CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X $v.Version=$release -X $v.Branch=release" \
     "github.com/prometheus/prometheus/cmd/$name@$PROMETHEUS_VERSION"
   mv "$tmp/$name" "$out" && rmdir "$tmp"
   log "built $name-$PROMETHEUS_VERSION in $((SECONDS - start))s"

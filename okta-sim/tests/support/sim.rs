@@ -73,13 +73,24 @@ pub fn next_link(response: &reqwest::Response) -> Option<String> {
 
 /// Okta's public OpenAPI spec, read where the team keeps it (never copied into this repository);
 /// DTI_OKTA_OPENAPI_DIR points elsewhere.
-pub fn openapi_spec(file: &str) -> PathBuf {
+/// Okta's OpenAPI spec file, from `DTI_OKTA_OPENAPI_DIR` or `../shared/okta-openapi` beside the clone (it is
+/// not in the repository). None when it is absent outside CI, after saying so; under CI (`CI=true`) a
+/// missing spec fails the test, so a green CI always means the answers were checked against it.
+pub fn openapi_spec(file: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("DTI_OKTA_OPENAPI_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| super::repo_root().join("../shared/okta-openapi"));
     let path = dir.join(file);
-    assert!(path.exists(), "Okta's OpenAPI spec is expected at {} (set DTI_OKTA_OPENAPI_DIR)", path.display());
-    path
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "Okta's OpenAPI spec is not at {} (it lives beside the repository, in ../shared/okta-openapi, or where DTI_OKTA_OPENAPI_DIR says)",
+        path.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}: under CI it must be there");
+    eprintln!("SKIPPED: {why}; the answers were not checked against the spec");
+    None
 }
 
 /// The Python interpreter of the fidelity tests' venv (created on first use by scripts/python-env.sh).
