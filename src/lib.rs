@@ -7,6 +7,7 @@
 //! Kubernetes inside) · `controller` (the operator; no Okta HTTP inside) · `cli` (the commands).
 //! okta-sim, the Okta the tests talk to, is a crate of its own and shares no code with any of these.
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod controller;

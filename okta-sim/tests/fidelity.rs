@@ -38,13 +38,8 @@ fn answers_validate_against_oktas_openapi_spec() {
     };
     let sim = Sim::start(&["--scale", "small", "--token", "full=all", "--token", "nologs=users,apps"]);
     let script = support::repo_root().join("okta-sim/tests/python/validate_openapi.py");
-    let out = run_python(&[
-        script.to_str().expect("utf-8"),
-        spec.to_str().expect("utf-8"),
-        &sim.base,
-        "full",
-        "nologs",
-    ]);
+    let out =
+        run_python(&[script.to_str().expect("utf-8"), spec.to_str().expect("utf-8"), &sim.base, "full", "nologs"]);
     let summary: Value = serde_json::from_str(out.trim()).expect("summary");
     assert_eq!(summary["failures"], 0);
     assert_eq!(summary["signOnModes"].as_array().map(Vec::len), Some(10), "every signOnMode served: {summary}");

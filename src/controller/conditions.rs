@@ -262,8 +262,8 @@ mod tests {
 
     #[test]
     fn transition_time_is_kept_while_status_holds() {
-        let t0 = Timestamp::from_second(1_700_000_000).unwrap(); // ok: test
-        let t1 = Timestamp::from_second(1_700_000_600).unwrap(); // ok: test
+        let t0 = Timestamp::from_second(1_700_000_000).unwrap();
+        let t1 = Timestamp::from_second(1_700_000_600).unwrap();
         let ready = |status, reason, message: &str| Desired::new(ConditionType::Ready, status, reason, message);
         let first = merge(&[], &[ready(false, Reason::Progressing, "first sync")], Some(1), t0);
         let same = merge(&first, &[ready(false, Reason::Progressing, "still")], Some(1), t1);

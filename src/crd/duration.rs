@@ -68,10 +68,10 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600)); // ok: test
-        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400)); // ok: test
-        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400)); // ok: test
-        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250)); // ok: test
+        assert_eq!(parse_go_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_go_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("1.5h").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_go_duration("250ms").unwrap(), Duration::from_millis(250));
         for bad in ["", "h", "5", "5d", "1h-3m", "m5"] {
             assert!(parse_go_duration(bad).is_err(), "{bad} should be refused");
         }
@@ -79,8 +79,8 @@ mod tests {
 
     #[test]
     fn usage_windows() {
-        assert_eq!(parse_usage_window("30d").unwrap(), Duration::from_secs(30 * 86_400)); // ok: test
-        assert_eq!(parse_usage_window("1d").unwrap(), Duration::from_secs(86_400)); // ok: test
+        assert_eq!(parse_usage_window("30d").unwrap(), Duration::from_secs(30 * 86_400));
+        assert_eq!(parse_usage_window("1d").unwrap(), Duration::from_secs(86_400));
         for bad in ["0d", "91d", "120d", "30", "d", "7h"] {
             assert!(parse_usage_window(bad).is_err(), "{bad} should be refused");
         }
@@ -103,7 +103,7 @@ mod proptests {
         fn go_durations_round_trip(h in 0u64..1000, m in 0u64..60, s in 0u64..60, ms in 0u64..1000) {
             let text = format!("{h}h{m}m{s}s{ms}ms");
             let want = Duration::from_millis(((h * 60 + m) * 60 + s) * 1000 + ms);
-            let got = parse_go_duration(&text).expect("a Go duration"); // ok: test
+            let got = parse_go_duration(&text).expect("a Go duration");
             prop_assert!(got.abs_diff(want) < Duration::from_micros(1), "{text}: {got:?} vs {want:?}");
         }
 

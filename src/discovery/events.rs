@@ -232,7 +232,7 @@ mod tests {
     use super::*;
 
     fn event(json: &str) -> Result<Event, &'static str> {
-        serde_json::from_str::<RawEvent>(json).unwrap().check() // ok: test
+        serde_json::from_str::<RawEvent>(json).unwrap().check()
     }
 
     fn sign_ins() -> HashSet<String> {
@@ -251,11 +251,11 @@ mod tests {
         };
         let app_user_first = r#"[{"id":"0ua1","type":"AppUser"},{"id":"0oa1","type":"AppInstance"}]"#;
         let s = sign_ins();
-        let e = event(&base("user.authentication.sso", "User", "SUCCESS", app_user_first)).unwrap(); // ok: test
+        let e = event(&base("user.authentication.sso", "User", "SUCCESS", app_user_first)).unwrap();
         assert!(
             matches!(e.meaning(&s), Meaning::SignIn { ref app, ref user, key: Some(_) } if app == "0oa1" && user == "00u1")
         );
-        let oidc = event(&base("app.oauth2.signon", "User", "SUCCESS", app_user_first)).unwrap(); // ok: test
+        let oidc = event(&base("app.oauth2.signon", "User", "SUCCESS", app_user_first)).unwrap();
         assert_eq!(e.meaning(&s), oidc.meaning(&s), "one transaction, one sign-in key");
         let radius = event(&base(
             "user.authentication.auth_via_radius",
@@ -263,7 +263,7 @@ mod tests {
             "SUCCESS",
             r#"[{"id":"0oa9","type":"AppInstance"}]"#,
         ))
-        .unwrap(); // ok: test
+        .unwrap();
         assert!(matches!(radius.meaning(&s), Meaning::SignIn { .. }));
         for nothing in [
             base("user.authentication.sso", "User", "FAILURE", app_user_first),
@@ -272,7 +272,7 @@ mod tests {
             base("user.authentication.auth_via_richclient", "User", "SUCCESS", app_user_first),
             base("policy.evaluate_sign_on", "User", "SUCCESS", app_user_first),
         ] {
-            assert_eq!(event(&nothing).unwrap().meaning(&s), Meaning::Nothing, "{nothing}"); // ok: test
+            assert_eq!(event(&nothing).unwrap().meaning(&s), Meaning::Nothing, "{nothing}");
         }
     }
 
@@ -280,7 +280,7 @@ mod tests {
     fn change_events_name_what_changed() {
         let with = |kind: &str, targets: &str| {
             event(&format!(r#"{{"published":"2026-01-01T00:00:00Z","eventType":"{kind}","outcome":{{"result":"SUCCESS"}},"actor":{{"id":"00uadmin","type":"User"}},"target":{targets}}}"#))
-                .unwrap() // ok: test
+                .unwrap()
                 .meaning(&sign_ins())
         };
         assert_eq!(

@@ -142,7 +142,7 @@ mod tests {
     use super::*;
 
     fn record(json: &str) -> Result<AppRecord, &'static str> {
-        serde_json::from_str::<RawApp>(json).unwrap().check() // ok: test
+        serde_json::from_str::<RawApp>(json).unwrap().check()
     }
 
     #[test]
@@ -167,13 +167,13 @@ mod tests {
             ),
         ];
         for (json, kind) in cases {
-            assert_eq!(record(json).unwrap().kind, kind, "{json}"); // ok: test
+            assert_eq!(record(json).unwrap().kind, kind, "{json}");
         }
     }
 
     #[test]
     fn missing_fields() {
-        let app = record(r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#).unwrap(); // ok: test
+        let app = record(r#"{"id":"0oa1","name":"slack","label":null,"status":"ACTIVE","signOnMode":null}"#).unwrap();
         assert_eq!((app.label.as_str(), app.sign_on_mode.as_str()), ("slack", "UNKNOWN"));
         assert!(record(r#"{"id":null,"name":"slack","status":"ACTIVE"}"#).is_err());
         assert!(record(r#"{"id":"0oa1","name":"slack","status":null}"#).is_err());
@@ -182,7 +182,7 @@ mod tests {
             r#"{{"id":"0oa1","name":"x","label":"\u001b[2J{}","status":"ACTIVE"}}"#,
             "A".repeat(10_000)
         ))
-        .unwrap(); // ok: test
+        .unwrap();
         assert!(hostile.label.len() <= 256 && !hostile.label.contains('\u{1b}'));
     }
 }

@@ -102,12 +102,12 @@ mod tests {
     fn unusable_records_are_skipped_and_counted_until_one_percent() {
         let mut skips = Skips::default();
         let page = br#"[{"id":"a"},{"id":null},{"id":"b","extra":[1,2]},{"id":7},"x"]"#;
-        let got = parse_page::<Thing>(page, "GET /x", &mut skips).unwrap(); // ok: test
+        let got = parse_page::<Thing>(page, "GET /x", &mut skips).unwrap();
         assert_eq!(got, vec!["a", "b"]);
         assert_eq!((skips.total, skips.skipped), (5, 3));
         assert!(skips.check("GET /x").unwrap_err().to_string().contains("3 of 5"));
         let mut one = Skips::default();
-        parse_page::<Thing>(br#"[{"id":null},{"id":"a"}]"#, "GET /x", &mut one).unwrap(); // ok: test
+        parse_page::<Thing>(br#"[{"id":null},{"id":"a"}]"#, "GET /x", &mut one).unwrap();
         assert!(one.check("GET /x").is_ok(), "one bad record never fails a listing");
         assert!(parse_page::<Thing>(b"{\"not\":\"an array\"}", "GET /x", &mut one).is_err());
     }

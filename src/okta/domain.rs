@@ -172,7 +172,7 @@ mod tests {
     use super::*;
 
     fn policy(allowed: &[&str], insecure: bool) -> DomainPolicy {
-        DomainPolicy::new(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(), insecure).unwrap() // ok: test
+        DomainPolicy::new(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>(), insecure).unwrap()
     }
 
     #[test]
@@ -235,8 +235,8 @@ mod tests {
     #[test]
     fn origins_keep_the_port() {
         let p = policy(&[], true);
-        let a = p.check("127.0.0.1:8001").unwrap(); // ok: test
-        let b = p.check("127.0.0.1:8002").unwrap(); // ok: test
+        let a = p.check("127.0.0.1:8001").unwrap();
+        let b = p.check("127.0.0.1:8002").unwrap();
         assert_ne!(a.origin(), b.origin());
         assert_eq!(a.origin(), "http://127.0.0.1:8001");
     }

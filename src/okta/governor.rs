@@ -395,7 +395,7 @@ mod tests {
         // the answer of a window that just ended: nothing left, and a reset already past
         g.observe(Bucket::Apps, &headers(50, 0, now_epoch().saturating_sub(1)));
         let p = tokio::time::timeout(Duration::from_secs(3), g.acquire(Bucket::Apps)).await;
-        let waited = p.expect("the governor lets a request through after a backoff").waited; // ok: test
+        let waited = p.expect("the governor lets a request through after a backoff").waited;
         assert!(waited >= MIN_BACKOFF, "{waited:?}");
     }
 }

@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn a_repeated_link_or_too_many_pages_fails() {
-        let u = |s: &str| Url::parse(&format!("https://acme.okta.com/api/v1/users?after={s}")).unwrap(); // ok: test
+        let u = |s: &str| Url::parse(&format!("https://acme.okta.com/api/v1/users?after={s}")).unwrap();
         let mut pager = Pager::new(&u("0"), 4);
         assert!(pager.advance(&u("1")).is_ok());
         assert!(pager.advance(&u("2")).is_ok());

@@ -56,18 +56,18 @@ proptest! {
 
     #[test]
     fn domains_never_panic(domain in ".{0,80}", insecure in any::<bool>()) {
-        let policy = DomainPolicy::new(&["acme.com".to_string()], insecure).expect("policy"); // ok: test
+        let policy = DomainPolicy::new(&["acme.com".to_string()], insecure).expect("policy");
         let _ = policy.check(&domain);
     }
 
     #[test]
     fn okta_domains_round_trip(sub in "[a-z][a-z0-9-]{0,20}[a-z0-9]", suffix in "(okta|oktapreview|okta-emea)\\.com", port in prop::option::of(1u16..)) {
-        let policy = DomainPolicy::new(&[], false).expect("policy"); // ok: test
+        let policy = DomainPolicy::new(&[], false).expect("policy");
         let domain = match port {
             Some(p) => format!("{sub}.{suffix}:{p}"),
             None => format!("{sub}.{suffix}"),
         };
-        let org = policy.check(&domain.to_uppercase()).expect("an Okta domain is accepted"); // ok: test
+        let org = policy.check(&domain.to_uppercase()).expect("an Okta domain is accepted");
         prop_assert_eq!(org.host, format!("{sub}.{suffix}"));
         prop_assert_eq!(org.base.scheme(), "https");
         prop_assert_eq!(org.base.port(), port.filter(|&p| p != 443));
@@ -77,7 +77,7 @@ proptest! {
     fn secret_values_never_panic(raw in prop::collection::vec(any::<u8>(), 0..200)) {
         if let Ok(token) = ApiToken::parse(&raw) {
             // whatever is accepted is one printable word
-            let header = token.header().to_str().expect("ASCII header"); // ok: test
+            let header = token.header().to_str().expect("ASCII header");
             prop_assert!(header.starts_with("SSWS ") && !header[5..].contains(char::is_whitespace));
         }
     }
@@ -85,8 +85,8 @@ proptest! {
     #[test]
     fn a_stored_token_reads_back_the_same(token in "[A-Za-z0-9_-]{20,60}", newline in "(\n|\r\n|)") {
         let stored = format!("{token}{newline}");
-        let parsed = ApiToken::parse(stored.as_bytes()).expect("a token with a trailing newline"); // ok: test
-        prop_assert_eq!(parsed.fingerprint(), ApiToken::parse(token.as_bytes()).expect("token").fingerprint()); // ok: test
+        let parsed = ApiToken::parse(stored.as_bytes()).expect("a token with a trailing newline");
+        prop_assert_eq!(parsed.fingerprint(), ApiToken::parse(token.as_bytes()).expect("token").fingerprint());
         let header = format!("SSWS {token}");
         prop_assert_eq!(parsed.header().to_str().ok(), Some(header.as_str()));
     }

@@ -99,10 +99,10 @@ mod tests {
 
     #[test]
     fn a_token_is_checked_and_never_printed() {
-        let t = ApiToken::parse(b" 00abcSECRET\n").unwrap(); // ok: test
+        let t = ApiToken::parse(b" 00abcSECRET\n").unwrap();
         assert_eq!(format!("{t:?}"), "ApiToken(<redacted>)");
         assert!(t.header().is_sensitive());
-        assert_eq!(t.header().to_str().unwrap(), "SSWS 00abcSECRET"); // ok: test
+        assert_eq!(t.header().to_str().unwrap(), "SSWS 00abcSECRET");
         let cases: &[(&[u8], TokenError)] = &[
             (b"  \n", TokenError::Empty),
             (b"00ab cd", TokenError::InnerWhitespace),
@@ -114,6 +114,6 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(ApiToken::parse(raw).unwrap_err(), *want, "{raw:?}");
         }
-        assert_ne!(ApiToken::parse(b"a").unwrap().fingerprint(), ApiToken::parse(b"b").unwrap().fingerprint()); // ok: test
+        assert_ne!(ApiToken::parse(b"a").unwrap().fingerprint(), ApiToken::parse(b"b").unwrap().fingerprint());
     }
 }

@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn no_proxy_entries() {
         let p = ProxySettings {
-            url: Url::parse("http://proxy:3128").unwrap(), // ok: test
+            url: Url::parse("http://proxy:3128").unwrap(),
             no_proxy: "internal.example, .corp.example ,svc".into(),
         };
         assert!(p.applies_to("acme.okta.com"));
@@ -138,10 +138,10 @@ mod tests {
     #[tokio::test]
     async fn behind_a_proxy_a_forbidden_target_is_refused_before_any_request() {
         let options = TransportOptions {
-            proxy: Some(ProxySettings { url: Url::parse("http://127.0.0.1:9").unwrap(), no_proxy: String::new() }), // ok: test
+            proxy: Some(ProxySettings { url: Url::parse("http://127.0.0.1:9").unwrap(), no_proxy: String::new() }),
             ..TransportOptions::default()
         };
-        let t = Transport::new("localhost", &options).unwrap(); // ok: test
+        let t = Transport::new("localhost", &options).unwrap();
         let e = t.check_target().await.unwrap_err();
         assert!(e.contains("never connects to"), "{e}");
     }

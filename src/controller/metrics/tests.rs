@@ -48,7 +48,7 @@ fn gauges_come_from_state_and_apps_are_keyed_by_id() {
 
 #[test]
 fn the_readme_reference_lists_every_exported_metric() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md"); // ok: test
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
     let table = reference_markdown();
     assert!(table.lines().count() > 20, "{table}");
     assert!(

@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(status.system_log, Permission::Denied);
         assert_eq!(status.users, Permission::Denied);
         assert_eq!(status.applications, Permission::Granted);
-        let p = problem.unwrap(); // ok: test
+        let p = problem.unwrap();
         assert_eq!(p.reason, Reason::PermissionDenied);
         assert!(
             p.message.contains("\"View System Log\"") && p.message.contains("also lacks View users"),

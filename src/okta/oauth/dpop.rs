@@ -105,25 +105,25 @@ mod tests {
 
     #[test]
     fn a_proof_carries_the_public_key_and_the_claims_okta_checks() {
-        let key = DpopKey::generate().unwrap(); // ok: test
-        let url = Url::parse("https://acme.okta.com/api/v1/users?limit=200&after=x#f").unwrap(); // ok: test
-        let proof = key.proof("GET", &url, Some("n1"), Some("hash")).unwrap(); // ok: test
-        let header = jsonwebtoken::decode_header(&proof).unwrap(); // ok: test
+        let key = DpopKey::generate().unwrap();
+        let url = Url::parse("https://acme.okta.com/api/v1/users?limit=200&after=x#f").unwrap();
+        let proof = key.proof("GET", &url, Some("n1"), Some("hash")).unwrap();
+        let header = jsonwebtoken::decode_header(&proof).unwrap();
         assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
         assert_eq!(header.alg, Algorithm::ES256);
-        let jwk = header.jwk.expect("jwk in the header"); // ok: test
-        let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(); // ok: test
+        let jwk = header.jwk.expect("jwk in the header");
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
-        let claims = jsonwebtoken::decode::<serde_json::Value>(&proof, &decoding, &validation).unwrap().claims; // ok: test
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&proof, &decoding, &validation).unwrap().claims;
         assert_eq!(claims["htu"], "https://acme.okta.com/api/v1/users");
         assert_eq!(claims["htm"], "GET");
         assert_eq!(claims["nonce"], "n1");
         assert_eq!(claims["ath"], "hash");
-        let other = key.proof("GET", &url, None, None).unwrap(); // ok: test
+        let other = key.proof("GET", &url, None, None).unwrap();
         let jti = |p: &str| {
-            jsonwebtoken::decode::<serde_json::Value>(p, &decoding, &validation).unwrap().claims["jti"].clone() // ok: test
+            jsonwebtoken::decode::<serde_json::Value>(p, &decoding, &validation).unwrap().claims["jti"].clone()
         };
         assert_ne!(jti(&proof), jti(&other), "a fresh jti per proof");
     }

@@ -179,7 +179,7 @@ mod tests {
         d[31] = 7;
         let jwk =
             format!(r#"{{"kty":"EC","crv":"P-256","kid":"k1","d":"{}","x":"","y":""}}"#, URL_SAFE_NO_PAD.encode(d));
-        let key = SigningKey::parse(jwk.as_bytes()).unwrap(); // ok: test
+        let key = SigningKey::parse(jwk.as_bytes()).unwrap();
         assert_eq!(key.algorithm, Algorithm::ES256);
         assert_eq!(key.jwk_kid.as_deref(), Some("k1"));
         assert!(format!("{key:?}").contains("redacted"));

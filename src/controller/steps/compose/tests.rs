@@ -13,7 +13,7 @@ fn integration(suspend: bool, generation: i64) -> OktaIntegration {
         "suspend": suspend,
         "maxAppsInStatus": 2,
     }))
-    .expect("spec"); // ok: test
+    .expect("spec");
     let mut obj = OktaIntegration::new("acme", spec);
     obj.metadata.generation = Some(generation);
     obj
@@ -281,7 +281,7 @@ fn suspension_and_lost_access() -> Vec<Case> {
 
 #[test]
 fn every_condition_in_each_state() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime"); // ok: test
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let cases = before_any_sync(&rt)
         .into_iter()
         .chain(credential_problems())
@@ -308,7 +308,7 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         sso_events: 1,
         last_used: None,
     };
-    let mut r = results(1).expect("results"); // ok: test
+    let mut r = results(1).expect("results");
     r.apps = vec![app("a"), app("b"), app("c")];
     let st = IntegrationState {
         access: access(None),
