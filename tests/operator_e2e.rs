@@ -410,7 +410,7 @@ async fn thirty_orgs_on_one_host_each_get_their_own_budget() {
     let sims: Vec<Sim> = (0..30)
         .map(|i| Sim::start(&["--users", "40", "--apps", "6", "--days", "3", "--seed", &(i + 1).to_string()]))
         .collect();
-    let _operator = Operator::start(cp, &ns, &[]);
+    let operator = Operator::start(cp, &ns, &[]);
     create_secret(&client, &ns, "okta", "demo").await;
     let started = Instant::now();
     for (i, sim) in sims.iter().enumerate() {
@@ -421,6 +421,13 @@ async fn thirty_orgs_on_one_host_each_get_their_own_budget() {
         wait_for(&client, &ns, &format!("org-{i}"), Duration::from_secs(180), "Ready", is_ready).await;
     }
     eprintln!("30 orgs on one host Ready in {:.1}s", started.elapsed().as_secs_f64());
+    // Each org's rate limits are tracked on their own: 30 origins, each with its own remaining budget.
+    for sim in &sims {
+        let origin = sim.base.trim_end_matches('/');
+        let remaining = operator.metric(&format!("dti_okta_rate_limit_remaining{{org=\"{origin}\"")).await;
+        let limit = operator.metric(&format!("dti_okta_rate_limit_limit{{org=\"{origin}\"")).await;
+        assert!(limit > 0.0 && remaining > 0.0, "{origin}: a budget of its own (limit {limit}, remaining {remaining})");
+    }
 }
 
 /// Replaces an integration's checkpoint parts with `parts` (data of each), as anyone who may write

@@ -27,8 +27,9 @@ const QUIET_MS: i64 = 3_600_000;
 /// Share of generated events that are sign-ins; the rest are other event types naming the same apps.
 const SIGN_IN_SHARE: f64 = 0.85;
 const FAILURE_SHARE: f64 = 0.05;
-/// Share of OIDC sign-ins that also write `user.authentication.sso` in the same transaction. No source
-/// settles whether Okta writes both (shared/okta-api-facts.md), so okta-sim does both.
+/// Share of OIDC sign-ins that also write `user.authentication.sso` in the same transaction. Okta's event
+/// catalogue (okta/okta-developer-docs, data/event-types.json) lists both types but does not say whether one
+/// sign-in writes both, so okta-sim does both and the product must count such a pair once.
 const OIDC_TWIN_SHARE: f64 = 0.4;
 /// Share of Office 365 sign-ins from desktop rich clients (`user.authentication.auth_via_richclient`).
 const RICH_CLIENT_SHARE: f64 = 0.3;

@@ -167,7 +167,9 @@ impl Reason {
             Reason::InvalidResponse => {
                 "check that the domain is really the Okta org (a proxy or portal may answer); the operator retries"
             }
-            Reason::Failed | Reason::SyncFailed => "read the message; the operator retries after 5 minutes",
+            Reason::Failed | Reason::SyncFailed => {
+                "read the message; the operator retries after --retry-after-failure (5m by default), sooner when spec.syncInterval is shorter"
+            }
             Reason::SyncPanicked => "report the bug with the operator's logs; the operator retries",
             Reason::Suspended => "set spec.suspend to false to sync again",
         }

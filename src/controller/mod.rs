@@ -33,8 +33,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures::StreamExt;
 use kube::api::ListParams;
 use kube::{Api, Client};
+
+use crate::crd::OktaIntegration;
+use crate::okta::GovernorRegistry;
 
 pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
@@ -54,9 +58,6 @@ pub(crate) fn reasons_reference() -> String {
     }
     out
 }
-
-use crate::crd::OktaIntegration;
-use crate::okta::GovernorRegistry;
 
 /// Where and how the operator runs.
 pub(crate) struct RunConfig {
@@ -172,8 +173,6 @@ async fn stop_in_order(
         e.release().await;
     }
 }
-
-use futures::StreamExt;
 
 /// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way.
 async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio::sync::watch::Sender<bool>) -> bool {

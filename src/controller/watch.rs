@@ -86,7 +86,6 @@ fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) 
     }
 }
 
-/// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
 /// What the watch itself tells the state: a deleted integration's sync is cancelled and its state dropped
 /// at once; after each (re)list, state of integrations that no longer exist is swept.
 fn deletions_and_sweeps(
@@ -106,6 +105,7 @@ fn deletions_and_sweeps(
     }
 }
 
+/// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
 pub(crate) fn controller(
     client: &Client,
     ctx: Arc<Context>,
