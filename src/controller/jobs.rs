@@ -104,10 +104,8 @@ pub(crate) fn start(
 
 /// Stops a running job (spec changed, credentials rotated, object deleted).
 pub(crate) fn cancel(st: &mut IntegrationState) {
-    if let Some(job) = st.running.take() {
-        job.abort.abort();
-        st.engine = None; // the job had it, and may have half-fed it
-        st.checkpoint_tried = false;
+    if st.stop_job() {
+        st.reset_engine(); // the job had it, and may have half-fed it
     }
 }
 

@@ -89,9 +89,27 @@ impl Fence {
     }
 }
 
+/// The parts of a lease that change when its holder renews it.
+#[derive(Debug, PartialEq, Eq)]
+struct LeaseRecord {
+    holder: Option<String>,
+    renewed: Option<String>,
+    duration_seconds: Option<i32>,
+}
+
+impl LeaseRecord {
+    fn of(spec: &LeaseSpec) -> LeaseRecord {
+        LeaseRecord {
+            holder: spec.holder_identity.clone(),
+            renewed: spec.renew_time.as_ref().map(|t| t.0.to_string()),
+            duration_seconds: spec.lease_duration_seconds,
+        }
+    }
+}
+
 /// What a standby last saw of the lease, and when (on its own clock).
 struct Observed {
-    record: (Option<String>, Option<String>, Option<i32>),
+    record: LeaseRecord,
     at: Instant,
 }
 
@@ -140,11 +158,7 @@ impl LeaderElector {
 
     /// Whether the lease, as read, has gone unchanged for its duration on our clock.
     fn expired(&self, spec: &LeaseSpec) -> bool {
-        let record = (
-            spec.holder_identity.clone(),
-            spec.renew_time.as_ref().map(|t| t.0.to_string()),
-            spec.lease_duration_seconds,
-        );
+        let record = LeaseRecord::of(spec);
         let held_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(15).max(1) as u64);
         let mut observed = lock(&self.observed);
         match observed.as_ref() {

@@ -100,6 +100,30 @@ fn gauge_family<L: EncodeLabelSet>(
     Ok(())
 }
 
+/// The summary's totals, each exported as a gauge of its own.
+#[derive(Clone, Copy)]
+struct Totals {
+    apps: f64,
+    used_apps: f64,
+    unused_apps: f64,
+    unused_seats: f64,
+    users: f64,
+    active_users: f64,
+}
+
+impl Totals {
+    fn of(s: &crate::crd::Summary) -> Totals {
+        Totals {
+            apps: s.apps as f64,
+            used_apps: s.used_apps as f64,
+            unused_apps: s.unused_apps as f64,
+            unused_seats: s.unused_seats as f64,
+            users: s.users as f64,
+            active_users: s.active_users as f64,
+        }
+    }
+}
+
 /// One integration's scrape-time numbers.
 struct Snapshot {
     labels: IntegrationLabels,
@@ -107,7 +131,7 @@ struct Snapshot {
     conditions: Vec<ConditionParts>,
     last_success: Option<f64>,
     interval: Option<f64>,
-    totals: Option<[f64; 6]>,
+    totals: Option<Totals>,
     checkpoint_bytes: Option<f64>,
     token_requests: Option<u64>,
     apps: Vec<(AppLabels, f64, f64)>,
@@ -136,9 +160,7 @@ impl StateCollector {
                     .and_then(|s| s.last_successful_sync_time.as_ref())
                     .map(|t| t.0.as_second() as f64),
                 interval: st.sync_interval.map(|d| d.as_secs_f64()),
-                totals: summary.map(|s| {
-                    [s.apps, s.used_apps, s.unused_apps, s.unused_seats, s.users, s.active_users].map(|v| v as f64)
-                }),
+                totals: summary.map(Totals::of),
                 checkpoint_bytes: st.checkpoint.as_ref().map(|c| c.bytes as f64),
                 token_requests: st.oauth.as_ref().map(|(_, s)| s.token_requests()),
                 apps: st
@@ -224,19 +246,21 @@ fn encode_health(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<
 
 /// The summary's totals, the checkpoint's size and OAuth token requests.
 fn encode_inventory(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
-    let names = [
-        ("dti_integration_apps", "Apps in the inventory (Okta's own apps and service clients excluded)"),
-        ("dti_integration_used_apps", "Apps with at least one sign-in in the usage window"),
-        ("dti_integration_unused_apps", "ACTIVE apps with no sign-in in the usage window"),
+    type Pick = fn(&Totals) -> f64;
+    let gauges: [(&str, &str, Pick); 6] = [
+        ("dti_integration_apps", "Apps in the inventory (Okta's own apps and service clients excluded)", |t| t.apps),
+        ("dti_integration_used_apps", "Apps with at least one sign-in in the usage window", |t| t.used_apps),
+        ("dti_integration_unused_apps", "ACTIVE apps with no sign-in in the usage window", |t| t.unused_apps),
         (
             "dti_integration_unused_seats",
             "Seat holders with no sign-in to their app in the usage window, summed over apps",
+            |t| t.unused_seats,
         ),
-        ("dti_integration_users", "Users in the org (all but DEPROVISIONED)"),
-        ("dti_integration_active_users", "Distinct users with a sign-in in the usage window"),
+        ("dti_integration_users", "Users in the org (all but DEPROVISIONED)", |t| t.users),
+        ("dti_integration_active_users", "Distinct users with a sign-in in the usage window", |t| t.active_users),
     ];
-    for (i, (name, help)) in names.iter().enumerate() {
-        gauge_family(encoder, name, help, &per(snaps, &|s| s.totals.map(|t| t[i])))?;
+    for (name, help, pick) in gauges {
+        gauge_family(encoder, name, help, &per(snaps, &|s| s.totals.as_ref().map(pick)))?;
     }
     gauge_family(
         encoder,

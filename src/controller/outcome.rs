@@ -74,6 +74,23 @@ fn last_sync(
     }
 }
 
+/// The first sync's record while it runs (status shows it started).
+pub(crate) fn in_progress(started: DateTime<Utc>) -> LastSync {
+    LastSync {
+        started_at: time(started),
+        completed_at: None,
+        duration_seconds: None,
+        result: SyncResult::InProgress,
+        mode: None,
+        api_requests: 0,
+        rate_limit_wait_seconds: 0.0,
+        users_scanned: 0,
+        events_scanned: 0,
+        skipped_records: 0,
+        message: None,
+    }
+}
+
 pub(crate) fn app_summary(a: &AppUsage) -> AppSummary {
     AppSummary {
         id: a.id.clone(),
@@ -223,9 +240,13 @@ fn record_failure(
     ));
     st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
     st.last_sync_ok = false;
-    // The engine state may be half-fed: the next sync resumes from the checkpoint instead.
-    st.engine = None;
-    st.checkpoint_tried = false;
+    retry_later(st, &info, now);
+}
+
+/// After a failed or panicked job: the engine state may be half-fed, so the next sync resumes from the
+/// checkpoint; it runs after the failure delay (capped by the interval).
+fn retry_later(st: &mut IntegrationState, info: &JobInfo, now: DateTime<Utc>) {
+    st.reset_engine();
     let retry = info.retry_after_failure.min(info.interval);
     st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
 }
@@ -242,16 +263,13 @@ pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcom
         Outcome::Panicked { message } => {
             st.panicked = true;
             st.last_sync_ok = false;
-            st.engine = None;
-            st.checkpoint_tried = false;
             st.notify(Notice::new(
                 true,
                 EventReason::SyncPanicked,
                 "Sync",
                 format!("the sync job panicked and was rescheduled: {message}"),
             ));
-            let retry = info.retry_after_failure.min(info.interval);
-            st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
+            retry_later(st, &info, now);
         }
     }
 }

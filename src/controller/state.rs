@@ -111,6 +111,24 @@ impl IntegrationState {
         self.precheck.is_none() && self.access.as_ref().is_some_and(|c| c.problem.is_none())
     }
 
+    /// Aborts the running job, if any; true when there was one.
+    pub(crate) fn stop_job(&mut self) -> bool {
+        match self.running.take() {
+            Some(job) => {
+                job.abort.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets the engine's state after a job that may have half-fed it: the next sync resumes from the
+    /// checkpoint (or scans in full).
+    pub(crate) fn reset_engine(&mut self) {
+        self.engine = None;
+        self.checkpoint_tried = false;
+    }
+
     pub(crate) fn notify(&mut self, notice: Notice) {
         // Bounded: during a long outage only the newest notices wait to be published.
         if self.notices.len() >= super::shared::NOTICE_CAP {
@@ -139,9 +157,7 @@ impl States {
             !s.uid.is_empty() && s.uid != uid
         };
         if stale {
-            if let Some(job) = lock(entry).running.take() {
-                job.abort.abort();
-            }
+            lock(entry).stop_job();
             *entry = Arc::default();
         }
         lock(entry).uid = uid.to_string();
@@ -158,10 +174,8 @@ impl States {
     /// Forgets an integration (deleted, or out of scope): its job is cancelled.
     pub(crate) fn remove(&self, key: &str) -> bool {
         let removed = lock(&self.0).remove(key);
-        if let Some(state) = &removed
-            && let Some(job) = lock(state).running.take()
-        {
-            job.abort.abort();
+        if let Some(state) = &removed {
+            lock(state).stop_job();
         }
         removed.is_some()
     }
@@ -179,9 +193,7 @@ impl States {
     /// Cancels every job (shutdown, lost lease).
     pub(crate) fn cancel_all(&self) {
         for (_, state) in self.all() {
-            if let Some(job) = lock(&state).running.take() {
-                job.abort.abort();
-            }
+            lock(&state).stop_job();
         }
     }
 }

@@ -133,19 +133,7 @@ fn conditions(st: &IntegrationState, obj: &OktaIntegration) -> Vec<Desired> {
 
 fn last_sync(st: &IntegrationState) -> Option<LastSync> {
     match (&st.last_sync, &st.running) {
-        (None, Some(job)) => Some(LastSync {
-            started_at: time(job.started),
-            completed_at: None,
-            duration_seconds: None,
-            result: SyncResult::InProgress,
-            mode: None,
-            api_requests: 0,
-            rate_limit_wait_seconds: 0.0,
-            users_scanned: 0,
-            events_scanned: 0,
-            skipped_records: 0,
-            message: None,
-        }),
+        (None, Some(job)) => Some(crate::controller::outcome::in_progress(job.started)),
         (last, _) => last.clone(),
     }
 }
