@@ -240,7 +240,7 @@ fn record_failure(
     ));
     st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
     st.last_sync_ok = false;
-    retry_later(st, &info, now);
+    retry_later(st, info, now);
 }
 
 /// After a failed or panicked job: the engine state may be half-fed, so the next sync resumes from the
