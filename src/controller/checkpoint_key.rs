@@ -37,6 +37,11 @@ impl CheckpointKey {
     pub(crate) fn bytes(&self) -> &[u8] {
         self.0.expose_secret()
     }
+
+    #[cfg(test)]
+    pub(crate) fn of(byte: u8) -> CheckpointKey {
+        CheckpointKey(SecretSlice::from(vec![byte; KEY_BYTES]))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

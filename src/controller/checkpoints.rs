@@ -249,3 +249,109 @@ async fn write(
         saved_at: (!skip).then(|| time(Utc::now())),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::controller::context::Options;
+    use crate::controller::testing::{answer, context, deleted, echo, integration};
+
+    fn part(checkpoint: &str, i: u32, of: u32, data: &[u8], owner: &str) -> OktaSyncState {
+        serde_json::from_value(json!({
+            "apiVersion": "dti.dev/v1alpha1", "kind": "OktaSyncState",
+            "metadata": {"name": format!("acme-state-{checkpoint}-{i}"), "namespace": "team-a",
+                "labels": {INTEGRATION_LABEL: "acme"},
+                "ownerReferences": [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "name": "acme", "uid": owner}]},
+            "spec": {"integration": "acme", "checkpoint": checkpoint, "part": i, "parts": of, "format": FORMAT, "data": ByteString(data.to_vec())},
+        }))
+        .expect("a part")
+    }
+
+    fn list(items: Vec<OktaSyncState>) -> Value {
+        json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaSyncStateList", "metadata": {}, "items": items})
+    }
+
+    #[test]
+    fn assemble_takes_the_one_whole_checkpoint_and_refuses_what_the_operator_never_writes() {
+        let whole = vec![part("b", 1, 2, b"world", "u"), part("b", 0, 2, b"hello ", "u"), part("a", 0, 3, b"x", "u")];
+        assert_eq!(assemble(whole, 1024), Ok(Some(b"hello world".to_vec())), "parts in order, leftovers ignored");
+        assert_eq!(assemble(vec![], 1024), Ok(None));
+        let interrupted = assemble(vec![part("a", 0, 2, b"x", "u")], 1024);
+        assert!(
+            matches!(interrupted, Err(Unassembled::Unusable(ref w)) if w.contains("interrupted")),
+            "{interrupted:?}"
+        );
+        let mut old = part("a", 0, 1, b"x", "u");
+        old.spec.format = "dti-sync-state/1+gzip".into();
+        assert!(matches!(assemble(vec![old], 1024), Err(Unassembled::Unusable(ref w)) if w.contains("format")));
+        let big = assemble(vec![part("a", 0, 2, &[0; 600], "u"), part("a", 1, 2, &[0; 600], "u")], 1000);
+        assert!(matches!(big, Err(Unassembled::Rejected(ref w)) if w.contains("over the cap")), "{big:?}");
+        assert_eq!(max_parts(16 << 20), 46);
+    }
+
+    #[tokio::test]
+    async fn a_save_writes_each_part_then_deletes_only_older_parts_it_owns() {
+        let (ctx, mut server) = context(Options::default());
+        let obj = integration();
+        let encoded = checkpoint::Encoded { bytes: Some(vec![1u8; PART_BYTES + 10]), len: PART_BYTES + 10 };
+        let saving = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { write(&ctx, &obj, &encoded).await }
+        });
+        let mut written = Vec::new();
+        for i in 0..2 {
+            let seen = echo(&mut server, 200).await;
+            assert_eq!(seen.method, "PATCH");
+            assert!(seen.path.contains(&format!("/namespaces/team-a/oktasyncstates/acme-state-{i}")), "{}", seen.path);
+            assert!(seen.path.contains("fieldManager=dti-operator") && seen.path.contains("force=true"));
+            assert_eq!(seen.body["spec"]["format"], FORMAT);
+            assert_eq!(seen.body["metadata"]["ownerReferences"][0]["uid"], "uid-acme");
+            written.push(seen.body["spec"]["checkpoint"].as_str().expect("an id").to_string());
+        }
+        assert_eq!(written[0], written[1], "both parts carry one checkpoint id");
+        let listed = answer(
+            &mut server,
+            200,
+            list(vec![
+                part(&written[0], 0, 2, b"", "uid-acme"),
+                part("old", 0, 1, b"", "uid-acme"),
+                part("foreign", 0, 1, b"", "uid-someone-else"),
+            ]),
+        )
+        .await;
+        assert_eq!(listed.method, "GET");
+        assert!(listed.path.contains("labelSelector=dti.dev%2Fintegration%3Dacme"), "{}", listed.path);
+        let deleted = answer(&mut server, 404, crate::controller::testing::status_error(404, "NotFound")).await;
+        assert_eq!(deleted.method, "DELETE");
+        assert!(deleted.path.contains("/oktasyncstates/acme-state-old-0?"), "{deleted:?}");
+        let status = saving.await.expect("no panic").expect("saved (a 404 on delete is no error)");
+        assert_eq!((status.state.as_str(), status.parts), ("Saved", 2));
+    }
+
+    #[tokio::test]
+    async fn past_the_cap_nothing_is_written_and_older_parts_go() {
+        let (ctx, mut server) = context(Options::default());
+        let obj = integration();
+        let encoded = checkpoint::Encoded { bytes: None, len: 99 << 20 };
+        let saving = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { write(&ctx, &obj, &encoded).await }
+        });
+        let listed = answer(&mut server, 200, list(vec![part("old", 0, 1, b"", "uid-acme")])).await;
+        assert_eq!(listed.method, "GET", "no part is written past the cap");
+        assert_eq!(answer(&mut server, 200, deleted()).await.method, "DELETE");
+        let status = saving.await.expect("no panic").expect("skipped");
+        assert_eq!((status.state.as_str(), status.parts, status.bytes), ("Skipped", 0, 99 << 20));
+    }
+
+    #[tokio::test]
+    async fn a_closed_fence_writes_nothing() {
+        let (ctx, _server) = context(Options::default());
+        ctx.fence.close();
+        let encoded = checkpoint::Encoded { bytes: Some(vec![1]), len: 1 };
+        let got = write(&ctx, &integration(), &encoded).await;
+        assert!(matches!(got, Err(WriteError::Fenced(_))), "{got:?}");
+    }
+}

@@ -25,6 +25,8 @@ mod server;
 mod shared;
 mod state;
 mod steps;
+#[cfg(test)]
+mod testing;
 mod tracker;
 mod watch;
 

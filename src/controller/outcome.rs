@@ -273,3 +273,104 @@ pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcom
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::conditions::Reason;
+    use crate::discovery::CredentialKind;
+    use crate::okta::{Fingerprint, OktaError};
+
+    fn job(started: DateTime<Utc>) -> RunningJob {
+        RunningJob {
+            id: 1,
+            generation: 1,
+            fingerprint: Fingerprint([1; 8]),
+            started,
+            abort: tokio::spawn(async {}).abort_handle(),
+        }
+    }
+
+    fn info(request: Option<&str>) -> JobInfo {
+        JobInfo {
+            interval: Duration::from_secs(3600),
+            retry_after_failure: Duration::from_secs(300),
+            request: request.map(str::to_string),
+            generation: 1,
+        }
+    }
+
+    fn spent() -> Spent {
+        Spent { requests: 12, rate_limit_wait: Duration::from_millis(1500), users_scanned: 40, events_scanned: 900 }
+    }
+
+    #[tokio::test]
+    async fn a_failed_sync_keeps_the_last_good_data_retries_later_and_says_why() {
+        let now = Utc::now();
+        let mut st =
+            IntegrationState { engine: Some(OrgState::default()), checkpoint_tried: true, ..Default::default() };
+        st.last_sync_ok = true;
+        let error = SyncError::Okta(OktaError::Status { endpoint: "GET /api/v1/logs".into(), status: 503 });
+        let started = now - chrono::Duration::seconds(20);
+        record(&mut st, job(started), Outcome::Failed { error, spent: spent() }, info(Some("r1")), now);
+        assert!(st.engine.is_none() && !st.checkpoint_tried, "the half-fed engine goes; the checkpoint is tried again");
+        assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(300)), "retried after the failure delay");
+        assert!(!st.last_sync_ok && st.results.is_none(), "no result is made up");
+        let last = st.last_sync.as_ref().expect("a lastSync");
+        assert_eq!((last.result, last.api_requests, last.rate_limit_wait_seconds), (SyncResult::Failed, 12, 1.5));
+        assert_eq!(last.duration_seconds, Some(20.0));
+        assert_eq!(st.last_handled_request.as_deref(), Some("r1"), "the request was handled, if unsuccessfully");
+        assert!(
+            st.notices.iter().any(|n| n.reason == EventReason::SyncFailed && n.note.contains("HTTP 503")),
+            "{:?}",
+            st.notices
+        );
+    }
+
+    #[tokio::test]
+    async fn a_credential_failure_in_a_job_marks_the_access_check_of_those_credentials_only() {
+        use crate::controller::state::{AccessCheck, AccessKey};
+        let now = Utc::now();
+        let checked = |fingerprint: u8| AccessCheck {
+            key: AccessKey {
+                origin: "https://acme.okta.com".into(),
+                fingerprint: Fingerprint([fingerprint; 8]),
+                generation: 1,
+            },
+            permissions: crate::crd::AccessStatus::default(),
+            problem: None,
+            checked_at: std::time::Instant::now(),
+        };
+        let revoked = || {
+            SyncError::classify(
+                CredentialKind::ApiToken,
+                crate::discovery::Need::Users,
+                OktaError::Api {
+                    endpoint: "GET /api/v1/users".into(),
+                    status: 401,
+                    code: "E0000011".into(),
+                    summary: "Invalid token provided".into(),
+                },
+            )
+        };
+        let mut st = IntegrationState { access: Some(checked(1)), ..Default::default() };
+        record(&mut st, job(now), Outcome::Failed { error: revoked(), spent: Spent::default() }, info(None), now);
+        let problem = st.access.as_ref().and_then(|c| c.problem.clone()).expect("the check now has a problem");
+        assert_eq!(problem.reason, Reason::InvalidToken);
+        // A job of credentials rotated since: its finding says nothing about the new ones.
+        let mut st = IntegrationState { access: Some(checked(2)), ..Default::default() };
+        record(&mut st, job(now), Outcome::Failed { error: revoked(), spent: Spent::default() }, info(None), now);
+        assert!(st.access.as_ref().is_some_and(|c| c.problem.is_none()), "the new credentials' check stands");
+    }
+
+    #[tokio::test]
+    async fn a_panicked_job_is_reported_and_rescheduled_with_a_short_interval_capping_the_delay() {
+        let now = Utc::now();
+        let mut st = IntegrationState { engine: Some(OrgState::default()), ..Default::default() };
+        let short = JobInfo { interval: Duration::from_secs(60), ..info(None) };
+        record(&mut st, job(now), Outcome::Panicked { message: "boom".into() }, short, now);
+        assert!(st.panicked && st.engine.is_none());
+        assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(60)), "capped by the interval");
+        assert!(st.notices.iter().any(|n| n.reason == EventReason::SyncPanicked && n.note.contains("boom")));
+    }
+}

@@ -77,3 +77,72 @@ pub(crate) async fn notices(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::context::Options;
+    use crate::controller::events::{EventReason, Notice};
+    use crate::controller::testing::{context, echo, integration, respond};
+
+    fn notice(n: u32) -> Notice {
+        Notice::new(true, EventReason::SyncFailed, "Sync", format!("failure {n}"))
+    }
+
+    fn queued(state: &Arc<Mutex<IntegrationState>>) -> Vec<String> {
+        lock(state).notices.iter().map(|n| n.note.clone()).collect()
+    }
+
+    #[tokio::test]
+    async fn notices_that_cannot_go_out_now_stay_queued_in_order_and_refused_ones_are_dropped() {
+        let (ctx, mut server) = context(Options::default());
+        let state = Arc::new(Mutex::new(IntegrationState::default()));
+        (1..=3).for_each(|n| lock(&state).notify(notice(n)));
+        let publishing = tokio::spawn({
+            let (ctx, state) = (ctx.clone(), state.clone());
+            async move { notices(&ctx, &integration(), &state).await }
+        });
+        let first = echo(&mut server, 201).await;
+        assert_eq!((first.method.as_str(), first.body["note"].as_str()), ("POST", Some("failure 1")));
+        echo(&mut server, 503).await; // the API server is away
+        let result = publishing.await.expect("no panic");
+        assert!(matches!(result, Err(Error::EventWrite(_))), "{result:?}");
+        assert_eq!(queued(&state), vec!["failure 2", "failure 3"], "kept for the next reconcile, in order");
+        // Next reconcile: one the API server refuses outright is dropped, the rest goes out.
+        let publishing = tokio::spawn({
+            let (ctx, state) = (ctx.clone(), state.clone());
+            async move { notices(&ctx, &integration(), &state).await }
+        });
+        echo(&mut server, 403).await;
+        echo(&mut server, 201).await;
+        assert!(publishing.await.expect("no panic").is_ok());
+        assert!(queued(&state).is_empty());
+    }
+
+    #[tokio::test]
+    async fn status_is_written_only_when_it_differs() {
+        let (ctx, mut server) = context(Options::default());
+        let state = Arc::new(Mutex::new(IntegrationState::default()));
+        let mut obj = integration();
+        let desired = OktaIntegrationStatus { observed_generation: Some(1), ..OktaIntegrationStatus::default() };
+        obj.status = Some(desired.clone());
+        status(&ctx, &obj, desired.clone(), &state).await.expect("no write needed");
+        assert_eq!(ctx.metrics.status_writes.get(), 0, "an unchanged status is not written");
+        let changed = OktaIntegrationStatus { observed_generation: Some(2), ..desired };
+        let writing = tokio::spawn({
+            let (ctx, state) = (ctx.clone(), state.clone());
+            async move { status(&ctx, &obj, changed, &state).await }
+        });
+        let seen = respond(&mut server, 200, |s| {
+            let mut object = serde_json::to_value(integration()).expect("json");
+            object["status"] = s.body["status"].clone();
+            object
+        })
+        .await;
+        assert_eq!(seen.method, "PATCH");
+        assert!(seen.path.contains("/namespaces/team-a/oktaintegrations/acme/status?"), "{}", seen.path);
+        assert_eq!(seen.body["status"]["observedGeneration"], 2);
+        writing.await.expect("no panic").expect("written");
+        assert_eq!(ctx.metrics.status_writes.get(), 1);
+    }
+}
