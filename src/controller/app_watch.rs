@@ -11,7 +11,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
 
 use super::context::Context;
-use super::state::key_of;
+use super::shared::IntegrationKey;
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaIntegration};
 use crate::sync::lock;
 
@@ -31,7 +31,7 @@ pub(crate) fn on_deleted(ctx: &Context, app: &PartialObjectMeta<OktaApp>) -> Opt
     if ctx.expected_deletions.take(&namespace, &app.name_any()) {
         return None;
     }
-    let key = key_of(&namespace, &integration);
+    let key = IntegrationKey::new(&namespace, &integration);
     let uid = app.owner_references().iter().find(|o| o.name == integration).map(|o| o.uid.clone())?;
     let state = ctx.states.existing(&key, &uid)?;
     {

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::shared::{API_VERSION, FIELD_MANAGER, delete_if_present, object_name, object_names, time};
+use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, object_names, time};
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
 use crate::sync::lock;
@@ -180,11 +180,12 @@ impl Publisher<'_> {
 /// spec.appResources is false); a failure becomes a Warning notice, retried at the next sync.
 pub(crate) async fn publish(
     ctx: &Context,
+    key: &IntegrationKey,
     obj: &OktaIntegration,
     engine: &OrgState,
     output: &SyncOutput,
 ) -> Vec<Notice> {
-    match reconcile_apps(ctx, obj, engine, output).await {
+    match reconcile_apps(ctx, key, obj, engine, output).await {
         Ok(writes) => {
             ctx.metrics.app_writes.inc_by(writes);
             Vec::new()
@@ -229,12 +230,12 @@ fn plan(
 
 async fn reconcile_apps(
     ctx: &Context,
+    key: &IntegrationKey,
     obj: &OktaIntegration,
     engine: &OrgState,
     output: &SyncOutput,
 ) -> Result<u64, WriteError> {
-    let namespace = obj.namespace().unwrap_or_default();
-    let integration = obj.name_any();
+    let (namespace, integration) = (key.namespace.clone(), key.name.clone());
     let uid = obj.uid().unwrap_or_default();
     let api: Api<OktaApp> = Api::namespaced(ctx.client.clone(), &namespace);
     let Some(owner) = obj.controller_owner_ref(&()) else {

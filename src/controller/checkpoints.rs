@@ -17,7 +17,7 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::shared::{API_VERSION, FIELD_MANAGER, delete_if_present, object_name, time};
+use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, time};
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
 use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
@@ -25,8 +25,8 @@ use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
 /// Bytes of compressed state per OktaSyncState object.
 pub(crate) const PART_BYTES: usize = 768 * 1024;
 
-fn api(ctx: &Context, obj: &OktaIntegration) -> Api<OktaSyncState> {
-    Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default())
+fn api(ctx: &Context, id: &IntegrationKey) -> Api<OktaSyncState> {
+    Api::namespaced(ctx.client.clone(), &id.namespace)
 }
 
 /// The seal of this integration's checkpoints: the operator's key, bound to the integration's uid.
@@ -127,11 +127,12 @@ async fn open(
 /// Loads the checkpoint for a sync whose state key is `key`.
 pub(crate) async fn load(
     ctx: &Context,
+    id: &IntegrationKey,
     obj: &OktaIntegration,
     key: &crate::discovery::StateKey,
 ) -> (Option<OrgState>, Option<Notice>) {
     let cap = ctx.options.checkpoint_cap;
-    let found = match parts(&api(ctx, obj), obj, max_parts(cap)).await {
+    let found = match parts(&api(ctx, id), obj, max_parts(cap)).await {
         Ok(p) => assemble(p, cap),
         Err(e) => Err(e),
     };
@@ -154,6 +155,7 @@ pub(crate) async fn load(
 /// Saves the state; past the cap no checkpoint is kept (and the old one is removed), with a warning.
 pub(crate) async fn save(
     ctx: &Context,
+    id: &IntegrationKey,
     obj: &OktaIntegration,
     state: &OrgState,
 ) -> (Option<CheckpointStatus>, Option<Notice>) {
@@ -162,7 +164,7 @@ pub(crate) async fn save(
             .map_err(|e| format!("cannot encode it: {e}"))
     });
     let saved = match encoded {
-        Ok(encoded) => write(ctx, obj, &encoded).await.map_err(|e| e.to_string()),
+        Ok(encoded) => write(ctx, id, obj, &encoded).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     match saved {
@@ -223,10 +225,11 @@ async fn delete_others(
 /// Writes the checkpoint's parts (none past the cap) and deletes every older part.
 async fn write(
     ctx: &Context,
+    id: &IntegrationKey,
     obj: &OktaIntegration,
     encoded: &checkpoint::Encoded,
 ) -> Result<CheckpointStatus, WriteError> {
-    let api = api(ctx, obj);
+    let api = api(ctx, id);
     let skip = encoded.bytes.is_none();
     let chunks: Vec<&[u8]> = encoded.bytes.as_deref().map(|b| b.chunks(PART_BYTES).collect()).unwrap_or_default();
     let id = format!("{:x}", Utc::now().timestamp_millis());
@@ -298,7 +301,7 @@ mod tests {
         let encoded = checkpoint::Encoded { bytes: Some(vec![1u8; PART_BYTES + 10]), len: PART_BYTES + 10 };
         let saving = tokio::spawn({
             let ctx = ctx.clone();
-            async move { write(&ctx, &obj, &encoded).await }
+            async move { write(&ctx, &IntegrationKey::new("team-a", "acme"), &obj, &encoded).await }
         });
         let mut written = Vec::new();
         for i in 0..2 {
@@ -337,7 +340,7 @@ mod tests {
         let encoded = checkpoint::Encoded { bytes: None, len: 99 << 20 };
         let saving = tokio::spawn({
             let ctx = ctx.clone();
-            async move { write(&ctx, &obj, &encoded).await }
+            async move { write(&ctx, &IntegrationKey::new("team-a", "acme"), &obj, &encoded).await }
         });
         let listed = answer(&mut server, 200, list(vec![part("old", 0, 1, b"", "uid-acme")])).await;
         assert_eq!(listed.method, "GET", "no part is written past the cap");
@@ -351,7 +354,7 @@ mod tests {
         let (ctx, _server) = context(Options::default());
         ctx.fence.close();
         let encoded = checkpoint::Encoded { bytes: Some(vec![1]), len: 1 };
-        let got = write(&ctx, &integration(), &encoded).await;
+        let got = write(&ctx, &IntegrationKey::new("team-a", "acme"), &integration(), &encoded).await;
         assert!(matches!(got, Err(WriteError::Fenced(_))), "{got:?}");
     }
 }

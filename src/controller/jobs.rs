@@ -15,7 +15,8 @@ use super::apps;
 use super::checkpoints;
 use super::context::Context;
 use super::outcome::{self, JobInfo, Outcome, Spent, Success};
-use super::state::{IntegrationState, RunningJob, key_of};
+use super::shared::IntegrationKey;
+use super::state::{IntegrationState, RunningJob};
 use super::steps::validate::Validated;
 use crate::crd::{OktaIntegration, parse_go_duration, parse_usage_window};
 use crate::discovery::{OrgState, Progress, SyncConfig, SyncError};
@@ -24,7 +25,7 @@ use crate::sync::lock;
 
 /// Everything a job needs, taken when it starts.
 struct Job {
-    key: String,
+    key: IntegrationKey,
     uid: String,
     id: u64,
     obj: OktaIntegration,
@@ -56,6 +57,7 @@ pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(Sync
 /// Starts a sync job for `obj` and records it as running in `st`.
 pub(crate) fn start(
     ctx: &Arc<Context>,
+    key: &IntegrationKey,
     st: &mut IntegrationState,
     obj: &OktaIntegration,
     validated: Validated,
@@ -71,7 +73,7 @@ pub(crate) fn start(
     st.jobs_started += 1;
     let generation = obj.metadata.generation.unwrap_or(0);
     let job = Job {
-        key: key_of(&obj.namespace().unwrap_or_default(), &obj.name_any()),
+        key: key.clone(),
         uid: obj.uid().unwrap_or_default(),
         id: st.jobs_started,
         obj: obj.clone(),
@@ -112,7 +114,7 @@ pub(crate) fn cancel(st: &mut IntegrationState) {
 /// Waits for the worker and hands its outcome (or its panic) to the integration's state.
 async fn supervise(
     ctx: Arc<Context>,
-    key: String,
+    key: IntegrationKey,
     uid: String,
     id: u64,
     info: JobInfo,
@@ -145,9 +147,7 @@ async fn supervise(
             outcome::record(&mut st, job, outcome, info, Utc::now());
         }
     }
-    if let Some((namespace, name)) = key.split_once('/') {
-        ctx.trigger(ObjectRef::new(name).within(namespace));
-    }
+    ctx.trigger(ObjectRef::new(&key.name).within(&key.namespace));
 }
 
 fn spent(client: &crate::okta::OktaClient, progress: &Progress) -> Spent {
@@ -197,7 +197,7 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
         match (job.engine, job.load_checkpoint) {
             (Some(engine), _) => engine,
             (None, true) => {
-                let (loaded, notice) = checkpoints::load(&ctx, &job.obj, &job.config.key()).await;
+                let (loaded, notice) = checkpoints::load(&ctx, &job.key, &job.obj, &job.config.key()).await;
                 notices.extend(notice);
                 loaded.unwrap_or_default()
             }
@@ -233,8 +233,8 @@ async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
     };
     tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
     ctx.metrics.record_sync("succeeded", took);
-    notices.extend(apps::publish(&ctx, &job.obj, &engine, &output).await);
-    let (checkpoint, notice) = checkpoints::save(&ctx, &job.obj, &engine).await;
+    notices.extend(apps::publish(&ctx, &job.key, &job.obj, &engine, &output).await);
+    let (checkpoint, notice) = checkpoints::save(&ctx, &job.key, &job.obj, &engine).await;
     notices.extend(notice);
     Outcome::Succeeded(Box::new(Success { output, engine, spent, checkpoint, notices }))
 }

@@ -141,9 +141,7 @@ impl StateCollector {
     fn snapshots(&self) -> Vec<Snapshot> {
         let mut out = Vec::new();
         for (key, state) in self.states.all() {
-            let Some((namespace, name)) = key.split_once('/') else {
-                continue;
-            };
+            let (namespace, name) = (key.namespace.as_str(), key.name.as_str());
             let st = lock(&state);
             let labels = IntegrationLabels { namespace: namespace.into(), name: name.into() };
             let conditions: Vec<ConditionParts> = st
@@ -477,7 +475,7 @@ impl RequestObserver for Metrics {
 /// state, so it cannot drift from the code), as a Markdown table.
 pub(crate) fn reference_markdown() -> String {
     let states = States::default();
-    let sample = states.get("team-a/acme", "uid");
+    let sample = states.get(&super::shared::IntegrationKey::new("team-a", "acme"), "uid");
     {
         let mut st = lock(&sample);
         st.results = Some(super::state::Results {

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::context::Context;
 pub(crate) use super::error::Error;
 use super::restore::restore;
-use super::state::key_of;
+use super::shared::IntegrationKey;
 use super::steps;
 use crate::crd::{OktaIntegration, parse_go_duration};
 use crate::sync::lock;
@@ -20,8 +20,7 @@ use crate::sync::lock;
 /// Entry point for kube-runtime's Controller: read the Secret → validate → schedule → compose → apply.
 pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
-    let key = key_of(&namespace, &obj.name_any());
+    let key = IntegrationKey::of(&*obj).ok_or(Error::NoNamespace)?;
     let span = tracing::info_span!("reconcile", integration = %key);
     let result = async {
         let state = ctx.states.get(&key, obj.uid().as_deref().unwrap_or_default());
@@ -32,9 +31,9 @@ pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> R
             }
             st.sync_interval = parse_go_duration(&obj.spec.sync_interval).ok();
         }
-        let secret = steps::secret::read(&ctx, &obj, &namespace).await;
+        let secret = steps::secret::read(&ctx, &obj, &key.namespace).await;
         let validated = steps::validate::run(&ctx, &obj, &state, secret).await;
-        let requeue = steps::schedule::run(&ctx, &obj, &state, validated, Utc::now());
+        let requeue = steps::schedule::run(&ctx, &key, &obj, &state, validated, Utc::now());
         let desired = steps::compose::status(&lock(&state), &obj, Utc::now());
         steps::apply::status(&ctx, &obj, desired, &state).await?;
         steps::apply::notices(&ctx, &obj, &state).await?;
@@ -50,7 +49,8 @@ pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> R
 pub(crate) fn error_policy(obj: Arc<OktaIntegration>, error: &Error, ctx: Arc<Context>) -> Action {
     let label = error.metric_label();
     if !matches!(error, Error::Fenced(_)) {
-        tracing::warn!(integration = %key_of(&obj.namespace().unwrap_or_default(), &obj.name_any()), error = %error, cause = %label, "reconcile failed");
+        let key = IntegrationKey::of(&*obj).map(|k| k.to_string()).unwrap_or_else(|| obj.name_any());
+        tracing::warn!(integration = %key, error = %error, cause = %label, "reconcile failed");
     }
     ctx.metrics.reconcile_errors.get_or_create(&super::metrics::ErrorLabels { error: label }).inc();
     Action::requeue(Duration::from_secs(3))

@@ -18,6 +18,32 @@ pub(crate) const API_VERSION: &str = "dti.dev/v1alpha1";
 pub(crate) const NOTICE_CAP: usize = 32;
 const MAX_NAME: usize = 253;
 
+/// An OktaIntegration as the operator knows it between reconciles: its namespace and name (never one
+/// "namespace/name" string split apart again).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct IntegrationKey {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+}
+
+impl IntegrationKey {
+    pub(crate) fn new(namespace: &str, name: &str) -> IntegrationKey {
+        IntegrationKey { namespace: namespace.to_string(), name: name.to_string() }
+    }
+
+    /// The key of a namespaced object; None without a namespace (the API server always sets one, so
+    /// a caller treats None as an error, never as "").
+    pub(crate) fn of<K: kube::ResourceExt>(obj: &K) -> Option<IntegrationKey> {
+        Some(IntegrationKey { namespace: obj.namespace()?, name: obj.name_any() })
+    }
+}
+
+impl std::fmt::Display for IntegrationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
 /// A metav1.Time; whole seconds, as the API server stores them (so a re-read status compares equal).
 pub(crate) fn time(t: DateTime<Utc>) -> Time {
     Time(Timestamp::from_second(t.timestamp()).unwrap_or(Timestamp::UNIX_EPOCH))

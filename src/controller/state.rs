@@ -11,6 +11,7 @@ use tokio::task::AbortHandle;
 
 use super::conditions::Reason;
 use super::events::Notice;
+use super::shared::IntegrationKey;
 use crate::crd::{AccessStatus, AppSummary, CheckpointStatus, LastSync, Summary};
 use crate::discovery::OrgState;
 use crate::okta::Fingerprint;
@@ -138,20 +139,15 @@ impl IntegrationState {
     }
 }
 
-/// Identifies an integration: namespace/name.
-pub(crate) fn key_of(namespace: &str, name: &str) -> String {
-    format!("{namespace}/{name}")
-}
-
-/// States by "namespace/name".
+/// States by integration.
 #[derive(Default, Clone)]
-pub(crate) struct States(Arc<Mutex<HashMap<String, Arc<Mutex<IntegrationState>>>>>);
+pub(crate) struct States(Arc<Mutex<HashMap<IntegrationKey, Arc<Mutex<IntegrationState>>>>>);
 
 impl States {
     /// The state of an object; a new one when the object was recreated (another uid).
-    pub(crate) fn get(&self, key: &str, uid: &str) -> Arc<Mutex<IntegrationState>> {
+    pub(crate) fn get(&self, key: &IntegrationKey, uid: &str) -> Arc<Mutex<IntegrationState>> {
         let mut all = lock(&self.0);
-        let entry = all.entry(key.to_string()).or_default();
+        let entry = all.entry(key.clone()).or_default();
         let stale = {
             let s = lock(entry);
             !s.uid.is_empty() && s.uid != uid
@@ -165,14 +161,14 @@ impl States {
     }
 
     /// The state of an object only if it still exists with this uid (a late job finds nothing).
-    pub(crate) fn existing(&self, key: &str, uid: &str) -> Option<Arc<Mutex<IntegrationState>>> {
+    pub(crate) fn existing(&self, key: &IntegrationKey, uid: &str) -> Option<Arc<Mutex<IntegrationState>>> {
         let all = lock(&self.0);
         let entry = all.get(key)?;
         (lock(entry).uid == uid).then(|| entry.clone())
     }
 
     /// Forgets an integration (deleted, or out of scope): its job is cancelled.
-    pub(crate) fn remove(&self, key: &str) -> bool {
+    pub(crate) fn remove(&self, key: &IntegrationKey) -> bool {
         let removed = lock(&self.0).remove(key);
         if let Some(state) = &removed {
             lock(state).stop_job();
@@ -181,12 +177,12 @@ impl States {
     }
 
     /// Keys of every known integration.
-    pub(crate) fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<IntegrationKey> {
         lock(&self.0).keys().cloned().collect()
     }
 
     /// Every state, for scrape-time metrics.
-    pub(crate) fn all(&self) -> Vec<(String, Arc<Mutex<IntegrationState>>)> {
+    pub(crate) fn all(&self) -> Vec<(IntegrationKey, Arc<Mutex<IntegrationState>>)> {
         lock(&self.0).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 

@@ -17,7 +17,7 @@ use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
 use super::reconcile::{error_policy, reconcile};
-use super::state::key_of;
+use super::shared::IntegrationKey;
 use crate::crd::OktaIntegration;
 
 /// Watch retries: 200 ms doubling to at most 3 s, with full jitter, starting over after a success.
@@ -76,10 +76,10 @@ fn uses_secret(oi: &OktaIntegration, name: &str) -> bool {
 
 /// Forgets states of integrations gone from `store` (within `scope`) after a relist.
 fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) {
-    let live: std::collections::HashSet<String> =
-        store.state().iter().map(|o| key_of(&o.namespace().unwrap_or_default(), &o.name_any())).collect();
+    let live: std::collections::HashSet<IntegrationKey> =
+        store.state().iter().filter_map(|o| IntegrationKey::of(&**o)).collect();
     for key in ctx.states.keys() {
-        let in_scope = scope.as_ref().is_none_or(|ns| key.starts_with(&format!("{ns}/")));
+        let in_scope = scope.as_ref().is_none_or(|ns| key.namespace == *ns);
         if in_scope && !live.contains(&key) && ctx.states.remove(&key) {
             tracing::info!(integration = %key, "integration gone: its sync is cancelled and its state dropped");
         }
@@ -95,8 +95,9 @@ fn deletions_and_sweeps(
 ) -> impl Fn(&Event<OktaIntegration>) {
     move |event: &Event<OktaIntegration>| match event {
         Event::Delete(obj) => {
-            let key = key_of(&obj.namespace().unwrap_or_default(), &obj.name_any());
-            if ctx.states.remove(&key) {
+            if let Some(key) = IntegrationKey::of(obj)
+                && ctx.states.remove(&key)
+            {
                 tracing::info!(integration = %key, "integration deleted: its sync is cancelled and its state dropped");
             }
         }

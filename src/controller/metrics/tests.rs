@@ -24,7 +24,7 @@ fn app(id: &str, label: &str, active: u64) -> AppSummary {
 #[test]
 fn gauges_come_from_state_and_apps_are_keyed_by_id() {
     let states = States::default();
-    let st = states.get("team-a/acme", "u1");
+    let st = states.get(&crate::controller::shared::IntegrationKey::new("team-a", "acme"), "u1");
     lock(&st).results = Some(Results {
         summary: Summary { apps: 2, used_apps: 2, unused_seats: 9, users: 40, ..Summary::default() },
         apps: vec![app("0oa1", "Salesforce", 5), app("0oa2", "Salesforce", 4)],
@@ -41,7 +41,7 @@ fn gauges_come_from_state_and_apps_are_keyed_by_id() {
         "two apps with one label stay apart: {text}"
     );
     assert!(text.contains("dti_integration_ready{"), "{text}");
-    states.remove("team-a/acme");
+    states.remove(&crate::controller::shared::IntegrationKey::new("team-a", "acme"));
     let gone = metrics.encode();
     assert!(!gone.contains(r#"name="acme""#), "a forgotten integration has no series: {gone}");
 }
@@ -67,7 +67,7 @@ fn series_of_an_org_no_integration_uses_are_dropped() {
     use crate::controller::state::{AccessCheck, AccessKey};
     use crate::okta::{Bucket, Fingerprint, RequestObserver};
     let states = States::default();
-    let st = states.get("team-a/acme", "u1");
+    let st = states.get(&crate::controller::shared::IntegrationKey::new("team-a", "acme"), "u1");
     let key = |origin: &str| AccessKey { origin: origin.into(), fingerprint: Fingerprint([0; 8]), generation: 1 };
     let check = |origin: &str| AccessCheck {
         key: key(origin),

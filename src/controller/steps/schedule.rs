@@ -10,6 +10,7 @@ use kube::ResourceExt;
 use super::validate::Validated;
 use crate::controller::context::{Context, Options};
 use crate::controller::jobs;
+use crate::controller::shared::IntegrationKey;
 use crate::controller::state::IntegrationState;
 use crate::crd::{OktaIntegration, SYNC_REQUESTED_ANNOTATION};
 use crate::sync::lock;
@@ -42,6 +43,7 @@ pub(crate) fn requeue(st: &IntegrationState, suspended: bool, now: DateTime<Utc>
 /// Runs the step; returns when to reconcile again.
 pub(crate) fn run(
     ctx: &Arc<Context>,
+    key: &IntegrationKey,
     obj: &OktaIntegration,
     state: &Arc<Mutex<IntegrationState>>,
     validated: Option<Validated>,
@@ -67,7 +69,7 @@ pub(crate) fn run(
         && st.running.is_none()
         && due(&st, generation, new_request, now)
     {
-        jobs::start(ctx, &mut st, obj, v, requested.filter(|_| new_request));
+        jobs::start(ctx, key, &mut st, obj, v, requested.filter(|_| new_request));
     }
     requeue(&st, obj.spec.suspend, now, &ctx.options)
 }
