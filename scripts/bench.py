@@ -9,12 +9,15 @@ Every number comes from this run: requests are counted by okta-sim (GET /__sim/s
 RSS by the kernel (wait4 rusage of the measured process), wall time by this script.
 """
 import argparse
+import atexit
 import datetime
+import itertools
 import json
 import math
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,13 +34,25 @@ PAGE = {"apps": 200, "users": 200, "app_users": 500, "logs": 1000}
 SIGN_INS_PER_HOUR = {"small": 12, "medium": 270, "large": 3300, "xlarge": 33000}
 
 
+# Temp files live in a directory of our own (mode 0700, removed at exit): tempfile.mktemp's names could be
+# taken by someone else between choosing and using them.
+_WORK = tempfile.mkdtemp(prefix="dti-bench-")
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
+_NAMES = itertools.count()
+
+
+def temp_path(suffix):
+    """A path no one else can have created: inside this run's private directory."""
+    return os.path.join(_WORK, f"{next(_NAMES)}{suffix}")
+
+
 def sh(*args, **kw):
     return subprocess.run(args, check=True, **kw)
 
 
 class Sim:
     def __init__(self, preset, extra=(), truth=True):
-        self.truth_path = tempfile.mktemp(suffix=".json")
+        self.truth_path = temp_path(".json")
         args = [os.path.join(BIN, "okta-sim"), "--scale", preset, "--port", "0",
                 "--token", "ours=all", "--token", "sdk=all", *extra]
         if truth:
@@ -145,7 +160,7 @@ def raw(preset, python, with_sdk):
     # a late, out-of-order System Log as a real org's (each event visible up to 5 s after it was published)
     sim = Sim(preset, ["--no-rate-limit", "--log-lag", "5s"])
     # the sync saves its checkpoint (the bytes the operator stores in OktaSyncState objects) to measure its size
-    state = tempfile.mktemp(suffix=".state")
+    state = temp_path(".state")
     try:
         report, wall, cpu, rss = ours(sim, state=state)
         checkpoint = os.path.getsize(state)
@@ -219,7 +234,7 @@ def steady(preset, changes, sign_ins):
     """A full sync, an hour of churn, then the steady-state sync: its requests against the target and against
     what the previous design (re-list every app's users and every user each sync) would have sent."""
     sim = Sim(preset, ["--no-rate-limit"], truth=False)
-    state = tempfile.mktemp(suffix=".state")
+    state = temp_path(".state")
     try:
         first = state_sync(sim, state)
         first["requests"] = requests_of(sim.stats())
