@@ -14,13 +14,14 @@ use kube::runtime::reflector::ObjectRef;
 use super::apps;
 use super::checkpoints;
 use super::context::Context;
+use super::events::Notice;
 use super::outcome::{self, JobInfo, Outcome, Spent, Success};
 use super::shared::IntegrationKey;
 use super::state::{IntegrationState, RunningJob};
 use super::steps::validate::Validated;
 use crate::crd::{OktaIntegration, parse_go_duration, parse_usage_window};
-use crate::discovery::{OrgState, Progress, SyncConfig, SyncError};
-use crate::okta::OktaError;
+use crate::discovery::{OrgState, Progress, SyncConfig, SyncError, SyncOutput};
+use crate::okta::{OktaClient, OktaError};
 use crate::sync::lock;
 
 /// Everything a job needs, taken when it starts.
@@ -72,18 +73,26 @@ pub(crate) fn start(
     };
     st.jobs_started += 1;
     let generation = obj.metadata.generation.unwrap_or(0);
+    let fingerprint = validated.fingerprint;
     let job = Job {
         key: key.clone(),
         uid: obj.uid().unwrap_or_default(),
         id: st.jobs_started,
         obj: obj.clone(),
-        validated: validated.clone(),
+        validated,
         config,
         engine: st.engine.take(),
         load_checkpoint: !st.checkpoint_tried,
     };
     st.checkpoint_tried = true;
     let info = JobInfo { interval, retry_after_failure: ctx.options.retry_after_failure, request, generation };
+    let (abort, id) = spawn(ctx, job, info);
+    st.running = Some(RunningJob { id, generation, fingerprint, started: Utc::now(), abort });
+    st.attempted_generation = Some(generation);
+}
+
+/// Runs the job in a task of its own, supervised by another that hands its outcome over.
+fn spawn(ctx: &Arc<Context>, job: Job, info: JobInfo) -> (tokio::task::AbortHandle, u64) {
     let (key, uid, id) = (job.key.clone(), job.uid.clone(), job.id);
     let alive = ctx.jobs.enter();
     let worker = tokio::spawn({
@@ -93,15 +102,9 @@ pub(crate) fn start(
             run(ctx, job).await
         }
     });
-    st.running = Some(RunningJob {
-        id,
-        generation,
-        fingerprint: validated.fingerprint,
-        started: Utc::now(),
-        abort: worker.abort_handle(),
-    });
-    st.attempted_generation = Some(generation);
+    let abort = worker.abort_handle();
     tokio::spawn(supervise(ctx.clone(), key, uid, id, info, worker));
+    (abort, id)
 }
 
 /// Stops a running job (spec changed, credentials rotated, object deleted).
@@ -180,61 +183,74 @@ fn test_panic(ctx: &Context, obj: &OktaIntegration) {
     }
 }
 
-async fn run(ctx: Arc<Context>, job: Job) -> Outcome {
+async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
     test_panic(&ctx, &job.obj);
     let _slot = ctx.sync_slots.clone().acquire_owned().await;
     let clock = Instant::now();
     let client = match ctx.okta_client(job.validated.org.clone(), job.validated.auth.clone()) {
         Ok(c) => c,
-        Err(e) => {
-            return Outcome::Failed { error: SyncError::Okta(e), spent: Spent::default() };
-        }
+        Err(e) => return Outcome::Failed { error: SyncError::Okta(e), spent: Spent::default() },
     };
-    let mut notices = Vec::new();
-    // The checkpoint's load counts against the sync's deadline too: nothing read back can hold a job past it.
-    let deadline = tokio::time::Instant::now() + ctx.options.sync_timeout;
-    let starting = async {
-        match (job.engine, job.load_checkpoint) {
-            (Some(engine), _) => engine,
-            (None, true) => {
-                let (loaded, notice) = checkpoints::load(&ctx, &job.key, &job.obj, &job.config.key()).await;
-                notices.extend(notice);
-                loaded.unwrap_or_default()
-            }
-            (None, false) => OrgState::default(),
+    let (progress, mut notices) = (Progress::default(), Vec::new());
+    let result = sync_within_deadline(&ctx, &mut job, &client, &progress, &mut notices).await;
+    let (spent, took) = (spent(&client, &progress), clock.elapsed());
+    match result {
+        Ok((output, engine)) => {
+            tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
+            ctx.metrics.record_sync("succeeded", took);
+            Outcome::Succeeded(Box::new(publish_and_save(&ctx, &job, output, engine, spent, notices).await))
         }
-    };
-    let progress = Progress::default();
-    let result = match tokio::time::timeout_at(deadline, starting).await {
-        Ok(mut engine) => {
-            tracing::info!(integration = %job.key, "sync started");
-            let synced = tokio::time::timeout_at(
-                deadline,
-                crate::discovery::sync(&client, job.validated.kind, &job.config, &mut engine, &progress),
-            )
-            .await;
-            synced.map(|r| r.map(|output| (output, engine)))
-        }
-        Err(elapsed) => Err(elapsed),
-    };
-    let spent = spent(&client, &progress);
-    let took = clock.elapsed();
-    let (output, engine) = match result {
-        Ok(Ok(done)) => done,
-        Ok(Err(error)) => {
+        Err(error) => {
             tracing::warn!(integration = %job.key, error = %error, "sync failed");
             ctx.metrics.record_sync("failed", took);
-            return Outcome::Failed { error, spent };
+            Outcome::Failed { error, spent }
         }
-        Err(_) => {
-            ctx.metrics.record_sync("failed", took);
-            return Outcome::Failed { error: SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout)), spent };
+    }
+}
+
+/// The state the sync starts from: the engine kept in memory, else the checkpoint (once per process and
+/// after a failure), else nothing (a full scan).
+async fn starting_state(ctx: &Context, job: &mut Job, notices: &mut Vec<Notice>) -> OrgState {
+    match (job.engine.take(), job.load_checkpoint) {
+        (Some(engine), _) => engine,
+        (None, true) => {
+            let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.config.key()).await;
+            notices.extend(notice);
+            loaded.unwrap_or_default()
         }
-    };
-    tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
-    ctx.metrics.record_sync("succeeded", took);
-    notices.extend(apps::publish(&ctx, &job.key, &job.obj, &engine, &output).await);
-    let (checkpoint, notice) = checkpoints::save(&ctx, &job.key, &job.obj, &engine).await;
+        (None, false) => OrgState::default(),
+    }
+}
+
+/// Loads the starting state and syncs, both within the sync's deadline (nothing read back can hold a
+/// job past it).
+async fn sync_within_deadline(
+    ctx: &Context,
+    job: &mut Job,
+    client: &OktaClient,
+    progress: &Progress,
+    notices: &mut Vec<Notice>,
+) -> Result<(SyncOutput, OrgState), SyncError> {
+    let deadline = tokio::time::Instant::now() + ctx.options.sync_timeout;
+    let late = || SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout));
+    let mut engine = tokio::time::timeout_at(deadline, starting_state(ctx, job, notices)).await.map_err(|_| late())?;
+    tracing::info!(integration = %job.key, "sync started");
+    let sync = crate::discovery::sync(client, job.validated.kind, &job.config, &mut engine, progress);
+    let output = tokio::time::timeout_at(deadline, sync).await.map_err(|_| late())??;
+    Ok((output, engine))
+}
+
+/// After a successful sync: the OktaApps, then the checkpoint.
+async fn publish_and_save(
+    ctx: &Context,
+    job: &Job,
+    output: SyncOutput,
+    engine: OrgState,
+    spent: Spent,
+    mut notices: Vec<Notice>,
+) -> Success {
+    notices.extend(apps::publish(ctx, &job.key, &job.obj, &engine, &output).await);
+    let (checkpoint, notice) = checkpoints::save(ctx, &job.key, &job.obj, &engine).await;
     notices.extend(notice);
-    Outcome::Succeeded(Box::new(Success { output, engine, spent, checkpoint, notices }))
+    Success { output, engine, spent, checkpoint, notices }
 }

@@ -349,8 +349,8 @@ struct OrgSeries {
 
 impl Metrics {
     pub(crate) fn new(states: States, governors: Arc<GovernorRegistry>, top_apps: usize) -> Metrics {
-        let mut registry = Registry::default();
-        let m = Metrics {
+        // One registry, made with the families it exports.
+        let mut m = Metrics {
             reconciles: Family::default(),
             reconcile_errors: Family::default(),
             reconcile_duration: Histogram::new(exponential_buckets(0.005, 2.0, 14)),
@@ -366,37 +366,42 @@ impl Metrics {
             org_series: Mutex::new(HashMap::new()),
             states: states.clone(),
         };
-        registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
-        registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
-        registry.register("dti_reconcile_duration_seconds", "Time one reconcile took", m.reconcile_duration.clone());
-        registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", m.syncs.clone());
-        registry.register("dti_sync_duration_seconds", "Time one sync job took, by result", m.sync_duration.clone());
-        registry.register(
+        m.registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
+        m.registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
+        m.registry.register("dti_reconcile_duration_seconds", "Time one reconcile took", m.reconcile_duration.clone());
+        m.registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", m.syncs.clone());
+        m.registry.register("dti_sync_duration_seconds", "Time one sync job took, by result", m.sync_duration.clone());
+        m.registry.register(
             "dti_status_writes",
             "OktaIntegration status writes (server-side apply); an idle resync writes none",
             m.status_writes.clone(),
         );
-        registry.register(
+        m.registry.register(
             "dti_oktaapp_writes",
             "OktaApp writes and deletions; a steady sync of a quiet org writes none",
             m.app_writes.clone(),
         );
-        registry.register(
+        m.registry.register(
             "dti_okta_requests",
             "Requests to Okta by org, rate-limit bucket and HTTP status (none: no answer)",
             m.okta_requests.clone(),
         );
-        registry.register(
+        m.registry.register(
             "dti_okta_rate_limit_wait_seconds",
             "Time requests waited for Okta rate-limit budget, by org and bucket",
             m.rate_limit_wait.clone(),
         );
-        registry.register(
+        m.registry.register(
             "dti_checkpoint_last_bytes",
             "Size of the last sync state saved by this process (compressed)",
             m.checkpoint_bytes.clone(),
         );
-        registry.register_collector(Box::new(StateCollector { states, governors, top_apps, leader: m.leader.clone() }));
+        m.registry.register_collector(Box::new(StateCollector {
+            states,
+            governors,
+            top_apps,
+            leader: m.leader.clone(),
+        }));
         // Series with a known, small label set start at zero, so rates and dashboards have data at once.
         for result in ["success", "error"] {
             let _ = m.reconciles.get_or_create(&ResultLabels { result: result.into() });
@@ -405,7 +410,7 @@ impl Metrics {
             let _ = m.syncs.get_or_create(&ResultLabels { result: result.into() });
             let _ = m.sync_duration.get_or_create(&ResultLabels { result: result.into() });
         }
-        Metrics { registry, ..m }
+        m
     }
 
     pub(crate) fn record_sync(&self, result: &str, took: Duration) {
