@@ -339,6 +339,12 @@ impl EventLog {
         index
     }
 
+    /// Generated events published at or after `from_ms`, in published order: the one walk of the generated
+    /// history that the three query kinds (polling, bounded, the truth's scan) share.
+    fn generated_from<'a>(&'a self, org: &'a Org, from_ms: i64) -> impl Iterator<Item = Event> + 'a {
+        (self.first_generated_at_or_after(from_ms)..self.generated).map(move |i| self.generate(org, i))
+    }
+
     /// Events a polling query returns after `after` (storage order), those published at or after
     /// `since_ms`, visible by `now_ms`, that `keep` accepts: at most `limit`, with the position to resume
     /// from (the same position when there is nothing new).
@@ -369,14 +375,12 @@ impl EventLog {
         };
         // Generated history: an event visible after `after` was published at most lag before it.
         let from = since_ms.max(after.0.saturating_sub(self.lag_ms as i64));
-        let mut i = self.first_generated_at_or_after(from);
-        while i < self.generated {
-            let published = self.generated_published_ms(i);
+        for e in self.generated_from(org, from) {
+            let published = e.published_ms;
             if published > now_ms || (best.len() >= limit && best.peek().is_some_and(|&(v, _)| published > v)) {
                 break;
             }
-            offer(self.generate(org, i), &mut best);
-            i += 1;
+            offer(e, &mut best);
         }
         if let Ok(appended) = self.appended.read() {
             let start = if after.0 == i64::MIN { (i64::MIN, 0) } else { (after.0, after.1.saturating_add(1)) };
@@ -414,16 +418,13 @@ impl EventLog {
         };
         let from = after.map_or(since_ms, |a| a.0.max(since_ms));
         let mut out: Vec<Event> = Vec::new();
-        let mut i = self.first_generated_at_or_after(from);
-        while i < self.generated && out.len() <= limit {
-            let e = self.generate(org, i);
-            if e.published_ms >= until_ms {
+        for e in self.generated_from(org, from) {
+            if out.len() > limit || e.published_ms >= until_ms {
                 break;
             }
             if fresh(&e) && e.visible_ms <= now_ms && keep(&e) {
                 out.push(e);
             }
-            i += 1;
         }
         if let Ok(appended) = self.appended.read() {
             for &(published, index) in appended.by_published.range((from, 0)..) {
@@ -448,16 +449,13 @@ impl EventLog {
 
     /// Every event published in [since, until] and visible by `visible_by`, in no particular order (truth).
     pub fn scan(&self, org: &Org, since_ms: i64, until_ms: i64, visible_by: i64, mut each: impl FnMut(&Event)) {
-        let mut i = self.first_generated_at_or_after(since_ms);
-        while i < self.generated {
-            let e = self.generate(org, i);
+        for e in self.generated_from(org, since_ms) {
             if e.published_ms > until_ms {
                 break;
             }
             if e.visible_ms <= visible_by {
                 each(&e);
             }
-            i += 1;
         }
         if let Ok(appended) = self.appended.read() {
             for e in &appended.events {
