@@ -1,7 +1,7 @@
-//! The tree as the architecture says: inside `src/controller` no module refers to another that refers back
-//! (directly or round a longer circle), so each step and helper can be read and tested on its own; the
-//! shared helpers are leaves. A reference is any `super::x` or `crate::controller::x` path outside a
-//! file's test module.
+//! The tree as the architecture says: inside each package (`controller`, `discovery`, `okta`) no module
+//! refers to another that refers back (directly or round a longer circle), so each part can be read and
+//! tested on its own; the controller's shared helpers are leaves. A reference is any `super::x` or
+//! `crate::<package>::x` path outside a file's test module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -48,15 +48,16 @@ fn resolve(path: &[String], known: &BTreeSet<Vec<String>>) -> Option<Vec<String>
     (0..=path.len()).rev().map(|n| path[..n].to_vec()).find(|p| known.contains(p))
 }
 
-fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/controller");
+fn graph(package: &str) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(package);
+    let absolute = format!("crate::{package}::");
     let mut all = Vec::new();
     files(&root, &root, &mut all);
     let known: BTreeSet<Vec<String>> = all.iter().map(|(m, _)| m.clone()).collect();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     for (module, text) in &all {
         let is_dir_module = known.iter().any(|k| k.len() > module.len() && k.starts_with(module));
-        let mut targets: Vec<Vec<String>> = paths_after(text, "crate::controller::").collect();
+        let mut targets: Vec<Vec<String>> = paths_after(text, &absolute).collect();
         for rel in paths_after(text, "super::") {
             // `super` of a file module is its parent; of a directory's mod.rs, the grandparent.
             let mut base = module.clone();
@@ -102,16 +103,18 @@ fn cycle_from(start: &Vec<String>, edges: &BTreeMap<Vec<String>, BTreeSet<Vec<St
 }
 
 #[test]
-fn no_module_in_the_controller_refers_back_to_one_that_refers_to_it() {
-    let edges = graph();
-    assert!(edges.len() > 10, "the controller's modules were found: {:?}", edges.keys());
-    let name = |m: &Vec<String>| if m.is_empty() { "controller".to_string() } else { m.join("::") };
-    let cycles: Vec<String> = edges
-        .keys()
-        .filter_map(|m| cycle_from(m, &edges))
-        .map(|c| c.iter().map(name).collect::<Vec<_>>().join(" → "))
-        .collect();
-    assert!(cycles.is_empty(), "import cycles in src/controller:\n{}", cycles.join("\n"));
+fn no_module_in_a_package_refers_back_to_one_that_refers_to_it() {
+    for package in ["controller", "discovery", "okta"] {
+        let edges = graph(package);
+        assert!(edges.len() > 10, "the {package} modules were found: {:?}", edges.keys());
+        let name = |m: &Vec<String>| if m.is_empty() { package.to_string() } else { m.join("::") };
+        let cycles: Vec<String> = edges
+            .keys()
+            .filter_map(|m| cycle_from(m, &edges))
+            .map(|c| c.iter().map(name).collect::<Vec<_>>().join(" → "))
+            .collect();
+        assert!(cycles.is_empty(), "import cycles in src/{package}:\n{}", cycles.join("\n"));
+    }
 }
 
 /// The helpers every step uses: they import nothing from the controller but one another.
@@ -119,7 +122,7 @@ const HELPERS: [&str; 7] = ["shared", "conditions", "events", "leader", "checkpo
 
 #[test]
 fn the_shared_helpers_import_nothing_from_the_controller_but_each_other() {
-    let edges = graph();
+    let edges = graph("controller");
     for helper in HELPERS {
         let deps = edges.get(&vec![helper.to_string()]).unwrap_or_else(|| panic!("module {helper} exists"));
         let outside: Vec<String> =

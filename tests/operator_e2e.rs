@@ -462,22 +462,12 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test]
-async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
-    let mut env = env("tamper", &["--scale", "small", "--no-rate-limit"], &[]).await;
-    let acme = ready_integration(&env, json!({})).await;
-    apply_integration(&env.client, &env.ns, "beta", spec(&env, json!({}))).await;
-    wait_for(&env.client, &env.ns, "beta", READY_TIMEOUT, "Ready", is_ready).await;
-    // A listener where a foreign cursor points: it must never see a connection.
-    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let trap_url = format!("http://{}/api/v1/logs?after=x&limit=1000", trap.local_addr().expect("an address"));
-    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = knocks.clone();
-    tokio::spawn(async move {
-        while trap.accept().await.is_ok() {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    });
+/// A tampering case: what, the parts' data, the part count they claim, what the event must say.
+type Tampering = (&'static str, Vec<Vec<u8>>, Option<usize>, &'static str);
+
+/// Each way an attacker who can write OktaSyncStates (and, for the last two, read the key) tampers with
+/// acme's checkpoint.
+async fn tamperings(env: &Env, acme: &OktaIntegration, trap_url: &str) -> Vec<Tampering> {
     let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), "default");
     let key = secrets.get("dti-operator-checkpoint-key").await.expect("the operator made its key").data.expect("data")
         ["hmac-sha256.key"]
@@ -505,16 +495,14 @@ async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
     let mut bomb = b"DTIC\x02\x01".to_vec();
     bomb.extend(gzip(&vec![0u8; 400 << 20]));
     bomb.extend([7u8; 32]);
-    // (what, the parts' data, the part count they claim, what the event must say)
-    type Case<'a> = (&'a str, Vec<Vec<u8>>, Option<usize>, &'a str);
-    let cases: Vec<Case> = vec![
+    vec![
         ("bytes flipped", flipped, None, "signature does not verify"),
         ("copied from another integration", parts_of("beta").await, None, "signature does not verify"),
         ("a gzip bomb", vec![bomb], None, "signature does not verify"),
         ("a huge part count", vec![b"x".to_vec(); 60], Some(60), "more than"),
         (
             "a foreign cursor",
-            vec![sealed(&key, &uid, &crafted_prefix(&origin, Some(&trap_url), None))],
+            vec![sealed(&key, &uid, &crafted_prefix(&origin, Some(trap_url), None))],
             None,
             "System Log position outside",
         ),
@@ -524,7 +512,26 @@ async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
             None,
             "a time later than now",
         ),
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn tampered_checkpoints_are_rejected_and_the_sync_scans_in_full() {
+    let mut env = env("tamper", &["--scale", "small", "--no-rate-limit"], &[]).await;
+    let acme = ready_integration(&env, json!({})).await;
+    apply_integration(&env.client, &env.ns, "beta", spec(&env, json!({}))).await;
+    wait_for(&env.client, &env.ns, "beta", READY_TIMEOUT, "Ready", is_ready).await;
+    // A listener where a foreign cursor points: it must never see a connection.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let trap_url = format!("http://{}/api/v1/logs?after=x&limit=1000", trap.local_addr().expect("an address"));
+    let knocks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = knocks.clone();
+    tokio::spawn(async move {
+        while trap.accept().await.is_ok() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let cases = tamperings(&env, &acme, &trap_url).await;
     for (i, (what, parts, of, why)) in cases.into_iter().enumerate() {
         plant(&env, &acme, parts, of).await;
         env.operator.restart();

@@ -16,7 +16,9 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, object_names, time};
+use super::shared::{
+    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, object_names, owned_by, time,
+};
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
 use crate::sync::lock;
@@ -71,10 +73,6 @@ fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap
             (a.id.clone(), status)
         })
         .collect()
-}
-
-fn owned_by(app: &OktaApp, uid: &str) -> bool {
-    app.owner_references().iter().any(|o| o.uid == uid)
 }
 
 /// What the publisher compares of an existing OktaApp. A listed object carries its managedFields and

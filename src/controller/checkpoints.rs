@@ -17,7 +17,7 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, time};
+use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, owned_by, time};
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
 use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
@@ -55,7 +55,7 @@ async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration, max: usize) -> R
     let mut out = Vec::new();
     loop {
         let page = api.list(&params).await.map_err(|e| Unassembled::Unusable(format!("cannot read it: {e}")))?;
-        out.extend(page.items.into_iter().filter(|p| p.owner_references().iter().any(|o| o.uid == uid)));
+        out.extend(page.items.into_iter().filter(|p| owned_by(p, &uid)));
         if out.len() > max {
             return Err(Unassembled::Rejected(format!("it has more than {max} parts, more than the operator writes")));
         }
@@ -209,7 +209,7 @@ async fn delete_others(
     loop {
         let page = api.list(&params).await?;
         for old in page.items {
-            if old.spec.checkpoint == id || !old.owner_references().iter().any(|o| o.uid == uid) {
+            if old.spec.checkpoint == id || !owned_by(&old, &uid) {
                 continue;
             }
             ctx.fence.check()?;

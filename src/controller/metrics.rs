@@ -402,15 +402,19 @@ impl Metrics {
             top_apps,
             leader: m.leader.clone(),
         }));
-        // Series with a known, small label set start at zero, so rates and dashboards have data at once.
+        m.start_at_zero();
+        m
+    }
+
+    /// Series with a known, small label set start at zero, so rates and dashboards have data at once.
+    fn start_at_zero(&self) {
         for result in ["success", "error"] {
-            let _ = m.reconciles.get_or_create(&ResultLabels { result: result.into() });
+            let _ = self.reconciles.get_or_create(&ResultLabels { result: result.into() });
         }
         for result in ["succeeded", "failed", "panicked"] {
-            let _ = m.syncs.get_or_create(&ResultLabels { result: result.into() });
-            let _ = m.sync_duration.get_or_create(&ResultLabels { result: result.into() });
+            let _ = self.syncs.get_or_create(&ResultLabels { result: result.into() });
+            let _ = self.sync_duration.get_or_create(&ResultLabels { result: result.into() });
         }
-        m
     }
 
     pub(crate) fn record_sync(&self, result: &str, took: Duration) {

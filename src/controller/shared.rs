@@ -89,6 +89,11 @@ pub(crate) fn object_names(integration: &str, ids: &[&str]) -> HashMap<String, S
     out
 }
 
+/// Whether the object with this uid owns `obj` (objects of the same name but not owned are left alone).
+pub(crate) fn owned_by<K: kube::Resource>(obj: &K, uid: &str) -> bool {
+    obj.meta().owner_references.iter().flatten().any(|o| o.uid == uid)
+}
+
 /// Deletes `name` in the background; true when it existed (a 404 is no error: it is gone either way).
 pub(crate) async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<bool, kube::Error>
 where

@@ -106,13 +106,22 @@ fn deletions_and_sweeps(
     }
 }
 
+/// Resolves once `stop` says so (or its sender is gone).
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 /// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
 pub(crate) fn controller(
     client: &Client,
     ctx: Arc<Context>,
     scope: Option<String>,
     concurrency: u16,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) -> impl Stream<Item = ()> + Send {
     let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) = match &scope {
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
@@ -154,13 +163,7 @@ pub(crate) fn controller(
         .reconcile_on(trigger_rx)
         .trigger_backoff(backoff())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-        .graceful_shutdown_on(async move {
-            while !*stop.borrow() {
-                if stop.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
+        .graceful_shutdown_on(stopped(stop))
         .run(reconcile, error_policy, ctx)
         .map(|result| {
             if let Err(e) = result {

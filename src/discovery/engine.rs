@@ -12,13 +12,14 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 
-use super::access::Need;
 use super::assignments::{Assignments, RawAppGroup, RawAppUser};
 use super::directory::{RawUser, UserRecord};
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
 use super::inventory::{AppRecord, RawApp};
 use super::log::{self, Changes};
+use super::need::Need;
+pub(crate) use super::progress::Progress;
 use super::records::{Record, Skips};
 use super::report::{self, Report};
 use super::state::{AppEntry, OrgState, StateKey};
@@ -59,15 +60,6 @@ impl SyncConfig {
             include_okta_apps: self.include_okta_apps,
         }
     }
-}
-
-/// Live counters a caller can show while a sync runs.
-#[derive(Default, Debug)]
-pub(crate) struct Progress {
-    pub(crate) apps_total: AtomicU64,
-    pub(crate) apps_done: AtomicU64,
-    pub(crate) users: AtomicU64,
-    pub(crate) events: AtomicU64,
 }
 
 /// Full or incremental.

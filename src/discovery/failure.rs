@@ -1,7 +1,7 @@
 //! A failed access check or sync, classified once and worded once: the CLI prints this text, the
 //! controller puts it in conditions and events, so both say the same thing about the same failure.
 
-use super::access::Need;
+use super::need::Need;
 use crate::okta::{ErrorClass, OktaError};
 
 /// Which kind of credentials the integration uses, for advice that fits them.

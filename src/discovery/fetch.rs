@@ -3,8 +3,8 @@
 
 use url::Url;
 
-use super::access::Need;
 use super::failure::{CredentialKind, SyncError};
+use super::need::Need;
 use super::records::{Record, Skips, parse_page};
 use crate::okta::{OktaClient, Pager};
 

@@ -12,10 +12,10 @@ use std::sync::Mutex;
 use chrono::{DateTime, SecondsFormat, Utc};
 use url::Url;
 
-use super::access::Need;
 use super::events::{Meaning, RawEvent, change_event_types};
 use super::failure::SyncError;
 use super::fetch::Reader;
+use super::need::Need;
 use super::records::{Skips, parse_page};
 use super::state::OrgState;
 use crate::okta::Pager;
@@ -86,7 +86,7 @@ pub(crate) async fn read(
     changes: &Mutex<Changes>,
     first: Url,
     started_ms: i64,
-    progress: &super::engine::Progress,
+    progress: &super::progress::Progress,
 ) -> Result<LogRead, SyncError> {
     let sign_ins: HashSet<String> = lock(state).key.event_types.iter().cloned().collect();
     let endpoint = format!("GET {}", first.path());

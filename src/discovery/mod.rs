@@ -13,6 +13,8 @@ mod failure;
 mod fetch;
 mod inventory;
 mod log;
+mod need;
+mod progress;
 #[cfg(test)]
 mod proptests;
 mod records;

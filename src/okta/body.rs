@@ -35,7 +35,7 @@ pub(crate) async fn read_capped(
             Err(e) => {
                 return Err(OktaError::Transport {
                     endpoint: endpoint.to_string(),
-                    message: super::client::describe_transport(&e),
+                    message: super::transport::describe_transport(&e),
                 });
             }
         }

@@ -19,7 +19,7 @@ use super::governor::{Bucket, OrgGovernor};
 use super::links::next_link;
 use super::oauth::{Challenge, OAuthSession, challenge};
 use super::token::ApiToken;
-use super::transport::{Transport, TransportOptions};
+use super::transport::{Transport, TransportOptions, describe_transport};
 use crate::sync::lock;
 use crate::text;
 
@@ -142,23 +142,6 @@ enum Failure {
 
 pub(crate) fn endpoint_of(url: &Url) -> String {
     format!("GET {}", url.path())
-}
-
-/// reqwest's error without its URL, with its causes.
-pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
-    let mut message = if e.is_body() || e.is_decode() {
-        "the connection broke while reading the answer".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    text::message(&message)
 }
 
 impl OktaClient {

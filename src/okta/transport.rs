@@ -116,6 +116,23 @@ impl Transport {
     }
 }
 
+/// reqwest's error without its URL, with its causes.
+pub(crate) fn describe_transport(e: &reqwest::Error) -> String {
+    let mut message = if e.is_body() || e.is_decode() {
+        "the connection broke while reading the answer".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    crate::text::message(&message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

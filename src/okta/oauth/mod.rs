@@ -298,7 +298,7 @@ impl OAuthSession {
                     true => OktaError::Timeout { endpoint: endpoint.clone(), timeout: self.answer_timeout },
                     false => OktaError::Transport {
                         endpoint: endpoint.clone(),
-                        message: super::client::describe_transport(&e),
+                        message: super::transport::describe_transport(&e),
                     },
                 })?;
             let status = response.status().as_u16();
