@@ -28,9 +28,24 @@ pub(crate) struct OktaArgs {
     /// PEM file of CA certificates to trust besides the public roots (a TLS-inspecting proxy's CA).
     #[arg(long, value_name = "FILE")]
     pub(crate) ca_file: Option<PathBuf>,
+    /// Tests only (needs --insecure-allow-http): read the time from FILE (RFC 3339) at each use, so a
+    /// test moves months of simulated time with okta-sim's movable clock.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub(crate) test_clock_file: Option<PathBuf>,
 }
 
 impl OktaArgs {
+    /// The engine's clock: the system's, or a test's file (refused outside tests).
+    pub(crate) fn clock(&self) -> Result<crate::discovery::Clock, String> {
+        match &self.test_clock_file {
+            None => Ok(crate::discovery::Clock::System),
+            Some(_) if !self.insecure_allow_http => {
+                Err("--test-clock-file is for tests only and needs --insecure-allow-http".into())
+            }
+            Some(path) => Ok(crate::discovery::Clock::File(path.clone())),
+        }
+    }
+
     pub(crate) fn domain_policy(&self) -> Result<DomainPolicy, String> {
         DomainPolicy::new(&self.allow_domains, self.insecure_allow_http).map_err(|e| e.to_string())
     }

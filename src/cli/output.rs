@@ -165,6 +165,7 @@ mod tests {
                 unused_seats: 2,
                 sso_events: 4,
                 last_used: None,
+                history: Default::default(),
             }],
         }
     }

@@ -42,6 +42,7 @@ fn from_status(a: &AppSummary) -> AppUsage {
         unused_seats: a.unused_seats,
         sso_events: a.sso_events,
         last_used: a.last_used,
+        history: Default::default(),
     }
 }
 
@@ -59,6 +60,7 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
         unused_seats: s.unused_seats,
         sso_events: s.sso_events,
         last_used: s.last_used,
+        history: Default::default(),
     })
 }
 
@@ -132,6 +134,7 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             unused_seats: s.unused_seats,
             sso_events: s.sso_events,
             skipped_records: s.skipped_records,
+            history: Default::default(),
         },
         apps,
     })

@@ -99,6 +99,7 @@ fn options(args: &RunArgs) -> Result<Options, String> {
         metrics_top_apps: args.metrics_top_apps,
         retry_after_failure: args.retry_after_failure,
         test_faults: args.allow_test_faults,
+        clock: args.okta.clock()?,
         ..Options::default()
     })
 }

@@ -13,7 +13,7 @@ use super::common::OktaArgs;
 use super::output::{Format, render};
 use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
 use crate::discovery::checkpoint::{self, Seal};
-use crate::discovery::{self, AccessReport, CredentialKind, Need, OrgState, Progress, StateKey, SyncConfig};
+use crate::discovery::{self, AccessReport, Clock, CredentialKind, Need, OrgState, Progress, Retention, SyncConfig};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
 use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};
 
@@ -70,6 +70,13 @@ pub(crate) struct SyncArgs {
     /// With --state: list every app's assignments and every user again at least this often.
     #[arg(long, default_value = "24h", value_parser = duration_arg, value_name = "DURATION")]
     pub(crate) assignments_refresh_interval: Duration,
+    /// Months of usage history to keep, the current one included (0 to 25); with --history-weeks 0
+    /// too, no history and a first sync that reads only the usage window.
+    #[arg(long, default_value_t = 13, value_parser = clap::value_parser!(u32).range(0..=25), value_name = "N")]
+    pub(crate) history_months: u32,
+    /// ISO weeks of usage history to keep, the current one included (0 to 104).
+    #[arg(long, default_value_t = 26, value_parser = clap::value_parser!(u32).range(0..=104), value_name = "N")]
+    pub(crate) history_weeks: u32,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -136,11 +143,12 @@ fn state_seal(args: &SyncArgs) -> Result<Seal, String> {
 }
 
 /// The state in `path`, checked; a fresh state (a full scan) when there is none or it is refused.
-fn load_state(path: Option<&Path>, seal: &Seal, key: &StateKey) -> OrgState {
+fn load_state(path: Option<&Path>, seal: &Seal, config: &SyncConfig) -> OrgState {
     let Some(path) = path.filter(|p| p.exists()) else {
         return OrgState::default();
     };
-    let expect = checkpoint::Expect { key, now_ms: chrono::Utc::now().timestamp_millis() };
+    let key = &config.key();
+    let expect = checkpoint::Expect { key, now_ms: config.clock.now().timestamp_millis() };
     let read = std::fs::File::open(path).and_then(|f| {
         let mut bytes = Vec::new();
         f.take(STATE_FILE_CAP + 1).read_to_end(&mut bytes).map(|_| bytes)
@@ -170,7 +178,7 @@ fn save_state(path: &Path, state: &OrgState, seal: &Seal) -> Result<(), String> 
         .map_err(|e| format!("cannot save the sync state to {}: {e}", path.display()))
 }
 
-fn config(args: &SyncArgs, org: &OrgUrl) -> SyncConfig {
+fn config(args: &SyncArgs, org: &OrgUrl, clock: Clock) -> SyncConfig {
     SyncConfig {
         domain: args.domain.clone(),
         origin: org.origin(),
@@ -183,6 +191,8 @@ fn config(args: &SyncArgs, org: &OrgUrl) -> SyncConfig {
         include_okta_apps: args.include_okta_apps,
         refresh_interval: args.assignments_refresh_interval,
         keep_logins: args.per_user.is_some(),
+        history: Retention { months: args.history_months, weeks: args.history_weeks },
+        clock,
     }
 }
 
@@ -194,9 +204,9 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         let (auth, kind) = auth(&args, &org, token_from_flag)?;
         let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
         let client = OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
-        Ok::<_, String>((org, client, kind))
+        Ok::<_, String>((org, client, kind, args.okta.clock()?))
     })();
-    let (org, client, kind) = match prepared {
+    let (org, client, kind, clock) = match prepared {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -213,7 +223,7 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
             }
         }
     }
-    let config = config(&args, &org);
+    let config = config(&args, &org, clock);
     // logins are never checkpointed (no personal data at rest beyond user ids), so the per-user export
     // comes from a full scan, which lists every user's login
     let resume = if args.per_user.is_some() { None } else { args.state.as_deref() };
@@ -221,7 +231,7 @@ pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut state = load_state(resume, &seal, &config.key());
+    let mut state = load_state(resume, &seal, &config);
     match sync_and_print(&args, &client, kind, &config, &mut state, &seal).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
@@ -280,6 +290,12 @@ async fn sync_and_print(
         output.apps_relisted,
         output.skipped_records,
     );
+    if output.history_late > 0 {
+        eprintln!(
+            "sync: {} sign-in(s) arrived after their month and week had closed: counted in the usage window, not in the history",
+            output.history_late
+        );
+    }
     Ok(())
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct Options {
     pub(crate) metrics_top_apps: usize,
     /// Tests only: sync jobs honour the dti.dev/test-panic annotation.
     pub(crate) test_faults: bool,
+    /// The syncs' clock (a test's file only with --insecure-allow-http).
+    pub(crate) clock: crate::discovery::Clock,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             checkpoint_cap: 16 * 1024 * 1024,
             metrics_top_apps: 10,
             test_faults: false,
+            clock: crate::discovery::Clock::System,
         }
     }
 }

@@ -37,7 +37,11 @@ struct Job {
 }
 
 /// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
-pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(SyncConfig, Duration), String> {
+pub(crate) fn spec_settings(
+    obj: &OktaIntegration,
+    origin: &str,
+    clock: &crate::discovery::Clock,
+) -> Result<(SyncConfig, Duration), String> {
     let spec = &obj.spec;
     let days = parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
     let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
@@ -51,6 +55,8 @@ pub(crate) fn spec_settings(obj: &OktaIntegration, origin: &str) -> Result<(Sync
         include_okta_apps: spec.include_okta_apps,
         refresh_interval: refresh,
         keep_logins: false,
+        history: crate::discovery::Retention { months: spec.history.months, weeks: spec.history.weeks },
+        clock: clock.clone(),
     };
     Ok((config, interval))
 }
@@ -64,7 +70,7 @@ pub(crate) fn start(
     validated: Validated,
     request: Option<String>,
 ) {
-    let (config, interval) = match spec_settings(obj, &validated.org.origin()) {
+    let (config, interval) = match spec_settings(obj, &validated.org.origin(), &ctx.options.clock) {
         Ok(s) => s,
         Err(e) => {
             st.precheck = Some(super::state::Problem::new(super::conditions::Reason::InvalidSpec, e));

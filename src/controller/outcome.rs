@@ -46,6 +46,11 @@ pub(crate) struct JobInfo {
     pub(crate) generation: i64,
 }
 
+/// The sync message's note of sign-ins read after their period closed, when there were any.
+fn late_note(late: u64) -> String {
+    if late == 0 { String::new() } else { format!("; {late} sign-in(s) too late for their closed month and week") }
+}
+
 fn rounded(seconds: f64) -> f64 {
     (seconds * 1000.0).round() / 1000.0
 }
@@ -184,11 +189,13 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
     notices.into_iter().for_each(|n| st.notify(n));
     let message = if incremental {
         format!(
-            "incremental: new System Log events, {} app(s) re-listed, {} user(s) looked up",
-            output.apps_relisted, output.users_looked_up
+            "incremental: new System Log events, {} app(s) re-listed, {} user(s) looked up{}",
+            output.apps_relisted,
+            output.users_looked_up,
+            late_note(output.history_late)
         )
     } else {
-        "full: every listing and the whole usage window".to_string()
+        format!("full: every listing and the whole usage window{}", late_note(output.history_late))
     };
     let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
     st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));

@@ -120,6 +120,39 @@ pub struct OktaIntegrationSpec {
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
     #[x_kube(validation = Rule::new("duration(self) >= duration('1h')").message("assignmentsRefreshInterval must be at least 1h"))]
     pub assignments_refresh_interval: String,
+
+    /// Usage history kept beyond the System Log's 90 days: active users and sign-ins per calendar month
+    /// and ISO week (UTC), per app and for the org.
+    #[serde(default)]
+    pub history: HistorySpec,
+}
+
+/// How much usage history to keep.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistorySpec {
+    /// Calendar months kept, the current one included (0 to 25, default 13). With weeks 0 too, no history
+    /// is kept and the first sync reads only the usage window instead of the 90 days Okta holds.
+    #[serde(default = "default_history_months")]
+    #[schemars(range(min = 0, max = 25))]
+    pub months: u32,
+    /// ISO weeks kept, the current one included (0 to 104, default 26).
+    #[serde(default = "default_history_weeks")]
+    #[schemars(range(min = 0, max = 104))]
+    pub weeks: u32,
+}
+
+fn default_history_months() -> u32 {
+    13
+}
+fn default_history_weeks() -> u32 {
+    26
+}
+
+impl Default for HistorySpec {
+    fn default() -> Self {
+        HistorySpec { months: default_history_months(), weeks: default_history_weeks() }
+    }
 }
 
 fn default_sync_interval() -> String {

@@ -193,6 +193,92 @@ impl PartialEq for LastSeen {
 
 impl Eq for LastSeen {}
 
+/// Which open periods each user was active in (one bit a period), for one app: a run sorted by user and
+/// the newcomers since the last merge, 8 bytes a user. Only users active in a period not yet closed are held.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Flags {
+    sorted: Vec<(u32, u32)>,
+    fresh: HashMap<u32, u32>,
+}
+
+impl Flags {
+    /// Sets `bits` for `user`.
+    pub(crate) fn set(&mut self, user: u32, bits: u32) {
+        if let Ok(i) = self.sorted.binary_search_by_key(&user, |p| p.0) {
+            self.sorted[i].1 |= bits;
+            return;
+        }
+        *self.fresh.entry(user).or_default() |= bits;
+        if self.fresh.len() > 32 + self.sorted.len() / 8 {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        self.sorted.extend(self.fresh.drain());
+        self.fresh.shrink_to_fit();
+        self.sorted.sort_unstable_by_key(|p| p.0);
+    }
+
+    /// Users with any of `mask` set.
+    pub(crate) fn count(&self, mask: u32) -> u64 {
+        self.iter().filter(|&(_, bits)| bits & mask != 0).count() as u64
+    }
+
+    /// Clears `mask` everywhere and forgets users left with no bit.
+    pub(crate) fn clear(&mut self, mask: u32) {
+        self.merge();
+        self.sorted.retain_mut(|p| {
+            p.1 &= !mask;
+            p.1 != 0
+        });
+        self.sorted.shrink_to(self.sorted.len() + self.sorted.len() / 8);
+    }
+
+    /// Every (user, bits), in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.sorted.iter().copied().chain(self.fresh.iter().map(|(&u, &b)| (u, b)))
+    }
+
+    /// Renumbers users after the directory compacted (users it dropped are dropped here too).
+    pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
+        *self = self.iter().filter_map(|(u, b)| Some((remap.get(u as usize).copied().flatten()?, b))).collect();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.sorted.len() + self.fresh.len()
+    }
+}
+
+impl FromIterator<(u32, u32)> for Flags {
+    fn from_iter<I: IntoIterator<Item = (u32, u32)>>(pairs: I) -> Flags {
+        let mut flags = Flags::default();
+        for (user, bits) in pairs {
+            *flags.fresh.entry(user).or_default() |= bits;
+        }
+        flags.merge();
+        flags
+    }
+}
+
+/// Equal when they hold the same users with the same bits, however split.
+impl PartialEq for Flags {
+    fn eq(&self, other: &Flags) -> bool {
+        let sorted = |f: &Flags| {
+            let mut v: Vec<(u32, u32)> = f.iter().collect();
+            v.sort_unstable();
+            v
+        };
+        sorted(self) == sorted(other)
+    }
+}
+
+impl Eq for Flags {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +301,26 @@ mod tests {
         assert!(seen.fresh.is_empty(), "retain leaves one sorted run");
         assert_eq!(before, before.iter().collect::<LastSeen>());
         assert_eq!(Seen::new(1, -5).at(), -5, "times before 1970 survive the split");
+    }
+
+    #[test]
+    fn flags_accumulate_bits_per_user_count_and_clear_them() {
+        let mut flags = Flags::default();
+        for round in 0..3u32 {
+            for user in (0..500u32).rev() {
+                flags.set(user, 1 << ((user + round) % 4));
+            }
+        }
+        assert_eq!(flags.len(), 500);
+        assert_eq!(flags.count(0b0001), 375, "users whose three rounds touched bit 0");
+        flags.clear(0b0111);
+        assert_eq!(flags.len(), 375, "users with only bits 0..2 are forgotten");
+        assert_eq!(flags.count(0b1000), 375);
+        let renumbered: Vec<Option<u32>> = (0..500u32).map(|u| (u % 2 == 0).then_some(u / 2)).collect();
+        let mut copy = flags.clone();
+        copy.remap(&renumbered);
+        assert_eq!(copy.len(), flags.iter().filter(|(u, _)| u % 2 == 0).count());
+        assert_eq!(flags, flags.iter().collect::<Flags>());
     }
 
     #[test]

@@ -13,9 +13,11 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 
 use super::assignments::{Assignments, RawAppGroup, RawAppUser};
+use super::clock::Clock;
 use super::directory::{RawUser, UserRecord};
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
+use super::history::{InventoryApp, LOG_RETENTION_MS, Retention};
 use super::inventory::{AppRecord, RawApp};
 use super::log::{self, Changes};
 use super::need::Need;
@@ -33,6 +35,8 @@ const LISTING_MARGIN_MS: i64 = 60_000;
 /// User lifecycle events looked up one by one at most; past this one listing of every user is cheaper
 /// (a bulk deactivation of 100,000 users is 500 pages of 200, not 100,000 requests).
 pub(crate) const MAX_USER_LOOKUPS: usize = 200;
+/// How much younger than Okta's 90 days a backfill's `since` is.
+const HISTORY_MARGIN_MS: i64 = 10 * 60_000;
 
 /// What to sync and how.
 #[derive(Clone, Debug)]
@@ -46,6 +50,10 @@ pub(crate) struct SyncConfig {
     pub(crate) refresh_interval: Duration,
     /// Keep users' logins, for the per-user export.
     pub(crate) keep_logins: bool,
+    /// Months and weeks of history to keep (spec.history).
+    pub(crate) history: Retention,
+    /// Where "now" comes from (the system's clock outside tests).
+    pub(crate) clock: Clock,
 }
 
 impl SyncConfig {
@@ -58,7 +66,16 @@ impl SyncConfig {
             window_days: self.window_days,
             event_types,
             include_okta_apps: self.include_okta_apps,
+            history: self.history.enabled(),
         }
+    }
+
+    /// Where a read from scratch starts: the usage window's start, or with history as far back as Okta
+    /// keeps the System Log (less a margin, so the query is never refused for being a moment too old).
+    fn read_from(&self, started: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+        let window_start = started - chrono::Duration::days(i64::from(self.window_days));
+        let oldest = started - chrono::Duration::milliseconds(LOG_RETENTION_MS - HISTORY_MARGIN_MS);
+        if self.history.enabled() { window_start.min(oldest) } else { window_start }
     }
 }
 
@@ -80,10 +97,13 @@ pub(crate) struct SyncOutput {
     /// Apps whose users were listed again because of change events.
     pub(crate) apps_relisted: u64,
     pub(crate) users_looked_up: u64,
+    /// Sign-ins read after their month and week had closed (counted in the window, not in the history).
+    pub(crate) history_late: u64,
 }
 
 struct Run<'a> {
     reader: Reader<'a>,
+    clock: &'a Clock,
     started_ms: i64,
     progress: &'a Progress,
     skips: Mutex<Skips>,
@@ -99,24 +119,31 @@ impl Run<'_> {
 /// One sync of `state` (a fresh one when it was kept for another configuration). On error the state is
 /// half-updated: callers drop it and resume from their last checkpoint (or scan in full).
 /// Where this sync's System Log read starts: the saved cursor, or (state for other settings, or none) the
-/// window's start with usage rebuilt from scratch, never added to what was counted.
+/// window's start (with history, 90 days back) with usage rebuilt from scratch, never added to what was
+/// counted; the time a read from scratch starts at comes second. Closed months and weeks outlive a change
+/// of the usage window.
 fn starting_point(
     state: &mut OrgState,
     config: &SyncConfig,
     reader: &Reader<'_>,
-    window_start: chrono::DateTime<Utc>,
-) -> url::Url {
-    if state.key != config.key() {
-        *state = OrgState::new(config.key());
+    started: chrono::DateTime<Utc>,
+) -> (url::Url, Option<i64>) {
+    let key = config.key();
+    if state.key != key {
+        let history =
+            if state.key.same_history(&key) { std::mem::take(&mut state.history) } else { Default::default() };
+        *state = OrgState::new(key);
+        state.history = history;
     }
     if config.keep_logins {
         state.directory.keep_logins();
     }
     match state.cursor.take() {
-        Some(cursor) => cursor,
+        Some(cursor) => (cursor, None),
         None => {
             state.usage = Default::default();
-            log::first_page(reader, window_start, &state.key.event_types)
+            let since = config.read_from(started);
+            (log::first_page(reader, since, &state.key.event_types), Some(since.timestamp_millis()))
         }
     }
 }
@@ -128,16 +155,19 @@ pub(crate) async fn sync(
     state: &mut OrgState,
     progress: &Progress,
 ) -> Result<SyncOutput, SyncError> {
-    let started = Utc::now();
+    let started = config.clock.now();
     let run = Run {
         reader: Reader { client, kind },
+        clock: &config.clock,
         started_ms: started.timestamp_millis(),
         progress,
         skips: Mutex::new(Skips::default()),
         users_scanned: AtomicU64::new(0),
     };
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
-    let first = starting_point(state, config, &run.reader, window_start);
+    let (first, fresh_from) = starting_point(state, config, &run.reader, started);
+    state.history.begin(run.started_ms, fresh_from, config.history);
+    let times = log::Times { started_ms: run.started_ms, window_start_ms: window_start.timestamp_millis() };
     let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
     let changes = Mutex::new(Changes::default());
     let shared = Mutex::new(&mut *state);
@@ -145,21 +175,22 @@ pub(crate) async fn sync(
         let (_, _, read) = tokio::try_join!(
             list_apps_in_full(&run, &shared),
             list_users_in_full(&run, &shared),
-            log::read(&run.reader, &shared, &changes, first, run.started_ms, progress)
+            log::read(&run.reader, &shared, &changes, first, times, progress)
         )?;
         read
     } else {
-        log::read(&run.reader, &shared, &changes, first, run.started_ms, progress).await?
+        log::read(&run.reader, &shared, &changes, first, times, progress).await?
     };
     run.add_skips(&read.skips);
     let plan = plan(&lock(&shared), &changes.into_inner().unwrap_or_else(|p| p.into_inner()));
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
     state.cursor = read.cursor;
-    finish(state, window_start.timestamp_millis());
+    finish(state, window_start.timestamp_millis(), run.started_ms, config.history);
     let skipped = lock(&run.skips).skipped;
     Ok(SyncOutput {
-        report: report::build(&config.domain, state, started, skipped),
+        report: report::build(&config.domain, state, started, skipped, config.history),
+        history_late: state.history.late,
         mode: if full { Mode::Full } else { Mode::Incremental },
         users_scanned: run.users_scanned.load(Ordering::Relaxed),
         events_scanned: read.events,
@@ -177,9 +208,16 @@ fn needs_full_listing(state: &OrgState, now_ms: i64, refresh: Duration) -> bool 
     stale(state.assignments_listed_ms) || stale(state.users_listed_ms)
 }
 
-/// Usage only for the inventory, and only within the window; users nothing refers to are dropped.
-fn finish(state: &mut OrgState, window_start_ms: i64) {
-    let inventory: BTreeSet<String> = state.inventory().map(|a| a.record.id.clone()).collect();
+/// Usage only for the inventory, and only within the window; history closed where due; users nothing
+/// refers to are dropped.
+fn finish(state: &mut OrgState, window_start_ms: i64, now_ms: i64, retention: Retention) {
+    let listed: Vec<(String, Option<u64>)> = state
+        .inventory()
+        .map(|a| (a.record.id.clone(), a.assignments.as_ref().map(|x| x.seat_holders().count() as u64)))
+        .collect();
+    let apps: Vec<InventoryApp<'_>> = listed.iter().map(|(id, seats)| InventoryApp { id, seats: *seats }).collect();
+    state.history.finish(now_ms, &apps, retention);
+    let inventory: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
     state.usage.retain_apps(|id| inventory.contains(id));
     state.usage.prune(window_start_ms);
     state.compact();
@@ -194,7 +232,7 @@ async fn list_app_records(run: &Run<'_>) -> Result<Vec<AppRecord>, SyncError> {
 
 /// An app's users and groups, listed now.
 async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_groups: bool) -> Result<(), SyncError> {
-    let listed_ms = Utc::now().timestamp_millis();
+    let listed_ms = run.clock.now().timestamp_millis();
     let client = run.reader.client;
     let first = client.url(&format!("/api/v1/apps/{id}/users?limit={APP_USERS_PAGE}"));
     let mut rows = Vec::new();

@@ -79,16 +79,32 @@ pub(crate) struct LogRead {
     pub(crate) cursor: Option<Url>,
 }
 
+/// What a read counts: the sign-in event types, and where the usage window starts (older sign-ins, read
+/// for the history's backfill, only count there).
+struct ReadSpan<'a> {
+    sign_ins: &'a HashSet<String>,
+    window_start_ms: i64,
+}
+
+/// When a read runs: the sync's start, and the usage window's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Times {
+    pub(crate) started_ms: i64,
+    pub(crate) window_start_ms: i64,
+}
+
 /// Reads from `first` until caught up, counting sign-ins into the state's ledger and noting changes.
 pub(crate) async fn read(
     reader: &Reader<'_>,
     state: &Mutex<&mut OrgState>,
     changes: &Mutex<Changes>,
     first: Url,
-    started_ms: i64,
+    times: Times,
     progress: &super::progress::Progress,
 ) -> Result<LogRead, SyncError> {
     let sign_ins: HashSet<String> = lock(state).key.event_types.iter().cloned().collect();
+    let span = ReadSpan { sign_ins: &sign_ins, window_start_ms: times.window_start_ms };
+    let started_ms = times.started_ms;
     let endpoint = format!("GET {}", first.path());
     let mut pager = Pager::new(&first, MAX_LOG_PAGES);
     let mut skips = Skips::default();
@@ -105,7 +121,7 @@ pub(crate) async fn read(
             let mut st = lock(state);
             let mut ch = lock(changes);
             for event in parsed {
-                apply(&mut st, &mut ch, event, &sign_ins);
+                apply(&mut st, &mut ch, event, &span);
             }
         }
         events += raw_count as u64;
@@ -124,12 +140,19 @@ pub(crate) async fn read(
     }
 }
 
-fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, sign_ins: &HashSet<String>) {
+/// Counts a sign-in (in the usage window when it falls there, and in the history) or notes a change.
+fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, read: &ReadSpan<'_>) {
+    let (sign_ins, window_start_ms) = (read.sign_ins, read.window_start_ms);
     let at = event.published_ms;
     match event.meaning(sign_ins) {
         Meaning::SignIn { app, user, key } => {
-            let user = state.directory.intern(&user);
-            state.usage.add(&app, user, at, event.uuid, key);
+            if state.usage.first_time(event.uuid, key) {
+                let user = state.directory.intern(&user);
+                if at >= window_start_ms {
+                    state.usage.record(&app, user, at);
+                }
+                state.history.add(&app, user, at);
+            }
         }
         Meaning::Nothing => {}
         change => {

@@ -4,6 +4,7 @@
 mod access;
 mod assignments;
 pub(crate) mod checkpoint;
+mod clock;
 mod compact;
 mod directory;
 mod engine;
@@ -11,6 +12,7 @@ mod events;
 mod export;
 mod failure;
 mod fetch;
+pub(crate) mod history;
 mod inventory;
 mod log;
 mod need;
@@ -23,8 +25,10 @@ mod state;
 mod usage;
 
 pub(crate) use access::{AccessReport, Need, check_access};
+pub(crate) use clock::Clock;
 pub(crate) use engine::{Mode, Progress, SyncConfig, SyncOutput, sync};
 pub(crate) use export::write_per_user;
 pub(crate) use failure::{CredentialKind, SyncError};
+pub(crate) use history::Retention;
 pub(crate) use report::{AppUsage, Report, Summary};
 pub(crate) use state::{OrgState, StateKey};

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::history::view::Active;
+use super::history::{HistoryView, Retention};
 use super::state::OrgState;
 
 /// One discovery run's result for one Okta org.
@@ -39,6 +41,9 @@ pub(crate) struct Summary {
     pub(crate) unused_seats: u64,
     pub(crate) sso_events: u64,
     pub(crate) skipped_records: u64,
+    /// The org's months and weeks (distinct users over all apps), newest first.
+    #[serde(default)]
+    pub(crate) history: HistoryView,
 }
 
 /// One app and its usage over the window.
@@ -57,6 +62,9 @@ pub(crate) struct AppUsage {
     pub(crate) unused_seats: u64,
     pub(crate) sso_events: u64,
     pub(crate) last_used: Option<DateTime<Utc>>,
+    /// The app's months and weeks, newest first.
+    #[serde(default)]
+    pub(crate) history: HistoryView,
 }
 
 impl Report {
@@ -73,7 +81,7 @@ fn time(ms: i64) -> Option<DateTime<Utc>> {
 }
 
 /// Every inventory app's usage from the state, over the window starting at `start_ms`.
-pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
+pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, retention: Retention) -> Vec<AppUsage> {
     let mut rows: Vec<AppUsage> = state
         .inventory()
         .map(|entry| {
@@ -96,6 +104,7 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
                 unused_seats: unused,
                 sso_events: counts.sign_ins,
                 last_used: counts.last_used_ms.and_then(time),
+                history: app_history(state, &r.id, now_ms, retention),
             }
         })
         .collect();
@@ -103,11 +112,25 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64) -> Vec<AppUsage> {
     rows
 }
 
+fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) -> HistoryView {
+    let h = &state.history;
+    h.apps.get(id).map(|a| h.view(&a.series, Active::App(&a.users), false, now_ms, retention)).unwrap_or_default()
+}
+
 /// The report for a state whose sync started at `started`.
-pub(crate) fn build(domain: &str, state: &OrgState, started: DateTime<Utc>, skipped_records: u64) -> Report {
+pub(crate) fn build(
+    domain: &str,
+    state: &OrgState,
+    started: DateTime<Utc>,
+    skipped_records: u64,
+    retention: Retention,
+) -> Report {
     let days = state.key.window_days;
     let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
-    let apps = app_rows(state, start_ms);
+    let now_ms = started.timestamp_millis();
+    let apps = app_rows(state, start_ms, now_ms, retention);
+    let org_users = state.history.org_flags();
+    let history = state.history.view(&state.history.org, Active::Org(&org_users), true, now_ms, retention);
     let summary = Summary {
         users: state.directory.listed_users(),
         users_by_status: state.directory.by_status(),
@@ -122,6 +145,7 @@ pub(crate) fn build(domain: &str, state: &OrgState, started: DateTime<Utc>, skip
         unused_seats: apps.iter().map(|a| a.unused_seats).sum(),
         sso_events: apps.iter().map(|a| a.sso_events).sum(),
         skipped_records,
+        history,
     };
     Report { domain: domain.to_string(), generated_at: started, usage_window: format!("{days}d"), summary, apps }
 }

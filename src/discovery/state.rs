@@ -8,6 +8,7 @@ use url::Url;
 
 use super::assignments::Assignments;
 use super::directory::Directory;
+use super::history::History;
 use super::inventory::AppRecord;
 use super::usage::UsageLedger;
 
@@ -18,6 +19,18 @@ pub(crate) struct StateKey {
     pub(crate) window_days: u32,
     pub(crate) event_types: Vec<String>,
     pub(crate) include_okta_apps: bool,
+    /// Whether history is kept: turning it on needs a read from scratch (the backfill).
+    pub(crate) history: bool,
+}
+
+impl StateKey {
+    /// Whether history counted under `self` means the same under `other`: the same org, sign-in event
+    /// types and inventory rule (the usage window does not change what a month's sign-ins are).
+    pub(crate) fn same_history(&self, other: &StateKey) -> bool {
+        self.origin == other.origin
+            && self.event_types == other.event_types
+            && self.include_okta_apps == other.include_okta_apps
+    }
 }
 
 /// One app and what the sync knows of it.
@@ -43,6 +56,8 @@ pub(crate) struct OrgState {
     pub(crate) directory: Directory,
     pub(crate) apps: BTreeMap<String, AppEntry>,
     pub(crate) usage: UsageLedger,
+    /// Months and weeks of usage: kept across a change of the usage window (see [`StateKey::same_history`]).
+    pub(crate) history: History,
     /// When every app's users (and the app list) were last listed in full (ms).
     pub(crate) assignments_listed_ms: Option<i64>,
     /// When the users were last listed in full (ms).
@@ -67,6 +82,7 @@ impl OrgState {
     /// Drops users nothing refers to any more, and renumbers the rest everywhere.
     pub(crate) fn compact(&mut self) {
         let mut referenced: HashSet<u32> = self.usage.users();
+        referenced.extend(self.history.users());
         for entry in self.apps.values() {
             if let Some(a) = &entry.assignments {
                 referenced.extend(a.users());
@@ -77,6 +93,7 @@ impl OrgState {
             return;
         }
         self.usage.remap(&remap);
+        self.history.remap(&remap);
         for entry in self.apps.values_mut() {
             if let Some(a) = entry.assignments.as_mut() {
                 a.remap(&remap);

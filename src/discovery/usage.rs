@@ -64,10 +64,22 @@ pub(crate) struct UsageLedger {
 
 impl UsageLedger {
     /// Counts one sign-in; false when it is a repeat of an event or of a sign-in already counted.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, app: &str, user: u32, at_ms: i64, uuid: Option<u64>, key: Option<u64>) -> bool {
-        if uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)) {
-            return false;
+        let fresh = self.first_time(uuid, key);
+        if fresh {
+            self.record(app, user, at_ms);
         }
+        fresh
+    }
+
+    /// False when a sign-in is a repeat of an event (by uuid) or of a sign-in already counted (by key).
+    pub(crate) fn first_time(&mut self, uuid: Option<u64>, key: Option<u64>) -> bool {
+        !(uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)))
+    }
+
+    /// Counts one sign-in known not to be a repeat.
+    pub(crate) fn record(&mut self, app: &str, user: u32, at_ms: i64) {
         let usage = match self.apps.get_mut(app) {
             Some(u) => u,
             None => self.apps.entry(app.into()).or_default(),
@@ -75,7 +87,6 @@ impl UsageLedger {
         usage.last_seen.note(user, at_ms);
         usage.hourly.add(at_ms.div_euclid(HOUR_MS), 1);
         usage.last_used_ms = usage.last_used_ms.max(Some(at_ms));
-        true
     }
 
     /// A repeat of an event already read (by uuid), for events that are not sign-ins.

@@ -19,9 +19,9 @@ pub(crate) use seal::{KEY_BYTES, Seal};
 pub(crate) use write::{Encoded, encode_capped, write_to};
 
 const MAGIC: &[u8; 4] = b"DTIS";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// Name of this encoding, as the operator records it next to the bytes.
-pub(crate) const FORMAT: &str = "dti-sync-state/2+gzip+hmac-sha256";
+pub(crate) const FORMAT: &str = "dti-sync-state/3+gzip+hmac-sha256";
 /// Decoded bytes allowed per compressed byte: real checkpoints decompress about 3 to 6 times; a
 /// decompression bomb (a run of zeros shrinks a thousandfold) stops here, long before memory runs out.
 const DECODED_PER_COMPRESSED: u64 = 16;
@@ -44,7 +44,7 @@ pub(crate) enum CheckpointError {
         "the checkpoint decompresses to more than its size allows (a decompression bomb, or a count larger than the data)"
     )]
     TooLarge,
-    #[error("the checkpoint was saved for another domain, usage window, event types or inventory rule")]
+    #[error("the checkpoint was saved for another domain, sign-in event types or inventory rule")]
     OtherSettings,
 }
 
@@ -85,6 +85,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::discovery::assignments::{AppUserStatus, Assignments, Scope};
     use crate::discovery::directory::{UserRecord, UserStatus};
+    use crate::discovery::history::{InventoryApp, LOG_RETENTION_MS, Open, Period, Retention, Span};
     use crate::discovery::inventory::{AppKind, AppRecord};
     use crate::discovery::state::AppEntry;
 
@@ -96,6 +97,7 @@ pub(crate) mod tests {
             window_days: 30,
             event_types: vec!["user.authentication.sso".into()],
             include_okta_apps: false,
+            history: true,
         }
     }
 
@@ -137,8 +139,15 @@ pub(crate) mod tests {
         );
         s.usage.add("0oa1", 0, 1_700_000_100_000, Some(7), None);
         s.usage.add("0oa1", 2, 1_700_000_200_000, Some(8), Some(9));
+        let retention = Retention::default();
+        s.history.begin(NOW_MS - 1000, Some(NOW_MS - LOG_RETENTION_MS), retention);
+        s.history.add("0oa1", 0, NOW_MS - 40 * DAY_MS);
+        s.history.add("0oa1", 2, NOW_MS - 2000);
+        s.history.finish(NOW_MS - 1000, &[InventoryApp { id: "0oa1", seats: Some(2) }], retention);
         s
     }
+
+    const DAY_MS: i64 = 86_400_000;
 
     #[test]
     fn round_trips_and_refuses_damage() {
@@ -155,8 +164,13 @@ pub(crate) mod tests {
         assert_eq!((over.bytes, over.len), (None, bytes.len()), "past the cap only the size is kept");
         let file = write_to(&state, std::io::Cursor::new(Vec::new()), &seal()).expect("a Vec sink");
         assert_eq!(file.into_inner(), bytes, "a file sink gets the same bytes");
-        let other = Expect { key: &StateKey { window_days: 7, ..key() }, now_ms: NOW_MS };
+        let other =
+            Expect { key: &StateKey { event_types: vec!["app.oauth2.signon".into()], ..key() }, now_ms: NOW_MS };
         assert_eq!(decode(&bytes, &seal(), &other), Err(CheckpointError::OtherSettings));
+        let window = Expect { key: &StateKey { window_days: 7, ..key() }, now_ms: NOW_MS };
+        let kept = decode(&bytes, &seal(), &window).map(|s| s.history);
+        assert_eq!(kept, Ok(state.history.clone()), "another usage window keeps the history");
+        assert!(state.history.org.closed.len() > 3 && !state.history.apps["0oa1"].series.open.is_empty());
     }
 
     /// Encodes `state` unsigned and reads it back without a key: the validation alone decides.
@@ -203,6 +217,38 @@ pub(crate) mod tests {
         assert!(matches!(validated(&bad_id), Err(CheckpointError::Invalid(_))), "ids as Okta's are checked");
     }
 
+    #[test]
+    fn a_history_that_could_miscount_is_refused() {
+        let mut cases = Vec::new();
+        let mut future = sample();
+        future.history.closed_through.insert(Span::Month, Period::containing(Span::Month, NOW_MS).index + 1);
+        cases.push(("a closed month in the future", future));
+        let mut stray = sample();
+        if let Some(app) = stray.history.apps.get_mut("0oa1") {
+            app.users = [(1, Period::containing(Span::Week, NOW_MS - 30 * DAY_MS).bit())].into_iter().collect();
+        }
+        cases.push(("a user's bit for a period the app has not open", stray));
+        let mut old = sample();
+        let ancient = Period::containing(Span::Week, NOW_MS - 200 * DAY_MS);
+        old.history.closed_through.remove(&Span::Week);
+        old.history.org.closed.retain(|t| t.period.span != Span::Week);
+        old.history.apps.values_mut().for_each(|a| a.series.closed.retain(|t| t.period.span != Span::Week));
+        old.history.org.open.insert(ancient, Open::default());
+        cases.push(("an open week older than Okta's log", old));
+        let mut reopened = sample();
+        let closed = reopened.history.org.closed[0].period;
+        reopened.history.org.open.insert(closed, Open::default());
+        cases.push(("an open period already closed", reopened));
+        for (what, state) in cases {
+            assert!(
+                matches!(validated(&state), Err(CheckpointError::Invalid(_))),
+                "{what}: {:?}",
+                validated(&state).err()
+            );
+        }
+        assert_eq!(validated(&sample()).map(|s| s.history), Ok(sample().history));
+    }
+
     /// A gzip stream of `raw` in an unsigned envelope.
     pub(crate) fn unsigned_envelope(raw: &[u8]) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
@@ -222,13 +268,13 @@ pub(crate) mod tests {
 
     /// The decoded bytes of a valid prefix: magic, version, the test key, no cursor, no times.
     pub(crate) fn prefix() -> Vec<u8> {
-        let mut raw = b"DTIS\x01".to_vec();
+        let mut raw = b"DTIS\x02".to_vec();
         let origin = "https://acme.okta.com";
         raw.push(origin.len() as u8);
         raw.extend(origin.as_bytes());
         raw.extend([30, 1, 23]);
         raw.extend(b"user.authentication.sso");
-        raw.extend([0, 0, 0, 0]);
+        raw.extend([0, 1, 0, 0, 0]);
         raw
     }
 

@@ -9,6 +9,8 @@ use std::io::BufRead;
 
 use url::Url;
 
+mod history;
+
 use super::{CheckpointError, Expect, MAGIC, VERSION};
 use crate::discovery::assignments::Assignments;
 use crate::discovery::compact::Hourly;
@@ -121,7 +123,8 @@ fn read_key<S: BufRead>(r: &mut Reader<'_, S>) -> Res<StateKey> {
     let n = r.count()?;
     let event_types = (0..n).map(|_| r.str()).collect::<Res<Vec<_>>>()?;
     let include_okta_apps = r.byte()? != 0;
-    Ok(StateKey { origin, window_days, event_types, include_okta_apps })
+    let history = r.byte()? != 0;
+    Ok(StateKey { origin, window_days, event_types, include_okta_apps, history })
 }
 
 /// The saved System Log position, only on the org's own origin and System Log path.
@@ -284,8 +287,10 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
     if version != VERSION {
         return Err(CheckpointError::Incompatible(version));
     }
+    // Another usage window, or history turned on or off, still keeps the history: the engine starts the
+    // rest afresh.
     let key = read_key(&mut r)?;
-    if key != *expect.key {
+    if !key.same_history(expect.key) {
         return Err(CheckpointError::OtherSettings);
     }
     let cursor = read_cursor(&mut r, &key.origin)?;
@@ -298,6 +303,7 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
         apps.insert(entry.record.id.clone(), entry);
     }
     let usage = read_usage(&mut r, users)?;
+    let history = history::read_history(&mut r, users)?;
     r.end()?;
-    Ok(OrgState { key, cursor, directory, apps, usage, assignments_listed_ms, users_listed_ms })
+    Ok(OrgState { key, cursor, directory, apps, usage, history, assignments_listed_ms, users_listed_ms })
 }

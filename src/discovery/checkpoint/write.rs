@@ -7,6 +7,8 @@ use std::io::Write;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+mod history;
+
 use super::seal::{Seal, Sealed};
 use super::{MAGIC, VERSION};
 use crate::discovery::inventory::AppKind;
@@ -94,6 +96,7 @@ fn write_key<W: Write>(w: &mut Writer<W>, key: &StateKey) {
     w.u64(key.event_types.len() as u64);
     key.event_types.iter().for_each(|t| w.str(t));
     w.byte(u8::from(key.include_okta_apps));
+    w.byte(u8::from(key.history));
 }
 
 fn write_users<W: Write>(w: &mut Writer<W>, count: usize, users: impl Iterator<Item = u32>) {
@@ -209,5 +212,6 @@ pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W, seal: &Seal) -> std:
     w.u64(state.apps.len() as u64);
     state.apps.values().for_each(|a| write_app(&mut w, a));
     write_usage(&mut w, &state.usage);
+    history::write_history(&mut w, &state.history);
     w.finish()
 }

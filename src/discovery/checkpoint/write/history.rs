@@ -1,0 +1,52 @@
+//! The history's part of a checkpoint: coverage, the newest closed periods, the org's and each app's
+//! series, and each app's users' flags (delta-coded users, then their bits).
+
+use std::io::Write;
+
+use super::{Writer, write_users};
+use crate::discovery::history::{History, Series, Span};
+
+fn span_code(span: Span) -> u8 {
+    match span {
+        Span::Month => 0,
+        Span::Week => 1,
+    }
+}
+
+fn write_series<W: Write>(w: &mut Writer<W>, series: &Series) {
+    w.u64(series.closed.len() as u64);
+    for t in &series.closed {
+        w.byte(span_code(t.period.span));
+        w.i64(i64::from(t.period.index));
+        w.u64(t.active_users);
+        w.u64(t.sign_ins);
+        w.opt_i64(t.seats.map(|s| s as i64));
+        w.byte(u8::from(t.partial));
+    }
+    w.u64(series.open.len() as u64);
+    for (period, open) in &series.open {
+        w.byte(span_code(period.span));
+        w.i64(i64::from(period.index));
+        w.u64(open.sign_ins);
+        w.opt_i64(open.seats.map(|s| s as i64));
+    }
+}
+
+pub(super) fn write_history<W: Write>(w: &mut Writer<W>, history: &History) {
+    w.opt_i64(history.coverage_ms);
+    w.opt_i64(history.synced_ms);
+    for span in Span::ALL {
+        w.opt_i64(history.closed_through.get(&span).map(|&i| i64::from(i)));
+    }
+    write_series(w, &history.org);
+    w.u64(history.apps.len() as u64);
+    for (id, app) in &history.apps {
+        w.str(id);
+        w.byte(u8::from(app.kept) | u8::from(app.listed) << 1);
+        write_series(w, &app.series);
+        let mut users: Vec<(u32, u32)> = app.users.iter().collect();
+        users.sort_unstable();
+        write_users(w, users.len(), users.iter().map(|u| u.0));
+        users.iter().for_each(|u| w.u64(u64::from(u.1)));
+    }
+}
