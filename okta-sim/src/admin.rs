@@ -22,11 +22,12 @@ fn bad(message: impl Into<String>) -> Response {
 /// `asOf`: now (default), start (the simulator's start), or a credential's last caught-up poll.
 fn as_of(state: &SimState, q: &Query) -> DateTime<Utc> {
     match q.get("asOf") {
-        None | Some("now") => Utc::now(),
+        None | Some("now") => state.clock.now(),
         Some("start") => state.org().anchor,
-        Some(credential) => {
-            state.last_caught_up(credential).and_then(DateTime::from_timestamp_millis).unwrap_or_else(Utc::now)
-        }
+        Some(credential) => state
+            .last_caught_up(credential)
+            .and_then(DateTime::from_timestamp_millis)
+            .unwrap_or_else(|| state.clock.now()),
     }
 }
 
@@ -39,6 +40,7 @@ fn truth(state: &SimState, q: &Query) -> Response {
         at: as_of(state, q),
         include_okta_apps: q.get("includeOktaApps") == Some("true"),
         daily: q.get("daily") == Some("true"),
+        history: q.get("history") == Some("true"),
     };
     json_response(StatusCode::OK, &truth::report(state, &query))
 }
@@ -104,6 +106,22 @@ fn change(state: &SimState, parsed: Value, op: Option<&str>) -> Response {
     }
 }
 
+/// Moves the clock forward: `{"to": RFC 3339}` or `{"advanceSeconds": N}` (--movable-clock only).
+fn move_clock(state: &SimState, body: &Value) -> Response {
+    let to = match (body.get("to").and_then(Value::as_str), body.get("advanceSeconds").and_then(Value::as_i64)) {
+        (Some(t), _) => match DateTime::parse_from_rfc3339(t) {
+            Ok(t) => t.with_timezone(&Utc),
+            Err(e) => return bad(format!("to: not an RFC 3339 time ({e})")),
+        },
+        (None, Some(s)) => state.clock.now() + chrono::Duration::seconds(s),
+        (None, None) => return bad("give \"to\" (RFC 3339) or \"advanceSeconds\""),
+    };
+    match state.clock.advance_to(to) {
+        Ok(now) => json_response(StatusCode::OK, &json!({"now": now})),
+        Err(e) => json_response(StatusCode::CONFLICT, &json!({"error": e})),
+    }
+}
+
 fn revoke(state: &SimState, path: &str) -> Response {
     if let Some(name) = path.strip_prefix("/__sim/tokens/").and_then(|p| p.strip_suffix("/revoke")) {
         return match state.tokens.get(name) {
@@ -140,6 +158,8 @@ pub async fn handle(state: &SimState, request: Request) -> Response {
             let n = |k: &str| parsed.get(k).and_then(Value::as_u64).unwrap_or(0);
             json_response(StatusCode::OK, &living::burst(state, n("changes"), n("signIns"), n("seed")))
         }
+        (Method::GET, "/__sim/clock") => json_response(StatusCode::OK, &json!({"now": state.clock.now()})),
+        (Method::POST, "/__sim/clock") => move_clock(state, &parsed),
         (Method::PUT, "/__sim/faults") => set_faults(state, parsed),
         (Method::GET, "/__sim/faults") => faults(state),
         (Method::POST, p) => revoke(state, p),

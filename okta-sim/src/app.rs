@@ -91,6 +91,9 @@ pub struct SimArgs {
     /// Require the server's nonce in API calls' DPoP proofs too (RFC 9449 §9; Okta does not, currently).
     #[arg(long)]
     pub dpop_api_nonce: bool,
+    /// Tests: let POST /__sim/clock move the org's time forward (months of history in minutes).
+    #[arg(long)]
+    pub movable_clock: bool,
     /// Background churn: random assignment, membership, status and sign-in changes per minute.
     #[arg(long, default_value_t = 0.0)]
     pub churn: f64,
@@ -198,7 +201,9 @@ impl SimArgs {
         let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
         let org = Org::generate(self.seed, size, anchor);
         let log = crate::events::EventLog::new(&org, self.log_lag.as_millis() as u64);
-        Ok(SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults))
+        let mut state = SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults);
+        state.clock = crate::clock::SimClock::new(self.movable_clock);
+        Ok(state)
     }
 }
 
@@ -220,6 +225,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
             at: state.org().anchor,
             include_okta_apps: false,
             daily: false,
+            history: false,
         };
         let report = crate::truth::report(&state, &query);
         std::fs::write(path, format!("{report:#}\n"))

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -99,7 +98,7 @@ impl Stamp {
 
 /// Applies a change and appends its events; returns what happened.
 pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
-    let now_ms = Utc::now().timestamp_millis();
+    let now_ms = state.clock.now().timestamp_millis();
     let stamp = Stamp {
         now_ms,
         at: now_ms - change.ago_seconds.unwrap_or(0) as i64 * 1000,
@@ -112,7 +111,7 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
         "app-add" => {
             let label = change.label.clone().unwrap_or_else(|| "New App".into());
             let mode = change.mode.as_deref().and_then(SignOnMode::parse).unwrap_or(SignOnMode::Saml20);
-            let app = state.org_mut().add_app(&label, mode, Utc::now());
+            let app = state.org_mut().add_app(&label, mode, state.clock.now());
             stamp.emit(state, EventKind::AppCreate, app, 0, 0);
             stamp.emit(state, EventKind::AppActivate, app, 0, 0);
             Ok(json!({"app": state.org().apps[app].id}))
@@ -205,6 +204,7 @@ fn app_lifecycle(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Val
         _ => {
             org.apps[app].active = false;
             org.apps[app].deleted = true;
+            org.apps[app].deleted_at = Some(state.clock.now());
             EventKind::AppDelete
         }
     };

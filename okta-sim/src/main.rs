@@ -7,6 +7,7 @@
 mod admin;
 mod app;
 mod auth;
+mod clock;
 mod errors;
 mod events;
 mod faults;

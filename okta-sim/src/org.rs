@@ -277,6 +277,8 @@ pub struct App {
     pub active: bool,
     /// Deleted: no longer listed, but its sign-ins stay in the System Log.
     pub deleted: bool,
+    /// When it was deleted: before the simulator started (never listed to any client), or while running.
+    pub deleted_at: Option<DateTime<Utc>>,
     pub sign_on_mode: SignOnMode,
     pub kind: AppKind,
     pub style: SignInStyle,
@@ -447,6 +449,7 @@ impl Org {
             label: label.to_string(),
             active: true,
             deleted: false,
+            deleted_at: None,
             sign_on_mode: mode,
             kind: AppKind::Saas,
             style: style_of(mode, label),
@@ -613,6 +616,7 @@ fn own_app(seed: u64, index: usize, anchor: DateTime<Utc>) -> App {
         label: label.into(),
         active: true,
         deleted: false,
+        deleted_at: None,
         sign_on_mode: SignOnMode::OpenIdConnect,
         kind: AppKind::OktaOwn,
         style: SignInStyle::Sso,
@@ -629,6 +633,7 @@ fn service_client(seed: u64, index: usize, anchor: DateTime<Utc>) -> App {
         label: SERVICE_CLIENTS[index].into(),
         active: true,
         deleted: false,
+        deleted_at: None,
         sign_on_mode: SignOnMode::OpenIdConnect,
         kind: AppKind::ServiceClient,
         style: SignInStyle::Sso,
@@ -657,6 +662,7 @@ fn saas_app(seed: u64, a: u32, anchor: DateTime<Utc>) -> App {
         label,
         active,
         deleted: false,
+        deleted_at: None,
         sign_on_mode: mode,
         kind: AppKind::Saas,
         created: anchor - Duration::days(30 + d.below(1000) as i64),
@@ -680,6 +686,7 @@ fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
         let mut app = saas_app(seed ^ 0xde1, size.apps + d, anchor);
         app.label = format!("Retired Tool {}", d + 1);
         app.deleted = true;
+        app.deleted_at = Some(anchor - Duration::seconds(1));
         apps.push(app);
     }
     apps

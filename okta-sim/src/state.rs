@@ -7,6 +7,7 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde_json::{Value, json};
 
 use super::auth::Tokens;
+use super::clock::SimClock;
 use super::events::{EventLog, Position};
 use super::faults::FaultRule;
 use super::oauth::OAuthServer;
@@ -22,6 +23,8 @@ pub struct SimState {
     pub limiter: RateLimiter,
     pub faults: RwLock<Vec<FaultRule>>,
     pub requests: AtomicU64,
+    /// The org's time (the System Log's now, the living org's changes, the truth's default).
+    pub clock: SimClock,
     stats: Mutex<BTreeMap<(Bucket, u16), u64>>,
     /// When each credential's last polling read caught up (a page short of its limit), ms.
     caught_up: Mutex<HashMap<String, i64>>,
@@ -46,6 +49,7 @@ impl SimState {
             limiter,
             faults: RwLock::new(faults),
             requests: AtomicU64::new(0),
+            clock: SimClock::default(),
             stats: Mutex::new(BTreeMap::new()),
             caught_up: Mutex::new(HashMap::new()),
             cursor_key,

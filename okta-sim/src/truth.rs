@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::events::{Event, EventKind};
@@ -36,6 +36,65 @@ pub struct TruthQuery<'a> {
     pub include_okta_apps: bool,
     /// Add each app's sign-ins per UTC day.
     pub daily: bool,
+    /// Add each app's and the org's months and ISO weeks, from every sign-in the log ever held.
+    pub history: bool,
+}
+
+/// Distinct users and sign-ins per month ("2026-11") and per ISO week ("2026-W48"), UTC.
+#[derive(Default)]
+struct Periods {
+    months: BTreeMap<String, (HashSet<u32>, u64)>,
+    weeks: BTreeMap<String, (HashSet<u32>, u64)>,
+}
+
+impl Periods {
+    fn add(&mut self, user: u32, published_ms: i64) {
+        let Some(day) = DateTime::from_timestamp_millis(published_ms).map(|t| t.date_naive()) else {
+            return;
+        };
+        let week = day.iso_week();
+        for (map, label) in [
+            (&mut self.months, format!("{:04}-{:02}", day.year(), day.month())),
+            (&mut self.weeks, format!("{:04}-W{:02}", week.year(), week.week())),
+        ] {
+            let entry = map.entry(label).or_default();
+            entry.0.insert(user);
+            entry.1 += 1;
+        }
+    }
+
+    fn json(&self) -> Value {
+        let rows = |map: &BTreeMap<String, (HashSet<u32>, u64)>, key: &str| -> Vec<Value> {
+            map.iter()
+                .rev()
+                .map(|(label, (users, n))| json!({key: label, "activeUsers": users.len(), "signIns": n}))
+                .collect()
+        };
+        json!({"months": rows(&self.months, "month"), "weeks": rows(&self.weeks, "week")})
+    }
+}
+
+/// Every counted sign-in the log holds up to `q.at` (any age: the truth remembers what Okta dropped), by
+/// app and for the org. An app deleted later keeps what it had while it was there.
+fn history(state: &SimState, org: &Org, q: &TruthQuery) -> (HashMap<u32, Periods>, Periods) {
+    let end_ms = q.at.timestamp_millis();
+    let (mut apps, mut all): (HashMap<u32, Periods>, Periods) = Default::default();
+    let mut transactions: HashSet<u64> = HashSet::new();
+    state.log.scan(org, i64::MIN, end_ms, end_ms, |e: &Event| {
+        let app = &org.apps[e.app as usize];
+        // An app deleted before okta-sim started was never listed: no client can know it was the org's.
+        let never_listed = app.deleted_at.is_some_and(|t| t < org.anchor);
+        let counted_app = (q.include_okta_apps || app.kind == AppKind::Saas) && !never_listed;
+        if !e.kind.is_sign_in() || !e.success || !counted_app {
+            return;
+        }
+        if matches!(e.kind, EventKind::OidcSignOn | EventKind::OidcSsoTwin) && !transactions.insert(e.transaction) {
+            return;
+        }
+        apps.entry(e.app).or_default().add(e.user, e.published_ms);
+        all.add(e.user, e.published_ms);
+    });
+    (apps, all)
 }
 
 fn in_inventory(org: &Org, a: usize, include_okta_apps: bool) -> bool {
@@ -110,6 +169,13 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
     let (tallies, active) = tally(state, &org, q);
     let inventory: Vec<usize> = (0..org.apps.len()).filter(|&a| in_inventory(&org, a, q.include_okta_apps)).collect();
     let mut apps: Vec<Value> = inventory.iter().map(|&a| app_row(&org, a, tallies.get(&(a as u32)), q)).collect();
+    let org_history = q.history.then(|| {
+        let (by_app, all) = history(state, &org, q);
+        for (row, &a) in apps.iter_mut().zip(&inventory) {
+            row["history"] = by_app.get(&(a as u32)).map_or_else(|| Periods::default().json(), Periods::json);
+        }
+        all.json()
+    });
     apps.sort_by_key(sort_key);
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();
     for u in &org.users {
@@ -133,6 +199,10 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
         "ssoEvents": sum("ssoEvents"),
         "skippedRecords": 0,
     });
+    let mut summary = summary;
+    if let Some(h) = org_history {
+        summary["history"] = h;
+    }
     json!({
         "domain": q.domain,
         "generatedAt": timestamp(q.at),

@@ -139,7 +139,7 @@ fn starting_point(
         state.directory.keep_logins();
     }
     match state.cursor.take() {
-        Some(cursor) => (cursor, None),
+        Some(cursor) => (log::refresh_since(cursor, started), None),
         None => {
             state.usage = Default::default();
             let since = config.read_from(started);

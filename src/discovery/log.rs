@@ -72,6 +72,28 @@ pub(crate) fn first_page(reader: &Reader<'_>, since: DateTime<Utc>, sign_ins: &[
     url
 }
 
+/// A saved cursor whose `since` (Okta's next links carry the first query's) has aged past what the log
+/// keeps, moved up to the oldest time it still holds: Okta refuses a `since` more than 180 days back
+/// (E0000053, developer.okta.com/docs/reference/system-log-query), so an operator running for half a year
+/// would otherwise be refused forever; events older than the log keeps are gone either way.
+pub(crate) fn refresh_since(cursor: Url, now: DateTime<Utc>) -> Url {
+    let oldest = now - chrono::Duration::days(89);
+    let aged = |v: &str| DateTime::parse_from_rfc3339(v).is_ok_and(|t| t < oldest);
+    if !cursor.query_pairs().any(|(k, v)| k == "since" && aged(&v)) {
+        return cursor;
+    }
+    let pairs: Vec<(String, String)> = cursor
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "since" { oldest.to_rfc3339_opts(SecondsFormat::Millis, true) } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut url = cursor;
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url
+}
+
 /// What one log read did.
 pub(crate) struct LogRead {
     pub(crate) events: u64,
@@ -160,5 +182,30 @@ fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Even
                 changes.record(change, at);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_whose_since_aged_past_the_log_is_moved_up_and_nothing_else_changes() {
+        let cursor =
+            Url::parse("https://acme.okta.com/api/v1/logs?since=2026-01-01T00%3A00%3A00.000Z&after=abc_1&limit=1000")
+                .expect("a URL");
+        let now = DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").map(|t| t.with_timezone(&Utc)).expect("time");
+        assert_eq!(refresh_since(cursor.clone(), now), cursor, "within 89 days: untouched");
+        let later = now + chrono::Duration::days(200);
+        let moved = refresh_since(cursor, later);
+        let pairs: Vec<(String, String)> = moved.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("since".into(), "2026-06-20T00:00:00.000Z".into()),
+                ("after".into(), "abc_1".into()),
+                ("limit".into(), "1000".into())
+            ]
+        );
     }
 }

@@ -59,15 +59,21 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The report minus what legitimately differs (when it was made, the domain as typed), with timestamps
-/// compared as instants.
+/// The report minus what legitimately differs (when it was made, the domain as typed) and the history
+/// (tests/history.rs compares it), with timestamps compared as instants.
 pub fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove("generatedAt");
         o.remove("domain");
     }
+    if let Some(summary) = v["summary"].as_object_mut() {
+        summary.remove("history");
+    }
     for app in v["apps"].as_array_mut().into_iter().flatten() {
+        if let Some(o) = app.as_object_mut() {
+            o.remove("history");
+        }
         if let Some(t) = app["lastUsed"].as_str() {
             let ms = chrono::DateTime::parse_from_rfc3339(t).expect("lastUsed").timestamp_millis();
             app["lastUsed"] = Value::from(ms);

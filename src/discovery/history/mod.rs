@@ -144,8 +144,10 @@ pub(crate) struct History {
     pub(crate) org: Series,
     /// Sign-ins this sync may record: published within what Okta still holds and not in the future.
     accepting: Option<(i64, i64)>,
-    /// Sign-ins read too late for their period (it had closed), or outside what Okta holds.
+    /// Sign-ins read too late for their period (it had closed), or outside what Okta holds; a read from
+    /// scratch meets closed periods' sign-ins again and does not count them.
     pub(crate) late: u64,
+    rereading: bool,
 }
 
 impl History {
@@ -171,6 +173,7 @@ impl History {
         self.close_ended(oldest_held - DAY_MS, retention);
         self.accepting = Some((oldest_held - DAY_MS, now_ms + CLOCK_SKEW_MS));
         self.late = 0;
+        self.rereading = fresh_from.is_some();
     }
 
     fn is_closed(&self, period: Period) -> bool {
@@ -186,7 +189,7 @@ impl History {
         let periods: Vec<Period> =
             Span::ALL.iter().map(|&s| Period::containing(s, at_ms)).filter(|&p| !self.is_closed(p)).collect();
         if periods.is_empty() {
-            self.late += 1;
+            self.late += u64::from(!self.rereading);
             return;
         }
         let entry = match self.apps.get_mut(app) {
