@@ -69,6 +69,7 @@ fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap
                 first_seen,
                 usage_window: report.usage_window.clone(),
                 daily_sign_ins: engine.usage.daily(&a.id, start_ms, now_ms, days),
+                history: super::history::status_of(&a.history),
             };
             (a.id.clone(), status)
         })
@@ -116,6 +117,18 @@ async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<Ve
             None => return Ok(out),
         }
     }
+}
+
+/// Each of the integration's OktaApps' app id and history, as status keeps it.
+pub(crate) async fn histories(
+    ctx: &Context,
+    key: &IntegrationKey,
+    obj: &OktaIntegration,
+) -> Result<Vec<(String, crate::crd::UsageHistory)>, kube::Error> {
+    let api: Api<OktaApp> = Api::namespaced(ctx.client.clone(), &key.namespace);
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
+    let found = existing(&api, &key.name, &uid).await?;
+    Ok(found.into_iter().filter_map(|(id, current)| Some((id, current.status?.history))).collect())
 }
 
 struct Publisher<'a> {

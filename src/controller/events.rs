@@ -43,6 +43,8 @@ pub(crate) enum EventReason {
     CheckpointUnusable,
     CheckpointRejected,
     CheckpointSkipped,
+    HistoryRestored,
+    HistoryReset,
 }
 
 impl EventReason {
@@ -68,6 +70,8 @@ impl EventReason {
             EventReason::CheckpointUnusable => "CheckpointUnusable",
             EventReason::CheckpointRejected => "CheckpointRejected",
             EventReason::CheckpointSkipped => "CheckpointSkipped",
+            EventReason::HistoryRestored => "HistoryRestored",
+            EventReason::HistoryReset => "HistoryReset",
         }
     }
 }

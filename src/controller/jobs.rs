@@ -215,17 +215,40 @@ async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
 }
 
 /// The state the sync starts from: the engine kept in memory, else the checkpoint (once per process and
-/// after a failure), else nothing (a full scan).
+/// after a failure), else a full scan that keeps the closed months and weeks status holds.
 async fn starting_state(ctx: &Context, job: &mut Job, notices: &mut Vec<Notice>) -> OrgState {
     match (job.engine.take(), job.load_checkpoint) {
         (Some(engine), _) => engine,
         (None, true) => {
             let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.config.key()).await;
             notices.extend(notice);
-            loaded.unwrap_or_default()
+            match loaded {
+                Some(state) => state,
+                None => restored_history(ctx, job, notices).await,
+            }
         }
-        (None, false) => OrgState::default(),
+        (None, false) => restored_history(ctx, job, notices).await,
     }
+}
+
+/// A state with no more than the closed months and weeks status keeps (no checkpoint could be used), or
+/// a fresh one when there are none or they cannot be read.
+async fn restored_history(ctx: &Context, job: &Job, notices: &mut Vec<Notice>) -> OrgState {
+    let key = job.config.key();
+    if !job.config.history.enabled() {
+        return OrgState::default();
+    }
+    let apps = match super::apps::histories(ctx, &job.key, &job.obj).await {
+        Ok(apps) => apps,
+        Err(e) => {
+            tracing::warn!(integration = %job.key, error = %e, "cannot read the OktaApps' history; the apps' months start afresh");
+            Vec::new()
+        }
+    };
+    let now_ms = job.config.clock.now().timestamp_millis();
+    let (history, notice) = super::history::from_status(&job.obj, &apps, &key, now_ms);
+    notices.extend(notice);
+    OrgState { history, ..OrgState::new(key) }
 }
 
 /// Loads the starting state and syncs, both within the sync's deadline (nothing read back can hold a

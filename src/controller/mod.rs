@@ -15,6 +15,7 @@ mod context;
 mod error;
 mod events;
 mod finalizers;
+mod history;
 mod jobs;
 pub(crate) mod leader;
 mod metrics;

@@ -114,7 +114,7 @@ pub(crate) fn app_summary(a: &AppUsage) -> AppSummary {
 
 /// Status's view of a report: the summary, the most used apps and the most unused ACTIVE apps (at most
 /// 100 of each, the largest spec.maxAppsInStatus).
-pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>) -> Results {
+pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>, history_basis: String) -> Results {
     let s = &report.summary;
     let summary = Summary {
         users: s.users,
@@ -131,6 +131,8 @@ pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>
         skipped_records: s.skipped_records,
         last_successful_sync_time: Some(time(completed)),
         window_end: Some(time(report.generated_at)),
+        history: super::history::status_of(&s.history),
+        history_basis,
     };
     let mut unused: Vec<&AppUsage> = report.apps.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).collect();
     unused.sort_by(|a, b| {
@@ -199,7 +201,10 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
     };
     let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
     st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
-    st.results = Some(results(report, info.generation, now));
+    st.results = Some(results(report, info.generation, now, super::history::basis(&engine.key)));
+    if output.history_reset {
+        st.notify(super::history::reset_notice());
+    }
     st.last_sync_ok = true;
     st.engine = Some(engine);
     if checkpoint.is_some() {

@@ -6,6 +6,7 @@
 // kube's KubeSchema derive re-emits each struct in a private scope, which unreachable_pub flags.
 #![allow(unreachable_pub)]
 
+use super::history::UsageHistory;
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
@@ -80,4 +81,8 @@ pub struct OktaAppStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Atomic)]
     pub daily_sign_ins: Vec<u64>,
+    /// Active users, sign-ins and seats per calendar month and ISO week, newest first (spec.history of
+    /// the integration); kept beyond the System Log's 90 days.
+    #[serde(default, skip_serializing_if = "UsageHistory::is_empty")]
+    pub history: UsageHistory,
 }

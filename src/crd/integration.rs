@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::history::UsageHistory;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -447,6 +448,15 @@ pub struct Summary {
     /// Where the usage window of these totals ends (when that sync started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_end: Option<Time>,
+    /// The org's active users (distinct over all apps), sign-ins and seats per calendar month and ISO
+    /// week, newest first; kept beyond the System Log's 90 days.
+    #[serde(default, skip_serializing_if = "UsageHistory::is_empty")]
+    pub history: UsageHistory,
+    /// What the history counts (a digest of spec.usage.eventTypes and spec.includeOktaApps): history
+    /// counted under other rules is not carried on.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 64))]
+    pub history_basis: String,
 }
 
 /// One app and its usage over the window.

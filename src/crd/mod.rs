@@ -5,6 +5,7 @@
 mod app;
 mod checkpoint;
 mod duration;
+mod history;
 mod integration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
@@ -15,9 +16,10 @@ use kube::CustomResourceExt;
 pub use app::{INTEGRATION_LABEL, OktaApp, OktaAppSpec, OktaAppStatus, USED_LABEL};
 pub use checkpoint::{OktaSyncState, OktaSyncStateSpec};
 pub use duration::{DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg};
+pub use history::{MonthUsage, UsageHistory, WeekUsage};
 pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
-    DEFAULT_SIGN_IN_EVENT_TYPES, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
+    DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
     OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, SecretKeyRef, Summary, SyncMode,
     SyncResult, UsageSpec,
 };

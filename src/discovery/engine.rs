@@ -99,6 +99,8 @@ pub(crate) struct SyncOutput {
     pub(crate) users_looked_up: u64,
     /// Sign-ins read after their month and week had closed (counted in the window, not in the history).
     pub(crate) history_late: u64,
+    /// The history kept so far was counted under other sign-in rules and was dropped.
+    pub(crate) history_reset: bool,
 }
 
 struct Run<'a> {
@@ -120,18 +122,19 @@ impl Run<'_> {
 /// half-updated: callers drop it and resume from their last checkpoint (or scan in full).
 /// Where this sync's System Log read starts: the saved cursor, or (state for other settings, or none) the
 /// window's start (with history, 90 days back) with usage rebuilt from scratch, never added to what was
-/// counted; the time a read from scratch starts at comes second. Closed months and weeks outlive a change
-/// of the usage window.
+/// counted. Closed months and weeks outlive a change of the usage window.
 fn starting_point(
     state: &mut OrgState,
     config: &SyncConfig,
     reader: &Reader<'_>,
     started: chrono::DateTime<Utc>,
-) -> (url::Url, Option<i64>) {
+) -> Start {
     let key = config.key();
+    let mut history_reset = false;
     if state.key != key {
-        let history =
-            if state.key.same_history(&key) { std::mem::take(&mut state.history) } else { Default::default() };
+        let keep = state.key.same_history(&key);
+        history_reset = !keep && !state.history.is_empty();
+        let history = if keep { std::mem::take(&mut state.history) } else { Default::default() };
         *state = OrgState::new(key);
         state.history = history;
     }
@@ -139,13 +142,23 @@ fn starting_point(
         state.directory.keep_logins();
     }
     match state.cursor.take() {
-        Some(cursor) => (log::refresh_since(cursor, started), None),
+        Some(cursor) => Start { first: log::refresh_since(cursor, started), fresh_from: None, history_reset },
         None => {
             state.usage = Default::default();
             let since = config.read_from(started);
-            (log::first_page(reader, since, &state.key.event_types), Some(since.timestamp_millis()))
+            let first = log::first_page(reader, since, &state.key.event_types);
+            Start { first, fresh_from: Some(since.timestamp_millis()), history_reset }
         }
     }
+}
+
+/// Where a sync's read starts.
+struct Start {
+    first: url::Url,
+    /// Where a read from scratch starts (None when resuming from the cursor).
+    fresh_from: Option<i64>,
+    /// The state's history was counted under other sign-in rules and is dropped.
+    history_reset: bool,
 }
 
 pub(crate) async fn sync(
@@ -165,7 +178,7 @@ pub(crate) async fn sync(
         users_scanned: AtomicU64::new(0),
     };
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
-    let (first, fresh_from) = starting_point(state, config, &run.reader, started);
+    let Start { first, fresh_from, history_reset } = starting_point(state, config, &run.reader, started);
     state.history.begin(run.started_ms, fresh_from, config.history);
     let times = log::Times { started_ms: run.started_ms, window_start_ms: window_start.timestamp_millis() };
     let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
@@ -191,6 +204,7 @@ pub(crate) async fn sync(
     Ok(SyncOutput {
         report: report::build(&config.domain, state, started, skipped, config.history),
         history_late: state.history.late,
+        history_reset,
         mode: if full { Mode::Full } else { Mode::Incremental },
         users_scanned: run.users_scanned.load(Ordering::Relaxed),
         events_scanned: read.events,

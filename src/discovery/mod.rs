@@ -29,6 +29,6 @@ pub(crate) use clock::Clock;
 pub(crate) use engine::{Mode, Progress, SyncConfig, SyncOutput, sync};
 pub(crate) use export::write_per_user;
 pub(crate) use failure::{CredentialKind, SyncError};
-pub(crate) use history::Retention;
+pub(crate) use history::{ClosedRow, History, HistoryView, Retention, Span};
 pub(crate) use report::{AppUsage, Report, Summary};
 pub(crate) use state::{OrgState, StateKey};

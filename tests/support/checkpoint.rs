@@ -23,10 +23,11 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
     gz.finish().expect("a Vec sink")
 }
 
-/// A checkpoint's first fields for the integration's settings (30d window, default sign-in types), then
-/// `cursor` and `assignments_listed_ms`; the rest is left out (the reader refuses these fields first).
+/// A checkpoint's first fields for the integration's settings (30d window, default sign-in types, history
+/// kept), then `cursor` and `assignments_listed_ms`; the rest is left out (the reader refuses these fields
+/// first).
 pub fn crafted_prefix(origin: &str, cursor: Option<&str>, assignments_listed_ms: Option<i64>) -> Vec<u8> {
-    let mut raw = b"DTIS\x01".to_vec();
+    let mut raw = b"DTIS\x02".to_vec();
     text(origin, &mut raw);
     varint(30, &mut raw);
     let mut types: Vec<&str> = dti_operator::crd::DEFAULT_SIGN_IN_EVENT_TYPES.to_vec();
@@ -34,7 +35,8 @@ pub fn crafted_prefix(origin: &str, cursor: Option<&str>, assignments_listed_ms:
     types.dedup();
     varint(types.len() as u64, &mut raw);
     types.iter().for_each(|t| text(t, &mut raw));
-    raw.push(0);
+    raw.push(0); // Okta's own apps left out
+    raw.push(1); // history kept
     match cursor {
         Some(c) => {
             raw.push(1);

@@ -6,6 +6,7 @@
 pub mod checkpoint;
 pub mod cli;
 pub mod contract;
+pub mod history;
 pub mod operator;
 pub mod sim;
 

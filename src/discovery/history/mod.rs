@@ -12,11 +12,13 @@
 //! A sign-in read after its period closed is not counted in the history (it still counts in the window).
 
 mod period;
+mod restore;
 pub(crate) mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(crate) use period::{Period, Span};
+pub(crate) use restore::ClosedRow;
 pub(crate) use view::HistoryView;
 
 use super::compact::Flags;
@@ -227,6 +229,7 @@ impl History {
         });
         self.synced_ms = Some(now_ms);
         self.accepting = None;
+        self.rereading = false;
     }
 
     /// Seats of the period of each span that ended within the slack before `now_ms`, if not sampled yet.

@@ -96,7 +96,6 @@ impl Period {
     }
 
     /// A label read back (from the cluster): the period it names, only in its canonical spelling.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn parse(span: Span, label: &str) -> Option<Period> {
         let (year, rest) = label.split_once('-')?;
         let year: i32 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;

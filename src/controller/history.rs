@@ -1,0 +1,130 @@
+//! Usage history in the cluster: status's view of the engine's months and weeks (OktaApp and
+//! OktaIntegration), the basis they were counted under, and, when no checkpoint can be used, the closed
+//! months and weeks read back from status so that a lost checkpoint loses none of them.
+
+use sha2::{Digest, Sha256};
+
+use super::events::{EventReason, Notice};
+use crate::crd::{MonthUsage, OktaIntegration, UsageHistory, WeekUsage};
+use crate::discovery::{ClosedRow, History, HistoryView, Span, StateKey};
+
+/// Status's copy of one history view.
+pub(crate) fn status_of(view: &HistoryView) -> UsageHistory {
+    UsageHistory {
+        months: view
+            .months
+            .iter()
+            .map(|m| MonthUsage {
+                month: m.month.clone(),
+                active_users: m.active_users,
+                sign_ins: m.sign_ins,
+                seats: m.seats,
+                partial: m.partial,
+                in_progress: m.in_progress,
+            })
+            .collect(),
+        weeks: view
+            .weeks
+            .iter()
+            .map(|w| WeekUsage {
+                week: w.week.clone(),
+                active_users: w.active_users,
+                sign_ins: w.sign_ins,
+                partial: w.partial,
+                in_progress: w.in_progress,
+            })
+            .collect(),
+    }
+}
+
+/// What history counted under `key` means: a digest of its org, sign-in event types and inventory rule
+/// (the usage window does not change what a month's sign-ins are).
+pub(crate) fn basis(key: &StateKey) -> String {
+    let mut hash = Sha256::new();
+    hash.update(key.origin.as_bytes());
+    hash.update(b"\n");
+    for t in &key.event_types {
+        hash.update(t.as_bytes());
+        hash.update(b"\n");
+    }
+    hash.update(if key.include_okta_apps { b"okta-apps:1" } else { b"okta-apps:0" });
+    let digest = hash.finalize();
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The closed rows of a status history (rows in progress are the engine's to rebuild).
+fn closed_rows(h: &UsageHistory) -> Vec<ClosedRow<'_>> {
+    let months = h.months.iter().filter(|m| !m.in_progress).map(|m| ClosedRow {
+        span: Span::Month,
+        label: &m.month,
+        active_users: m.active_users,
+        sign_ins: m.sign_ins,
+        seats: m.seats,
+        partial: m.partial,
+    });
+    let weeks = h.weeks.iter().filter(|w| !w.in_progress).map(|w| ClosedRow {
+        span: Span::Week,
+        label: &w.week,
+        active_users: w.active_users,
+        sign_ins: w.sign_ins,
+        seats: None,
+        partial: w.partial,
+    });
+    months.chain(weeks).collect()
+}
+
+/// The history to start from when no checkpoint can be used: status's closed months and weeks when they
+/// were counted under this basis, with an event either way once something was there.
+pub(crate) fn from_status(
+    obj: &OktaIntegration,
+    apps: &[(String, UsageHistory)],
+    key: &StateKey,
+    now_ms: i64,
+) -> (History, Option<Notice>) {
+    let Some(summary) = obj.status.as_ref().and_then(|s| s.summary.as_ref()).filter(|s| !s.history.is_empty()) else {
+        return (History::default(), None);
+    };
+    if summary.history_basis != basis(key) {
+        return (History::default(), Some(reset_notice()));
+    }
+    let app_rows = apps.iter().map(|(id, h)| (id.clone(), closed_rows(h))).collect();
+    let history = History::restored(closed_rows(&summary.history), app_rows, now_ms);
+    let months = history.org.closed.iter().filter(|t| t.period.span == Span::Month).count();
+    let note = format!(
+        "no usable checkpoint: {months} closed month(s) and the closed weeks of the org and {} app(s) restored from status; the open ones are rebuilt from the System Log",
+        history.apps.len()
+    );
+    (history, Some(Notice::new(false, EventReason::HistoryRestored, "Sync", note)))
+}
+
+/// History counted under other sign-in rules is dropped.
+pub(crate) fn reset_notice() -> Notice {
+    Notice::new(
+        true,
+        EventReason::HistoryReset,
+        "Sync",
+        "spec.usage.eventTypes or spec.includeOktaApps changed: usage history starts afresh from the 90 days Okta still holds",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_basis_follows_what_a_sign_in_is_and_nothing_else() {
+        let key = StateKey {
+            origin: "https://a.okta.com".into(),
+            window_days: 30,
+            event_types: vec!["x.y".into()],
+            ..StateKey::default()
+        };
+        let other_window = StateKey { window_days: 7, history: false, ..key.clone() };
+        assert_eq!(basis(&key), basis(&other_window));
+        assert_ne!(basis(&key), basis(&StateKey { origin: "https://b.okta.com".into(), ..key.clone() }));
+        assert_ne!(basis(&key), basis(&StateKey { include_okta_apps: true, ..key.clone() }));
+        assert_ne!(basis(&key), basis(&StateKey { event_types: vec!["x.z".into()], ..key.clone() }));
+        assert_eq!(basis(&key).len(), "sha256:".len() + 24);
+    }
+}
