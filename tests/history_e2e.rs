@@ -90,4 +90,44 @@ async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_t
     }
     eprintln!("operator: {compared} closed months and weeks equal to the truth, in {:?}", started.elapsed());
     assert!(compared > 14 + 60, "{compared}");
+    the_report_shows_it(cp.kubeconfig_path(), &ns, org).await;
+}
+
+fn report(kubeconfig: &std::path::Path, ns: &str, extra: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dti-operator"))
+        .args(["report", "acme", "-n", ns])
+        .args(extra)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .expect("dti-operator report");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `report --history` from the cluster: the same months as status, a table with sparklines and changes,
+/// and CSV with one row per app and month.
+async fn the_report_shows_it(kubeconfig: &std::path::Path, ns: &str, org: &serde_json::Value) {
+    let json: serde_json::Value = serde_json::from_str(&report(kubeconfig, ns, &["--format", "json"])).expect("json");
+    // status leaves out what is unknown; the JSON contract says null
+    let known = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for m in v["months"].as_array_mut().into_iter().flatten() {
+            if m["seats"].is_null() {
+                m.as_object_mut().map(|o| o.remove("seats"));
+            }
+        }
+        v
+    };
+    assert_eq!(known(&json["summary"]["history"]), known(org), "the report's history is status's");
+    assert!(json["summary"]["history"]["months"].as_array().into_iter().flatten().all(|m| m.get("seats").is_some()));
+    let table = report(kubeconfig, ns, &["--history"]);
+    let newest = org["months"][1]["month"].as_str().unwrap_or_default();
+    assert!(table.contains(newest) && table.contains('%') && table.contains('█'), "{table}");
+    let csv = report(kubeconfig, ns, &["--history", "--format", "csv"]);
+    let apps = json["apps"].as_array().map_or(0, Vec::len);
+    let months = org["months"].as_array().map_or(0, Vec::len);
+    assert!(csv.lines().count() > apps * 10 + months, "one row per app and month:\n{csv}");
+    let label = json["apps"][0]["label"].as_str().unwrap_or_default().to_string();
+    let one = report(kubeconfig, ns, &["--history", "--app", &label]);
+    assert!(one.contains(&label) && one.contains("MONTH"), "{one}");
 }

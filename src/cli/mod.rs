@@ -2,6 +2,7 @@
 //! the kubectl plugin.
 
 mod common;
+mod history;
 mod output;
 mod plugin;
 mod report;

@@ -143,11 +143,11 @@ fn table(report: &Report) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::discovery::{AppUsage, Summary};
 
-    fn report(label: &str) -> Report {
+    pub(crate) fn report(label: &str) -> Report {
         Report {
             domain: "acme.okta.com".into(),
             generated_at: chrono::Utc::now(),

@@ -12,7 +12,8 @@ use kube::{Api, ResourceExt};
 use super::output::{Format, render};
 use super::{KubeUse, kube_client};
 use crate::crd::{AppSummary, INTEGRATION_LABEL, OktaApp, OktaIntegration};
-use crate::discovery::{AppUsage, Report, Summary};
+use crate::discovery::history::view::{MonthRow, WeekRow};
+use crate::discovery::{AppUsage, HistoryView, Report, Summary};
 
 #[derive(Args, Debug)]
 pub(crate) struct ReportArgs {
@@ -27,6 +28,67 @@ pub(crate) struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
+    /// Usage history instead of the inventory: the org's months (active users, change against the month
+    /// before, sign-ins, seats) and each app's sparkline; as CSV one row per app and month.
+    #[arg(long)]
+    pub(crate) history: bool,
+    /// With --history: only this app (its label, or its Okta id).
+    #[arg(long, value_name = "LABEL", requires = "history")]
+    pub(crate) app: Option<String>,
+}
+
+/// A status history as the report's.
+fn history_of(h: &crate::crd::UsageHistory) -> HistoryView {
+    HistoryView {
+        months: h
+            .months
+            .iter()
+            .map(|m| MonthRow {
+                month: m.month.clone(),
+                active_users: m.active_users,
+                sign_ins: m.sign_ins,
+                seats: m.seats,
+                partial: m.partial,
+                in_progress: m.in_progress,
+            })
+            .collect(),
+        weeks: h
+            .weeks
+            .iter()
+            .map(|w| WeekRow {
+                week: w.week.clone(),
+                active_users: w.active_users,
+                sign_ins: w.sign_ins,
+                partial: w.partial,
+                in_progress: w.in_progress,
+            })
+            .collect(),
+    }
+}
+
+/// What `report` prints for `args`: the inventory, or its history.
+fn output(report: &Report, args: &ReportArgs) -> Result<String, String> {
+    if !args.history {
+        return Ok(render(report, args.format));
+    }
+    let app = match &args.app {
+        Some(label) => Some(
+            super::history::find(report, label)
+                .ok_or_else(|| format!("no app labelled {:?} in this integration", crate::text::clean(label, 80)))?,
+        ),
+        None => None,
+    };
+    Ok(match args.format {
+        Format::Table => super::history::table(report, app),
+        Format::Csv => super::history::csv(report, app),
+        Format::Json => {
+            let mut only = report.clone();
+            if let Some(a) = app {
+                only.apps = vec![a.clone()];
+            }
+            render(&only, Format::Json)
+        }
+    })
 }
 
 fn from_status(a: &AppSummary) -> AppUsage {
@@ -42,7 +104,7 @@ fn from_status(a: &AppSummary) -> AppUsage {
         unused_seats: a.unused_seats,
         sso_events: a.sso_events,
         last_used: a.last_used,
-        history: Default::default(),
+        history: HistoryView::default(),
     }
 }
 
@@ -60,7 +122,7 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
         unused_seats: s.unused_seats,
         sso_events: s.sso_events,
         last_used: s.last_used,
-        history: Default::default(),
+        history: history_of(&s.history),
     })
 }
 
@@ -134,7 +196,7 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             unused_seats: s.unused_seats,
             sso_events: s.sso_events,
             skipped_records: s.skipped_records,
-            history: Default::default(),
+            history: history_of(&s.history),
         },
         apps,
     })
@@ -149,9 +211,9 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
         }
     };
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
-    match fetch(&client, &namespace, &args.name).await {
-        Ok(report) => {
-            print!("{}", render(&report, args.format));
+    match fetch(&client, &namespace, &args.name).await.and_then(|report| output(&report, &args)) {
+        Ok(text) => {
+            print!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
