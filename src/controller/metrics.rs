@@ -74,6 +74,14 @@ struct AppLabels {
 }
 
 /// Gauges read from the integrations' states at scrape time.
+/// One month of one integration's history.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MonthLabels {
+    namespace: String,
+    name: String,
+    month: String,
+}
+
 struct StateCollector {
     states: States,
     governors: Arc<GovernorRegistry>,
@@ -135,6 +143,8 @@ struct Snapshot {
     checkpoint_bytes: Option<f64>,
     token_requests: Option<u64>,
     apps: Vec<(AppLabels, f64, f64)>,
+    /// The org's months: (month, active users, sign-ins), the current one included.
+    months: Vec<(String, f64, f64)>,
 }
 
 impl StateCollector {
@@ -175,6 +185,12 @@ impl StateCollector {
                         (l, a.active_users as f64, a.unused_seats as f64)
                     })
                     .collect(),
+                months: summary
+                    .map(|s| s.history.months.iter())
+                    .into_iter()
+                    .flatten()
+                    .map(|m| (m.month.clone(), m.active_users as f64, m.sign_ins as f64))
+                    .collect(),
                 labels,
             });
         }
@@ -196,6 +212,7 @@ impl prometheus_client::collector::Collector for StateCollector {
         encode_health(&mut encoder, &snaps)?;
         encode_inventory(&mut encoder, &snaps)?;
         encode_apps(&mut encoder, &snaps)?;
+        encode_months(&mut encoder, &snaps)?;
         encode_budgets(&mut encoder, &self.governors.budgets())
     }
 }
@@ -292,6 +309,37 @@ fn encode_apps(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<()
         "dti_integration_app_unused_seats",
         "Unused seats of each of an integration's top apps (by app id; app is the label)",
         &apps.iter().map(|a| (a.0.clone(), a.2)).collect::<Vec<_>>(),
+    )
+}
+
+/// The org's history: one series per integration and month kept (spec.history.months, at most 25).
+fn encode_months(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
+    let series = |pick: fn(&(String, f64, f64)) -> f64| -> Vec<(MonthLabels, f64)> {
+        snaps
+            .iter()
+            .flat_map(|s| {
+                s.months.iter().map(move |m| {
+                    let labels = MonthLabels {
+                        namespace: s.labels.namespace.clone(),
+                        name: s.labels.name.clone(),
+                        month: m.0.clone(),
+                    };
+                    (labels, pick(m))
+                })
+            })
+            .collect()
+    };
+    gauge_family(
+        encoder,
+        "dti_integration_monthly_active_users",
+        "Distinct users with a sign-in in each calendar month kept (UTC; the current month so far)",
+        &series(|m| m.1),
+    )?;
+    gauge_family(
+        encoder,
+        "dti_integration_monthly_sign_ins",
+        "Sign-ins in each calendar month kept (UTC; the current month so far)",
+        &series(|m| m.2),
     )
 }
 
@@ -488,7 +536,13 @@ pub(crate) fn reference_markdown() -> String {
     {
         let mut st = lock(&sample);
         st.results = Some(super::state::Results {
-            summary: crate::crd::Summary::default(),
+            summary: crate::crd::Summary {
+                history: crate::crd::UsageHistory {
+                    months: vec![crate::crd::MonthUsage { month: "2026-11".into(), ..Default::default() }],
+                    weeks: vec![],
+                },
+                ..Default::default()
+            },
             apps: vec![],
             unused_apps: vec![],
             apps_total: 0,
