@@ -359,6 +359,46 @@ def fmt(x, digits=2):
     return f"{x:.{digits}f}"
 
 
+def history_sync(sim, state, history, clock=None):
+    """One `sync --state` with history kept (default retention) or off; (report, wall, peak RSS MiB)."""
+    env = dict(os.environ, OKTA_API_TOKEN="ours")
+    extra = [] if history else ["--history-months", "0", "--history-weeks", "0"]
+    if clock:
+        extra += ["--test-clock-file", clock]
+    out, wall, _, rss = measure([os.path.join(BIN, "dti-operator"), "sync", "--domain", sim.host, "--insecure-allow-http",
+                                 "--format", "json", "--state", state, *extra], env)
+    return json.loads(out), wall, rss
+
+
+def history_cost(preset, months):
+    """Peak RSS and checkpoint bytes of a full sync with history and without, on one okta-sim org; then, with
+    okta-sim's movable clock, `months` simulated months of weekly syncs and daily churn, and the checkpoint again."""
+    sim = Sim(preset, ["--no-rate-limit", "--movable-clock"], truth=False)
+    off, on, clock = temp_path(".state"), temp_path(".state"), temp_path(".now")
+    try:
+        _, off_wall, off_rss = history_sync(sim, off, False)
+        _, on_wall, on_rss = history_sync(sim, on, True)
+        row = {"preset": preset, "offRss": off_rss, "onRss": on_rss, "offWall": off_wall, "onWall": on_wall,
+               "offBytes": os.path.getsize(off), "onBytes": os.path.getsize(on), "months": months}
+        if months:
+            sign_ins = {"medium": 400, "large": 4000}.get(preset, 60)
+            for day in range(1, months * 30 + 1):
+                now = post(sim, "/__sim/clock", {"advanceSeconds": 86400})["now"]
+                with open(clock, "w") as f:
+                    f.write(now)
+                post(sim, "/__sim/churn", {"changes": 3, "signIns": sign_ins, "seed": day})
+                if day % 7 == 0:
+                    report, _, year_rss = history_sync(sim, on, True, clock)
+            row["yearBytes"], row["yearRss"] = os.path.getsize(on), year_rss
+            row["yearMonths"] = len(report["summary"]["history"]["months"])
+        return row
+    finally:
+        sim.stop()
+        for f in (off, on):
+            if os.path.exists(f):
+                os.remove(f)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -366,14 +406,18 @@ def main():
     ap.add_argument("--python", required=True)
     ap.add_argument("--time-scale", type=float, default=6.0)
     ap.add_argument("--only-operator", action="store_true", help="only the control-plane section (6)")
+    ap.add_argument("--only-history", action="store_true", help="only the usage-history section (7)")
+    ap.add_argument("--history-presets", default=None,
+                    help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
                     help="comma-separated presets for the control-plane section (default: small with --quick, else large,xlarge)")
     args = ap.parse_args()
     started = time.monotonic()
-    presets = [] if args.only_operator else ["small", "medium"] if args.quick else ["small", "medium", "large", "xlarge"]
+    only = args.only_operator or args.only_history
+    presets = [] if only else ["small", "medium"] if args.quick else ["small", "medium", "large", "xlarge"]
     # The SDK script holds every event as a model object (about 16 KB each): large would need ~30 GiB.
     sdk_presets = {"small", "medium"}
-    throttled_presets = [] if args.only_operator else ["small", "medium"] if args.quick else ["small", "medium", "large"]
+    throttled_presets = [] if only else ["small", "medium"] if args.quick else ["small", "medium", "large"]
     throttled_sdk = {"small"} if args.quick else {"small", "medium"}
 
     raws = []
@@ -386,12 +430,20 @@ def main():
         thr.append((p, throttled(p, args.python, args.time_scale, p in throttled_sdk)))
     steadies = []
     # An hour of churn: a change a minute, and an hour's sign-ins (medium ~270, large ~3,300 an hour)
-    for p, sign_ins in ([] if args.only_operator else [("medium", 270)] if args.quick else [("medium", 270), ("large", 3300)]):
+    for p, sign_ins in ([] if only else [("medium", 270)] if args.quick else [("medium", 270), ("large", 3300)]):
         print(f"bench: steady state with an hour of churn, {p}", file=sys.stderr, flush=True)
         steadies.append(steady(p, 60, sign_ins))
 
+    histories = []
+    history_presets = ([(p.split(":")[0], int(p.split(":")[1])) for p in args.history_presets.split(",")]
+                       if args.history_presets else [("medium", 13)] if args.quick else
+                       [("medium", 13), ("large", 0), ("xlarge", 0)])
+    for p, months in ([] if args.only_operator else history_presets):
+        print(f"bench: usage history's cost, {p}", file=sys.stderr, flush=True)
+        histories.append(history_cost(p, months))
+
     operators = []
-    operator_presets = args.operator_presets.split(",") if args.operator_presets else (
+    operator_presets = [] if args.only_history else args.operator_presets.split(",") if args.operator_presets else (
         ["small"] if args.quick else ["large", "xlarge"])
     for p in operator_presets:
         print(f"bench: the operator on a control plane, {p}", file=sys.stderr, flush=True)
@@ -477,8 +529,31 @@ def main():
           f"{r['target']} | **{fmt(st['requests'] / r['target'])}** | {r['previous']} | **{fmt(st['requests'] / r['previous'], 3)}** | "
           f"{st['relisted']} | {st['events']} | {fmt(r['stateBytes'] / 1024, 1)} | {'yes' if r['matchesTruth'] else 'NO'} |")
     w("")
+    if args.only_history:
+        del lines[2:]  # sections 1-5 were not run
+    w("### 7. Usage history's cost (`sync --state`, unthrottled): history off (`--history-months 0 --history-weeks 0`) and on (13 months, 26 weeks)")
+    w("")
+    w("A first (full) sync each, one after the other against the same okta-sim org: peak RSS and the checkpoint. "
+      "With history the first sync reads the System Log back 90 days (okta-sim's generated log holds 31 to 35 days, "
+      "so both read the same events here). *After N months*: okta-sim's clock moved a day at a time with churn and "
+      "sign-ins each day and a sync each week, then the checkpoint with N months and the weeks closed. Target: RSS "
+      "with / without at most 1.10 at large.")
+    w("")
+    w("| preset | peak RSS off / on (MiB) | RSS ratio | wall off / on (s) | checkpoint off / on (KiB) | checkpoint ratio | after N months: checkpoint (KiB), peak RSS (MiB), months shown |")
+    w("|---|---:|---:|---:|---:|---:|---|")
+    for r in histories:
+        year = (f"{r['months']}: {fmt(r['yearBytes'] / 1024, 1)}, {fmt(r['yearRss'], 1)}, {r['yearMonths']}"
+                if r["months"] else "–")
+        w(f"| {r['preset']} | {fmt(r['offRss'], 1)} / {fmt(r['onRss'], 1)} | **{fmt(r['onRss'] / r['offRss'], 3)}** | "
+          f"{fmt(r['offWall'], 1)} / {fmt(r['onWall'], 1)} | {fmt(r['offBytes'] / 1024, 1)} / {fmt(r['onBytes'] / 1024, 1)} | "
+          f"{fmt(r['onBytes'] / r['offBytes'], 3)} | {year} |")
+    w("")
     if args.only_operator:
-        del lines[2:]  # the run line and its blank line; sections 1-5 were not run
+        del lines[2:]  # the run line and its blank line; sections 1-5 and 7 were not run
+    if args.only_history:
+        text = "\n".join(lines)
+        print(text)
+        return
     w("### 6. The operator on a local control plane: OktaApps (`--app-writes-per-second` 20, unthrottled Okta)")
     w("")
     w("Time from applying the OktaIntegration to Ready and to every OktaApp written; the API writes of the next, "

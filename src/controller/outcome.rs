@@ -385,4 +385,62 @@ mod tests {
         assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(60)), "capped by the interval");
         assert!(st.notices.iter().any(|n| n.reason == EventReason::SyncPanicked && n.note.contains("boom")));
     }
+
+    /// The largest status results can make: 10,000 apps with the longest texts Okta's answers are cut to,
+    /// and the most history spec.history allows, with every number at its widest.
+    #[test]
+    fn the_largest_results_keep_the_object_well_under_256_kib() {
+        use crate::discovery::history::view::{MonthRow, WeekRow};
+        let text = crate::text::field(&"é".repeat(4096));
+        let history = crate::discovery::HistoryView {
+            months: (0..25)
+                .map(|i| MonthRow {
+                    month: format!("2026-{:02}", i % 12 + 1),
+                    active_users: u64::MAX,
+                    sign_ins: u64::MAX,
+                    seats: Some(u64::MAX),
+                    partial: true,
+                    in_progress: true,
+                })
+                .collect(),
+            weeks: (0..104)
+                .map(|i| WeekRow {
+                    week: format!("2026-W{:02}", i % 53 + 1),
+                    active_users: u64::MAX,
+                    sign_ins: u64::MAX,
+                    partial: true,
+                    in_progress: true,
+                })
+                .collect(),
+        };
+        let apps: Vec<AppUsage> = (0..10_000)
+            .map(|i| AppUsage {
+                id: format!("0oa{i:0>97}"),
+                name: text.clone(),
+                label: text.clone(),
+                status: "ACTIVE".into(),
+                sign_on_mode: text.chars().take(64).collect(),
+                built_in: true,
+                assigned_users: u64::MAX,
+                active_users: u64::MAX,
+                unused_seats: u64::MAX,
+                sso_events: 0,
+                last_used: Some(Utc::now()),
+                history: history.clone(),
+            })
+            .collect();
+        let summary = crate::discovery::Summary { history, ..Default::default() };
+        let report =
+            Report { domain: text.clone(), generated_at: Utc::now(), usage_window: "90d".into(), summary, apps };
+        let r = results(&report, 1, Utc::now(), "sha256:0123456789abcdef01234567".into());
+        let status = crate::crd::OktaIntegrationStatus {
+            summary: Some(r.summary),
+            apps: r.apps,
+            unused_apps: r.unused_apps,
+            ..Default::default()
+        };
+        let bytes = serde_json::to_vec(&status).map(|v| v.len()).unwrap_or(usize::MAX);
+        // Conditions, lastSync, access and checkpoint carry at most a few messages of 1 KiB each.
+        assert!(bytes + 16 * 1024 < 256 * 1024, "{bytes} bytes of status results");
+    }
 }
