@@ -88,3 +88,13 @@ fn fourteen_months_of_history_equal_the_truth_on_small() {
 fn fourteen_months_of_history_equal_the_truth_on_medium() {
     fourteen_months("medium", 400);
 }
+
+#[test]
+fn the_test_clock_is_refused_outside_tests() {
+    let out = support::cli::command()
+        .args(["sync", "--domain", "acme.okta.com", "--token-file", "/dev/null", "--test-clock-file", "/tmp/now"])
+        .output()
+        .expect("run dti-operator sync");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--test-clock-file is for tests only"), "{err}");
+}

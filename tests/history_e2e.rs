@@ -31,11 +31,20 @@ async fn sync_now(client: &kube::Client, ns: &str, n: i64) -> OktaIntegration {
 }
 
 #[tokio::test]
-async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_truth() {
+async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_truth_on_small() {
+    fourteen_months("small", 60).await;
+}
+
+#[tokio::test]
+async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_truth_on_medium() {
+    fourteen_months("medium", 400).await;
+}
+
+async fn fourteen_months(scale: &str, sign_ins_per_day: u64) {
     let cp = support::control_plane();
     let client = cp.client().await;
-    let ns = cp.namespace(&client, "history").await;
-    let sim = Sim::start(&["--log-lag", "3s", "--scale", "small", "--no-rate-limit", "--movable-clock"]);
+    let ns = cp.namespace(&client, &format!("history-{scale}")).await;
+    let sim = Sim::start(&["--log-lag", "3s", "--scale", scale, "--no-rate-limit", "--movable-clock"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = dir.path().join("now");
     let mut now = advance(&sim, &clock, 60).await;
@@ -69,7 +78,7 @@ async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_t
         if month_ended || day % 7 == 0 || day == 200 {
             sync_now(&client, &ns, day).await;
         }
-        let burst = json!({"changes": 3, "signIns": 60, "seed": day * 1000});
+        let burst = json!({"changes": 3, "signIns": sign_ins_per_day, "seed": day * 1000});
         sim.control(reqwest::Method::POST, "/__sim/churn", burst).await;
     }
     let restored = events(&client, &ns, "acme").await;
@@ -88,7 +97,7 @@ async fn history_survives_a_restart_with_the_checkpoint_deleted_and_equals_the_t
         let got = serde_json::to_value(&app.status.as_ref().expect("status").history).expect("json");
         compared += compare(id, &got, &want["history"], seats.0.get(id));
     }
-    eprintln!("operator: {compared} closed months and weeks equal to the truth, in {:?}", started.elapsed());
+    eprintln!("operator, {scale}: {compared} closed months and weeks equal to the truth, in {:?}", started.elapsed());
     assert!(compared > 14 + 60, "{compared}");
     the_report_shows_it(cp.kubeconfig_path(), &ns, org).await;
 }

@@ -198,13 +198,14 @@ fn config(args: &SyncArgs, org: &OrgUrl, clock: Clock) -> SyncConfig {
 
 pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
     let prepared = (|| {
+        let clock = args.okta.clock()?;
         let policy = args.okta.domain_policy()?;
         let org = policy.check(&args.domain).map_err(|e| e.to_string())?;
         let options = args.okta.client_options()?;
         let (auth, kind) = auth(&args, &org, token_from_flag)?;
         let governor = Arc::new(OrgGovernor::new(options.max_in_flight));
         let client = OktaClient::new(org.clone(), auth, governor, options).map_err(|e| e.to_string())?;
-        Ok::<_, String>((org, client, kind, args.okta.clock()?))
+        Ok::<_, String>((org, client, kind, clock))
     })();
     let (org, client, kind, clock) = match prepared {
         Ok(p) => p,
