@@ -72,7 +72,15 @@ impl Hourly {
     }
 }
 
-/// One pair: a user index and a time in milliseconds, 12 bytes (two halves keep the alignment at 4).
+/// Milliseconds since 1970 fit in 42 bits until the year 2109; the other 22 bits of the high half hold the
+/// pair's history flags (one bit per open month or week, see `history::Period::bit`).
+const TIME_BITS_HIGH: u32 = 10;
+const MAX_TIME_MS: i64 = (1 << (32 + TIME_BITS_HIGH)) - 1;
+/// The flags a pair can hold.
+pub(crate) const FLAG_BITS: u32 = (1 << (32 - TIME_BITS_HIGH)) - 1;
+
+/// One pair: a user index, a time in milliseconds and the history flags, 12 bytes (two halves keep the
+/// alignment at 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Seen {
     user: u32,
@@ -81,35 +89,44 @@ struct Seen {
 }
 
 impl Seen {
-    fn new(user: u32, at_ms: i64) -> Seen {
-        let bits = at_ms as u64;
-        Seen { user, high: (bits >> 32) as u32, low: bits as u32 }
+    /// Times are clamped to 1970..2109 (Okta's and the checkpoint's are checked long before).
+    fn new(user: u32, at_ms: i64, flags: u32) -> Seen {
+        let bits = at_ms.clamp(0, MAX_TIME_MS) as u64;
+        Seen { user, high: ((flags & FLAG_BITS) << TIME_BITS_HIGH) | (bits >> 32) as u32, low: bits as u32 }
     }
 
     fn at(self) -> i64 {
-        ((u64::from(self.high) << 32) | u64::from(self.low)) as i64
+        ((u64::from(self.high & ((1 << TIME_BITS_HIGH) - 1)) << 32) | u64::from(self.low)) as i64
+    }
+
+    fn flags(self) -> u32 {
+        self.high >> TIME_BITS_HIGH
+    }
+
+    /// The newer time of the two, and both flags.
+    fn merged(self, at_ms: i64, flags: u32) -> Seen {
+        Seen::new(self.user, self.at().max(at_ms), self.flags() | flags)
     }
 }
 
-/// When each user last signed in to one app: a run sorted by user, and the newcomers since the last
-/// merge in a small map (merged when it passes an eighth of the run, so lookups stay logarithmic).
+/// When each user last signed in to one app, and which open history periods they were active in: a run
+/// sorted by user, and the newcomers since the last merge in a small map (merged when it passes an eighth
+/// of the run, so lookups stay logarithmic). The flags cost nothing: they live in the time's spare bits.
 #[derive(Default, Debug, Clone)]
 pub(crate) struct LastSeen {
     sorted: Vec<Seen>,
-    fresh: HashMap<u32, i64>,
+    fresh: HashMap<u32, (i64, u32)>,
 }
 
 impl LastSeen {
-    /// Records a sign-in by `user` at `at_ms`, keeping the newest.
-    pub(crate) fn note(&mut self, user: u32, at_ms: i64) {
+    /// Records a sign-in by `user` at `at_ms` active in the open periods `flags`, keeping the newest time.
+    pub(crate) fn note(&mut self, user: u32, at_ms: i64, flags: u32) {
         if let Ok(i) = self.sorted.binary_search_by_key(&user, |s| s.user) {
-            if at_ms > self.sorted[i].at() {
-                self.sorted[i] = Seen::new(user, at_ms);
-            }
+            self.sorted[i] = self.sorted[i].merged(at_ms, flags);
             return;
         }
-        let seen = self.fresh.entry(user).or_insert(at_ms);
-        *seen = (*seen).max(at_ms);
+        let seen = self.fresh.entry(user).or_insert((at_ms, 0));
+        *seen = (seen.0.max(at_ms), seen.1 | flags);
         if self.fresh.len() > 32 + self.sorted.len() / 8 {
             self.merge();
         }
@@ -120,7 +137,7 @@ impl LastSeen {
         if self.fresh.is_empty() {
             return;
         }
-        let mut fresh: Vec<Seen> = self.fresh.drain().map(|(u, at)| Seen::new(u, at)).collect();
+        let mut fresh: Vec<Seen> = self.fresh.drain().map(|(u, (at, f))| Seen::new(u, at, f)).collect();
         self.fresh.shrink_to_fit();
         fresh.sort_unstable_by_key(|s| s.user);
         let mut merged = Vec::with_capacity(self.sorted.len() + fresh.len());
@@ -142,19 +159,39 @@ impl LastSeen {
     pub(crate) fn get(&self, user: u32) -> Option<i64> {
         match self.sorted.binary_search_by_key(&user, |s| s.user) {
             Ok(i) => Some(self.sorted[i].at()),
-            Err(_) => self.fresh.get(&user).copied(),
+            Err(_) => self.fresh.get(&user).map(|f| f.0),
         }
     }
 
     /// Every (user, last sign-in), in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
-        self.sorted.iter().map(|s| (s.user, s.at())).chain(self.fresh.iter().map(|(&u, &at)| (u, at)))
+        self.entries().map(|(u, at, _)| (u, at))
     }
 
-    /// Keeps the pairs `keep` wants and merges the newcomers (a sync's end leaves one compact run).
-    pub(crate) fn retain(&mut self, keep: impl Fn(u32, i64) -> bool) {
+    /// Every (user, last sign-in, flags), in no particular order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u32, i64, u32)> + '_ {
+        let run = self.sorted.iter().map(|s| (s.user, s.at(), s.flags()));
+        run.chain(self.fresh.iter().map(|(&u, &(at, f))| (u, at, f & FLAG_BITS)))
+    }
+
+    /// Users with any of `mask` set.
+    pub(crate) fn count(&self, mask: u32) -> u64 {
+        self.entries().filter(|&(_, _, f)| f & mask != 0).count() as u64
+    }
+
+    /// Clears `mask` from every pair.
+    pub(crate) fn clear(&mut self, mask: u32) {
         self.merge();
-        self.sorted.retain(|s| keep(s.user, s.at()));
+        for s in &mut self.sorted {
+            *s = Seen::new(s.user, s.at(), s.flags() & !mask);
+        }
+    }
+
+    /// Keeps the pairs `keep` wants (user, time, flags) and merges the newcomers (a sync's end leaves one
+    /// compact run).
+    pub(crate) fn retain(&mut self, keep: impl Fn(u32, i64, u32) -> bool) {
+        self.merge();
+        self.sorted.retain(|s| keep(s.user, s.at(), s.flags()));
         self.sorted.shrink_to(self.sorted.len() + self.sorted.len() / 8);
     }
 
@@ -167,15 +204,21 @@ impl LastSeen {
     }
 }
 
-impl FromIterator<(u32, i64)> for LastSeen {
-    fn from_iter<I: IntoIterator<Item = (u32, i64)>>(pairs: I) -> LastSeen {
+impl FromIterator<(u32, i64, u32)> for LastSeen {
+    fn from_iter<I: IntoIterator<Item = (u32, i64, u32)>>(pairs: I) -> LastSeen {
         let mut seen = LastSeen::default();
-        for (user, at) in pairs {
-            let newest = seen.fresh.entry(user).or_insert(at);
-            *newest = (*newest).max(at);
+        for (user, at, flags) in pairs {
+            let newest = seen.fresh.entry(user).or_insert((at, 0));
+            *newest = (newest.0.max(at), newest.1 | flags);
         }
         seen.merge();
         seen
+    }
+}
+
+impl FromIterator<(u32, i64)> for LastSeen {
+    fn from_iter<I: IntoIterator<Item = (u32, i64)>>(pairs: I) -> LastSeen {
+        pairs.into_iter().map(|(u, at)| (u, at, 0)).collect()
     }
 }
 
@@ -183,7 +226,7 @@ impl FromIterator<(u32, i64)> for LastSeen {
 impl PartialEq for LastSeen {
     fn eq(&self, other: &LastSeen) -> bool {
         let sorted = |l: &LastSeen| {
-            let mut v: Vec<(u32, i64)> = l.iter().collect();
+            let mut v: Vec<(u32, i64, u32)> = l.entries().collect();
             v.sort_unstable();
             v
         };
@@ -192,92 +235,6 @@ impl PartialEq for LastSeen {
 }
 
 impl Eq for LastSeen {}
-
-/// Which open periods each user was active in (one bit a period), for one app: a run sorted by user and
-/// the newcomers since the last merge, 8 bytes a user. Only users active in a period not yet closed are held.
-#[derive(Default, Debug, Clone)]
-pub(crate) struct Flags {
-    sorted: Vec<(u32, u32)>,
-    fresh: HashMap<u32, u32>,
-}
-
-impl Flags {
-    /// Sets `bits` for `user`.
-    pub(crate) fn set(&mut self, user: u32, bits: u32) {
-        if let Ok(i) = self.sorted.binary_search_by_key(&user, |p| p.0) {
-            self.sorted[i].1 |= bits;
-            return;
-        }
-        *self.fresh.entry(user).or_default() |= bits;
-        if self.fresh.len() > 32 + self.sorted.len() / 8 {
-            self.merge();
-        }
-    }
-
-    fn merge(&mut self) {
-        if self.fresh.is_empty() {
-            return;
-        }
-        self.sorted.extend(self.fresh.drain());
-        self.fresh.shrink_to_fit();
-        self.sorted.sort_unstable_by_key(|p| p.0);
-    }
-
-    /// Users with any of `mask` set.
-    pub(crate) fn count(&self, mask: u32) -> u64 {
-        self.iter().filter(|&(_, bits)| bits & mask != 0).count() as u64
-    }
-
-    /// Clears `mask` everywhere and forgets users left with no bit.
-    pub(crate) fn clear(&mut self, mask: u32) {
-        self.merge();
-        self.sorted.retain_mut(|p| {
-            p.1 &= !mask;
-            p.1 != 0
-        });
-        self.sorted.shrink_to(self.sorted.len() + self.sorted.len() / 8);
-    }
-
-    /// Every (user, bits), in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.sorted.iter().copied().chain(self.fresh.iter().map(|(&u, &b)| (u, b)))
-    }
-
-    /// Renumbers users after the directory compacted (users it dropped are dropped here too).
-    pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
-        *self = self.iter().filter_map(|(u, b)| Some((remap.get(u as usize).copied().flatten()?, b))).collect();
-    }
-
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.sorted.len() + self.fresh.len()
-    }
-}
-
-impl FromIterator<(u32, u32)> for Flags {
-    fn from_iter<I: IntoIterator<Item = (u32, u32)>>(pairs: I) -> Flags {
-        let mut flags = Flags::default();
-        for (user, bits) in pairs {
-            *flags.fresh.entry(user).or_default() |= bits;
-        }
-        flags.merge();
-        flags
-    }
-}
-
-/// Equal when they hold the same users with the same bits, however split.
-impl PartialEq for Flags {
-    fn eq(&self, other: &Flags) -> bool {
-        let sorted = |f: &Flags| {
-            let mut v: Vec<(u32, u32)> = f.iter().collect();
-            v.sort_unstable();
-            v
-        };
-        sorted(self) == sorted(other)
-    }
-}
-
-impl Eq for Flags {}
 
 #[cfg(test)]
 mod tests {
@@ -288,39 +245,26 @@ mod tests {
         let mut seen = LastSeen::default();
         for round in 0..3i64 {
             for user in (0..2_000u32).rev() {
-                seen.note(user, 1_767_225_600_000 + round * 1000 + i64::from(user % 7));
+                seen.note(user, 1_767_225_600_000 + round * 1000 + i64::from(user % 7), 1 << (user % 3));
             }
         }
-        seen.note(5, 1); // older than what is held: ignored
+        seen.note(5, 1, 0); // older than what is held: ignored
         assert_eq!(seen.len(), 2_000);
         assert_eq!(seen.get(5), Some(1_767_225_600_000 + 2000 + 5));
         assert_eq!(seen.get(2_000), None);
         let before = seen.clone();
-        seen.retain(|user, _| user % 2 == 0);
+        seen.retain(|user, _, _| user % 2 == 0);
         assert_eq!(seen.len(), 1_000);
         assert!(seen.fresh.is_empty(), "retain leaves one sorted run");
-        assert_eq!(before, before.iter().collect::<LastSeen>());
-        assert_eq!(Seen::new(1, -5).at(), -5, "times before 1970 survive the split");
-    }
-
-    #[test]
-    fn flags_accumulate_bits_per_user_count_and_clear_them() {
-        let mut flags = Flags::default();
-        for round in 0..3u32 {
-            for user in (0..500u32).rev() {
-                flags.set(user, 1 << ((user + round) % 4));
-            }
-        }
-        assert_eq!(flags.len(), 500);
-        assert_eq!(flags.count(0b0001), 375, "users whose three rounds touched bit 0");
-        flags.clear(0b0111);
-        assert_eq!(flags.len(), 375, "users with only bits 0..2 are forgotten");
-        assert_eq!(flags.count(0b1000), 375);
-        let renumbered: Vec<Option<u32>> = (0..500u32).map(|u| (u % 2 == 0).then_some(u / 2)).collect();
-        let mut copy = flags.clone();
-        copy.remap(&renumbered);
-        assert_eq!(copy.len(), flags.iter().filter(|(u, _)| u % 2 == 0).count());
-        assert_eq!(flags, flags.iter().collect::<Flags>());
+        assert_eq!(before, before.entries().collect::<LastSeen>());
+        assert_eq!(Seen::new(1, -5, 0).at(), 0, "times before 1970 are clamped");
+        let pair = Seen::new(1, MAX_TIME_MS, FLAG_BITS);
+        assert_eq!((pair.at(), pair.flags()), (MAX_TIME_MS, FLAG_BITS), "time and flags never overlap");
+        assert_eq!(before.count(0b001), 667);
+        let mut cleared = before.clone();
+        cleared.clear(0b011);
+        assert_eq!((cleared.count(0b011), cleared.count(0b100), cleared.len()), (0, 666, 2_000));
+        assert_eq!(cleared.get(5), before.get(5), "clearing flags keeps the time");
     }
 
     #[test]

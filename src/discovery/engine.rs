@@ -179,7 +179,7 @@ pub(crate) async fn sync(
     };
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
     let Start { first, fresh_from, history_reset } = starting_point(state, config, &run.reader, started);
-    state.history.begin(run.started_ms, fresh_from, config.history);
+    state.history.begin(run.started_ms, fresh_from, config.history, &mut state.usage);
     let times = log::Times { started_ms: run.started_ms, window_start_ms: window_start.timestamp_millis() };
     let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
     let changes = Mutex::new(Changes::default());
@@ -230,9 +230,10 @@ fn finish(state: &mut OrgState, window_start_ms: i64, now_ms: i64, retention: Re
         .map(|a| (a.record.id.clone(), a.assignments.as_ref().map(|x| x.seat_holders().count() as u64)))
         .collect();
     let apps: Vec<InventoryApp<'_>> = listed.iter().map(|(id, seats)| InventoryApp { id, seats: *seats }).collect();
-    state.history.finish(now_ms, &apps, retention);
+    state.history.finish(now_ms, &apps, retention, &mut state.usage);
     let inventory: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
-    state.usage.retain_apps(|id| inventory.contains(id));
+    let history = &state.history;
+    state.usage.retain_apps(|id| inventory.contains(id) || history.apps.contains_key(id));
     state.usage.prune(window_start_ms);
     state.compact();
 }

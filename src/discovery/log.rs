@@ -170,10 +170,8 @@ fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Even
         Meaning::SignIn { app, user, key } => {
             if state.usage.first_time(event.uuid, key) {
                 let user = state.directory.intern(&user);
-                if at >= window_start_ms {
-                    state.usage.record(&app, user, at);
-                }
-                state.history.add(&app, user, at);
+                let flags = state.history.add(&app, at);
+                state.usage.record(&app, user, at, flags, at >= window_start_ms);
             }
         }
         Meaning::Nothing => {}

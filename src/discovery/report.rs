@@ -114,7 +114,10 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, retention: 
 
 fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) -> HistoryView {
     let h = &state.history;
-    h.apps.get(id).map(|a| h.view(&a.series, Active::App(&a.users), false, now_ms, retention)).unwrap_or_default()
+    h.apps
+        .get(id)
+        .map(|a| h.view(&a.series, Active::App(&state.usage, id), false, now_ms, retention))
+        .unwrap_or_default()
 }
 
 /// The report for a state whose sync started at `started`.
@@ -129,7 +132,7 @@ pub(crate) fn build(
     let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
     let now_ms = started.timestamp_millis();
     let apps = app_rows(state, start_ms, now_ms, retention);
-    let org_users = state.history.org_flags();
+    let org_users = state.usage.org_flags();
     let history = state.history.view(&state.history.org, Active::Org(&org_users), true, now_ms, retention);
     let summary = Summary {
         users: state.directory.listed_users(),

@@ -82,7 +82,6 @@ impl OrgState {
     /// Drops users nothing refers to any more, and renumbers the rest everywhere.
     pub(crate) fn compact(&mut self) {
         let mut referenced: HashSet<u32> = self.usage.users();
-        referenced.extend(self.history.users());
         for entry in self.apps.values() {
             if let Some(a) = &entry.assignments {
                 referenced.extend(a.users());
@@ -93,7 +92,6 @@ impl OrgState {
             return;
         }
         self.usage.remap(&remap);
-        self.history.remap(&remap);
         for entry in self.apps.values_mut() {
             if let Some(a) = entry.assignments.as_mut() {
                 a.remap(&remap);

@@ -68,7 +68,7 @@ impl UsageLedger {
     pub(crate) fn add(&mut self, app: &str, user: u32, at_ms: i64, uuid: Option<u64>, key: Option<u64>) -> bool {
         let fresh = self.first_time(uuid, key);
         if fresh {
-            self.record(app, user, at_ms);
+            self.record(app, user, at_ms, 0, true);
         }
         fresh
     }
@@ -78,15 +78,42 @@ impl UsageLedger {
         !(uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)))
     }
 
-    /// Counts one sign-in known not to be a repeat.
-    pub(crate) fn record(&mut self, app: &str, user: u32, at_ms: i64) {
+    /// Counts one sign-in known not to be a repeat: in the window's hours when `in_window`, and in the
+    /// pair's history `flags` (the open periods it falls in). A sign-in before the window only marks flags.
+    pub(crate) fn record(&mut self, app: &str, user: u32, at_ms: i64, flags: u32, in_window: bool) {
+        if !in_window && flags == 0 {
+            return;
+        }
         let usage = match self.apps.get_mut(app) {
             Some(u) => u,
             None => self.apps.entry(app.into()).or_default(),
         };
-        usage.last_seen.note(user, at_ms);
-        usage.hourly.add(at_ms.div_euclid(HOUR_MS), 1);
-        usage.last_used_ms = usage.last_used_ms.max(Some(at_ms));
+        usage.last_seen.note(user, at_ms, flags);
+        if in_window {
+            usage.hourly.add(at_ms.div_euclid(HOUR_MS), 1);
+            usage.last_used_ms = usage.last_used_ms.max(Some(at_ms));
+        }
+    }
+
+    /// Users of `app` with any of the history flags in `mask`.
+    pub(crate) fn flagged(&self, app: &str, mask: u32) -> u64 {
+        self.apps.get(app).map_or(0, |u| u.last_seen.count(mask))
+    }
+
+    /// Clears history flags `mask` from every pair (their periods closed).
+    pub(crate) fn clear_flags(&mut self, mask: u32) {
+        self.apps.values_mut().for_each(|u| u.last_seen.clear(mask));
+    }
+
+    /// Each user's flags over every app (the org's distinct users per open period), indexed by user.
+    pub(crate) fn org_flags(&self) -> Vec<u32> {
+        let pairs = || self.apps.values().flat_map(|a| a.last_seen.entries());
+        let users = pairs().map(|(u, _, _)| u as usize + 1).max().unwrap_or(0);
+        let mut flags = vec![0u32; users];
+        for (user, _, bits) in pairs() {
+            flags[user as usize] |= bits;
+        }
+        flags
     }
 
     /// A repeat of an event already read (by uuid), for events that are not sign-ins.
@@ -94,13 +121,14 @@ impl UsageLedger {
         uuid.is_some_and(|u| !self.recent.insert(u))
     }
 
-    /// Forgets what is wholly older than `start_ms`, and apps left with nothing.
+    /// Forgets what is wholly older than `start_ms` (a pair still active in an open history period stays),
+    /// and apps left with nothing.
     pub(crate) fn prune(&mut self, start_ms: i64) {
         let first_hour = start_ms.div_euclid(HOUR_MS);
         self.apps.retain(|_, app| {
-            app.last_seen.retain(|_, seen| seen >= start_ms);
+            app.last_seen.retain(|_, seen, flags| seen >= start_ms || flags != 0);
             app.hourly.drop_before(first_hour);
-            app.last_used_ms = app.last_seen.iter().map(|(_, at)| at).max();
+            app.last_used_ms = app.last_seen.iter().map(|(_, at)| at).filter(|&at| at >= start_ms).max();
             !app.last_seen.is_empty() || !app.hourly.is_empty()
         });
     }
@@ -172,8 +200,8 @@ impl UsageLedger {
         for usage in self.apps.values_mut() {
             usage.last_seen = usage
                 .last_seen
-                .iter()
-                .filter_map(|(u, s)| Some((remap.get(u as usize).copied().flatten()?, s)))
+                .entries()
+                .filter_map(|(u, s, f)| Some((remap.get(u as usize).copied().flatten()?, s, f)))
                 .collect();
         }
     }

@@ -140,10 +140,12 @@ pub(crate) mod tests {
         s.usage.add("0oa1", 0, 1_700_000_100_000, Some(7), None);
         s.usage.add("0oa1", 2, 1_700_000_200_000, Some(8), Some(9));
         let retention = Retention::default();
-        s.history.begin(NOW_MS - 1000, Some(NOW_MS - LOG_RETENTION_MS), retention);
-        s.history.add("0oa1", 0, NOW_MS - 40 * DAY_MS);
-        s.history.add("0oa1", 2, NOW_MS - 2000);
-        s.history.finish(NOW_MS - 1000, &[InventoryApp { id: "0oa1", seats: Some(2) }], retention);
+        s.history.begin(NOW_MS - 1000, Some(NOW_MS - LOG_RETENTION_MS), retention, &mut s.usage);
+        for (user, at) in [(0, NOW_MS - 40 * DAY_MS), (2, NOW_MS - 2000)] {
+            let flags = s.history.add("0oa1", at);
+            s.usage.record("0oa1", user, at, flags, false);
+        }
+        s.history.finish(NOW_MS - 1000, &[InventoryApp { id: "0oa1", seats: Some(2) }], retention, &mut s.usage);
         s
     }
 
@@ -224,9 +226,8 @@ pub(crate) mod tests {
         future.history.closed_through.insert(Span::Month, Period::containing(Span::Month, NOW_MS).index + 1);
         cases.push(("a closed month in the future", future));
         let mut stray = sample();
-        if let Some(app) = stray.history.apps.get_mut("0oa1") {
-            app.users = [(1, Period::containing(Span::Week, NOW_MS - 30 * DAY_MS).bit())].into_iter().collect();
-        }
+        let stale = Period::containing(Span::Week, NOW_MS - 30 * DAY_MS).bit();
+        stray.usage.record("0oa1", 1, NOW_MS - 30 * DAY_MS, stale, true);
         cases.push(("a user's bit for a period the app has not open", stray));
         let mut old = sample();
         let ancient = Period::containing(Span::Week, NOW_MS - 200 * DAY_MS);

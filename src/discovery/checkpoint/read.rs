@@ -13,7 +13,7 @@ mod history;
 
 use super::{CheckpointError, Expect, MAGIC, VERSION};
 use crate::discovery::assignments::Assignments;
-use crate::discovery::compact::Hourly;
+use crate::discovery::compact::{FLAG_BITS, Hourly};
 use crate::discovery::directory::{Directory, UserRecord, UserStatus, valid_user_id};
 use crate::discovery::inventory::{AppKind, AppRecord};
 use crate::discovery::state::{AppEntry, OrgState, StateKey};
@@ -249,7 +249,10 @@ fn read_app_usage<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<AppUsa
     let mut pairs = Vec::with_capacity(list.len());
     for u in list {
         let at = base.checked_add_unsigned(r.u64()?).ok_or(CheckpointError::Corrupt("a time out of range"))?;
-        pairs.push((u, r.time(at)?));
+        pairs.push((u, r.time(at)?, 0));
+    }
+    for pair in &mut pairs {
+        pair.2 = r.u32().ok().filter(|f| f & !FLAG_BITS == 0).ok_or(CheckpointError::Corrupt("unknown flags"))?;
     }
     let mut app = AppUsage { last_seen: pairs.into_iter().collect(), hourly: read_hours(r)?, ..AppUsage::default() };
     app.last_used_ms = r.opt_time()?;
@@ -303,7 +306,8 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
         apps.insert(entry.record.id.clone(), entry);
     }
     let usage = read_usage(&mut r, users)?;
-    let history = history::read_history(&mut r, users)?;
+    let history = history::read_history(&mut r)?;
+    history::check_flags(&history, &usage)?;
     r.end()?;
     Ok(OrgState { key, cursor, directory, apps, usage, history, assignments_listed_ms, users_listed_ms })
 }

@@ -133,12 +133,13 @@ fn write_usage<W: Write>(w: &mut Writer<W>, usage: &UsageLedger) {
     w.u64(apps.len() as u64);
     for (id, app) in apps {
         w.str(id);
-        let mut pairs: Vec<(u32, i64)> = app.last_seen.iter().collect();
+        let mut pairs: Vec<(u32, i64, u32)> = app.last_seen.entries().collect();
         pairs.sort_unstable();
         write_users(w, pairs.len(), pairs.iter().map(|p| p.0));
         let base = pairs.iter().map(|p| p.1).min().unwrap_or(0);
         w.i64(base);
         pairs.iter().for_each(|p| w.u64((p.1 - base) as u64));
+        pairs.iter().for_each(|p| w.u64(u64::from(p.2)));
         w.u64(app.hourly.len() as u64);
         let mut last = 0i64;
         for (hour, n) in app.hourly.since(i64::MIN) {

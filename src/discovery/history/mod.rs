@@ -1,10 +1,11 @@
 //! Usage history beyond the System Log's 90 days: per app and for the org, distinct users with a counted
 //! sign-in and the sign-ins of each calendar month and ISO week (UTC), and the seats held when it ended.
 //!
-//! Distinct counts are exact. For each app, every user active in a period not yet closed holds a word of
-//! flags, one bit per open period ([`Flags`], 8 bytes a user); a period's active users are the users with
-//! its bit. When a period closes its numbers become a [`Tally`] (a few dozen bytes, kept for the
-//! retention) and its bit is cleared, so the flags only ever hold the last month or so of users.
+//! Distinct counts are exact. Every (app, user) pair active in a period not yet closed carries flags, one
+//! bit per open period, in the spare bits of the usage ledger's pair (`compact::LastSeen`: no memory of its
+//! own); a period's active users are the pairs with its bit. When a period closes its numbers become a
+//! [`Tally`] (a few dozen bytes, kept for the retention) and its bit is cleared, so the ledger keeps only
+//! pairs of the usage window or of the periods still open.
 //!
 //! A period closes at the first sync's end after [`CLOSE_LAG_MS`] has passed since it ended: the log is
 //! late (events show up seconds after `published`, okta/okta-cli#22), and an hour is two orders of
@@ -15,13 +16,13 @@ mod period;
 mod restore;
 pub(crate) mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub(crate) use period::{Period, Span};
 pub(crate) use restore::ClosedRow;
 pub(crate) use view::HistoryView;
 
-use super::compact::Flags;
+use super::usage::UsageLedger;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
@@ -118,7 +119,6 @@ impl Series {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AppHistory {
     pub(crate) series: Series,
-    pub(crate) users: Flags,
     /// In the inventory at the end of some sync: an app seen only in sign-ins (Okta's own apps, service
     /// clients, ids never listed) is dropped, while an app deleted in Okta keeps its history.
     pub(crate) kept: bool,
@@ -155,7 +155,13 @@ pub(crate) struct History {
 impl History {
     /// Prepares a sync at `now_ms`; `fresh_from` is where a read from scratch starts (its open periods
     /// are rebuilt from the log; what was closed stays closed).
-    pub(crate) fn begin(&mut self, now_ms: i64, fresh_from: Option<i64>, retention: Retention) {
+    pub(crate) fn begin(
+        &mut self,
+        now_ms: i64,
+        fresh_from: Option<i64>,
+        retention: Retention,
+        usage: &mut UsageLedger,
+    ) {
         if !retention.enabled() {
             *self = History::default();
             return;
@@ -165,14 +171,14 @@ impl History {
             self.org.open.clear();
             for app in self.apps.values_mut() {
                 app.series.open.clear();
-                app.users = Flags::default();
             }
+            usage.clear_flags(u32::MAX);
             self.coverage_ms = Some(from);
         } else if self.coverage_ms.is_none() || self.synced_ms.is_none_or(|s| s < oldest_held) {
             self.coverage_ms = Some(oldest_held); // what was published in the gap is gone from Okta
         }
         // Periods ending before what Okta still holds can get no more sign-ins: close them now.
-        self.close_ended(oldest_held - DAY_MS, retention);
+        self.close_ended(oldest_held - DAY_MS, retention, usage);
         self.accepting = Some((oldest_held - DAY_MS, now_ms + CLOCK_SKEW_MS));
         self.late = 0;
         self.rereading = fresh_from.is_some();
@@ -182,17 +188,18 @@ impl History {
         self.closed_through.get(&period.span).is_some_and(|&c| period.index <= c)
     }
 
-    /// Counts one sign-in (already known not to be a repeat) into every open period it falls in.
-    pub(crate) fn add(&mut self, app: &str, user: u32, at_ms: i64) {
+    /// Counts one sign-in (already known not to be a repeat) into every open period it falls in; returns
+    /// their bits, for the pair's flags in the usage ledger.
+    pub(crate) fn add(&mut self, app: &str, at_ms: i64) -> u32 {
         if !self.accepting.is_some_and(|(from, until)| (from..=until).contains(&at_ms)) {
             self.late += u64::from(self.accepting.is_some());
-            return;
+            return 0;
         }
         let periods: Vec<Period> =
             Span::ALL.iter().map(|&s| Period::containing(s, at_ms)).filter(|&p| !self.is_closed(p)).collect();
         if periods.is_empty() {
             self.late += u64::from(!self.rereading);
-            return;
+            return 0;
         }
         let entry = match self.apps.get_mut(app) {
             Some(entry) => entry,
@@ -203,12 +210,18 @@ impl History {
             entry.series.open.entry(p).or_default().sign_ins += 1;
             bits |= p.bit();
         }
-        entry.users.set(user, bits);
+        bits
     }
 
     /// A sync's end at `now_ms`: apps never in the inventory dropped, seats sampled for periods that just
     /// ended, periods past their lag closed, what left the retention forgotten.
-    pub(crate) fn finish(&mut self, now_ms: i64, inventory: &[InventoryApp<'_>], retention: Retention) {
+    pub(crate) fn finish(
+        &mut self,
+        now_ms: i64,
+        inventory: &[InventoryApp<'_>],
+        retention: Retention,
+        usage: &mut UsageLedger,
+    ) {
         if !retention.enabled() {
             return;
         }
@@ -220,8 +233,9 @@ impl History {
         for (id, app) in &mut self.apps {
             app.listed = listed.contains_key(id.as_str());
         }
+        usage.retain_apps(|id| self.apps.contains_key(id)); // no flags of apps outside the history
         self.sample_seats(now_ms, &listed);
-        self.close_ended(now_ms - CLOSE_LAG_MS, retention);
+        self.close_ended(now_ms - CLOSE_LAG_MS, retention, usage);
         self.org.prune(retention, now_ms);
         self.apps.retain(|id, app| {
             app.series.prune(retention, now_ms);
@@ -254,7 +268,7 @@ impl History {
 
     /// Closes every period that ended by `ended_by_ms`, oldest first; periods older than the retention are
     /// only cleared.
-    fn close_ended(&mut self, ended_by_ms: i64, retention: Retention) {
+    fn close_ended(&mut self, ended_by_ms: i64, retention: Retention, usage: &mut UsageLedger) {
         for span in Span::ALL {
             let last = Period::containing(span, ended_by_ms).index.saturating_sub(1);
             let first = match self.closed_through.get(&span) {
@@ -268,65 +282,39 @@ impl History {
                 continue;
             }
             let kept_from = last.saturating_sub(i32::try_from(retention.keep(span)).unwrap_or(i32::MAX)) + 1;
-            let org_users = self.org_flags();
+            let org_users = usage.org_flags();
             let mut mask = 0;
             // Bits and open periods exist only for the last few periods: older ones need no clearing.
             for index in first.max(kept_from.min(last.saturating_sub(32)))..=last {
                 let period = Period { span, index };
                 if index >= kept_from {
-                    self.close(period, &org_users);
+                    self.close(period, &org_users, usage);
                 }
                 mask |= period.bit();
             }
             for app in self.apps.values_mut() {
                 app.series.open.retain(|p, _| p.span != span || p.index > last);
-                app.users.clear(mask);
             }
+            usage.clear_flags(mask);
             self.org.open.retain(|p, _| p.span != span || p.index > last);
             self.closed_through.insert(span, last);
         }
     }
 
-    fn close(&mut self, period: Period, org_users: &[u32]) {
+    fn close(&mut self, period: Period, org_users: &[u32], usage: &UsageLedger) {
         let partial = self.coverage_ms.is_none_or(|c| period.start_ms() < c);
         let mut sign_ins = 0;
-        for app in self.apps.values_mut() {
+        for (id, app) in &mut self.apps {
             let open = app.series.open.get(&period).copied().unwrap_or_default();
             sign_ins += open.sign_ins;
             if app.listed || open.sign_ins > 0 {
-                let active_users = app.users.count(period.bit());
+                let active_users = usage.flagged(id, period.bit());
                 app.series.push(Tally { period, active_users, sign_ins: open.sign_ins, seats: open.seats, partial });
             }
         }
         let active_users = org_users.iter().filter(|&&b| b & period.bit() != 0).count() as u64;
         let seats = self.org.open.get(&period).and_then(|o| o.seats);
         self.org.push(Tally { period, active_users, sign_ins, seats, partial });
-    }
-
-    /// Each user's flags over every app (the org's distinct users), indexed by user.
-    pub(crate) fn org_flags(&self) -> Vec<u32> {
-        let users = self.apps.values().flat_map(|a| a.users.iter()).map(|(u, _)| u as usize + 1).max().unwrap_or(0);
-        let mut flags = vec![0u32; users];
-        for (user, bits) in self.apps.values().flat_map(|a| a.users.iter()) {
-            flags[user as usize] |= bits;
-        }
-        flags
-    }
-
-    /// Users the flags refer to (the directory keeps them).
-    pub(crate) fn users(&self) -> BTreeSet<u32> {
-        self.apps.values().flat_map(|a| a.users.iter().map(|(u, _)| u)).collect()
-    }
-
-    /// Renumbers users after the directory compacted.
-    pub(crate) fn remap(&mut self, remap: &[Option<u32>]) {
-        self.apps.values_mut().for_each(|a| a.users.remap(remap));
-    }
-
-    /// Pairs held in flags: what the history's memory follows.
-    #[cfg(test)]
-    pub(crate) fn pairs(&self) -> usize {
-        self.apps.values().map(|a| a.users.len()).sum()
     }
 }
 

@@ -2,6 +2,41 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::discovery::history::view::Active;
+use crate::discovery::usage::UsageLedger;
+
+/// The history with the usage ledger that holds its pairs' flags, driven as the engine drives both.
+#[derive(Default)]
+struct Org {
+    h: History,
+    u: UsageLedger,
+}
+
+impl std::ops::Deref for Org {
+    type Target = History;
+    fn deref(&self) -> &History {
+        &self.h
+    }
+}
+
+impl Org {
+    fn begin(&mut self, now_ms: i64, fresh_from: Option<i64>, retention: Retention) {
+        self.h.begin(now_ms, fresh_from, retention, &mut self.u);
+    }
+    fn add(&mut self, app: &str, user: u32, at_ms: i64) {
+        let flags = self.h.add(app, at_ms);
+        self.u.record(app, user, at_ms, flags, false);
+    }
+    fn finish(&mut self, now_ms: i64, inventory: &[InventoryApp<'_>], retention: Retention) {
+        self.h.finish(now_ms, inventory, retention, &mut self.u);
+        self.u.prune(i64::MAX); // no usage window here: only pairs of open periods stay
+    }
+    fn pairs(&self) -> usize {
+        self.u.pairs()
+    }
+    fn org_flags(&self) -> Vec<u32> {
+        self.u.org_flags()
+    }
+}
 
 fn ms(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text).map(|t| t.timestamp_millis()).unwrap_or(i64::MIN)
@@ -32,7 +67,7 @@ fn closed_periods_equal_a_brute_force_count_over_many_syncs() {
         let at = start + i * (day / 20) + (x >> 40) as i64 % (day / 20);
         events.push((at, if x.is_multiple_of(3) { "0oaB" } else { "0oaA" }, ((x >> 20) % 40) as u32));
     }
-    let mut h = History::default();
+    let mut h = Org::default();
     let retention = Retention { months: 25, weeks: 104 };
     let first_sync = start + 30 * day;
     h.begin(first_sync, Some(first_sync - LOG_RETENTION_MS), retention);
@@ -76,7 +111,7 @@ fn closed_periods_equal_a_brute_force_count_over_many_syncs() {
 #[test]
 fn a_first_sync_backfills_what_okta_holds_and_marks_the_oldest_periods_partial() {
     let now = ms("2026-11-20T10:00:00Z");
-    let mut h = History::default();
+    let mut h = Org::default();
     let from = now - LOG_RETENTION_MS; // 2026-08-22
     h.begin(now, Some(from), Retention::default());
     h.add("0oaA", 1, ms("2026-08-25T00:00:00Z"));
@@ -91,7 +126,7 @@ fn a_first_sync_backfills_what_okta_holds_and_marks_the_oldest_periods_partial()
     assert_eq!(tally(a, "2026-10").map(|t| (t.active_users, t.seats)), Some((0, None)), "seats not seen in time");
     assert_eq!(tally(a, "2026-11"), None, "the current month is open");
     assert_eq!(h.late, 1);
-    let view = h.view(a, Active::App(&h.apps["0oaA"].users), false, now, Retention::default());
+    let view = h.view(a, Active::App(&h.u, "0oaA"), false, now, Retention::default());
     let months: Vec<(&str, u64, bool)> =
         view.months.iter().map(|m| (m.month.as_str(), m.active_users, m.in_progress)).collect();
     assert_eq!(months, vec![("2026-11", 1, true), ("2026-10", 0, false), ("2026-09", 1, false), ("2026-08", 1, false)]);
@@ -100,7 +135,7 @@ fn a_first_sync_backfills_what_okta_holds_and_marks_the_oldest_periods_partial()
 
 #[test]
 fn a_month_closes_after_the_lag_with_the_seats_seen_when_it_ended_and_late_sign_ins_stay_out() {
-    let mut h = History::default();
+    let mut h = Org::default();
     let retention = Retention::default();
     let t0 = ms("2026-10-31T23:59:50Z");
     h.begin(t0, Some(t0 - LOG_RETENTION_MS), retention);
@@ -135,7 +170,7 @@ fn a_month_closes_after_the_lag_with_the_seats_seen_when_it_ended_and_late_sign_
 
 #[test]
 fn the_org_counts_each_user_once_over_apps_and_apps_outside_the_inventory_leave_no_trace() {
-    let mut h = History::default();
+    let mut h = Org::default();
     let retention = Retention::default();
     let now = ms("2026-12-02T00:00:00Z");
     h.begin(now, Some(now - LOG_RETENTION_MS), retention);
@@ -167,7 +202,7 @@ fn the_org_counts_each_user_once_over_apps_and_apps_outside_the_inventory_leave_
 
 #[test]
 fn a_fresh_read_rebuilds_open_periods_and_keeps_closed_ones() {
-    let mut h = History::default();
+    let mut h = Org::default();
     let retention = Retention::default();
     let t0 = ms("2026-11-10T00:00:00Z");
     h.begin(t0, Some(t0 - LOG_RETENTION_MS), retention);

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{History, Period, Retention, Series, Span, Tally};
-use crate::discovery::compact::Flags;
+use crate::discovery::usage::UsageLedger;
 
 /// One month of one app or of the org.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -68,16 +68,16 @@ impl HistoryView {
     }
 }
 
-/// Who was active in the open periods: one app's flags, or the org's (a word per user).
+/// Who was active in the open periods: one app's pairs in the usage ledger, or the org's (a word per user).
 pub(crate) enum Active<'a> {
-    App(&'a Flags),
+    App(&'a UsageLedger, &'a str),
     Org(&'a [u32]),
 }
 
 impl Active<'_> {
     fn count(&self, period: Period) -> u64 {
         match self {
-            Active::App(flags) => flags.count(period.bit()),
+            Active::App(usage, id) => usage.flagged(id, period.bit()),
             Active::Org(words) => words.iter().filter(|&&w| w & period.bit() != 0).count() as u64,
         }
     }

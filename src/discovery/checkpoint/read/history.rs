@@ -1,16 +1,18 @@
 //! Reading the history back, as untrusted as the rest: periods in order and in range (closed ones no later
 //! than the newest closed, open ones after it and within what Okta's log still holds, so no two share a
-//! bit), at most the retention's maximum of each, and each user's bits only those of the app's open periods.
+//! bit), at most the retention's maximum of each, and each pair's flags (in the usage part) only those of
+//! its app's open periods.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use super::{Reader, Res, read_users};
+use super::{Reader, Res};
 use crate::discovery::checkpoint::CheckpointError;
 use crate::discovery::history::{
     AppHistory, History, LOG_RETENTION_MS, MAX_MONTHS, MAX_WEEKS, Open, Period, Series, Span, Tally,
 };
 use crate::discovery::inventory::valid_app_id;
+use crate::discovery::usage::UsageLedger;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -91,26 +93,28 @@ fn read_series<S: BufRead>(r: &mut Reader<'_, S>, bounds: &Bounds) -> Res<Series
     Ok(series)
 }
 
-fn read_app<S: BufRead>(r: &mut Reader<'_, S>, bounds: &Bounds, users: usize) -> Res<AppHistory> {
+fn read_app<S: BufRead>(r: &mut Reader<'_, S>, bounds: &Bounds) -> Res<AppHistory> {
     let marks = r.byte()?;
     if marks > 3 {
         return Err(CheckpointError::Corrupt("an unknown marker"));
     }
     let series = read_series(r, bounds)?;
-    let allowed: u32 = series.open.keys().fold(0, |bits, p| bits | p.bit());
-    let list = read_users(r, users)?;
-    let mut flags = Vec::with_capacity(list.len());
-    for user in list {
-        let bits = r.u32()?;
-        if bits == 0 || bits & !allowed != 0 {
-            return Err(invalid("a user active in a period the app has not open"));
-        }
-        flags.push((user, bits));
-    }
-    Ok(AppHistory { series, users: flags.into_iter().collect(), kept: marks & 1 != 0, listed: marks & 2 != 0 })
+    Ok(AppHistory { series, kept: marks & 1 != 0, listed: marks & 2 != 0 })
 }
 
-pub(super) fn read_history<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<History> {
+/// Every pair's flags name only open periods of its app's history (a stray bit would count a user in a
+/// period that opens later in the same slot).
+pub(super) fn check_flags(history: &History, usage: &UsageLedger) -> Res<()> {
+    for (id, app) in &usage.apps {
+        let allowed = history.apps.get(&**id).map_or(0, |h| h.series.open.keys().fold(0, |bits, p| bits | p.bit()));
+        if app.last_seen.entries().any(|(_, _, flags)| flags & !allowed != 0) {
+            return Err(invalid("a user active in a period the app has not open"));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn read_history<S: BufRead>(r: &mut Reader<'_, S>) -> Res<History> {
     let mut history = History::default();
     history.coverage_ms = r.opt_time()?;
     history.synced_ms = r.opt_time()?;
@@ -134,7 +138,7 @@ pub(super) fn read_history<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> R
         if history.apps.last_key_value().is_some_and(|(last, _)| *last >= id) {
             return Err(CheckpointError::Corrupt("apps out of order"));
         }
-        let app = read_app(r, &bounds, users)?;
+        let app = read_app(r, &bounds)?;
         history.apps.insert(id, app);
     }
     Ok(history)

@@ -1,9 +1,9 @@
 //! The history's part of a checkpoint: coverage, the newest closed periods, the org's and each app's
-//! series, and each app's users' flags (delta-coded users, then their bits).
+//! series (the pairs' flags are in the usage part).
 
 use std::io::Write;
 
-use super::{Writer, write_users};
+use super::Writer;
 use crate::discovery::history::{History, Series, Span};
 
 fn span_code(span: Span) -> u8 {
@@ -44,9 +44,5 @@ pub(super) fn write_history<W: Write>(w: &mut Writer<W>, history: &History) {
         w.str(id);
         w.byte(u8::from(app.kept) | u8::from(app.listed) << 1);
         write_series(w, &app.series);
-        let mut users: Vec<(u32, u32)> = app.users.iter().collect();
-        users.sort_unstable();
-        write_users(w, users.len(), users.iter().map(|u| u.0));
-        users.iter().for_each(|u| w.u64(u64::from(u.1)));
     }
 }
