@@ -22,6 +22,21 @@ pub(crate) fn render(report: &Report, format: Format) -> String {
     }
 }
 
+/// Prints the report on stdout; JSON is written as it is serialised (a large org's report with its history
+/// runs to megabytes, never held as one string).
+pub(crate) fn print(report: &Report, format: Format) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")?;
+        }
+        other => out.write_all(render(report, other).as_bytes())?,
+    }
+    out.flush()
+}
+
 fn json(report: &Report) -> String {
     match serde_json::to_string_pretty(report) {
         Ok(s) => format!("{s}\n"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::common::OktaArgs;
-use super::output::{Format, render};
+use super::output::Format;
 use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
 use crate::discovery::checkpoint::{self, Seal};
 use crate::discovery::{self, AccessReport, Clock, CredentialKind, Need, OrgState, Progress, Retention, SyncConfig};
@@ -262,7 +262,7 @@ async fn sync_and_print(
         Ok(Err(e)) => return Err(e.to_string()),
         Ok(Ok(o)) => o,
     };
-    print!("{}", render(&output.report, args.format));
+    super::output::print(&output.report, args.format).map_err(|e| format!("cannot write the report: {e}"))?;
     if let Some(path) = &args.per_user {
         let start_ms =
             (output.report.generated_at - chrono::Duration::days(i64::from(config.window_days))).timestamp_millis();
