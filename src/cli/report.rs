@@ -12,7 +12,6 @@ use kube::{Api, ResourceExt};
 use super::output::{Format, render};
 use super::{KubeUse, kube_client};
 use crate::crd::{AppSummary, INTEGRATION_LABEL, OktaApp, OktaIntegration};
-use crate::discovery::history::view::{MonthRow, WeekRow};
 use crate::discovery::{AppUsage, HistoryView, Report, Summary};
 
 #[derive(Args, Debug)]
@@ -35,35 +34,6 @@ pub(crate) struct ReportArgs {
     /// With --history: only this app (its label, or its Okta id).
     #[arg(long, value_name = "LABEL", requires = "history")]
     pub(crate) app: Option<String>,
-}
-
-/// A status history as the report's.
-fn history_of(h: &crate::crd::UsageHistory) -> HistoryView {
-    HistoryView {
-        months: h
-            .months
-            .iter()
-            .map(|m| MonthRow {
-                month: m.month.clone(),
-                active_users: m.active_users,
-                sign_ins: m.sign_ins,
-                seats: m.seats,
-                partial: m.partial,
-                in_progress: m.in_progress,
-            })
-            .collect(),
-        weeks: h
-            .weeks
-            .iter()
-            .map(|w| WeekRow {
-                week: w.week.clone(),
-                active_users: w.active_users,
-                sign_ins: w.sign_ins,
-                partial: w.partial,
-                in_progress: w.in_progress,
-            })
-            .collect(),
-    }
 }
 
 /// What `report` prints for `args`: the inventory, or its history.
@@ -122,7 +92,7 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
         unused_seats: s.unused_seats,
         sso_events: s.sso_events,
         last_used: s.last_used,
-        history: history_of(&s.history),
+        history: crate::controller::history_view(&s.history),
     })
 }
 
@@ -196,7 +166,7 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             unused_seats: s.unused_seats,
             sso_events: s.sso_events,
             skipped_records: s.skipped_records,
-            history: history_of(&s.history),
+            history: crate::controller::history_view(&s.history),
         },
         apps,
     })

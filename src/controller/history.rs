@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::events::{EventReason, Notice};
 use crate::crd::{MonthUsage, OktaIntegration, UsageHistory, WeekUsage};
+use crate::discovery::history::view::{MonthRow, WeekRow};
 use crate::discovery::{ClosedRow, History, HistoryView, Span, StateKey};
 
 /// Status's copy of one history view.
@@ -27,6 +28,35 @@ pub(crate) fn status_of(view: &HistoryView) -> UsageHistory {
             .weeks
             .iter()
             .map(|w| WeekUsage {
+                week: w.week.clone(),
+                active_users: w.active_users,
+                sign_ins: w.sign_ins,
+                partial: w.partial,
+                in_progress: w.in_progress,
+            })
+            .collect(),
+    }
+}
+
+/// The report's copy of a status history (`report` from the cluster): the inverse of [`status_of`].
+pub(crate) fn history_view(h: &UsageHistory) -> HistoryView {
+    HistoryView {
+        months: h
+            .months
+            .iter()
+            .map(|m| MonthRow {
+                month: m.month.clone(),
+                active_users: m.active_users,
+                sign_ins: m.sign_ins,
+                seats: m.seats,
+                partial: m.partial,
+                in_progress: m.in_progress,
+            })
+            .collect(),
+        weeks: h
+            .weeks
+            .iter()
+            .map(|w| WeekRow {
                 week: w.week.clone(),
                 active_users: w.active_users,
                 sign_ins: w.sign_ins,
@@ -111,6 +141,28 @@ pub(crate) fn reset_notice() -> Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_and_report_histories_convert_both_ways() {
+        let status = UsageHistory {
+            months: vec![MonthUsage {
+                month: "2026-11".into(),
+                active_users: 3,
+                sign_ins: 9,
+                seats: Some(4),
+                partial: true,
+                in_progress: false,
+            }],
+            weeks: vec![WeekUsage {
+                week: "2026-W48".into(),
+                active_users: 2,
+                sign_ins: 5,
+                partial: false,
+                in_progress: true,
+            }],
+        };
+        assert_eq!(status_of(&history_view(&status)), status);
+    }
 
     #[test]
     fn the_basis_follows_what_a_sign_in_is_and_nothing_else() {

@@ -46,6 +46,7 @@ use crate::okta::GovernorRegistry;
 pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use error::RunError;
+pub(crate) use history::history_view;
 pub(crate) use metrics::reference_markdown as metrics_reference;
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
