@@ -4,10 +4,13 @@
 #   scripts/control-plane.sh build                 build (once) and cache every binary the tests use; print paths
 #   scripts/control-plane.sh up DIR                 etcd + kube-apiserver + kube-controller-manager (garbage
 #                                                   collector, namespaces) in the background; DIR/kubeconfig
-#   scripts/control-plane.sh up --with-node DIR     also kube-scheduler, containerd (Debian) and a kubelet: a
-#                                                   one-node cluster whose node is Ready, the operator image loaded
+#   scripts/control-plane.sh up --with-node [--image ARCHIVE=REF]... DIR
+#                                                   also kube-scheduler, containerd (Debian) and a kubelet: a
+#                                                   one-node cluster whose node is Ready, with each OCI archive
+#                                                   (e.g. scripts/image.sh's) loaded as REF (repeatable)
 #   scripts/control-plane.sh restart-apiserver DIR [SECONDS]   kill kube-apiserver, wait, start it again alike
-#   scripts/control-plane.sh down DIR               stop what `up DIR` started and remove DIR
+#   scripts/control-plane.sh down DIR               stop what `up DIR` started and remove DIR (and the node's
+#                                                   bridge and the pods' veths, when it ran one)
 #   scripts/control-plane.sh bin NAME               the cached path of NAME, building it if needed
 #
 # Binaries are built from the official Go modules at the versions pinned in tools/*/go.mod and cached under
@@ -239,8 +242,16 @@ wait_controller_manager() {
 
 cmd_up() {
   local with_node=false
+  NODE_IMAGES=()
   if [ "${1:-}" = --with-node ]; then with_node=true; shift; fi
-  local dir=${1:?usage: control-plane.sh up [--with-node] DIR}
+  while [ "${1:-}" = --image ]; do
+    $with_node || die "--image needs --with-node"
+    case "${2:-}" in *=*:*) NODE_IMAGES+=("$2") ;; *) die "--image ARCHIVE=NAME:TAG, e.g. --image dti-operator.oci.tar=dti-operator:dev" ;; esac
+    shift 2
+  done
+  # The environment variable of earlier versions still works.
+  if [ -n "${DTI_NODE_IMAGE:-}" ]; then NODE_IMAGES+=("$DTI_NODE_IMAGE"); fi
+  local dir=${1:?usage: control-plane.sh up [--with-node [--image ARCHIVE=REF]...] DIR}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   [ -f "$dir/kube-apiserver.pid" ] && kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null && die "$dir already runs a control plane"
@@ -342,5 +353,5 @@ case "${1:-}" in
   restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   down) cmd_down "${2:-}" ;;
   versions) echo "kubernetes=$KUBE_VERSION etcd=$ETCD_VERSION helm=$HELM_VERSION" ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -179,9 +179,12 @@ node_up() {
   containerd_up "$dir"
   pause_image "$dir/node/pause.tar"
   node_load_image "$dir" "$dir/node/pause.tar" "$PAUSE_IMAGE"
-  if [ -n "${DTI_NODE_IMAGE:-}" ]; then
-    node_load_image "$dir" "${DTI_NODE_IMAGE%%=*}" "${DTI_NODE_IMAGE#*=}"
-  fi
+  local image
+  for image in "${NODE_IMAGES[@]}"; do
+    [ -f "${image%%=*}" ] || die "no OCI archive ${image%%=*} (scripts/image.sh builds one)"
+    node_load_image "$dir" "${image%%=*}" "${image#*=}"
+    log "image ${image#*=} loaded"
+  done
   setsid "$scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
     >"$dir/kube-scheduler.log" 2>&1 </dev/null &
   echo $! >"$dir/kube-scheduler.pid"
@@ -214,4 +217,11 @@ node_down() {
   stop_pid "$dir/node/containerd.pid"
   # Pod sandboxes left behind by a killed kubelet: their mounts must go before the directory can.
   grep " $dir/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # The pods' veths and the bridge: a leftover dti0 keeps its address, and the next `up --with-node` failed
+  # with "Address already assigned".
+  local link
+  for link in $(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    ip link del "$link" 2>/dev/null || true
+  done
+  ip link del "$NODE_BRIDGE" 2>/dev/null || true
 }

@@ -65,8 +65,7 @@ pub fn control_plane_bare() -> &'static ControlPlane {
 /// A one-node cluster (scheduler, containerd, kubelet) with the OCI image `archive` loaded as `image`.
 pub fn cluster_with_node(archive: &Path, image: &str) -> &'static ControlPlane {
     let load = format!("{}={image}", archive.display());
-    CONTROL_PLANE
-        .get_or_init(|| start_control_plane(&["up", "--with-node"], &[("DTI_NODE_IMAGE", load.as_str())], false))
+    CONTROL_PLANE.get_or_init(|| start_control_plane(&["up", "--with-node", "--image", load.as_str()], &[], false))
 }
 
 fn start_control_plane(command: &[&str], env: &[(&str, &str)], install_crds: bool) -> ControlPlane {
