@@ -38,7 +38,7 @@ die() { log "error: $*"; exit 1; }
 
 bin_path() {
   case "$1" in
-    kube-apiserver | kubectl | kube-controller-manager | kube-scheduler | kubelet) echo "$BIN_DIR/$1-$KUBE_VERSION" ;;
+    kube-apiserver | kubectl | kube-controller-manager | kube-scheduler | kubelet | kube-proxy) echo "$BIN_DIR/$1-$KUBE_VERSION" ;;
     etcd) echo "$BIN_DIR/etcd-$ETCD_VERSION" ;;
     # -r2: built with the version information upstream's release build sets (see build_helm)
     helm) echo "$BIN_DIR/helm-$HELM_VERSION-r2" ;;
@@ -118,7 +118,7 @@ ensure_bin() {
   kver="$kver -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   case "$name" in
     kube-apiserver | kubectl | kube-controller-manager | kube-scheduler) go_build "$ROOT/tools/kubernetes" "./$name" "$out" "$kver" ;;
-    kubelet) go_build "$ROOT/tools/kubernetes" ./kubelet "$out" "$kver" ;;
+    kubelet | kube-proxy) go_build "$ROOT/tools/kubernetes" "./$name" "$out" "$kver" ;;
     etcd) go_build "$ROOT/tools/etcd" . "$out" ;;
     helm) build_helm "$out" ;;
     promtool | prometheus) build_prometheus "$name" "$out" ;;
@@ -139,7 +139,8 @@ gen_certs() {
     -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
   # apiserver serving certificate for loopback
   openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1%s,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' "$extra_san" >"$d/apiserver.ext"
+  # 10.96.0.1: the `kubernetes` Service's cluster IP, which pods reach through kube-proxy.
+  printf 'subjectAltName=IP:127.0.0.1%s,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' "$extra_san" >"$d/apiserver.ext"
   openssl x509 -req -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
     -extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
   # admin client certificate: group system:masters
@@ -275,10 +276,11 @@ cmd_up() {
   echo $! >"$dir/etcd.pid"
   # Without a node, pods are never run: no ServiceAccount admission (no tokens to mount). With a node,
   # the API server also listens on the pod bridge's gateway, so pods reach it.
-  local admission="--disable-admission-plugins ServiceAccount" bind=127.0.0.1
-  if $with_node; then admission=""; bind=0.0.0.0; fi
+  # With a node the `kubernetes` Service's endpoint is the gateway too, which kube-proxy routes pods to.
+  local admission="--disable-admission-plugins ServiceAccount" bind=127.0.0.1 advertise=127.0.0.1
+  if $with_node; then admission=""; bind=0.0.0.0; advertise=$NODE_GATEWAY; fi
   cat >"$dir/kube-apiserver.args" <<EOF
---etcd-servers http://127.0.0.1:$etcd_port --bind-address $bind --advertise-address 127.0.0.1 --secure-port $api_port
+--etcd-servers http://127.0.0.1:$etcd_port --bind-address $bind --advertise-address $advertise --secure-port $api_port
 --cert-dir $dir/pki --tls-cert-file $dir/pki/apiserver.crt --tls-private-key-file $dir/pki/apiserver.key
 --client-ca-file $dir/pki/ca.crt --authorization-mode Node,RBAC $admission
 --kubelet-client-certificate $dir/pki/admin.crt --kubelet-client-key $dir/pki/admin.key --kubelet-preferred-address-types InternalIP

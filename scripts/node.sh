@@ -41,7 +41,7 @@ file_is_static() {
 }
 
 node_build() {
-  for b in kube-scheduler kubelet; do ensure_bin "$b"; done
+  for b in kube-scheduler kubelet kube-proxy; do ensure_bin "$b"; done
   node_debian_packages
 }
 
@@ -105,7 +105,7 @@ EOF
 {"cniVersion": "1.0.0", "name": "dti", "plugins": [
   {"type": "bridge", "bridge": "$NODE_BRIDGE", "isGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "$NODE_SUBNET", "gateway": "$NODE_GATEWAY"}]],
-            "dataDir": "$dir/cni/ipam"}},
+            "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$dir/cni/ipam"}},
   {"type": "portmap", "capabilities": {"portMappings": true}}
 ]}
 EOF
@@ -195,6 +195,7 @@ node_up() {
   log "waiting for node $NODE_NAME to be Ready"
   while [ $SECONDS -lt $deadline ]; do
     if "$dir/kubectl" --kubeconfig "$dir/kubeconfig" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; then
+      kube_proxy_up "$dir"
       return 0
     fi
     kill -0 "$(cat "$dir/kubelet.pid")" 2>/dev/null || { tail -n 40 "$dir/kubelet.log" >&2; die "kubelet exited"; }
@@ -204,9 +205,43 @@ node_up() {
   die "node $NODE_NAME not Ready in time"
 }
 
+# kube-proxy in iptables mode, so Services route as on any cluster: a pod's in-cluster config reaches the
+# API server at the `kubernetes` Service's cluster IP (Kubernetes docs, "Virtual IPs and Service Proxies").
+kube_proxy_up() {
+  local dir=$1 proxy
+  proxy=$(ensure_bin kube-proxy)
+  cat >"$dir/node/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $dir/kubeconfig}
+mode: iptables
+clusterCIDR: $NODE_SUBNET
+hostnameOverride: $NODE_NAME
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:$(free_port)
+metricsBindAddress: 127.0.0.1:$(free_port)
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+EOF
+  setsid "$proxy" --config "$dir/node/kube-proxy.yaml" >"$dir/kube-proxy.log" 2>&1 </dev/null &
+  echo $! >"$dir/kube-proxy.pid"
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
+    iptables -t nat -S KUBE-SERVICES 2>/dev/null | grep -q "default/kubernetes:https" && { log "kube-proxy routes Services"; return 0; }
+    kill -0 "$(cat "$dir/kube-proxy.pid")" 2>/dev/null || { tail -n 40 "$dir/kube-proxy.log" >&2; die "kube-proxy exited"; }
+    sleep 0.5
+  done
+  tail -n 40 "$dir/kube-proxy.log" >&2
+  die "kube-proxy did not route the kubernetes Service in time"
+}
+
 node_down() {
   local dir=$1
   [ -f "$dir/kubelet.pid" ] || return 0
+  if [ -f "$dir/kube-proxy.pid" ]; then
+    stop_pid "$dir/kube-proxy.pid"
+    # its iptables chains outlive it: the cleanup mode removes them
+    "$(bin_path kube-proxy)" --cleanup >/dev/null 2>&1 || true
+  fi
   stop_pid "$dir/kubelet.pid"
   stop_pid "$dir/kube-scheduler.pid"
   if [ -S "$dir/node/containerd/containerd.sock" ]; then

@@ -51,14 +51,13 @@ fn helm(cp: &support::ControlPlane, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Values for a pod on this node: the local image, okta-sim by name through hostAliases, and the API
-/// server at the gateway (there is no kube-proxy to serve the kubernetes Service's cluster IP).
-fn values(dir: &Path, reference: &str, api_port: &str) -> PathBuf {
+/// Values for a pod on this node: the local image and okta-sim by name through hostAliases. The API server
+/// is found as on any cluster, through the `kubernetes` Service (the node runs kube-proxy).
+fn values(dir: &Path, reference: &str) -> PathBuf {
     let (repository, tag) = reference.rsplit_once(':').expect("REPOSITORY:TAG");
     let values = json!({
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
         "extraArgs": ["--insecure-allow-http"],
-        "extraEnv": [{"name": "KUBERNETES_SERVICE_HOST", "value": GATEWAY}, {"name": "KUBERNETES_SERVICE_PORT", "value": api_port}],
         "hostAliases": [{"ip": GATEWAY, "hostnames": ["okta-sim.localhost"]}],
         "leaderElection": {"leaseDuration": "6s"},
         "logLevel": "info,dti_operator=debug",
@@ -97,7 +96,13 @@ async fn wait_pods_ready(cp: &support::ControlPlane, client: &Client, n: usize) 
         }
         if Instant::now() > deadline {
             let describe = cp.kubectl(&["describe", "pods", "-n", "dti-system", "-l", SELECTOR], None);
-            panic!("pods not Ready: {}", String::from_utf8_lossy(&describe.stdout));
+            let logs = cp.kubectl(&["logs", "-n", "dti-system", "-l", SELECTOR, "--previous", "--tail", "20"], None);
+            panic!(
+                "pods not Ready: {}\nlogs of the last crash:\n{}{}",
+                String::from_utf8_lossy(&describe.stdout),
+                String::from_utf8_lossy(&logs.stdout),
+                String::from_utf8_lossy(&logs.stderr)
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -234,11 +239,10 @@ async fn the_charts_pod_runs_on_a_real_node_hands_over_and_is_garbage_collected(
     let cp = support::cluster_with_node(&archive, &reference);
     eprintln!("image {reference} and a Ready node after {:?}", started.elapsed());
     let client = cp.client().await;
-    let api_port = std::fs::read_to_string(cp.dir.join("port")).expect("port").trim().to_string();
     let sim = Sim::start_on(GATEWAY, &["--scale", "small", "--no-rate-limit", "--log-lag", "2s"]);
     let sim_port = sim.host_port.rsplit_once(':').expect("port").1.to_string();
     let dir = tempfile::tempdir().expect("tempdir");
-    let values = values(dir.path(), &reference, &api_port);
+    let values = values(dir.path(), &reference);
     helm(
         cp,
         &[
