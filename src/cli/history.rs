@@ -29,8 +29,7 @@ fn months_oldest_first(h: &HistoryView) -> Vec<u64> {
 }
 
 fn cell(text: &str) -> String {
-    let cleaned = clean(text, 240);
-    if cleaned.chars().count() > 40 { format!("{}…", cleaned.chars().take(39).collect::<String>()) } else { cleaned }
+    super::output::cell_of(text, 40)
 }
 
 /// One series' months: month, active users, change, sign-ins, seats; `*` in progress, `~` partial.

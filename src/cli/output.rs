@@ -69,15 +69,19 @@ fn csv(report: &Report) -> String {
     out
 }
 
-/// A table cell: one line, no control characters, at most 60 characters wide.
-fn cell(text: &str) -> String {
+/// A table cell: one line, no control characters, at most `width` characters wide.
+pub(crate) fn cell_of(text: &str, width: usize) -> String {
     let cleaned = clean(text, 240);
-    if cleaned.chars().count() > 60 {
-        let cut: String = cleaned.chars().take(59).collect();
+    if cleaned.chars().count() > width {
+        let cut: String = cleaned.chars().take(width - 1).collect();
         format!("{cut}…")
     } else {
         cleaned
     }
+}
+
+fn cell(text: &str) -> String {
+    cell_of(text, 60)
 }
 
 fn header(report: &Report) -> String {

@@ -252,7 +252,10 @@ fn read_app_usage<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<AppUsa
         pairs.push((u, r.time(at)?, 0));
     }
     for pair in &mut pairs {
-        pair.2 = r.u32().ok().filter(|f| f & !FLAG_BITS == 0).ok_or(CheckpointError::Corrupt("unknown flags"))?;
+        pair.2 = r.u32()?;
+        if pair.2 & !FLAG_BITS != 0 {
+            return Err(CheckpointError::Corrupt("unknown flags"));
+        }
     }
     let mut app = AppUsage { last_seen: pairs.into_iter().collect(), hourly: read_hours(r)?, ..AppUsage::default() };
     app.last_used_ms = r.opt_time()?;

@@ -40,6 +40,7 @@ pub(crate) struct HistoryView {
 }
 
 /// A period's numbers, closed or open.
+#[derive(Clone, Copy)]
 pub(crate) struct Row {
     pub(crate) tally: Tally,
     pub(crate) in_progress: bool,
@@ -122,9 +123,7 @@ impl History {
         let mut view = HistoryView::default();
         for span in Span::ALL {
             let keep = retention.keep(span) as usize;
-            rows.iter().filter(|r| r.tally.period.span == span).take(keep).for_each(|r| {
-                view.push(Row { tally: r.tally, in_progress: r.in_progress });
-            });
+            rows.iter().filter(|r| r.tally.period.span == span).take(keep).for_each(|&r| view.push(r));
         }
         view
     }
