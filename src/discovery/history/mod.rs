@@ -195,9 +195,9 @@ impl History {
             self.late += u64::from(self.accepting.is_some());
             return 0;
         }
-        let periods: Vec<Period> =
-            Span::ALL.iter().map(|&s| Period::containing(s, at_ms)).filter(|&p| !self.is_closed(p)).collect();
-        if periods.is_empty() {
+        // No allocation per sign-in: at most one month and one week are open for it.
+        let periods = Span::ALL.map(|s| Some(Period::containing(s, at_ms)).filter(|&p| !self.is_closed(p)));
+        if periods.iter().all(Option::is_none) {
             self.late += u64::from(!self.rereading);
             return 0;
         }
@@ -206,7 +206,7 @@ impl History {
             None => self.apps.entry(app.to_string()).or_default(),
         };
         let mut bits = 0;
-        for p in periods {
+        for p in periods.into_iter().flatten() {
             entry.series.open.entry(p).or_default().sign_ins += 1;
             bits |= p.bit();
         }
