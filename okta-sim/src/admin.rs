@@ -41,6 +41,10 @@ fn truth(state: &SimState, q: &Query) -> Response {
         include_okta_apps: q.get("includeOktaApps") == Some("true"),
         daily: q.get("daily") == Some("true"),
         history: q.get("history") == Some("true"),
+        inactive_after: chrono::Duration::days(
+            q.get("inactiveAfter").and_then(|w| w.strip_suffix('d')).and_then(|d| d.parse().ok()).unwrap_or(60),
+        ),
+        exempt_groups: q.get("exemptGroups").map(|g| g.split(',').map(str::to_string).collect()).unwrap_or_default(),
     };
     json_response(StatusCode::OK, &truth::report(state, &query))
 }

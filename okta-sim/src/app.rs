@@ -226,6 +226,8 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
             include_okta_apps: false,
             daily: false,
             history: false,
+            inactive_after: chrono::Duration::days(60),
+            exempt_groups: Vec::new(),
         };
         let report = crate::truth::report(&state, &query);
         std::fs::write(path, format!("{report:#}\n"))

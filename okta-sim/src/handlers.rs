@@ -237,6 +237,14 @@ pub fn list_groups(state: &SimState, base: &str, q: &Query) -> Result<Page, Okta
     page_of(state, q, org.groups.len(), (200, 10_000), |_| true, |i| objects::group(base, &org.groups[i], i == 0))
 }
 
+/// A group's members (listGroupUsers): users of any status, default 1000 per page, as the spec says.
+pub fn list_group_users(state: &SimState, base: &str, id: &str, q: &Query) -> Result<Page, OktaError> {
+    let org = state.org();
+    let g = org.groups.iter().position(|g| g.id == id).ok_or_else(|| OktaError::not_found(id, "UserGroup"))?;
+    let members = &org.groups[g].members;
+    page_of(state, q, members.len(), (1000, 1000), |_| true, |i| objects::user(base, &org.users[members[i] as usize]))
+}
+
 const LOG_ATTRS: &[&str] = &[
     "eventType",
     "outcome.result",

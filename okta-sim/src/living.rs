@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -90,6 +91,10 @@ struct Stamp {
 }
 
 impl Stamp {
+    fn time(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.at).unwrap_or_default()
+    }
+
     /// Appends one of the change's events to the System Log (visible after the log lag).
     fn emit(&self, state: &SimState, kind: EventKind, app: usize, user: u32, group: u32) {
         state.log.append(event(kind, app, user, group, self.at, self.tx), self.now_ms);
@@ -127,7 +132,7 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
 fn assignment(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
     let (app, user) = (find_app(state, &change.app)?, find_user(state, &change.user)?);
     let status = (change.op != "unassign").then(|| app_user_status(&change.status)).transpose()?;
-    let changed = state.org_mut().set_direct(app, user, status);
+    let changed = state.org_mut().set_direct(app, user, status, stamp.time());
     let kind = match change.op.as_str() {
         "assign" => EventKind::AppUserAdd,
         "unassign" => EventKind::AppUserRemove,
@@ -154,7 +159,7 @@ fn group_assignment(state: &SimState, change: &Change, stamp: &Stamp) -> Result<
     }
     let members = org.groups[group as usize].members.clone();
     for u in members {
-        org.refresh_group_row(app, u);
+        org.refresh_group_row(app, u, stamp.time());
     }
     drop(org);
     stamp.emit(state, if assign { EventKind::GroupAppAdd } else { EventKind::GroupAppRemove }, app, 0, group);
@@ -180,7 +185,7 @@ fn membership(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value,
     };
     if changed {
         for app in org.apps_of_group(group) {
-            org.refresh_group_row(app, user);
+            org.refresh_group_row(app, user, stamp.time());
         }
         drop(org);
         stamp.emit(state, if add { EventKind::GroupMemberAdd } else { EventKind::GroupMemberRemove }, 0, user, group);

@@ -169,7 +169,7 @@ pub fn app(base: &str, app: &App) -> Value {
 }
 
 pub fn app_user(base: &str, app: &App, row: &Assignment, u: &User) -> Value {
-    let assigned = timestamp(app.created.max(u.created) + Duration::days(2));
+    let assigned = timestamp(row.assigned);
     let mut v = json!({
         "id": u.id,
         "created": assigned,

@@ -80,6 +80,7 @@ fn route(state: &SimState, base: &str, path: &str, q: &Query, principal: &Princi
         ["", "api", "v1", "apps", id, "users"] => handlers::list_app_users(state, base, id, q),
         ["", "api", "v1", "apps", id, "groups"] => handlers::list_app_groups(state, base, id, q),
         ["", "api", "v1", "groups"] => handlers::list_groups(state, base, q),
+        ["", "api", "v1", "groups", id, "users"] => handlers::list_group_users(state, base, id, q),
         ["", "api", "v1", "logs"] => handlers::list_logs(state, q, state.clock.now(), &principal.name),
         _ => Err(OktaError::not_found(path, "Resource")),
     }

@@ -38,6 +38,81 @@ pub struct TruthQuery<'a> {
     pub daily: bool,
     /// Add each app's and the org's months and ISO weeks, from every sign-in the log ever held.
     pub history: bool,
+    /// Seats to reclaim: a seat holder's last sign-in (or assignment, with none) older than this is idle.
+    pub inactive_after: Duration,
+    /// Members of these groups (ids) are never counted as seats to reclaim.
+    pub exempt_groups: Vec<String>,
+}
+
+/// Seats to reclaim in one app, each seat under one reason, first match in this order: a leaver (the user
+/// is SUSPENDED or DEPROVISIONED), never used (no sign-in ever, assigned before the cut-off), inactive
+/// (last sign-in before the cut-off). Members of an exempt group are left out.
+#[derive(Default, Clone, Copy)]
+struct Reclaim {
+    inactive: u64,
+    never_used: u64,
+    leavers: u64,
+    direct: u64,
+    group: u64,
+}
+
+impl Reclaim {
+    fn add(&mut self, other: &Reclaim) {
+        self.inactive += other.inactive;
+        self.never_used += other.never_used;
+        self.leavers += other.leavers;
+        self.direct += other.direct;
+        self.group += other.group;
+    }
+
+    fn json(&self) -> Value {
+        json!({"seats": self.inactive + self.never_used + self.leavers, "inactive": self.inactive,
+            "neverUsed": self.never_used, "leavers": self.leavers, "direct": self.direct, "group": self.group})
+    }
+}
+
+/// Every app's seats to reclaim, from the last sign-in of each (app, user) in everything the log holds.
+fn reclaim(state: &SimState, org: &Org, q: &TruthQuery) -> HashMap<u32, Reclaim> {
+    let end_ms = q.at.timestamp_millis();
+    let mut last: HashMap<(u32, u32), i64> = HashMap::new();
+    let mut transactions: HashSet<u64> = HashSet::new();
+    state.log.scan(org, i64::MIN, end_ms, end_ms, |e: &Event| {
+        if !e.kind.is_sign_in() || !e.success || !in_inventory(org, e.app as usize, q.include_okta_apps) {
+            return;
+        }
+        if matches!(e.kind, EventKind::OidcSignOn | EventKind::OidcSsoTwin) && !transactions.insert(e.transaction) {
+            return;
+        }
+        let at = last.entry((e.app, e.user)).or_insert(e.published_ms);
+        *at = (*at).max(e.published_ms);
+    });
+    let exempt: HashSet<u32> = org
+        .groups
+        .iter()
+        .filter(|g| q.exempt_groups.contains(&g.id))
+        .flat_map(|g| g.members.iter().copied())
+        .collect();
+    let cutoff_ms = (q.at - q.inactive_after).timestamp_millis();
+    let mut out: HashMap<u32, Reclaim> = HashMap::new();
+    for a in (0..org.apps.len()).filter(|&a| in_inventory(org, a, q.include_okta_apps)) {
+        let r = out.entry(a as u32).or_default();
+        for row in org.assignments[a].iter().filter(|r| r.status.holds_seat() && !exempt.contains(&r.user)) {
+            let leaver = matches!(org.users[row.user as usize].status, UserStatus::Suspended | UserStatus::Deprovisioned);
+            let seen = last.get(&(a as u32, row.user)).copied();
+            let reason = if leaver {
+                &mut r.leavers
+            } else {
+                match seen {
+                    None if row.assigned.timestamp_millis() < cutoff_ms => &mut r.never_used,
+                    Some(t) if t < cutoff_ms => &mut r.inactive,
+                    _ => continue,
+                }
+            };
+            *reason += 1;
+            *if row.direct { &mut r.direct } else { &mut r.group } += 1;
+        }
+    }
+    out
 }
 
 /// Distinct users and sign-ins per month ("2026-11") and per ISO week ("2026-W48"), UTC.
@@ -169,6 +244,13 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
     let (tallies, active) = tally(state, &org, q);
     let inventory: Vec<usize> = (0..org.apps.len()).filter(|&a| in_inventory(&org, a, q.include_okta_apps)).collect();
     let mut apps: Vec<Value> = inventory.iter().map(|&a| app_row(&org, a, tallies.get(&(a as u32)), q)).collect();
+    let reclaims = reclaim(state, &org, q);
+    let mut org_reclaim = Reclaim::default();
+    for (row, &a) in apps.iter_mut().zip(&inventory) {
+        let r = reclaims.get(&(a as u32)).copied().unwrap_or_default();
+        org_reclaim.add(&r);
+        row["reclaim"] = r.json();
+    }
     let org_history = q.history.then(|| {
         let (by_app, all) = history(state, &org, q);
         for (row, &a) in apps.iter_mut().zip(&inventory) {
@@ -198,6 +280,7 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
         "unusedSeats": sum("unusedSeats"),
         "ssoEvents": sum("ssoEvents"),
         "skippedRecords": 0,
+        "reclaim": org_reclaim.json(),
     });
     let mut summary = summary;
     if let Some(h) = org_history {

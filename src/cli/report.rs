@@ -12,6 +12,7 @@ use kube::{Api, ResourceExt};
 use super::output::{Format, render};
 use super::{KubeUse, kube_client};
 use crate::crd::{AppSummary, INTEGRATION_LABEL, OktaApp, OktaIntegration};
+use crate::discovery::reclaim::Reclaim;
 use crate::discovery::{AppUsage, HistoryView, Report, Summary};
 
 #[derive(Args, Debug)]
@@ -75,6 +76,7 @@ fn from_status(a: &AppSummary) -> AppUsage {
         sso_events: a.sso_events,
         last_used: a.last_used,
         history: HistoryView::default(),
+        reclaim: Reclaim { seats: a.reclaimable_seats, ..Reclaim::default() },
     }
 }
 
@@ -93,6 +95,7 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
         sso_events: s.sso_events,
         last_used: s.last_used,
         history: crate::controller::history_view(&s.history),
+        reclaim: s.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
     })
 }
 
@@ -167,6 +170,8 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             sso_events: s.sso_events,
             skipped_records: s.skipped_records,
             history: crate::controller::history_view(&s.history),
+            reclaim: s.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
+            reclaim_basis: s.reclaim_basis.as_ref().map(crate::controller::basis_view).unwrap_or_default(),
         },
         apps,
     })

@@ -11,7 +11,8 @@ use clap::Args;
 
 use super::common::OktaArgs;
 use super::output::Format;
-use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, window_days_arg};
+use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, inactive_after_arg, window_days_arg};
+use crate::discovery::reclaim::ReclaimRules;
 use crate::discovery::checkpoint::{self, Seal};
 use crate::discovery::{self, AccessReport, Clock, CredentialKind, Need, OrgState, Progress, Retention, SyncConfig};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
@@ -54,8 +55,9 @@ pub(crate) struct SyncArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
-    /// Write one CSV row per assignment (user, app, scope, status, last sign-in) to FILE, for licence reclaim
-    /// (always a full scan: logins are never checkpointed).
+    /// Write one CSV row per assignment to FILE, for licence reclaim: user, app, grant, statuses, when
+    /// assigned, last sign-in and days since, and the reason to reclaim the seat (always a full scan:
+    /// logins are never checkpointed).
     #[arg(long, value_name = "FILE")]
     pub(crate) per_user: Option<PathBuf>,
     /// Resume from the sync state in FILE (if it exists) and save the new state there: later runs read
@@ -77,6 +79,14 @@ pub(crate) struct SyncArgs {
     /// ISO weeks of usage history to keep, the current one included (0 to 104).
     #[arg(long, default_value_t = 26, value_parser = clap::value_parser!(u32).range(0..=104), value_name = "N")]
     pub(crate) history_weeks: u32,
+    /// A seat is one to reclaim when its last sign-in (or, with none, its assignment) is older than this,
+    /// 1d..365d (beyond 90d only with history on: Okta's log holds 90 days).
+    #[arg(long, default_value = "60d", value_parser = inactive_after_arg, value_name = "DAYS")]
+    pub(crate) inactive_after: u32,
+    /// An Okta group whose members are never counted as seats to reclaim (repeatable; needs the
+    /// "View groups" permission, OAuth scope okta.groups.read).
+    #[arg(long = "exempt-group", value_name = "GROUP_ID")]
+    pub(crate) exempt_groups: Vec<String>,
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -192,6 +202,10 @@ fn config(args: &SyncArgs, org: &OrgUrl, clock: Clock) -> SyncConfig {
         refresh_interval: args.assignments_refresh_interval,
         keep_logins: args.per_user.is_some(),
         history: Retention { months: args.history_months, weeks: args.history_weeks },
+        reclaim: ReclaimRules {
+            inactive_after_ms: i64::from(args.inactive_after) * 86_400_000,
+            exempt_groups: args.exempt_groups.clone(),
+        },
         clock,
     }
 }
@@ -264,12 +278,12 @@ async fn sync_and_print(
     };
     super::output::print(&output.report, args.format).map_err(|e| format!("cannot write the report: {e}"))?;
     if let Some(path) = &args.per_user {
-        let start_ms =
-            (output.report.generated_at - chrono::Duration::days(i64::from(config.window_days))).timestamp_millis();
+        let now_ms = output.report.generated_at.timestamp_millis();
+        let times = discovery::ExportTimes { now_ms, cutoff_ms: now_ms - config.reclaim.inactive_after_ms };
         let file =
             std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
-        let rows = discovery::write_per_user(state, start_ms, &mut out)
+        let rows = discovery::write_per_user(state, times, false, &mut out)
             .and_then(|n| std::io::Write::flush(&mut out).map(|_| n))
             .map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         eprintln!("per-user: {rows} assignments written to {}", path.display());

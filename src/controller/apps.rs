@@ -70,6 +70,8 @@ fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap
                 usage_window: report.usage_window.clone(),
                 daily_sign_ins: engine.usage.daily(&a.id, start_ms, now_ms, days),
                 history: super::history::status_of(&a.history),
+                reclaim: Some(super::reclaim::status_of(&a.reclaim)),
+                contract: None,
             };
             (a.id.clone(), status)
         })
@@ -95,7 +97,8 @@ impl Current {
             used: labels.remove(USED_LABEL),
             integration_label: labels.remove(INTEGRATION_LABEL),
             spec_integration: std::mem::take(&mut app.spec.integration),
-            status: app.status.take(),
+            // The contract is the contract controller's field: left out of the comparison.
+            status: app.status.take().map(|s| OktaAppStatus { contract: None, ..s }),
         }
     }
 }

@@ -47,6 +47,8 @@ pub(crate) fn spec_settings(
     let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
     let refresh = parse_go_duration(&spec.assignments_refresh_interval)
         .map_err(|e| format!("spec.assignmentsRefreshInterval: {e}"))?;
+    let inactive_days = crate::crd::parse_inactive_after(&spec.reclaim.inactive_after)
+        .map_err(|e| format!("spec.reclaim.inactiveAfter: {e}"))?;
     let config = SyncConfig {
         domain: spec.domain.clone(),
         origin: origin.to_string(),
@@ -54,8 +56,12 @@ pub(crate) fn spec_settings(
         event_types: spec.usage.event_types.clone(),
         include_okta_apps: spec.include_okta_apps,
         refresh_interval: refresh,
-        keep_logins: false,
+        keep_logins: spec.reclaim.user_list.is_some(),
         history: crate::discovery::Retention { months: spec.history.months, weeks: spec.history.weeks },
+        reclaim: crate::discovery::reclaim::ReclaimRules {
+            inactive_after_ms: i64::from(inactive_days) * 86_400_000,
+            exempt_groups: spec.reclaim.exempt_groups.clone(),
+        },
         clock: clock.clone(),
     };
     Ok((config, interval))

@@ -20,6 +20,7 @@ mod jobs;
 pub(crate) mod leader;
 mod metrics;
 mod outcome;
+mod reclaim;
 mod reconcile;
 mod restore;
 mod server;
@@ -47,6 +48,7 @@ pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use error::RunError;
 pub(crate) use history::history_view;
+pub(crate) use reclaim::{basis_view, reclaim_view};
 pub(crate) use metrics::reference_markdown as metrics_reference;
 
 /// The README's table of condition reasons: what each means for syncing and what to do.

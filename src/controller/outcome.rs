@@ -109,6 +109,7 @@ pub(crate) fn app_summary(a: &AppUsage) -> AppSummary {
         unused_seats: a.unused_seats,
         sso_events: a.sso_events,
         last_used: a.last_used,
+        reclaimable_seats: a.reclaim.seats,
     }
 }
 
@@ -133,6 +134,8 @@ pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>
         window_end: Some(time(report.generated_at)),
         history: super::history::status_of(&s.history),
         history_basis,
+        reclaim: Some(super::reclaim::status_of(&s.reclaim)),
+        reclaim_basis: Some(super::reclaim::basis_status(&s.reclaim_basis)),
     };
     let mut unused: Vec<&AppUsage> = report.apps.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).collect();
     unused.sort_by(|a, b| {
@@ -227,6 +230,12 @@ fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &Sy
             Need::Users => &mut check.permissions.users,
             Need::Applications => &mut check.permissions.applications,
             Need::SystemLog => &mut check.permissions.system_log,
+            // Groups are read only for the exemptions: not one of the access check's three.
+            Need::Groups => {
+                check.problem = Some(Problem::new(reason_for(error), error.to_string()));
+                check.checked_at = std::time::Instant::now();
+                return;
+            }
         };
         *field = Permission::Denied;
     }

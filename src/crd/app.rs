@@ -6,7 +6,9 @@
 // kube's KubeSchema derive re-emits each struct in a private scope, which unreachable_pub flags.
 #![allow(unreachable_pub)]
 
+use super::contract::ContractRef;
 use super::history::UsageHistory;
+use super::reclaim::ReclaimSeats;
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{CustomResource, KubeSchema};
@@ -33,6 +35,7 @@ pub const USED_LABEL: &str = "dti.dev/used";
     printcolumn(name = "Assigned", type_ = "integer", json_path = ".status.assignedUsers"),
     printcolumn(name = "Active", type_ = "integer", json_path = ".status.activeUsers"),
     printcolumn(name = "Unused Seats", type_ = "integer", json_path = ".status.unusedSeats"),
+    printcolumn(name = "Reclaim", type_ = "integer", json_path = ".status.reclaim.seats"),
     printcolumn(name = "Last Used", type_ = "date", json_path = ".status.lastUsed"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
@@ -85,4 +88,10 @@ pub struct OktaAppStatus {
     /// the integration); kept beyond the System Log's 90 days.
     #[serde(default, skip_serializing_if = "UsageHistory::is_empty")]
     pub history: UsageHistory,
+    /// Seats to reclaim, by reason and by grant (spec.reclaim of the integration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim: Option<ReclaimSeats>,
+    /// The AppContract that matched this app (written by the contract controller).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<ContractRef>,
 }

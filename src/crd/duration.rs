@@ -8,6 +8,8 @@ pub enum DurationError {
     Interval(String),
     #[error("{0:?} is not a usage window: write a number of days from 1d to 90d, such as 30d")]
     Window(String),
+    #[error("{0:?} is not an inactivity threshold: write a number of days from 1d to 365d, such as 60d")]
+    InactiveAfter(String),
 }
 
 /// Parses a Go duration (`300ms`, `1.5h`, `1h30m`); the units the CRD's pattern allows: ms, s, m, h.
@@ -50,6 +52,19 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
 /// clap's value parser for a usage window flag, `1d` to `90d`, as days.
 pub fn window_days_arg(text: &str) -> Result<u32, String> {
     parse_usage_window(text).map(|w| (w.as_secs() / 86_400) as u32).map_err(|e| e.to_string())
+}
+
+/// clap's value parser for `--inactive-after`, `1d` to `365d`, as days.
+pub fn inactive_after_arg(text: &str) -> Result<u32, String> {
+    parse_inactive_after(text).map_err(|e| e.to_string())
+}
+
+/// Parses spec.reclaim.inactiveAfter: whole days, `1d` to `365d`.
+pub fn parse_inactive_after(text: &str) -> Result<u32, DurationError> {
+    text.strip_suffix('d')
+        .and_then(|d| d.parse().ok())
+        .filter(|d| (1..=365).contains(d))
+        .ok_or_else(|| DurationError::InactiveAfter(text.to_string()))
 }
 
 /// Parses a usage window of whole days, `1d` to `90d`.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::history::UsageHistory;
+use super::reclaim::{ReclaimBasis, ReclaimSeats};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -46,6 +47,7 @@ pub const DEFAULT_OAUTH_SCOPES: [&str; 3] = ["okta.users.read", "okta.apps.read"
     printcolumn(name = "Apps", type_ = "integer", json_path = ".status.summary.apps"),
     printcolumn(name = "Used", type_ = "integer", json_path = ".status.summary.usedApps"),
     printcolumn(name = "Unused Seats", type_ = "integer", json_path = ".status.summary.unusedSeats"),
+    printcolumn(name = "Reclaim", type_ = "integer", json_path = ".status.summary.reclaim.seats"),
     printcolumn(name = "Last Sync", type_ = "date", json_path = ".status.summary.lastSuccessfulSyncTime"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(
@@ -56,6 +58,7 @@ pub const DEFAULT_OAUTH_SCOPES: [&str; 3] = ["okta.users.read", "okta.apps.read"
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.reclaim) || !has(self.reclaim.inactiveAfter) || !self.reclaim.inactiveAfter.matches('^[0-9]{1,3}d$') || int(self.reclaim.inactiveAfter.substring(0, self.reclaim.inactiveAfter.size() - 1)) <= 90 || !has(self.history) || !has(self.history.months) || self.history.months > 0").message("reclaim.inactiveAfter beyond 90d needs history.months above 0: Okta's System Log holds 90 days, so older sign-ins are known only once the operator keeps them"))]
 pub struct OktaIntegrationSpec {
     /// The Okta domain, exactly as shown in the Okta Admin Console's global header: a host name with an
     /// optional port, such as acme.okta.com, acme.oktapreview.com, acme.okta-emea.com, or a custom domain
@@ -126,6 +129,56 @@ pub struct OktaIntegrationSpec {
     /// and ISO week (UTC), per app and for the org.
     #[serde(default)]
     pub history: HistorySpec,
+
+    /// Which seats count as ones to reclaim: idle longer than inactiveAfter, never used, or held by
+    /// leavers; members of exempt groups never count.
+    #[serde(default)]
+    pub reclaim: ReclaimSpec,
+}
+
+/// The rules for seats to reclaim.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReclaimSpec {
+    /// A seat is idle when its holder's last sign-in to the app (or, with none ever observed, the
+    /// assignment) is older than this, in days (1d to 365d, default 60d). Beyond 90d only with
+    /// spec.history on: Okta's System Log holds 90 days, so older sign-ins are known only once the
+    /// operator has kept them.
+    #[serde(default = "default_inactive_after")]
+    #[schemars(regex(pattern = r"^[0-9]{1,3}d$"), length(max = 4))]
+    #[x_kube(validation = Rule::new("!self.matches('^[0-9]{1,3}d$') || (int(self.substring(0, self.size() - 1)) >= 1 && int(self.substring(0, self.size() - 1)) <= 365)").message("reclaim.inactiveAfter must be between 1d and 365d"))]
+    pub inactive_after: String,
+
+    /// Okta group ids (00g…) whose members are never counted as seats to reclaim (executives, service
+    /// accounts, people on leave). Listing their members needs the "View groups" permission (OAuth scope
+    /// okta.groups.read). At most 20.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(regex(pattern = r"^[0-9A-Za-z]{1,64}$")))]
+    pub exempt_groups: Vec<String>,
+
+    /// Opt in to a per-user list of the seats to reclaim (user ids and logins: personal data) in a Secret
+    /// of this namespace, readable under the same RBAC as the credentials. Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<UserListSpec>,
+}
+
+/// Where the per-user list goes.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserListSpec {
+    /// The Secret's name (created and owned by the operator; key `reclaim.csv.gz`).
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub secret_name: String,
+}
+
+fn default_inactive_after() -> String {
+    "60d".into()
+}
+
+impl Default for ReclaimSpec {
+    fn default() -> Self {
+        ReclaimSpec { inactive_after: default_inactive_after(), exempt_groups: Vec::new(), user_list: None }
+    }
 }
 
 /// How much usage history to keep.
@@ -133,7 +186,7 @@ pub struct OktaIntegrationSpec {
 #[serde(rename_all = "camelCase")]
 pub struct HistorySpec {
     /// Calendar months kept, the current one included (0 to 25, default 13). With weeks 0 too, no history
-    /// is kept and the first sync reads only the usage window instead of the 90 days Okta holds.
+    /// is kept (the first sync still reads the 90 days Okta holds: seats to reclaim are judged by them).
     #[serde(default = "default_history_months")]
     #[schemars(range(min = 0, max = 25))]
     pub months: u32,
@@ -457,6 +510,12 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schemars(length(max = 64))]
     pub history_basis: String,
+    /// Seats to reclaim over all apps, by reason and by grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim: Option<ReclaimSeats>,
+    /// What the seats to reclaim were judged by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_basis: Option<ReclaimBasis>,
 }
 
 /// One app and its usage over the window.
@@ -487,6 +546,9 @@ pub struct AppSummary {
     pub sso_events: u64,
     /// The newest counted sign-in in the usage window (millisecond precision, as Okta records it); null if none.
     pub last_used: Option<DateTime<Utc>>,
+    /// Seats to reclaim (all reasons).
+    #[serde(default)]
+    pub reclaimable_seats: u64,
 }
 
 /// The saved sync state.

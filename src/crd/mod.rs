@@ -1,12 +1,14 @@
-//! The API (group `dti.dev`, version `v1alpha1`): `OktaIntegration`, the `OktaApp`s it owns, and the
-//! `OktaSyncState` checkpoint parts; their CRDs are generated from these types. The types are the API's
+//! The API (group `dti.dev`, version `v1alpha1`): `OktaIntegration`, the `OktaApp`s it owns, the
+//! `OktaSyncState` checkpoint parts, and the customer's `AppContract`s; their CRDs are generated from these types. The types are the API's
 //! own: the CLI's JSON report has types of its own, converted where the two meet.
 
 mod app;
 mod checkpoint;
+mod contract;
 mod duration;
 mod history;
 mod integration;
+mod reclaim;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, ValidationRule,
@@ -15,11 +17,19 @@ use kube::CustomResourceExt;
 
 pub use app::{INTEGRATION_LABEL, OktaApp, OktaAppSpec, OktaAppStatus, USED_LABEL};
 pub use checkpoint::{OktaSyncState, OktaSyncStateSpec};
-pub use duration::{DurationError, duration_arg, parse_go_duration, parse_usage_window, window_days_arg};
+pub use contract::{
+    AppContract, AppContractSpec, AppContractStatus, AppRef, ContractRef, ContractSeats, MatchedApp, Money, Price,
+    PricePeriod,
+};
+pub use reclaim::{ReclaimBasis, ReclaimSeats};
+pub use duration::{
+    DurationError, duration_arg, inactive_after_arg, parse_go_duration, parse_inactive_after, parse_usage_window,
+    window_days_arg,
+};
 pub use history::{MonthUsage, UsageHistory, WeekUsage};
 pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
-    DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
+    DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, ReclaimSpec, UserListSpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
     OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, SecretKeyRef, Summary, SyncMode,
     SyncResult, UsageSpec,
 };
@@ -35,7 +45,7 @@ pub const MAX_INTEGRATION_NAME: usize = 63;
 /// and the OktaIntegration's name capped where the API server checks it (a root-level rule may read
 /// `metadata.name`; the types cannot express it).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    let mut all = vec![OktaIntegration::crd(), OktaApp::crd(), OktaSyncState::crd()];
+    let mut all = vec![OktaIntegration::crd(), OktaApp::crd(), OktaSyncState::crd(), AppContract::crd()];
     for crd in &mut all {
         let integration = crd.spec.names.kind == "OktaIntegration";
         for version in &mut crd.spec.versions {

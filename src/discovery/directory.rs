@@ -189,6 +189,11 @@ impl Directory {
         id_in(&self.text, &self.ends, user)
     }
 
+    /// A user's status as last listed or looked up.
+    pub(crate) fn status(&self, user: u32) -> UserStatus {
+        self.status.get(user as usize).copied().unwrap_or(UserStatus::Unlisted)
+    }
+
     pub(crate) fn login(&self, user: u32) -> Option<&str> {
         self.logins.as_ref()?.get(user as usize)?.as_deref()
     }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 
-use super::assignments::{Assignments, RawAppGroup, RawAppUser};
+use super::assignments::{Assignments, RawAppGroup, RawAppUser, Row};
 use super::clock::Clock;
+use super::exempt;
 use super::directory::{RawUser, UserRecord};
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
@@ -22,6 +23,7 @@ use super::inventory::{AppRecord, RawApp};
 use super::log::{self, Changes};
 use super::need::Need;
 pub(crate) use super::progress::Progress;
+use super::reclaim::ReclaimRules;
 use super::records::{Record, Skips};
 use super::report::{self, Report};
 use super::state::{AppEntry, OrgState, StateKey};
@@ -52,6 +54,8 @@ pub(crate) struct SyncConfig {
     pub(crate) keep_logins: bool,
     /// Months and weeks of history to keep (spec.history).
     pub(crate) history: Retention,
+    /// What makes a seat one to reclaim (spec.reclaim).
+    pub(crate) reclaim: ReclaimRules,
     /// Where "now" comes from (the system's clock outside tests).
     pub(crate) clock: Clock,
 }
@@ -70,12 +74,13 @@ impl SyncConfig {
         }
     }
 
-    /// Where a read from scratch starts: the usage window's start, or with history as far back as Okta
-    /// keeps the System Log (less a margin, so the query is never refused for being a moment too old).
+    /// Where a read from scratch starts: as far back as Okta keeps the System Log (less a margin, so the
+    /// query is never refused for being a moment too old), whatever the usage window: seats to reclaim are
+    /// judged by every sign-in Okta still holds, and the history begins there.
     fn read_from(&self, started: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
         let window_start = started - chrono::Duration::days(i64::from(self.window_days));
         let oldest = started - chrono::Duration::milliseconds(LOG_RETENTION_MS - HISTORY_MARGIN_MS);
-        if self.history.enabled() { window_start.min(oldest) } else { window_start }
+        window_start.min(oldest)
     }
 }
 
@@ -146,6 +151,7 @@ fn starting_point(
         None => {
             state.usage = Default::default();
             let since = config.read_from(started);
+            state.observed_since_ms = Some(since.timestamp_millis());
             let first = log::first_page(reader, since, &state.key.event_types);
             Start { first, fresh_from: Some(since.timestamp_millis()), history_reset }
         }
@@ -195,14 +201,16 @@ pub(crate) async fn sync(
         log::read(&run.reader, &shared, &changes, first, times, progress).await?
     };
     run.add_skips(&read.skips);
-    let plan = plan(&lock(&shared), &changes.into_inner().unwrap_or_else(|p| p.into_inner()));
+    let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
+    let plan = plan(&lock(&shared), &changes);
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
+    exempt::refresh(&run.reader, &shared, &config.reclaim.exempt_groups, full, &changes.groups).await?;
     state.cursor = read.cursor;
     finish(state, window_start.timestamp_millis(), run.started_ms, config.history);
     let skipped = lock(&run.skips).skipped;
     Ok(SyncOutput {
-        report: report::build(&config.domain, state, started, skipped, config.history),
+        report: report::build(&config.domain, state, started, skipped, config),
         history_late: state.history.late,
         history_reset,
         mode: if full { Mode::Full } else { Mode::Incremental },
@@ -234,7 +242,11 @@ fn finish(state: &mut OrgState, window_start_ms: i64, now_ms: i64, retention: Re
     let inventory: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
     let history = &state.history;
     state.usage.retain_apps(|id| inventory.contains(id) || history.apps.contains_key(id));
-    state.usage.prune(window_start_ms);
+    let apps = &state.apps;
+    let seat_holders = |id: &str| -> Vec<u32> {
+        apps.get(id).and_then(|a| a.assignments.as_ref()).map(|a| a.seat_holders().collect()).unwrap_or_default()
+    };
+    state.usage.prune(window_start_ms, seat_holders);
     state.compact();
 }
 
@@ -255,7 +267,12 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
         .reader
         .list::<RawAppUser>(Need::Applications, first, |page| {
             let mut st = lock(state);
-            rows.extend(page.into_iter().map(|r| (st.directory.intern(&r.user), r.scope, r.status)));
+            rows.extend(page.into_iter().map(|r| Row {
+                user: st.directory.intern(&r.user),
+                scope: r.scope,
+                status: r.status,
+                assigned_s: r.assigned_s,
+            }));
         })
         .await;
     let skips = match skips {
@@ -267,7 +284,7 @@ async fn list_app(run: &Run<'_>, state: &Mutex<&mut OrgState>, id: &str, with_gr
     // Groups are listed only for apps with GROUP assignments (or when asked): an app without them has no
     // group whose membership could move its users, except an empty assigned group, which the full refresh
     // catches. It saves one request per app on the long tail of directly assigned apps.
-    let grouped = with_groups || rows.iter().any(|r| r.1 == super::assignments::Scope::Group);
+    let grouped = with_groups || rows.iter().any(|r| r.scope == super::assignments::Scope::Group);
     let groups = if grouped {
         let first = client.url(&format!("/api/v1/apps/{id}/groups?limit={APP_GROUPS_PAGE}"));
         let (groups, skips) = run.reader.collect::<RawAppGroup>(Need::Applications, first).await?;

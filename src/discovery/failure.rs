@@ -37,6 +37,10 @@ fn credentials_message(kind: CredentialKind, source: &OktaError) -> String {
 
 fn permission_message(kind: CredentialKind, need: Need, source: &OktaError) -> String {
     match kind {
+        CredentialKind::ApiToken if need == Need::Groups => format!(
+            "the API token lacks the \"{}\" permission ({source}): spec.reclaim.exemptGroups lists group members; create the token as an admin who may read groups, or remove the exemptions",
+            need.guide_name()
+        ),
         CredentialKind::ApiToken => format!(
             "the API token lacks the \"{}\" permission ({source}): create the token as an admin with read-only access to users, applications and the System Log",
             need.guide_name()
@@ -72,7 +76,9 @@ impl SyncError {
 /// A missing scope names its need, whichever request met it.
 fn need_of(error: &OktaError) -> Option<Need> {
     match error {
-        OktaError::MissingScope { scope, .. } => Need::ALL.into_iter().find(|n| n.scope() == scope),
+        OktaError::MissingScope { scope, .. } => {
+            Need::ALL.into_iter().chain([Need::Groups]).find(|n| n.scope() == scope)
+        }
         _ => None,
     }
 }

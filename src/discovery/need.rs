@@ -7,6 +7,8 @@ pub(crate) enum Need {
     Users,
     Applications,
     SystemLog,
+    /// Only with spec.reclaim.exemptGroups: their members are listed (not in the access check's three).
+    Groups,
 }
 
 impl Need {
@@ -17,6 +19,7 @@ impl Need {
             Need::Users => "View users",
             Need::Applications => "View applications",
             Need::SystemLog => "View System Log",
+            Need::Groups => "View groups",
         }
     }
     /// The OAuth 2.0 scope that grants it (developer.okta.com: OAuth 2.0 scopes for Okta APIs).
@@ -25,6 +28,7 @@ impl Need {
             Need::Users => "okta.users.read",
             Need::Applications => "okta.apps.read",
             Need::SystemLog => "okta.logs.read",
+            Need::Groups => "okta.groups.read",
         }
     }
     pub(super) fn probe(self) -> &'static str {
@@ -32,6 +36,7 @@ impl Need {
             Need::Users => "/api/v1/users?limit=1",
             Need::Applications => "/api/v1/apps?limit=1",
             Need::SystemLog => "/api/v1/logs?limit=1",
+            Need::Groups => "/api/v1/groups?limit=1",
         }
     }
 }

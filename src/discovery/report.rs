@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::history::view::Active;
+use super::engine::SyncConfig;
 use super::history::{HistoryView, Retention};
+use super::reclaim::{Reclaim, app_reclaim};
 use super::state::OrgState;
 
 /// One discovery run's result for one Okta org.
@@ -44,6 +46,27 @@ pub(crate) struct Summary {
     /// The org's months and weeks (distinct users over all apps), newest first.
     #[serde(default)]
     pub(crate) history: HistoryView,
+    /// Seats to reclaim over every app (the apps' counts summed).
+    #[serde(default)]
+    pub(crate) reclaim: Reclaim,
+    /// What the seats to reclaim were judged by.
+    #[serde(default)]
+    pub(crate) reclaim_basis: ReclaimBasis,
+}
+
+/// The rules and the evidence behind `reclaim`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReclaimBasis {
+    /// spec.reclaim.inactiveAfter, e.g. `60d`.
+    pub(crate) inactive_after: String,
+    /// Sign-ins are known from here on ("never used" means none since then).
+    pub(crate) observed_since: Option<DateTime<Utc>>,
+    /// Exempt groups configured.
+    pub(crate) exempt_groups: u64,
+    /// Exempt groups Okta does not know (404): check the ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) unknown_exempt_groups: Vec<String>,
 }
 
 /// One app and its usage over the window.
@@ -65,6 +88,9 @@ pub(crate) struct AppUsage {
     /// The app's months and weeks, newest first.
     #[serde(default)]
     pub(crate) history: HistoryView,
+    /// Seats to reclaim, by reason and by grant.
+    #[serde(default)]
+    pub(crate) reclaim: Reclaim,
 }
 
 impl Report {
@@ -80,8 +106,9 @@ fn time(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
 }
 
-/// Every inventory app's usage from the state, over the window starting at `start_ms`.
-pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, retention: Retention) -> Vec<AppUsage> {
+/// Every inventory app's usage from the state, over the window starting at `start_ms`; seats idle since
+/// before `cutoff_ms` are to reclaim.
+pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, cutoff_ms: i64, retention: Retention) -> Vec<AppUsage> {
     let mut rows: Vec<AppUsage> = state
         .inventory()
         .map(|entry| {
@@ -105,6 +132,7 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, retention: 
                 sso_events: counts.sign_ins,
                 last_used: counts.last_used_ms.and_then(time),
                 history: app_history(state, &r.id, now_ms, retention),
+                reclaim: entry.assignments.as_ref().map(|a| app_reclaim(state, &r.id, a, cutoff_ms)).unwrap_or_default(),
             }
         })
         .collect();
@@ -120,18 +148,28 @@ fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) ->
         .unwrap_or_default()
 }
 
-/// The report for a state whose sync started at `started`.
+/// The report for a state whose sync (under `config`) started at `started`.
 pub(crate) fn build(
     domain: &str,
     state: &OrgState,
     started: DateTime<Utc>,
     skipped_records: u64,
-    retention: Retention,
+    config: &SyncConfig,
 ) -> Report {
+    let retention = config.history;
     let days = state.key.window_days;
     let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
     let now_ms = started.timestamp_millis();
-    let apps = app_rows(state, start_ms, now_ms, retention);
+    let cutoff_ms = now_ms.saturating_sub(config.reclaim.inactive_after_ms);
+    let apps = app_rows(state, start_ms, now_ms, cutoff_ms, retention);
+    let mut reclaim = Reclaim::default();
+    apps.iter().for_each(|a| reclaim.add(&a.reclaim));
+    let reclaim_basis = ReclaimBasis {
+        inactive_after: config.reclaim.inactive_after_text(),
+        observed_since: state.observed_since_ms.and_then(time),
+        exempt_groups: config.reclaim.exempt_groups.len() as u64,
+        unknown_exempt_groups: state.exemptions.missing(),
+    };
     let org_users = state.usage.org_flags();
     let history = state.history.view(&state.history.org, Active::Org(&org_users), true, now_ms, retention);
     let summary = Summary {
@@ -149,6 +187,8 @@ pub(crate) fn build(
         sso_events: apps.iter().map(|a| a.sso_events).sum(),
         skipped_records,
         history,
+        reclaim,
+        reclaim_basis,
     };
     Report { domain: domain.to_string(), generated_at: started, usage_window: format!("{days}d"), summary, apps }
 }

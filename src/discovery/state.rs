@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use url::Url;
 
 use super::assignments::Assignments;
+use super::reclaim::Exemptions;
 use super::directory::Directory;
 use super::history::History;
 use super::inventory::AppRecord;
@@ -62,6 +63,10 @@ pub(crate) struct OrgState {
     pub(crate) assignments_listed_ms: Option<i64>,
     /// When the users were last listed in full (ms).
     pub(crate) users_listed_ms: Option<i64>,
+    /// Where the System Log read behind this state began (ms): sign-ins since then are known.
+    pub(crate) observed_since_ms: Option<i64>,
+    /// Members of the exempt groups (not in the checkpoint: listed again after a restart).
+    pub(crate) exemptions: Exemptions,
 }
 
 impl OrgState {

@@ -79,11 +79,9 @@ impl UsageLedger {
     }
 
     /// Counts one sign-in known not to be a repeat: in the window's hours when `in_window`, and in the
-    /// pair's history `flags` (the open periods it falls in). A sign-in before the window only marks flags.
+    /// pair's history `flags` (the open periods it falls in). A sign-in before the window only moves the
+    /// pair's last sign-in (what seats to reclaim are judged by) and marks flags.
     pub(crate) fn record(&mut self, app: &str, user: u32, at_ms: i64, flags: u32, in_window: bool) {
-        if !in_window && flags == 0 {
-            return;
-        }
         let usage = match self.apps.get_mut(app) {
             Some(u) => u,
             None => self.apps.entry(app.into()).or_default(),
@@ -121,12 +119,15 @@ impl UsageLedger {
         uuid.is_some_and(|u| !self.recent.insert(u))
     }
 
-    /// Forgets what is wholly older than `start_ms` (a pair still active in an open history period stays),
-    /// and apps left with nothing.
-    pub(crate) fn prune(&mut self, start_ms: i64) {
+    /// Forgets what is wholly older than `start_ms`, and apps left with nothing. A pair stays while it is
+    /// active in an open history period, or while the user holds a seat (`seat_holders(app)`, ascending):
+    /// a seat holder's last sign-in is kept however old, so "no sign-in ever observed" means just that.
+    pub(crate) fn prune(&mut self, start_ms: i64, seat_holders: impl Fn(&str) -> Vec<u32>) {
         let first_hour = start_ms.div_euclid(HOUR_MS);
-        self.apps.retain(|_, app| {
-            app.last_seen.retain(|_, seen, flags| seen >= start_ms || flags != 0);
+        self.apps.retain(|id, app| {
+            let holders = seat_holders(id);
+            let holds = |user: u32| holders.binary_search(&user).is_ok();
+            app.last_seen.retain(|user, seen, flags| seen >= start_ms || flags != 0 || holds(user));
             app.hourly.drop_before(first_hour);
             app.last_used_ms = app.last_seen.iter().map(|(_, at)| at).filter(|&at| at >= start_ms).max();
             !app.last_seen.is_empty() || !app.hourly.is_empty()
@@ -156,9 +157,9 @@ impl UsageLedger {
         self.apps.get(app).and_then(|u| u.last_seen.get(user)).is_some_and(|s| s >= start_ms)
     }
 
-    /// `user`'s last sign-in to `app` in the window.
-    pub(crate) fn last_sign_in(&self, app: &str, user: u32, start_ms: i64) -> Option<i64> {
-        self.apps.get(app)?.last_seen.get(user).filter(|&s| s >= start_ms)
+    /// `user`'s last sign-in to `app` ever observed (kept while the user holds a seat).
+    pub(crate) fn last_ever(&self, app: &str, user: u32) -> Option<i64> {
+        self.apps.get(app)?.last_seen.get(user)
     }
 
     /// Distinct users active in the window over the apps `include` wants.
@@ -232,11 +233,11 @@ mod tests {
         assert_eq!(l.daily("0oa1", T0 - DAY_MS, T0 + 2 * DAY_MS, 4), vec![0, 1, 1, 1]);
         let later = l.counts("0oa1", T0 + DAY_MS);
         assert_eq!((later.active_users, later.sign_ins), (2, 2));
-        l.prune(T0 + DAY_MS + 12 * HOUR_MS);
+        l.prune(T0 + DAY_MS + 12 * HOUR_MS, |_| Vec::new());
         let pruned = l.counts("0oa1", T0 + DAY_MS + 12 * HOUR_MS);
         assert_eq!((pruned.active_users, pruned.sign_ins), (1, 1));
         assert_eq!(l.pairs(), 1);
-        l.prune(T0 + 10 * DAY_MS);
+        l.prune(T0 + 10 * DAY_MS, |_| Vec::new());
         assert!(l.apps.is_empty(), "an app without pairs or hours is dropped");
     }
 

@@ -88,7 +88,7 @@ impl Org {
         let users = generate_users(seed, &size, anchor);
         let groups = generate_groups(seed, &size, &users, anchor);
         let mut apps = generate_apps(seed, &size, anchor);
-        let assignments = assign(seed, &size, &users, &groups, &mut apps);
+        let assignments = assign(seed, &size, &users, &groups, &mut apps, anchor);
         let pools = pick_pools(seed, &users, &apps, &assignments);
         let admin = User {
             id: okta_id("00u", seed, TAG_ADMIN, 0),
@@ -284,6 +284,17 @@ fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
     apps
 }
 
+/// When a row was assigned: two days after the app and the user both existed, except for about one row
+/// in eight, assigned in the last 75 days (recent hires and roll-outs: seats too new to call unused).
+fn assigned_at(seed: u64, a: usize, app: &App, index: u32, user: &User, anchor: DateTime<Utc>) -> DateTime<Utc> {
+    let roll = hash3(seed ^ a as u64, TAG_STATUS ^ 0xa55, u64::from(index));
+    if roll % 8 == 0 {
+        (anchor - Duration::seconds((roll >> 8) as i64 % (75 * 86_400))).max(app.created)
+    } else {
+        app.created.max(user.created) + Duration::days(2)
+    }
+}
+
 /// App-user statuses: most rows ACTIVE, a few in each other status Okta lists.
 fn row_status(seed: u64, app: usize, user: u32) -> AppUserStatus {
     let roll = hash3(seed ^ app as u64, TAG_STATUS, user as u64) % 1000;
@@ -320,10 +331,18 @@ fn reach_of(app: &mut App, rank: usize, d: &mut Draws, groups: usize, users: usi
     }
 }
 
-fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mut [App]) -> Vec<Vec<Assignment>> {
+fn assign(
+    seed: u64,
+    size: &OrgSize,
+    users: &[User],
+    groups: &[Group],
+    apps: &mut [App],
+    anchor: DateTime<Utc>,
+) -> Vec<Vec<Assignment>> {
     let mut all = Vec::with_capacity(apps.len());
     let mut rank = 0usize;
     for (a, app) in apps.iter_mut().enumerate() {
+        let when = app.created; // each row's time is set once the rows are known
         let mut d = Draws::new(seed, TAG_ASSIGN, a as u64);
         let mut assigned: HashMap<u32, Assignment> = HashMap::new();
         if app.kind == AppKind::Saas {
@@ -335,7 +354,7 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
         };
         for &g in &app.groups {
             for &u in &groups[g as usize].members {
-                assigned.entry(u).or_insert(Assignment { user: u, direct: false, status: AppUserStatus::Active });
+                assigned.entry(u).or_insert(Assignment { user: u, direct: false, status: AppUserStatus::Active, assigned: when });
             }
         }
         // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
@@ -347,7 +366,7 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
             if users[u as usize].status == UserStatus::Deprovisioned && !d.chance(0.3) {
                 continue;
             }
-            assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u) });
+            assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u), assigned: when });
         }
         let last_saas = app.kind == AppKind::Saas && rank == size.apps as usize && size.apps > 3;
         if assigned.is_empty()
@@ -355,7 +374,7 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
             && !last_saas
             && let Some(u) = users.iter().position(|u| u.status != UserStatus::Deprovisioned)
         {
-            assigned.insert(u as u32, Assignment { user: u as u32, direct: true, status: AppUserStatus::Active });
+            assigned.insert(u as u32, Assignment { user: u as u32, direct: true, status: AppUserStatus::Active, assigned: when });
         }
         // The last SaaS app stays unassigned on purpose (an edge case worth serving).
         if last_saas && !app.deleted {
@@ -364,6 +383,9 @@ fn assign(seed: u64, size: &OrgSize, users: &[User], groups: &[Group], apps: &mu
         }
         let mut rows: Vec<Assignment> = assigned.into_values().collect();
         rows.sort_by_key(|r| r.user);
+        for row in &mut rows {
+            row.assigned = assigned_at(seed, a, app, row.user, &users[row.user as usize], anchor);
+        }
         all.push(rows);
     }
     all

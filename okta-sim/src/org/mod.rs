@@ -300,6 +300,8 @@ pub struct Assignment {
     /// Assigned directly (scope USER) rather than only through a group (scope GROUP).
     pub direct: bool,
     pub status: AppUserStatus,
+    /// When the user was assigned (the app user's `created`, AppUser in the spec).
+    pub assigned: DateTime<Utc>,
 }
 
 pub struct Org {

@@ -31,8 +31,8 @@ impl Org {
         a
     }
 
-    /// Sets (or clears, with None) a direct assignment; returns whether anything changed.
-    pub fn set_direct(&mut self, app: usize, user: u32, status: Option<AppUserStatus>) -> bool {
+    /// Sets (or clears, with None) a direct assignment made at `at`; returns whether anything changed.
+    pub fn set_direct(&mut self, app: usize, user: u32, status: Option<AppUserStatus>, at: DateTime<Utc>) -> bool {
         let in_groups = self.in_app_groups(app, user);
         let rows = &mut self.assignments[app];
         match (rows.binary_search_by_key(&user, |r| r.user), status) {
@@ -52,7 +52,7 @@ impl Org {
                 true
             }
             (Err(i), Some(s)) => {
-                rows.insert(i, Assignment { user, direct: true, status: s });
+                rows.insert(i, Assignment { user, direct: true, status: s, assigned: at });
                 true
             }
             (Err(_), None) => false,
@@ -63,15 +63,17 @@ impl Org {
         self.apps[app].groups.iter().any(|&g| self.groups[g as usize].members.binary_search(&user).is_ok())
     }
 
-    /// Recomputes the GROUP rows of `user` in `app` after a group or membership change.
-    pub fn refresh_group_row(&mut self, app: usize, user: u32) {
+    /// Recomputes the GROUP rows of `user` in `app` after a group or membership change at `at`.
+    pub fn refresh_group_row(&mut self, app: usize, user: u32, at: DateTime<Utc>) {
         let in_groups = self.in_app_groups(app, user);
         let rows = &mut self.assignments[app];
         match rows.binary_search_by_key(&user, |r| r.user) {
             Ok(i) if !in_groups && !rows[i].direct => {
                 rows.remove(i);
             }
-            Err(i) if in_groups => rows.insert(i, Assignment { user, direct: false, status: AppUserStatus::Active }),
+            Err(i) if in_groups => {
+                rows.insert(i, Assignment { user, direct: false, status: AppUserStatus::Active, assigned: at })
+            }
             _ => {}
         }
     }

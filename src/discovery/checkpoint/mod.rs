@@ -19,9 +19,9 @@ pub(crate) use seal::{KEY_BYTES, Seal};
 pub(crate) use write::{Encoded, encode_capped, write_to};
 
 const MAGIC: &[u8; 4] = b"DTIS";
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// Name of this encoding, as the operator records it next to the bytes.
-pub(crate) const FORMAT: &str = "dti-sync-state/3+gzip+hmac-sha256";
+pub(crate) const FORMAT: &str = "dti-sync-state/4+gzip+hmac-sha256";
 /// Decoded bytes allowed per compressed byte: real checkpoints decompress about 3 to 6 times; a
 /// decompression bomb (a run of zeros shrinks a thousandfold) stops here, long before memory runs out.
 const DECODED_PER_COMPRESSED: u64 = 16;
@@ -83,7 +83,7 @@ pub(crate) mod tests {
     use url::Url;
 
     use super::*;
-    use crate::discovery::assignments::{AppUserStatus, Assignments, Scope};
+    use crate::discovery::assignments::{AppUserStatus, Assignments, Row, Scope, UNKNOWN_TIME};
     use crate::discovery::directory::{UserRecord, UserStatus};
     use crate::discovery::history::{InventoryApp, LOG_RETENTION_MS, Open, Period, Retention, Span};
     use crate::discovery::inventory::{AppKind, AppRecord};
@@ -129,8 +129,8 @@ pub(crate) mod tests {
                     kind: AppKind::Saas,
                 },
                 assignments: Some(Assignments::from_rows(vec![
-                    (0, Scope::User, AppUserStatus::Active),
-                    (2, Scope::Group, AppUserStatus::Suspended),
+                    Row { user: 0, scope: Scope::User, status: AppUserStatus::Active, assigned_s: 1_690_000_000 },
+                    Row { user: 2, scope: Scope::Group, status: AppUserStatus::Suspended, assigned_s: UNKNOWN_TIME },
                 ])),
                 groups: vec!["00g1".into()],
                 listed_ms: 1_700_000_000_002,

@@ -196,7 +196,11 @@ fn read_assignments<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<Opti
     for _ in 0..list.len() {
         codes.push(r.byte()?);
     }
-    Assignments::from_columns(list, codes).map(Some).ok_or(CheckpointError::Corrupt("assignments out of order"))
+    let mut times = Vec::with_capacity(list.len());
+    for _ in 0..list.len() {
+        times.push(r.u32()?);
+    }
+    Assignments::from_columns(list, codes, times).map(Some).ok_or(CheckpointError::Corrupt("assignments out of order"))
 }
 
 fn read_app<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<AppEntry> {
@@ -301,6 +305,7 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
     }
     let cursor = read_cursor(&mut r, &key.origin)?;
     let (assignments_listed_ms, users_listed_ms) = (r.opt_time()?, r.opt_time()?);
+    let observed_since_ms = r.opt_time()?;
     let directory = read_directory(&mut r)?;
     let users = directory.len();
     let mut apps = BTreeMap::new();
@@ -312,5 +317,16 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
     let history = history::read_history(&mut r)?;
     history::check_flags(&history, &usage)?;
     r.end()?;
-    Ok(OrgState { key, cursor, directory, apps, usage, history, assignments_listed_ms, users_listed_ms })
+    Ok(OrgState {
+        key,
+        cursor,
+        directory,
+        apps,
+        usage,
+        history,
+        assignments_listed_ms,
+        users_listed_ms,
+        observed_since_ms,
+        exemptions: Default::default(),
+    })
 }

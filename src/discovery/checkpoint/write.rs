@@ -123,6 +123,7 @@ fn write_app<W: Write>(w: &mut Writer<W>, entry: &AppEntry) {
             w.byte(1);
             write_users(w, a.len(), a.users());
             a.column_codes().for_each(|c| w.byte(c));
+            a.column_times().for_each(|t| w.u64(u64::from(t)));
         }
         None => w.byte(0),
     }
@@ -205,6 +206,7 @@ pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W, seal: &Seal) -> std:
     }
     w.opt_i64(state.assignments_listed_ms);
     w.opt_i64(state.users_listed_ms);
+    w.opt_i64(state.observed_since_ms);
     w.u64(state.directory.len() as u64);
     for (id, status) in state.directory.entries() {
         w.str(id);

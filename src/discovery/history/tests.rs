@@ -28,7 +28,7 @@ impl Org {
     }
     fn finish(&mut self, now_ms: i64, inventory: &[InventoryApp<'_>], retention: Retention) {
         self.h.finish(now_ms, inventory, retention, &mut self.u);
-        self.u.prune(i64::MAX); // no usage window here: only pairs of open periods stay
+        self.u.prune(i64::MAX, |_| Vec::new()); // no usage window here: only pairs of open periods stay
     }
     fn pairs(&self) -> usize {
         self.u.pairs()

@@ -1,0 +1,80 @@
+//! The exempt groups' members (spec.reclaim.exemptGroups): listed in every full sync, again after a
+//! membership change of the group (`group.user_membership.add`/`remove` in Okta's event catalogue), and
+//! when not yet known (state restored from a checkpoint does not hold them).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use super::fetch::Reader;
+use super::need::Need;
+use super::reclaim::ExemptGroup;
+use super::records::{Record, required};
+use super::state::OrgState;
+use crate::okta::OktaError;
+use crate::sync::lock;
+use super::failure::SyncError;
+
+/// Members per page (listGroupUsers: the spec recommends 200 of its 1000 maximum).
+const GROUP_USERS_PAGE: u32 = 200;
+
+/// A group member as listGroupUsers returns it: only the id matters here.
+#[derive(Deserialize)]
+pub(crate) struct RawMember {
+    id: Option<String>,
+}
+
+impl Record for RawMember {
+    type Checked = String;
+    fn check(self) -> Result<String, &'static str> {
+        let id = required(&self.id, "a group member without an id")?;
+        if !super::directory::valid_user_id(id) {
+            return Err("a user id that is not an Okta id");
+        }
+        Ok(id.to_string())
+    }
+}
+
+/// Lists the groups that need it, drops groups no longer configured.
+pub(crate) async fn refresh(
+    reader: &Reader<'_>,
+    state: &Mutex<&mut OrgState>,
+    groups: &[String],
+    full: bool,
+    changed: &HashMap<String, i64>,
+) -> Result<(), SyncError> {
+    let due: Vec<&String> = {
+        let mut st = lock(state);
+        st.exemptions.groups.retain(|id, _| groups.contains(id));
+        let known = &st.exemptions.groups;
+        groups
+            .iter()
+            .filter(|g| full || changed.get(*g).is_some_and(|at| known.get(*g).is_none_or(|k| *at >= k.listed_ms - 60_000)) || !known.contains_key(*g))
+            .collect()
+    };
+    for id in due {
+        let listed_ms = chrono::Utc::now().timestamp_millis();
+        let group = list_members(reader, id).await?;
+        lock(state).exemptions.groups.insert(id.clone(), ExemptGroup { listed_ms, ..group });
+    }
+    Ok(())
+}
+
+async fn list_members(reader: &Reader<'_>, id: &str) -> Result<ExemptGroup, SyncError> {
+    let path = format!("/api/v1/groups/{}/users?limit={GROUP_USERS_PAGE}", urlencoding(id));
+    let first = reader.client.url(&path);
+    let mut members: HashSet<Box<str>> = HashSet::new();
+    let listed = reader.list::<RawMember>(Need::Groups, first, |page| members.extend(page.into_iter().map(String::into_boxed_str))).await;
+    match listed {
+        Ok(_) => Ok(ExemptGroup { members, listed_ms: 0, missing: false }),
+        // No such group: a typo or a deleted group; its absence is reported, nothing is exempt by it.
+        Err(SyncError::Okta(OktaError::Api { status: 404, .. })) => Ok(ExemptGroup { missing: true, ..Default::default() }),
+        Err(e) => Err(e),
+    }
+}
+
+/// A group id as a path segment (ids are validated as Okta ids by the CRD; this keeps any other safe).
+fn urlencoding(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
