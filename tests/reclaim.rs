@@ -44,13 +44,26 @@ fn every_reason_and_grant_equals_truth_on_small_and_medium() {
 fn exempt_groups_leave_their_members_out_and_unknown_ones_are_named() {
     let run = start(&["--scale", "small", "--no-rate-limit"], "demo");
     let org = block(run.sim.directory());
-    let engineering = org["groups"].as_array().expect("groups").iter().find(|g| g["name"] == "Engineering").expect("group");
+    let engineering =
+        org["groups"].as_array().expect("groups").iter().find(|g| g["name"] == "Engineering").expect("group");
     let id = engineering["id"].as_str().expect("id");
     let all = report(&sync(&run, &["--format", "json", "--inactive-after", "20d"]));
-    let args = ["--format", "json", "--inactive-after", "20d", "--exempt-group", id, "--exempt-group", "00gnosuchgroup0000000"];
+    let args = [
+        "--format",
+        "json",
+        "--inactive-after",
+        "20d",
+        "--exempt-group",
+        id,
+        "--exempt-group",
+        "00gnosuchgroup0000000",
+    ];
     let exempt = report(&sync(&run, &args));
     assert_matches_truth(&exempt, &truth(&run, &format!("inactiveAfter=20d&exemptGroups={id}")));
-    assert!(reclaim_of(&exempt)["seats"].as_u64() < reclaim_of(&all)["seats"].as_u64(), "exempt members leave the count");
+    assert!(
+        reclaim_of(&exempt)["seats"].as_u64() < reclaim_of(&all)["seats"].as_u64(),
+        "exempt members leave the count"
+    );
     assert_eq!(exempt["summary"]["reclaimBasis"]["exemptGroups"], 2);
     assert_eq!(exempt["summary"]["reclaimBasis"]["unknownExemptGroups"], serde_json::json!(["00gnosuchgroup0000000"]));
 }

@@ -86,18 +86,15 @@ fn reclaim(state: &SimState, org: &Org, q: &TruthQuery) -> HashMap<u32, Reclaim>
         let at = last.entry((e.app, e.user)).or_insert(e.published_ms);
         *at = (*at).max(e.published_ms);
     });
-    let exempt: HashSet<u32> = org
-        .groups
-        .iter()
-        .filter(|g| q.exempt_groups.contains(&g.id))
-        .flat_map(|g| g.members.iter().copied())
-        .collect();
+    let exempt: HashSet<u32> =
+        org.groups.iter().filter(|g| q.exempt_groups.contains(&g.id)).flat_map(|g| g.members.iter().copied()).collect();
     let cutoff_ms = (q.at - q.inactive_after).timestamp_millis();
     let mut out: HashMap<u32, Reclaim> = HashMap::new();
     for a in (0..org.apps.len()).filter(|&a| in_inventory(org, a, q.include_okta_apps)) {
         let r = out.entry(a as u32).or_default();
         for row in org.assignments[a].iter().filter(|r| r.status.holds_seat() && !exempt.contains(&r.user)) {
-            let leaver = matches!(org.users[row.user as usize].status, UserStatus::Suspended | UserStatus::Deprovisioned);
+            let leaver =
+                matches!(org.users[row.user as usize].status, UserStatus::Suspended | UserStatus::Deprovisioned);
             let seen = last.get(&(a as u32, row.user)).copied();
             let reason = if leaver {
                 &mut r.leavers

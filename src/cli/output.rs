@@ -185,6 +185,7 @@ pub(crate) mod tests {
                 sso_events: 4,
                 last_used: None,
                 history: Default::default(),
+                reclaim: Default::default(),
             }],
         }
     }

@@ -12,7 +12,6 @@ use kube::{Api, ResourceExt};
 use super::output::{Format, render};
 use super::{KubeUse, kube_client};
 use crate::crd::{AppSummary, INTEGRATION_LABEL, OktaApp, OktaIntegration};
-use crate::discovery::reclaim::Reclaim;
 use crate::discovery::{AppUsage, HistoryView, Report, Summary};
 
 #[derive(Args, Debug)]
@@ -76,7 +75,7 @@ fn from_status(a: &AppSummary) -> AppUsage {
         sso_events: a.sso_events,
         last_used: a.last_used,
         history: HistoryView::default(),
-        reclaim: Reclaim { seats: a.reclaimable_seats, ..Reclaim::default() },
+        reclaim: a.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
     }
 }
 

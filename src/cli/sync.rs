@@ -11,9 +11,11 @@ use clap::Args;
 
 use super::common::OktaArgs;
 use super::output::Format;
-use crate::crd::{DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, inactive_after_arg, window_days_arg};
-use crate::discovery::reclaim::ReclaimRules;
+use crate::crd::{
+    DEFAULT_OAUTH_SCOPES, DEFAULT_SIGN_IN_EVENT_TYPES, duration_arg, inactive_after_arg, window_days_arg,
+};
 use crate::discovery::checkpoint::{self, Seal};
+use crate::discovery::reclaim::ReclaimRules;
 use crate::discovery::{self, AccessReport, Clock, CredentialKind, Need, OrgState, Progress, Retention, SyncConfig};
 use crate::okta::oauth::{OAuthConfig, OAuthSession, SigningKey, keys::ACCEPTED_FORMATS};
 use crate::okta::{ApiToken, Auth, OktaClient, OrgGovernor, OrgUrl};

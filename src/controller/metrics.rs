@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 
 use super::conditions::ConditionType;
 use super::state::States;
+use crate::crd::ReclaimSeats;
 use crate::okta::{Bucket, GovernorRegistry, RequestObserver};
 use crate::sync::lock;
 
@@ -73,7 +74,129 @@ struct AppLabels {
     app: String,
 }
 
-/// Gauges read from the integrations' states at scrape time.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppReasonLabels {
+    #[prometheus(flatten)]
+    app: AppLabels,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    namespace: String,
+    name: String,
+    reason: String,
+}
+
+/// One AppContract's exported figures.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ContractSeries {
+    integration: String,
+    app: String,
+    currency: String,
+    per: String,
+    utilization: Option<f64>,
+    wasted: f64,
+    contracted: f64,
+    renewal_ts: Option<f64>,
+}
+
+impl ContractSeries {
+    pub(crate) fn of(integration: &str, f: &super::contracts::Figures) -> ContractSeries {
+        ContractSeries {
+            integration: integration.into(),
+            app: f.app.label.clone(),
+            currency: f.wasted_spend.currency.clone(),
+            per: f.wasted_spend.per.clone(),
+            utilization: f.utilization_ratio,
+            wasted: f.wasted_amount,
+            contracted: f.seats.contracted as f64,
+            renewal_ts: f.renewal_ts.map(|t| t as f64),
+        }
+    }
+}
+
+/// Every contract's series, by (namespace, name).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ContractGauges(Arc<Mutex<std::collections::BTreeMap<(String, String), ContractSeries>>>);
+
+impl ContractGauges {
+    /// Sets (or with None, removes) one contract's series.
+    pub(crate) fn set(&self, namespace: &str, name: &str, series: Option<ContractSeries>) {
+        let mut all = lock(&self.0);
+        let key = (namespace.to_string(), name.to_string());
+        match series {
+            Some(s) => {
+                all.insert(key, s);
+            }
+            None => {
+                all.remove(&key);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ContractLabels {
+    namespace: String,
+    contract: String,
+    integration: String,
+    app: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SpendLabels {
+    #[prometheus(flatten)]
+    contract: ContractLabels,
+    currency: String,
+    per: String,
+}
+
+impl prometheus_client::collector::Collector for ContractGauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let all: Vec<(ContractLabels, ContractSeries)> = lock(&self.0)
+            .iter()
+            .map(|((ns, name), s)| {
+                let labels = ContractLabels {
+                    namespace: ns.clone(),
+                    contract: name.clone(),
+                    integration: s.integration.clone(),
+                    app: s.app.clone(),
+                };
+                (labels, s.clone())
+            })
+            .collect();
+        let series = |pick: &dyn Fn(&ContractSeries) -> Option<f64>| -> Vec<(ContractLabels, f64)> {
+            all.iter().filter_map(|(l, s)| Some((l.clone(), pick(s)?))).collect()
+        };
+        gauge_family(
+            &mut encoder,
+            "dti_contract_utilization_ratio",
+            "Active users of the contract's app per contracted seat (1 = every seat used)",
+            &series(&|s| s.utilization),
+        )?;
+        gauge_family(&mut encoder, "dti_contract_seats", "Seats contracted", &series(&|s| Some(s.contracted)))?;
+        gauge_family(
+            &mut encoder,
+            "dti_contract_renewal_timestamp_seconds",
+            "When the contract renews (start of the renewal date, UTC)",
+            &series(&|s| s.renewal_ts),
+        )?;
+        let spend: Vec<(SpendLabels, f64)> = all
+            .iter()
+            .map(|(l, s)| {
+                (SpendLabels { contract: l.clone(), currency: s.currency.clone(), per: s.per.clone() }, s.wasted)
+            })
+            .collect();
+        gauge_family(
+            &mut encoder,
+            "dti_contract_wasted_spend",
+            "Contracted seats not in active use times the price, per period (sum by currency, never across)",
+            &spend,
+        )
+    }
+}
+
 /// One month of one integration's history.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MonthLabels {
@@ -142,7 +265,8 @@ struct Snapshot {
     totals: Option<Totals>,
     checkpoint_bytes: Option<f64>,
     token_requests: Option<u64>,
-    apps: Vec<(AppLabels, f64, f64)>,
+    apps: Vec<(AppLabels, f64, f64, ReclaimSeats)>,
+    reclaim: Option<ReclaimSeats>,
     /// The org's months: (month, active users, sign-ins), the current one included.
     months: Vec<(String, f64, f64)>,
 }
@@ -182,9 +306,10 @@ impl StateCollector {
                             app_id: a.id.clone(),
                             app: a.label.clone(),
                         };
-                        (l, a.active_users as f64, a.unused_seats as f64)
+                        (l, a.active_users as f64, a.unused_seats as f64, a.reclaim.unwrap_or_default())
                     })
                     .collect(),
+                reclaim: summary.and_then(|s| s.reclaim),
                 months: summary
                     .map(|s| s.history.months.iter())
                     .into_iter()
@@ -297,7 +422,7 @@ fn encode_inventory(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Resu
 
 /// Per-app series of each integration's top apps, keyed by app id.
 fn encode_apps(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<(), std::fmt::Error> {
-    let apps: Vec<&(AppLabels, f64, f64)> = snaps.iter().flat_map(|s| s.apps.iter()).collect();
+    let apps: Vec<&(AppLabels, f64, f64, ReclaimSeats)> = snaps.iter().flat_map(|s| s.apps.iter()).collect();
     gauge_family(
         encoder,
         "dti_integration_app_active_users",
@@ -309,7 +434,44 @@ fn encode_apps(encoder: &mut DescriptorEncoder, snaps: &[Snapshot]) -> Result<()
         "dti_integration_app_unused_seats",
         "Unused seats of each of an integration's top apps (by app id; app is the label)",
         &apps.iter().map(|a| (a.0.clone(), a.2)).collect::<Vec<_>>(),
+    )?;
+    let by_reason: Vec<(AppReasonLabels, f64)> = apps
+        .iter()
+        .flat_map(|a| reasons(a.3).map(|(reason, n)| (AppReasonLabels { app: a.0.clone(), reason: reason.into() }, n)))
+        .collect();
+    gauge_family(
+        encoder,
+        "dti_integration_app_reclaimable_seats",
+        "Seats to reclaim in each of an integration's top apps, by reason (leaver, neverUsed, inactive)",
+        &by_reason,
+    )?;
+    let org: Vec<(ReasonLabels, f64)> = snaps
+        .iter()
+        .filter_map(|s| Some((s, s.reclaim?)))
+        .flat_map(|(s, r)| {
+            reasons(r).map(|(reason, n)| {
+                let labels = ReasonLabels {
+                    namespace: s.labels.namespace.clone(),
+                    name: s.labels.name.clone(),
+                    reason: reason.into(),
+                };
+                (labels, n)
+            })
+        })
+        .collect();
+    gauge_family(
+        encoder,
+        "dti_integration_reclaimable_seats",
+        "Seats to reclaim over all of an integration's apps, by reason (leaver, neverUsed, inactive)",
+        &org,
     )
+}
+
+/// One count per reason, named as the per-user export names them.
+fn reasons(r: ReclaimSeats) -> impl Iterator<Item = (&'static str, f64)> {
+    [("leaver", r.leavers), ("neverUsed", r.never_used), ("inactive", r.inactive)]
+        .into_iter()
+        .map(|(k, n)| (k, n as f64))
 }
 
 /// The org's history: one series per integration and month kept (spec.history.months, at most 25).
@@ -381,6 +543,8 @@ pub(crate) struct Metrics {
     pub(crate) sync_duration: Family<ResultLabels, Histogram>,
     pub(crate) okta_requests: Family<RequestLabels, Counter>,
     pub(crate) rate_limit_wait: Family<BucketLabels, Counter<f64, AtomicU64>>,
+    /// Each AppContract's figures, exported at scrape time.
+    pub(crate) contracts: ContractGauges,
     pub(crate) checkpoint_bytes: Gauge,
     pub(crate) leader: Arc<AtomicBool>,
     /// The per-org label sets created so far, so the series of an org no integration uses any more (a
@@ -408,6 +572,7 @@ impl Metrics {
             sync_duration: Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.1, 2.0, 18))),
             okta_requests: Family::default(),
             rate_limit_wait: Family::default(),
+            contracts: ContractGauges::default(),
             checkpoint_bytes: Gauge::default(),
             leader: Arc::new(AtomicBool::new(false)),
             registry: Registry::default(),
@@ -444,6 +609,7 @@ impl Metrics {
             "Size of the last sync state saved by this process (compressed)",
             m.checkpoint_bytes.clone(),
         );
+        m.registry.register_collector(Box::new(m.contracts.clone()));
         m.registry.register_collector(Box::new(StateCollector {
             states,
             governors,

@@ -12,6 +12,7 @@ mod checkpoint_key;
 mod checkpoints;
 mod conditions;
 mod context;
+mod contracts;
 mod error;
 mod events;
 mod finalizers;
@@ -48,8 +49,8 @@ pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use error::RunError;
 pub(crate) use history::history_view;
-pub(crate) use reclaim::{basis_view, reclaim_view};
 pub(crate) use metrics::reference_markdown as metrics_reference;
+pub(crate) use reclaim::{basis_view, reclaim_view};
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
 pub(crate) fn reasons_reference() -> String {
@@ -132,8 +133,15 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
-            watch::controller(&config.watch_client, ctx.clone(), scope, config.reconcile_concurrency, stop_rx.clone())
-                .for_each(|_| async {})
+            let integrations = watch::controller(
+                &config.watch_client,
+                ctx.clone(),
+                scope.clone(),
+                config.reconcile_concurrency,
+                stop_rx.clone(),
+            );
+            let contracts = contracts::controller(&config.watch_client, ctx.clone(), scope, stop_rx.clone());
+            futures::stream::select(integrations, contracts).for_each(|_| async {})
         })
         .collect();
     tracing::info!(namespaces = ?config.namespaces, "dti-operator running");

@@ -109,7 +109,7 @@ pub(crate) fn app_summary(a: &AppUsage) -> AppSummary {
         unused_seats: a.unused_seats,
         sso_events: a.sso_events,
         last_used: a.last_used,
-        reclaimable_seats: a.reclaim.seats,
+        reclaim: Some(super::reclaim::status_of(&a.reclaim)),
     }
 }
 
@@ -436,6 +436,7 @@ mod tests {
                 sso_events: 0,
                 last_used: Some(Utc::now()),
                 history: history.clone(),
+                reclaim: Default::default(),
             })
             .collect();
         let summary = crate::discovery::Summary { history, ..Default::default() };

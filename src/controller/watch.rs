@@ -45,14 +45,14 @@ impl kube::runtime::utils::Backoff for CappedBackoff {
     }
 }
 
-fn backoff() -> CappedBackoff {
+pub(super) fn backoff() -> CappedBackoff {
     CappedBackoff::default()
 }
 
 /// A watch's items with its errors logged and dropped: each watch already retries on its own backoff,
 /// and an error reaching the Controller would pause every trigger, finished jobs' included, for up to
 /// its default 30 s backoff (kube-runtime backs off the whole trigger selector).
-fn without_errors<K: Send>(
+pub(super) fn without_errors<K: Send>(
     stream: impl Stream<Item = Result<K, watcher::Error>> + Send,
     what: &'static str,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send {
@@ -107,7 +107,7 @@ fn deletions_and_sweeps(
 }
 
 /// Resolves once `stop` says so (or its sender is gone).
-async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(super) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
     while !*stop.borrow() {
         if stop.changed().await.is_err() {
             return;

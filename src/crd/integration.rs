@@ -546,9 +546,9 @@ pub struct AppSummary {
     pub sso_events: u64,
     /// The newest counted sign-in in the usage window (millisecond precision, as Okta records it); null if none.
     pub last_used: Option<DateTime<Utc>>,
-    /// Seats to reclaim (all reasons).
-    #[serde(default)]
-    pub reclaimable_seats: u64,
+    /// Seats to reclaim, by reason and by grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim: Option<ReclaimSeats>,
 }
 
 /// The saved sync state.

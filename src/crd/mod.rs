@@ -21,7 +21,6 @@ pub use contract::{
     AppContract, AppContractSpec, AppContractStatus, AppRef, ContractRef, ContractSeats, MatchedApp, Money, Price,
     PricePeriod,
 };
-pub use reclaim::{ReclaimBasis, ReclaimSeats};
 pub use duration::{
     DurationError, duration_arg, inactive_after_arg, parse_go_duration, parse_inactive_after, parse_usage_window,
     window_days_arg,
@@ -29,10 +28,11 @@ pub use duration::{
 pub use history::{MonthUsage, UsageHistory, WeekUsage};
 pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
-    DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, ReclaimSpec, UserListSpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
-    OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, SecretKeyRef, Summary, SyncMode,
-    SyncResult, UsageSpec,
+    DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
+    OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, ReclaimSpec, SecretKeyRef, Summary,
+    SyncMode, SyncResult, UsageSpec, UserListSpec,
 };
+pub use reclaim::{ReclaimBasis, ReclaimSeats};
 
 /// Annotation whose every new value asks for one sync now; the value is echoed in `status.lastHandledSyncRequest`.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "dti.dev/sync-requested-at";

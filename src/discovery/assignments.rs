@@ -375,7 +375,7 @@ mod tests {
         let mut t = table.clone();
         t.remap(&[None, None, Some(0), None, None, Some(3), None, Some(1), None, Some(2)]);
         assert_eq!(t.users().collect::<Vec<_>>(), [0, 1, 2, 3]);
-        let last = Row { user: 3, scope: Scope::Group, status: AppUserStatus::Active, assigned_s: 90 };
+        let last = Row { user: 3, scope: Scope::Group, status: AppUserStatus::Active, assigned_s: 50 };
         assert_eq!(t.rows().nth(3), Some(last), "the last row of a user wins, and keeps its time");
         assert_eq!(seconds_of(Some("2026-01-02T03:04:05.000Z")), 1_767_323_045);
         assert_eq!(seconds_of(Some("yesterday")), UNKNOWN_TIME);

@@ -14,8 +14,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::assignments::{Assignments, RawAppGroup, RawAppUser, Row};
 use super::clock::Clock;
-use super::exempt;
 use super::directory::{RawUser, UserRecord};
+use super::exempt;
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
 use super::history::{InventoryApp, LOG_RETENTION_MS, Retention};

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use super::failure::SyncError;
 use super::fetch::Reader;
 use super::need::Need;
 use super::reclaim::ExemptGroup;
@@ -14,7 +15,6 @@ use super::records::{Record, required};
 use super::state::OrgState;
 use crate::okta::OktaError;
 use crate::sync::lock;
-use super::failure::SyncError;
 
 /// Members per page (listGroupUsers: the spec recommends 200 of its 1000 maximum).
 const GROUP_USERS_PAGE: u32 = 200;
@@ -50,7 +50,10 @@ pub(crate) async fn refresh(
         let known = &st.exemptions.groups;
         groups
             .iter()
-            .filter(|g| full || changed.get(*g).is_some_and(|at| known.get(*g).is_none_or(|k| *at >= k.listed_ms - 60_000)) || !known.contains_key(*g))
+            .filter(|g| {
+                full || changed.get(*g).is_some_and(|at| known.get(*g).is_none_or(|k| *at >= k.listed_ms - 60_000))
+                    || !known.contains_key(*g)
+            })
             .collect()
     };
     for id in due {
@@ -65,11 +68,15 @@ async fn list_members(reader: &Reader<'_>, id: &str) -> Result<ExemptGroup, Sync
     let path = format!("/api/v1/groups/{}/users?limit={GROUP_USERS_PAGE}", urlencoding(id));
     let first = reader.client.url(&path);
     let mut members: HashSet<Box<str>> = HashSet::new();
-    let listed = reader.list::<RawMember>(Need::Groups, first, |page| members.extend(page.into_iter().map(String::into_boxed_str))).await;
+    let listed = reader
+        .list::<RawMember>(Need::Groups, first, |page| members.extend(page.into_iter().map(String::into_boxed_str)))
+        .await;
     match listed {
         Ok(_) => Ok(ExemptGroup { members, listed_ms: 0, missing: false }),
         // No such group: a typo or a deleted group; its absence is reported, nothing is exempt by it.
-        Err(SyncError::Okta(OktaError::Api { status: 404, .. })) => Ok(ExemptGroup { missing: true, ..Default::default() }),
+        Err(SyncError::Okta(OktaError::Api { status: 404, .. })) => {
+            Ok(ExemptGroup { missing: true, ..Default::default() })
+        }
         Err(e) => Err(e),
     }
 }

@@ -25,7 +25,9 @@ pub(crate) struct ExportTimes {
 }
 
 fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap_or_default()
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 /// The reason column: why a seat can be taken back, `exempt`, or empty (in use, or not a seat).

@@ -116,7 +116,12 @@ impl Exemptions {
 }
 
 /// One seat's reason, or None when it is in use (or too new to judge).
-pub(crate) fn reason(status: UserStatus, last_sign_in_ms: Option<i64>, assigned_s: u32, cutoff_ms: i64) -> Option<Reason> {
+pub(crate) fn reason(
+    status: UserStatus,
+    last_sign_in_ms: Option<i64>,
+    assigned_s: u32,
+    cutoff_ms: i64,
+) -> Option<Reason> {
     if matches!(status, UserStatus::Suspended | UserStatus::Deprovisioned) {
         return Some(Reason::Leaver);
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::history::view::Active;
 use super::engine::SyncConfig;
+use super::history::view::Active;
 use super::history::{HistoryView, Retention};
 use super::reclaim::{Reclaim, app_reclaim};
 use super::state::OrgState;
@@ -108,7 +108,13 @@ fn time(ms: i64) -> Option<DateTime<Utc>> {
 
 /// Every inventory app's usage from the state, over the window starting at `start_ms`; seats idle since
 /// before `cutoff_ms` are to reclaim.
-pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, cutoff_ms: i64, retention: Retention) -> Vec<AppUsage> {
+pub(crate) fn app_rows(
+    state: &OrgState,
+    start_ms: i64,
+    now_ms: i64,
+    cutoff_ms: i64,
+    retention: Retention,
+) -> Vec<AppUsage> {
     let mut rows: Vec<AppUsage> = state
         .inventory()
         .map(|entry| {
@@ -132,7 +138,11 @@ pub(crate) fn app_rows(state: &OrgState, start_ms: i64, now_ms: i64, cutoff_ms: 
                 sso_events: counts.sign_ins,
                 last_used: counts.last_used_ms.and_then(time),
                 history: app_history(state, &r.id, now_ms, retention),
-                reclaim: entry.assignments.as_ref().map(|a| app_reclaim(state, &r.id, a, cutoff_ms)).unwrap_or_default(),
+                reclaim: entry
+                    .assignments
+                    .as_ref()
+                    .map(|a| app_reclaim(state, &r.id, a, cutoff_ms))
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashSet};
 use url::Url;
 
 use super::assignments::Assignments;
-use super::reclaim::Exemptions;
 use super::directory::Directory;
 use super::history::History;
 use super::inventory::AppRecord;
+use super::reclaim::Exemptions;
 use super::usage::UsageLedger;
 
 /// What a state was built for.

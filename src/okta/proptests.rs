@@ -62,6 +62,8 @@ proptest! {
 
     #[test]
     fn okta_domains_round_trip(sub in "[a-z][a-z0-9-]{0,20}[a-z0-9]", suffix in "(okta|oktapreview|okta-emea)\\.com", port in prop::option::of(1u16..)) {
+        // A label starting xn-- is punycode (an IDNA A-label): random letters after it are rightly refused.
+        prop_assume!(!sub.starts_with("xn--"));
         let policy = DomainPolicy::new(&[], false).expect("policy");
         let domain = match port {
             Some(p) => format!("{sub}.{suffix}:{p}"),

@@ -288,7 +288,7 @@ fn generate_apps(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<App> {
 /// in eight, assigned in the last 75 days (recent hires and roll-outs: seats too new to call unused).
 fn assigned_at(seed: u64, a: usize, app: &App, index: u32, user: &User, anchor: DateTime<Utc>) -> DateTime<Utc> {
     let roll = hash3(seed ^ a as u64, TAG_STATUS ^ 0xa55, u64::from(index));
-    if roll % 8 == 0 {
+    if roll.is_multiple_of(8) {
         (anchor - Duration::seconds((roll >> 8) as i64 % (75 * 86_400))).max(app.created)
     } else {
         app.created.max(user.created) + Duration::days(2)
@@ -354,7 +354,12 @@ fn assign(
         };
         for &g in &app.groups {
             for &u in &groups[g as usize].members {
-                assigned.entry(u).or_insert(Assignment { user: u, direct: false, status: AppUserStatus::Active, assigned: when });
+                assigned.entry(u).or_insert(Assignment {
+                    user: u,
+                    direct: false,
+                    status: AppUserStatus::Active,
+                    assigned: when,
+                });
             }
         }
         // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
@@ -374,7 +379,10 @@ fn assign(
             && !last_saas
             && let Some(u) = users.iter().position(|u| u.status != UserStatus::Deprovisioned)
         {
-            assigned.insert(u as u32, Assignment { user: u as u32, direct: true, status: AppUserStatus::Active, assigned: when });
+            assigned.insert(
+                u as u32,
+                Assignment { user: u as u32, direct: true, status: AppUserStatus::Active, assigned: when },
+            );
         }
         // The last SaaS app stays unassigned on purpose (an edge case worth serving).
         if last_saas && !app.deleted {

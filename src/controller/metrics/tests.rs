@@ -18,6 +18,7 @@ fn app(id: &str, label: &str, active: u64) -> AppSummary {
         unused_seats: 9 - active,
         sso_events: 1,
         last_used: None,
+        reclaim: Some(crate::crd::ReclaimSeats { seats: 3, inactive: 1, never_used: 2, ..Default::default() }),
     }
 }
 

@@ -269,13 +269,13 @@ pub(crate) mod tests {
 
     /// The decoded bytes of a valid prefix: magic, version, the test key, no cursor, no times.
     pub(crate) fn prefix() -> Vec<u8> {
-        let mut raw = b"DTIS\x02".to_vec();
+        let mut raw = b"DTIS\x03".to_vec();
         let origin = "https://acme.okta.com";
         raw.push(origin.len() as u8);
         raw.extend(origin.as_bytes());
         raw.extend([30, 1, 23]);
         raw.extend(b"user.authentication.sso");
-        raw.extend([0, 1, 0, 0, 0]);
+        raw.extend([0, 1, 0, 0, 0, 0]);
         raw
     }
 

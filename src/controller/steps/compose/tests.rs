@@ -307,6 +307,7 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         unused_seats: 0,
         sso_events: 1,
         last_used: None,
+        reclaim: None,
     };
     let mut r = results(1).expect("results");
     r.apps = vec![app("a"), app("b"), app("c")];
