@@ -2,6 +2,7 @@
 //! the kubectl plugin.
 
 mod common;
+mod contracts;
 mod history;
 mod output;
 mod plugin;

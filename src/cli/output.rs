@@ -91,7 +91,8 @@ fn header(report: &Report) -> String {
         "Okta org {} · usage over the last {} · generated {}\n\
          users {} ({}) · active users {}\n\
          apps {} ({} active, {} excluded: Okta's own and service clients) · used {} · unused {}\n\
-         seats {} · unused seats {} · sign-ins {}{}\n\n",
+         seats {} · unused seats {} · sign-ins {}{}\n\
+         seats to reclaim {} (leavers {}, never used {}, inactive over {}: {}; direct {}, through groups {})\n\n",
         cell(&report.domain),
         report.usage_window,
         report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -110,13 +111,21 @@ fn header(report: &Report) -> String {
             format!(" · {} unusable records skipped", s.skipped_records)
         } else {
             String::new()
-        }
+        },
+        s.reclaim.seats,
+        s.reclaim.leavers,
+        s.reclaim.never_used,
+        cell(&s.reclaim_basis.inactive_after),
+        s.reclaim.inactive,
+        s.reclaim.direct,
+        s.reclaim.group,
     )
 }
 
 fn table(report: &Report) -> String {
-    let headers = ["APP", "STATUS", "SIGN-ON", "ASSIGNED", "ACTIVE", "UNUSED SEATS", "SIGN-INS", "LAST USED"];
-    let rows: Vec<[String; 8]> = report
+    let headers =
+        ["APP", "STATUS", "SIGN-ON", "ASSIGNED", "ACTIVE", "UNUSED SEATS", "RECLAIM", "SIGN-INS", "LAST USED"];
+    let rows: Vec<[String; 9]> = report
         .apps
         .iter()
         .map(|a| {
@@ -127,6 +136,7 @@ fn table(report: &Report) -> String {
                 a.assigned_users.to_string(),
                 a.active_users.to_string(),
                 a.unused_seats.to_string(),
+                a.reclaim.seats.to_string(),
                 a.sso_events.to_string(),
                 a.last_used.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into()),
             ]
@@ -142,7 +152,7 @@ fn table(report: &Report) -> String {
         let mut l = String::new();
         for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
             let pad = w.saturating_sub(c.chars().count());
-            if (3..7).contains(&i) {
+            if (3..8).contains(&i) {
                 l.push_str(&" ".repeat(pad));
                 l.push_str(c);
             } else {

@@ -188,6 +188,9 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
     match fetch(&client, &namespace, &args.name).await.and_then(|report| output(&report, &args)) {
         Ok(text) => {
             print!("{text}");
+            if matches!(args.format, Format::Table) && !args.history {
+                print!("{}", super::contracts::section(&client, &namespace, &args.name).await);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

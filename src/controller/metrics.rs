@@ -91,29 +91,14 @@ struct ReasonLabels {
 /// One AppContract's exported figures.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ContractSeries {
-    integration: String,
-    app: String,
-    currency: String,
-    per: String,
-    utilization: Option<f64>,
-    wasted: f64,
-    contracted: f64,
-    renewal_ts: Option<f64>,
-}
-
-impl ContractSeries {
-    pub(crate) fn of(integration: &str, f: &super::contracts::Figures) -> ContractSeries {
-        ContractSeries {
-            integration: integration.into(),
-            app: f.app.label.clone(),
-            currency: f.wasted_spend.currency.clone(),
-            per: f.wasted_spend.per.clone(),
-            utilization: f.utilization_ratio,
-            wasted: f.wasted_amount,
-            contracted: f.seats.contracted as f64,
-            renewal_ts: f.renewal_ts.map(|t| t as f64),
-        }
-    }
+    pub(crate) integration: String,
+    pub(crate) app: String,
+    pub(crate) currency: String,
+    pub(crate) per: String,
+    pub(crate) utilization: Option<f64>,
+    pub(crate) wasted: f64,
+    pub(crate) contracted: f64,
+    pub(crate) renewal_ts: Option<f64>,
 }
 
 /// Every contract's series, by (namespace, name).

@@ -155,20 +155,6 @@ pub struct ReclaimSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20), inner(regex(pattern = r"^[0-9A-Za-z]{1,64}$")))]
     pub exempt_groups: Vec<String>,
-
-    /// Opt in to a per-user list of the seats to reclaim (user ids and logins: personal data) in a Secret
-    /// of this namespace, readable under the same RBAC as the credentials. Off by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<UserListSpec>,
-}
-
-/// Where the per-user list goes.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct UserListSpec {
-    /// The Secret's name (created and owned by the operator; key `reclaim.csv.gz`).
-    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
-    pub secret_name: String,
 }
 
 fn default_inactive_after() -> String {
@@ -177,7 +163,7 @@ fn default_inactive_after() -> String {
 
 impl Default for ReclaimSpec {
     fn default() -> Self {
-        ReclaimSpec { inactive_after: default_inactive_after(), exempt_groups: Vec::new(), user_list: None }
+        ReclaimSpec { inactive_after: default_inactive_after(), exempt_groups: Vec::new() }
     }
 }
 

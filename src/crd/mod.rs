@@ -30,7 +30,7 @@ pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
     DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,
     OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, ReclaimSpec, SecretKeyRef, Summary,
-    SyncMode, SyncResult, UsageSpec, UserListSpec,
+    SyncMode, SyncResult, UsageSpec,
 };
 pub use reclaim::{ReclaimBasis, ReclaimSeats};
 

@@ -210,7 +210,7 @@ pub(crate) async fn sync(
     finish(state, window_start.timestamp_millis(), run.started_ms, config.history);
     let skipped = lock(&run.skips).skipped;
     Ok(SyncOutput {
-        report: report::build(&config.domain, state, started, skipped, config),
+        report: report::build(&config.domain, state, started, skipped, (config.history, &config.reclaim)),
         history_late: state.history.late,
         history_reset,
         mode: if full { Mode::Full } else { Mode::Incremental },

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use super::exemptions::ExemptGroup;
 use super::failure::SyncError;
 use super::fetch::Reader;
 use super::need::Need;
-use super::reclaim::ExemptGroup;
 use super::records::{Record, required};
 use super::state::OrgState;
 use crate::okta::OktaError;

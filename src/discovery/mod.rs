@@ -10,6 +10,7 @@ mod directory;
 mod engine;
 mod events;
 mod exempt;
+mod exemptions;
 mod export;
 mod failure;
 mod fetch;

@@ -8,8 +8,6 @@
 //! Members of an exempt group are never counted. `direct` and `group` split the same seats by grant (the
 //! app user's `scope`: USER or GROUP; a GROUP seat leaves only with the group membership).
 
-use std::collections::{BTreeMap, HashSet};
-
 use serde::{Deserialize, Serialize};
 
 use super::assignments::{Assignments, Row, Scope};
@@ -86,32 +84,6 @@ impl Reclaim {
         self.leavers += other.leavers;
         self.direct += other.direct;
         self.group += other.group;
-    }
-}
-
-/// Members of the exempt groups as last listed, by group id (user ids, not indices: they outlive the
-/// directory's compaction). Kept in memory only; a restarted sync lists them again.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Exemptions {
-    pub(crate) groups: BTreeMap<String, ExemptGroup>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ExemptGroup {
-    pub(crate) members: HashSet<Box<str>>,
-    pub(crate) listed_ms: i64,
-    /// Okta answered 404: no such group (a typo, or deleted).
-    pub(crate) missing: bool,
-}
-
-impl Exemptions {
-    fn exempt(&self, user_id: &str) -> bool {
-        self.groups.values().any(|g| g.members.contains(user_id))
-    }
-
-    /// Configured groups Okta does not know.
-    pub(crate) fn missing(&self) -> Vec<String> {
-        self.groups.iter().filter(|(_, g)| g.missing).map(|(id, _)| id.clone()).collect()
     }
 }
 

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::engine::SyncConfig;
 use super::history::view::Active;
 use super::history::{HistoryView, Retention};
-use super::reclaim::{Reclaim, app_reclaim};
+use super::reclaim::{Reclaim, ReclaimRules, app_reclaim};
 use super::state::OrgState;
 
 /// One discovery run's result for one Okta org.
@@ -158,26 +157,26 @@ fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) ->
         .unwrap_or_default()
 }
 
-/// The report for a state whose sync (under `config`) started at `started`.
+/// The report for a state whose sync started at `started`, with history kept as `retention` says and
+/// seats judged by `rules`.
 pub(crate) fn build(
     domain: &str,
     state: &OrgState,
     started: DateTime<Utc>,
     skipped_records: u64,
-    config: &SyncConfig,
+    (retention, rules): (Retention, &ReclaimRules),
 ) -> Report {
-    let retention = config.history;
     let days = state.key.window_days;
     let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
     let now_ms = started.timestamp_millis();
-    let cutoff_ms = now_ms.saturating_sub(config.reclaim.inactive_after_ms);
+    let cutoff_ms = now_ms.saturating_sub(rules.inactive_after_ms);
     let apps = app_rows(state, start_ms, now_ms, cutoff_ms, retention);
     let mut reclaim = Reclaim::default();
     apps.iter().for_each(|a| reclaim.add(&a.reclaim));
     let reclaim_basis = ReclaimBasis {
-        inactive_after: config.reclaim.inactive_after_text(),
+        inactive_after: rules.inactive_after_text(),
         observed_since: state.observed_since_ms.and_then(time),
-        exempt_groups: config.reclaim.exempt_groups.len() as u64,
+        exempt_groups: rules.exempt_groups.len() as u64,
         unknown_exempt_groups: state.exemptions.missing(),
     };
     let org_users = state.usage.org_flags();

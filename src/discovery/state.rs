@@ -8,9 +8,9 @@ use url::Url;
 
 use super::assignments::Assignments;
 use super::directory::Directory;
+use super::exemptions::Exemptions;
 use super::history::History;
 use super::inventory::AppRecord;
-use super::reclaim::Exemptions;
 use super::usage::UsageLedger;
 
 /// What a state was built for.

@@ -8,7 +8,7 @@ mod compute;
 mod money;
 mod status;
 
-pub(crate) use compute::Figures;
+use compute::Figures;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,8 +92,22 @@ async fn reconcile(contract: Arc<AppContract>, ctx: Arc<Context>) -> Result<Acti
     if let Some(old) = previous.filter(|p| Some(p) != matched.as_ref()) {
         show_on_app(&ctx, &apps_api, &old, None).await?;
     }
-    ctx.metrics.contracts.set(&ns, &name, outcome.figures().map(|f| ContractSeries::of(&spec.integration, f)));
+    ctx.metrics.contracts.set(&ns, &name, outcome.figures().map(|f| series(&spec.integration, f)));
     Ok(Action::requeue(RECHECK))
+}
+
+/// A matched contract's metric series.
+fn series(integration: &str, f: &Figures) -> ContractSeries {
+    ContractSeries {
+        integration: integration.into(),
+        app: f.app.label.clone(),
+        currency: f.wasted_spend.currency.clone(),
+        per: f.wasted_spend.per.clone(),
+        utilization: f.utilization_ratio,
+        wasted: f.wasted_amount,
+        contracted: f.seats.contracted as f64,
+        renewal_ts: f.renewal_ts.map(|t| t as f64),
+    }
 }
 
 /// Writes (or with None, withdraws) `status.contract` of one OktaApp under the contracts' own manager.

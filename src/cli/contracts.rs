@@ -1,0 +1,88 @@
+//! The contracts section of `report`'s table: each AppContract of the integration with its utilization
+//! and wasted spend, and the wasted spend summed per currency and period (never converted).
+
+use std::collections::BTreeMap;
+
+use kube::{Api, ResourceExt};
+
+use crate::crd::AppContract;
+use crate::text::clean;
+
+/// The integration's contracts, as a table; empty when there are none (or they cannot be read: the
+/// caller may not be allowed to, and the inventory stands on its own).
+pub(crate) async fn section(client: &kube::Client, namespace: &str, integration: &str) -> String {
+    let api: Api<AppContract> = Api::namespaced(client.clone(), namespace);
+    let Ok(list) = api.list(&Default::default()).await else {
+        return String::new();
+    };
+    let mut contracts: Vec<AppContract> =
+        list.items.into_iter().filter(|c| c.spec.integration == integration).collect();
+    contracts.sort_by_key(|c| c.name_any());
+    render(&contracts)
+}
+
+fn render(contracts: &[AppContract]) -> String {
+    if contracts.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nCONTRACT  APP  SEATS  ACTIVE  RECLAIM  UTILIZATION  WASTED  RENEWAL\n");
+    let mut totals: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for c in contracts {
+        let s = c.status.as_ref();
+        let app = s.and_then(|s| s.app.as_ref()).map_or_else(
+            || {
+                let why = s.and_then(|s| s.conditions.iter().find(|x| x.type_ == "Matched")).map(|x| x.reason.clone());
+                format!("(unmatched: {})", why.unwrap_or_else(|| "not yet computed".into()))
+            },
+            |a| a.label.clone(),
+        );
+        let seats = s.and_then(|s| s.seats);
+        let wasted = s.and_then(|s| s.wasted_spend.clone());
+        if let Some(w) = &wasted {
+            totals.entry((w.currency.clone(), w.per.clone())).or_default().push(w.amount.clone());
+        }
+        out.push_str(&format!(
+            "{}  {}  {}  {}  {}  {}  {}  {}\n",
+            clean(&c.name_any(), 60),
+            clean(&app, 60),
+            c.spec.seats,
+            seats.map_or("-".into(), |s| s.active.to_string()),
+            seats.map_or("-".into(), |s| s.reclaimable.to_string()),
+            s.and_then(|s| s.utilization.clone()).unwrap_or_else(|| "-".into()),
+            wasted.map_or("-".into(), |w| clean(&w.display, 40)),
+            c.spec.renewal.as_deref().map_or("-".into(), |r| clean(r, 10)),
+        ));
+    }
+    for ((currency, per), amounts) in totals {
+        out.push_str(&format!("wasted spend: {} {}/{}\n", sum(&amounts), clean(&currency, 3), per));
+    }
+    out
+}
+
+/// Sums decimal strings exactly (status writes them with the same places per currency and period).
+fn sum(amounts: &[String]) -> String {
+    let places = amounts.iter().filter_map(|a| a.split_once('.').map(|(_, f)| f.len())).max().unwrap_or(0);
+    let units: u128 = amounts
+        .iter()
+        .filter_map(|a| {
+            let (w, f) = a.split_once('.').unwrap_or((a, ""));
+            format!("{w}{f:0<places$}").parse::<u128>().ok()
+        })
+        .sum();
+    if places == 0 {
+        return units.to_string();
+    }
+    let unit = 10u128.pow(places as u32);
+    format!("{}.{:0places$}", units / unit, units % unit)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_sum_exactly() {
+        let a = |v: &[&str]| super::sum(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(a(&["0.10", "0.20"]), "0.30");
+        assert_eq!(a(&["1250.00", "475.5000"]), "1725.5000");
+        assert_eq!(a(&["7"]), "7");
+    }
+}
