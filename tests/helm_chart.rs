@@ -122,7 +122,10 @@ fn defaults_render_a_restricted_pod_and_every_crd_kept() {
     }
     let crds = kinds(&defaults, "CustomResourceDefinition");
     let names: Vec<&str> = crds.iter().filter_map(|c| c["metadata"]["name"].as_str()).collect();
-    assert_eq!(names, ["oktaapps.dti.dev", "oktaintegrations.dti.dev", "oktasyncstates.dti.dev"]);
+    assert_eq!(
+        names,
+        ["appcontracts.dti.dev", "oktaapps.dti.dev", "oktaintegrations.dti.dev", "oktasyncstates.dti.dev"]
+    );
     for crd in &crds {
         let a = &crd["metadata"]["annotations"];
         assert_eq!(a["helm.sh/resource-policy"], "keep");

@@ -188,6 +188,7 @@ fn a_hostile_state_file_is_refused_in_bounded_memory_and_sends_nothing_elsewhere
     // A valid start, then 134 million one-letter users: 400 MiB that gzip shrinks a thousandfold.
     let mut bomb_raw = crafted_prefix(&origin, None, None);
     bomb_raw.push(0);
+    bomb_raw.push(0); // observedSince: none
     varint(1 << 27, &mut bomb_raw);
     bomb_raw.extend(std::iter::repeat_n([1u8, b'u', 0], (400 << 20) / 3).flatten());
     let future = chrono::Utc::now().timestamp_millis() + 86_400_000;

@@ -325,7 +325,7 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
         .iter()
         .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
         .collect();
-    assert_eq!(rules.len(), 6);
+    assert_eq!(rules.len(), 7);
     for rule in &rules {
         assert_eq!(rule["health"], "ok", "{}: {}", rule["name"], rule["lastError"]);
     }
