@@ -296,6 +296,17 @@ async fn prometheus_scrapes_the_operator_and_every_rule_and_dashboard_query_gets
         apply_integration(&client, &ns, name, spec).await;
     }
     wait_for(&client, &ns, "acme", Duration::from_secs(180), "Ready", is_ready).await;
+    // A contract on acme's first app, so the spend panels and the contract alert have series.
+    let apps = support::operator::okta_apps(&client, &ns, "acme").await;
+    let app_id = apps.keys().next().expect("an app").clone();
+    let contract: dti_operator::crd::AppContract = serde_json::from_value(json!({"apiVersion": "dti.dev/v1alpha1",
+        "kind": "AppContract", "metadata": {"name": "first"}, "spec": {"integration": "acme", "app": {"id": app_id},
+        "seats": 1000, "price": {"amount": "9.99", "currency": "USD", "per": "month"}, "renewal": "2027-01-01"}}))
+    .expect("contract");
+    kube::Api::<dti_operator::crd::AppContract>::namespaced(client.clone(), &ns)
+        .create(&Default::default(), &contract)
+        .await
+        .expect("create a contract");
     for (name, reason) in [("revoked", "InvalidToken"), ("nologs", "PermissionDenied")] {
         wait_for(&client, &ns, name, Duration::from_secs(60), reason, |o| {
             condition(o, "AccessValidated").is_some_and(|c| c.1 == reason)
