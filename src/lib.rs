@@ -13,6 +13,7 @@ mod cli;
 mod controller;
 pub mod crd;
 mod discovery;
+mod money;
 mod okta;
 mod sync;
 mod text;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use kube::{Api, ResourceExt};
 
 use crate::crd::AppContract;
+use crate::money::Decimal;
 use crate::text::clean;
 
 /// The integration's contracts, as a table; empty when there are none (or they cannot be read: the
@@ -59,30 +60,8 @@ fn render(contracts: &[AppContract]) -> String {
     out
 }
 
-/// Sums decimal strings exactly (status writes them with the same places per currency and period).
+/// Sums the amounts status wrote, exactly.
 fn sum(amounts: &[String]) -> String {
-    let places = amounts.iter().filter_map(|a| a.split_once('.').map(|(_, f)| f.len())).max().unwrap_or(0);
-    let units: u128 = amounts
-        .iter()
-        .filter_map(|a| {
-            let (w, f) = a.split_once('.').unwrap_or((a, ""));
-            format!("{w}{f:0<places$}").parse::<u128>().ok()
-        })
-        .sum();
-    if places == 0 {
-        return units.to_string();
-    }
-    let unit = 10u128.pow(places as u32);
-    format!("{}.{:0places$}", units / unit, units % unit)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn amounts_sum_exactly() {
-        let a = |v: &[&str]| super::sum(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(a(&["0.10", "0.20"]), "0.30");
-        assert_eq!(a(&["1250.00", "475.5000"]), "1725.5000");
-        assert_eq!(a(&["7"]), "7");
-    }
+    let zero = Decimal::default();
+    amounts.iter().filter_map(|a| Decimal::parse_amount(a)).fold(zero, Decimal::plus).to_string()
 }

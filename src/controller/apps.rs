@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
@@ -17,7 +17,8 @@ use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
 use super::shared::{
-    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, object_names, owned_by, time,
+    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, for_each_labelled, object_name, object_names,
+    owned_by, time,
 };
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
@@ -107,19 +108,13 @@ impl Current {
 /// two objects with one app id are both kept (one of them is stale).
 async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<Vec<(String, Current)>, kube::Error> {
     let mut out = Vec::new();
-    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
-    loop {
-        let page = api.list(&params).await?;
-        for mut app in page.items {
-            if owned_by(&app, uid) {
-                out.push((std::mem::take(&mut app.spec.app_id), Current::of(app)));
-            }
+    for_each_labelled(api, &format!("{INTEGRATION_LABEL}={integration}"), |mut app: OktaApp| {
+        if owned_by(&app, uid) {
+            out.push((std::mem::take(&mut app.spec.app_id), Current::of(app)));
         }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
-        }
-    }
+    })
+    .await?;
+    Ok(out)
 }
 
 /// Each of the integration's OktaApps' app id and history, as status keeps it.

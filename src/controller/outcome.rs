@@ -227,17 +227,15 @@ fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &Sy
     }
     if let SyncError::Permission { need, .. } = error {
         let field = match need {
-            Need::Users => &mut check.permissions.users,
-            Need::Applications => &mut check.permissions.applications,
-            Need::SystemLog => &mut check.permissions.system_log,
+            Need::Users => Some(&mut check.permissions.users),
+            Need::Applications => Some(&mut check.permissions.applications),
+            Need::SystemLog => Some(&mut check.permissions.system_log),
             // Groups are read only for the exemptions: not one of the access check's three.
-            Need::Groups => {
-                check.problem = Some(Problem::new(reason_for(error), error.to_string()));
-                check.checked_at = std::time::Instant::now();
-                return;
-            }
+            Need::Groups => None,
         };
-        *field = Permission::Denied;
+        if let Some(field) = field {
+            *field = Permission::Denied;
+        }
     }
     check.problem = Some(Problem::new(reason_for(error), error.to_string()));
     check.checked_at = std::time::Instant::now();

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use kube::api::DeleteParams;
+use kube::api::{DeleteParams, ListParams};
+use serde::de::DeserializeOwned;
 
 /// The server-side apply field manager of every write.
 pub(crate) const FIELD_MANAGER: &str = "dti-operator";
@@ -17,6 +18,27 @@ pub(crate) const API_VERSION: &str = "dti.dev/v1alpha1";
 /// Events kept for a later attempt per integration while the API server is away (the newest win).
 pub(crate) const NOTICE_CAP: usize = 32;
 const MAX_NAME: usize = 253;
+
+/// Hands each object carrying `selector`'s labels to `each`, listing a page of 500 at a time (so a
+/// caller can keep a few fields of each instead of every object).
+pub(crate) async fn for_each_labelled<K>(
+    api: &Api<K>,
+    selector: &str,
+    mut each: impl FnMut(K),
+) -> Result<(), kube::Error>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = ListParams::default().labels(selector).limit(500);
+    loop {
+        let page = api.list(&params).await?;
+        page.items.into_iter().for_each(&mut each);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(()),
+        }
+    }
+}
 
 /// An OktaIntegration as the operator knows it between reconciles: its namespace and name (never one
 /// "namespace/name" string split apart again).

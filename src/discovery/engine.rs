@@ -17,7 +17,7 @@ use super::clock::Clock;
 use super::directory::{RawUser, UserRecord};
 use super::exempt;
 use super::failure::{CredentialKind, SyncError};
-use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, Reader, USERS_PAGE};
+use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, LISTING_MARGIN_MS, Reader, USERS_PAGE};
 use super::history::{InventoryApp, LOG_RETENTION_MS, Retention};
 use super::inventory::{AppRecord, RawApp};
 use super::log::{self, Changes};
@@ -32,8 +32,6 @@ use crate::sync::lock;
 
 /// Listings in flight at once within one sync; the governor paces them within their buckets.
 const CONCURRENCY: usize = 4;
-/// A change event this close before a listing started may not be in it: re-list (clock skew, paging).
-const LISTING_MARGIN_MS: i64 = 60_000;
 /// User lifecycle events looked up one by one at most; past this one listing of every user is cheaper
 /// (a bulk deactivation of 100,000 users is 500 pages of 200, not 100,000 requests).
 pub(crate) const MAX_USER_LOOKUPS: usize = 200;
@@ -205,7 +203,7 @@ pub(crate) async fn sync(
     let plan = plan(&lock(&shared), &changes);
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
-    exempt::refresh(&run.reader, &shared, &config.reclaim.exempt_groups, full, &changes.groups).await?;
+    exempt::refresh(&run.reader, run.clock, &shared, (&config.reclaim.exempt_groups, full, &changes.groups)).await?;
     state.cursor = read.cursor;
     finish(state, window_start.timestamp_millis(), run.started_ms, config.history);
     let skipped = lock(&run.skips).skipped;

@@ -7,17 +7,15 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use super::clock::Clock;
 use super::exemptions::ExemptGroup;
 use super::failure::SyncError;
-use super::fetch::Reader;
+use super::fetch::{GROUP_USERS_PAGE, LISTING_MARGIN_MS, Reader};
 use super::need::Need;
 use super::records::{Record, required};
 use super::state::OrgState;
 use crate::okta::OktaError;
 use crate::sync::lock;
-
-/// Members per page (listGroupUsers: the spec recommends 200 of its 1000 maximum).
-const GROUP_USERS_PAGE: u32 = 200;
 
 /// A group member as listGroupUsers returns it: only the id matters here.
 #[derive(Deserialize)]
@@ -36,28 +34,26 @@ impl Record for RawMember {
     }
 }
 
-/// Lists the groups that need it, drops groups no longer configured.
+/// Lists the configured `groups` that need it (all in a `full` sync; otherwise those not known yet and
+/// those a membership change `changed` since they were listed), and drops groups no longer configured.
 pub(crate) async fn refresh(
     reader: &Reader<'_>,
+    clock: &Clock,
     state: &Mutex<&mut OrgState>,
-    groups: &[String],
-    full: bool,
-    changed: &HashMap<String, i64>,
+    (groups, full, changed): (&[String], bool, &HashMap<String, i64>),
 ) -> Result<(), SyncError> {
     let due: Vec<&String> = {
         let mut st = lock(state);
         st.exemptions.groups.retain(|id, _| groups.contains(id));
         let known = &st.exemptions.groups;
-        groups
-            .iter()
-            .filter(|g| {
-                full || changed.get(*g).is_some_and(|at| known.get(*g).is_none_or(|k| *at >= k.listed_ms - 60_000))
-                    || !known.contains_key(*g)
-            })
-            .collect()
+        let due = |g: &String| match known.get(g) {
+            None => true,
+            Some(k) => full || changed.get(g).is_some_and(|&at| at >= k.listed_ms - LISTING_MARGIN_MS),
+        };
+        groups.iter().filter(|g| due(g)).collect()
     };
     for id in due {
-        let listed_ms = chrono::Utc::now().timestamp_millis();
+        let listed_ms = clock.now().timestamp_millis();
         let group = list_members(reader, id).await?;
         lock(state).exemptions.groups.insert(id.clone(), ExemptGroup { listed_ms, ..group });
     }

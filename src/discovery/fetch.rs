@@ -13,6 +13,10 @@ pub(crate) const APPS_PAGE: u32 = 200;
 pub(crate) const USERS_PAGE: u32 = 200;
 pub(crate) const APP_USERS_PAGE: u32 = 500;
 pub(crate) const APP_GROUPS_PAGE: u32 = 200;
+/// A group's members per page (listGroupUsers: the spec recommends 200 of its 1000 maximum).
+pub(crate) const GROUP_USERS_PAGE: u32 = 200;
+/// A change event this close before a listing started may not be in it: re-list (clock skew, paging).
+pub(crate) const LISTING_MARGIN_MS: i64 = 60_000;
 /// Page ceilings: far above any real org (10 million users, 2 million apps), far below a loop's appetite.
 pub(crate) const MAX_PAGES: u64 = 100_000;
 

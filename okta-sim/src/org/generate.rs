@@ -331,6 +331,38 @@ fn reach_of(app: &mut App, rank: usize, d: &mut Draws, groups: usize, users: usi
     }
 }
 
+/// An app's rows: a GROUP row for each member of its groups, then sampled direct assignments (so the cost
+/// follows assignments rather than users x apps), each timed at the app's creation for now.
+fn grant(
+    seed: u64,
+    a: usize,
+    app: &App,
+    reach: f64,
+    d: &mut Draws,
+    users: &[User],
+    groups: &[Group],
+) -> HashMap<u32, Assignment> {
+    let when = app.created;
+    let mut assigned: HashMap<u32, Assignment> = HashMap::new();
+    for &g in &app.groups {
+        for &u in &groups[g as usize].members {
+            let row = Assignment { user: u, direct: false, status: AppUserStatus::Active, assigned: when };
+            assigned.entry(u).or_insert(row);
+        }
+    }
+    let direct_share = if app.groups.is_empty() { reach } else { reach * 0.1 };
+    let draws = (direct_share * users.len() as f64).round() as u64;
+    for _ in 0..draws {
+        let u = d.below(users.len().max(1) as u64) as u32;
+        // Leavers mostly lose their assignments; some are still assigned (seats to reclaim).
+        if users[u as usize].status == UserStatus::Deprovisioned && !d.chance(0.3) {
+            continue;
+        }
+        assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u), assigned: when });
+    }
+    assigned
+}
+
 fn assign(
     seed: u64,
     size: &OrgSize,
@@ -344,7 +376,6 @@ fn assign(
     for (a, app) in apps.iter_mut().enumerate() {
         let when = app.created; // each row's time is set once the rows are known
         let mut d = Draws::new(seed, TAG_ASSIGN, a as u64);
-        let mut assigned: HashMap<u32, Assignment> = HashMap::new();
         if app.kind == AppKind::Saas {
             rank += 1;
         }
@@ -352,27 +383,7 @@ fn assign(
             all.push(Vec::new()); // service clients: no assignments (client credentials, no people)
             continue;
         };
-        for &g in &app.groups {
-            for &u in &groups[g as usize].members {
-                assigned.entry(u).or_insert(Assignment {
-                    user: u,
-                    direct: false,
-                    status: AppUserStatus::Active,
-                    assigned: when,
-                });
-            }
-        }
-        // Direct assignments: sampled draws, so the cost follows assignments rather than users x apps.
-        let direct_share = if app.groups.is_empty() { reach } else { reach * 0.1 };
-        let draws = (direct_share * users.len() as f64).round() as u64;
-        for _ in 0..draws {
-            let u = d.below(users.len().max(1) as u64) as u32;
-            // Leavers mostly lose their assignments; some are still assigned (seats to reclaim).
-            if users[u as usize].status == UserStatus::Deprovisioned && !d.chance(0.3) {
-                continue;
-            }
-            assigned.insert(u, Assignment { user: u, direct: true, status: row_status(seed, a, u), assigned: when });
-        }
+        let mut assigned = grant(seed, a, app, reach, &mut d, users, groups);
         let last_saas = app.kind == AppKind::Saas && rank == size.apps as usize && size.apps > 3;
         if assigned.is_empty()
             && app.kind == AppKind::Saas

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
-use super::money::Decimal;
 use crate::crd::{AppContractSpec, ContractSeats, MatchedApp, Money, OktaAppStatus};
+use crate::money::Decimal;
 
 /// Why a contract matched no app.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,6 @@
 //! watch), and hourly (days to renewal).
 
 mod compute;
-mod money;
 mod status;
 
 use compute::Figures;
@@ -14,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{self, ObjectRef};
@@ -26,7 +25,7 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::metrics::ContractSeries;
-use super::shared::API_VERSION;
+use super::shared::{API_VERSION, for_each_labelled};
 use crate::crd::{AppContract, ContractRef, INTEGRATION_LABEL, OktaApp, OktaIntegration};
 
 /// The field manager of `status.contract` on OktaApps (the integration's publisher never touches it).
@@ -51,15 +50,8 @@ impl From<kube::Error> for ContractError {
 /// The integration's OktaApps, a page at a time.
 async fn apps_of(api: &Api<OktaApp>, integration: &str) -> Result<Vec<OktaApp>, kube::Error> {
     let mut out = Vec::new();
-    let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={integration}")).limit(500);
-    loop {
-        let page = api.list(&params).await?;
-        out.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
-        }
-    }
+    for_each_labelled(api, &format!("{INTEGRATION_LABEL}={integration}"), |app| out.push(app)).await?;
+    Ok(out)
 }
 
 async fn reconcile(contract: Arc<AppContract>, ctx: Arc<Context>) -> Result<Action, ContractError> {

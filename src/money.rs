@@ -1,8 +1,9 @@
-//! Money as exact decimals: a price is a string such as "12.50", multiplied by seat counts without
-//! floating point, written back with the price's own places (at least two).
+//! Money as exact decimals: a price is a string such as "12.50", multiplied by seat counts and summed
+//! without floating point, written back with its own places (at least two). A leaf: the contract
+//! controller computes with it, the CLI sums what status says.
 
 /// A non-negative decimal: `units` × 10^-`scale`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Decimal {
     units: u128,
     scale: u32,
@@ -10,12 +11,25 @@ pub(crate) struct Decimal {
 
 /// Places a price may have (the CRD allows four).
 const MAX_SCALE: u32 = 4;
+/// Whole digits of a price (the CRD allows twelve).
+const PRICE_DIGITS: usize = 12;
+/// Whole digits of an amount computed from a price (12 digits times a seat count of at most 8).
+const AMOUNT_DIGITS: usize = 24;
 
 impl Decimal {
-    /// Parses digits with an optional point and at most four places ("12", "12.5", "0.0001").
+    /// Parses a price: digits with an optional point and at most four places ("12", "12.5", "0.0001").
     pub(crate) fn parse(text: &str) -> Option<Decimal> {
+        Decimal::parse_with(text, PRICE_DIGITS)
+    }
+
+    /// Parses an amount status holds (a price times seats): the same form, more whole digits.
+    pub(crate) fn parse_amount(text: &str) -> Option<Decimal> {
+        Decimal::parse_with(text, AMOUNT_DIGITS)
+    }
+
+    fn parse_with(text: &str, max_whole: usize) -> Option<Decimal> {
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-        let digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits = |s: &str| !s.is_empty() && s.len() <= max_whole && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(whole) || (text.contains('.') && !digits(fraction)) || fraction.len() > MAX_SCALE as usize {
             return None;
         }
@@ -26,6 +40,13 @@ impl Decimal {
     /// This amount times `n` (exact: 12 digits times a seat count stays far inside u128).
     pub(crate) fn times(self, n: u64) -> Decimal {
         Decimal { units: self.units.saturating_mul(u128::from(n)), scale: self.scale }
+    }
+
+    /// The exact sum, with the larger number of places.
+    pub(crate) fn plus(self, other: Decimal) -> Decimal {
+        let scale = self.scale.max(other.scale);
+        let at = |d: Decimal| d.units.saturating_mul(10u128.pow(scale - d.scale));
+        Decimal { units: at(self).saturating_add(at(other)), scale }
     }
 
     /// For metrics only (a gauge is a float); status keeps the exact text.
@@ -63,5 +84,12 @@ mod tests {
             assert_eq!(Decimal::parse(bad), None, "{bad:?}");
         }
         assert!((p.times(3).as_f64() - 37.5).abs() < 1e-9);
+        let sum = |v: &[&str]| {
+            v.iter().filter_map(|a| Decimal::parse_amount(a)).fold(Decimal::parse("0").expect("zero"), Decimal::plus)
+        };
+        assert_eq!(sum(&["0.10", "0.20"]).to_string(), "0.30");
+        assert_eq!(sum(&["1250.00", "475.5000"]).to_string(), "1725.5000");
+        assert_eq!(sum(&["7"]).to_string(), "7.00");
+        assert_eq!(sum(&["9999999999999999000.0000", "1"]).to_string(), "9999999999999999001.0000");
     }
 }
