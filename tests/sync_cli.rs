@@ -203,7 +203,9 @@ fn the_per_user_export_lists_every_assignment_with_its_last_sign_in() {
     let export = run.dir.path().join("per-user.csv");
     let r = report(&sync(&run, &["--format", "json", "--per-user", export.to_str().expect("utf-8")]));
     let header = std::fs::read_to_string(&export).expect("csv").lines().next().map(String::from);
-    assert_eq!(header.as_deref(), Some("userId,login,appId,appLabel,scope,status,lastSignIn"));
+    let columns =
+        "userId,login,appId,appLabel,scope,status,lastSignIn,userStatus,assigned,daysSinceLastSignIn,reason,grant";
+    assert_eq!(header.as_deref(), Some(columns), "the reclaim columns follow the original seven");
     let rows = csv_rows(&export);
     let slack = r["apps"].as_array().expect("apps").iter().find(|a| a["label"] == "Slack").expect("Slack");
     let slack_rows: Vec<&Vec<String>> =

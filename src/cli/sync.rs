@@ -58,7 +58,8 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Write one CSV row per assignment to FILE, for licence reclaim: user, app, grant, statuses, when
-    /// assigned, last sign-in and days since, and the reason to reclaim the seat (always a full scan:
+    /// assigned, last sign-in in the window, days since the last one ever observed, and the reason to
+    /// reclaim the seat (always a full scan:
     /// logins are never checkpointed).
     #[arg(long, value_name = "FILE")]
     pub(crate) per_user: Option<PathBuf>,
@@ -281,7 +282,11 @@ async fn sync_and_print(
     super::output::print(&output.report, args.format).map_err(|e| format!("cannot write the report: {e}"))?;
     if let Some(path) = &args.per_user {
         let now_ms = output.report.generated_at.timestamp_millis();
-        let times = discovery::ExportTimes { now_ms, cutoff_ms: now_ms - config.reclaim.inactive_after_ms };
+        let times = discovery::ExportTimes {
+            now_ms,
+            window_start_ms: now_ms - i64::from(config.window_days) * 86_400_000,
+            cutoff_ms: now_ms - config.reclaim.inactive_after_ms,
+        };
         let file =
             std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);

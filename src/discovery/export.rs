@@ -1,5 +1,6 @@
 //! The per-user export for licence reclaim: one CSV row per assignment of an inventory app, with the
-//! user's last sign-in to the app ever observed and the verdict on the seat. Personal data: written by
+//! user's last sign-in to the app in the window, the days since the last one ever observed, and the
+//! verdict on the seat. Personal data: written by
 //! `sync --per-user` to a file, or (opted in with spec.reclaim.userList) to a Secret, never to status.
 
 use std::io::Write;
@@ -20,6 +21,8 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ExportTimes {
     pub(crate) now_ms: i64,
+    /// The usage window's start: `lastSignIn` is the last sign-in since then.
+    pub(crate) window_start_ms: i64,
     /// Sign-ins (or, with none, assignments) before this are idle: `now - inactiveAfter`.
     pub(crate) cutoff_ms: i64,
 }
@@ -73,7 +76,7 @@ pub(crate) fn write_per_user(
                 csv_cell(&app.label),
                 row.scope.as_str(),
                 row.status.as_str(),
-                last.map(rfc3339).unwrap_or_default(),
+                last.filter(|&t| t >= times.window_start_ms).map(rfc3339).unwrap_or_default(),
                 state.directory.status(row.user).as_str(),
                 assigned,
                 days,
