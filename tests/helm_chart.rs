@@ -81,7 +81,12 @@ fn lint_strict_for_several_value_sets_and_the_schema_refuses_nonsense() {
         &["replicaCount=2"],
         &["watchNamespaces={team-a,team-b}"],
         &["metrics.serviceMonitor.enabled=true", "crds.install=false", "networkPolicy.enabled=false"],
-        &["prometheusRule.enabled=true", "dashboard.enabled=true", "rbac.aggregateToView=true"],
+        &[
+            "prometheusRule.enabled=true",
+            "dashboard.enabled=true",
+            "rbac.aggregateToView=true",
+            "rbac.userListSecrets=true",
+        ],
         &[
             "extraArgs={--ca-file=/etc/dti/ca.crt}",
             "extraEnv[0].name=HTTPS_PROXY",
@@ -120,6 +125,13 @@ fn defaults_render_a_restricted_pod_and_every_crd_kept() {
     for absent in ["ServiceMonitor", "PrometheusRule", "ConfigMap"] {
         assert!(kinds(&defaults, absent).is_empty(), "{absent} is opt-in");
     }
+    let secret_writes = |docs: &[Value]| {
+        let role = kinds(docs, "ClusterRole").into_iter().find(|r| r["metadata"]["name"] == "dti-operator");
+        let rules = role.map(|r| r["rules"].as_array().cloned().unwrap_or_default()).unwrap_or_default();
+        rules.iter().any(|r| r["resources"] == json!(["secrets"]) && r["verbs"] == json!(["create", "patch", "delete"]))
+    };
+    assert!(!secret_writes(&defaults), "no write to Secrets unless rbac.userListSecrets");
+    assert!(secret_writes(&template(&["rbac.userListSecrets=true"])), "the per-user list's Secrets, when granted");
     let crds = kinds(&defaults, "CustomResourceDefinition");
     let names: Vec<&str> = crds.iter().filter_map(|c| c["metadata"]["name"].as_str()).collect();
     assert_eq!(

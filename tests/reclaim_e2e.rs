@@ -186,3 +186,157 @@ async fn bad_contracts_are_refused_naming_the_field() {
         assert!(text.contains(field), "{field}: {text}");
     }
 }
+
+/// The per-user list's rows in the Secret, gunzip'd and parsed.
+async fn list_rows(client: &Client, ns: &str, name: &str) -> Vec<Vec<String>> {
+    use std::io::Read;
+    let secret =
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns).get(name).await.expect("the list");
+    let gz = secret.data.as_ref().and_then(|d| d.get("reclaim.csv.gz")).expect("reclaim.csv.gz").0.clone();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).expect("gzip'd CSV");
+    assert!(text.lines().next().is_some_and(|h| h.ends_with(",daysSinceLastSignIn,reason,grant")), "{text:.200}");
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    reader.records().map(|r| r.expect("a row").iter().map(str::to_string).collect()).collect()
+}
+
+/// A kubeconfig that acts as `user` (the API server's impersonation), for checking what they may read.
+fn kubeconfig_as(cp: &support::ControlPlane, user: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(cp.kubeconfig_path()).expect("kubeconfig");
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    for u in doc["users"].as_sequence_mut().expect("users") {
+        u["user"]["as"] = serde_yaml::Value::from(user);
+    }
+    let path = std::env::temp_dir().join(format!("kubeconfig-as-{}-{}", std::process::id(), user.replace(':', "-")));
+    std::fs::write(&path, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+    path
+}
+
+fn kubectl_dti(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let dir = std::env::temp_dir().join(format!("kubectl-dti-reclaim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let plugin = dir.join("kubectl-dti");
+    if !plugin.exists() {
+        let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
+    }
+    let out =
+        std::process::Command::new(&plugin).args(args).env("KUBECONFIG", kubeconfig).output().expect("kubectl-dti");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
+    let cp = support::control_plane();
+    let client = cp.client().await;
+    let ns = cp.namespace(&client, "user-list").await;
+    let sim = Sim::start(&["--log-lag", "3s", "--scale", "small", "--no-rate-limit"]);
+    let _operator = Operator::start(cp, &ns, &["--app-writes-per-second", "500"]);
+    create_secret(&client, &ns, "okta", "demo").await;
+    create_secret(&client, &ns, "taken", "someone else's").await;
+    let spec = |list: Value| {
+        let mut reclaim = json!({"inactiveAfter": "20d"});
+        if !list.is_null() {
+            reclaim["userList"] = list;
+        }
+        json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}, "reclaim": reclaim})
+    };
+    // The credentials' own Secret is refused by the CRD.
+    let integrations: Api<OktaIntegration> = Api::namespaced(client.clone(), &ns);
+    let doc = json!({"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": "acme"}, "spec": spec(json!({"secretName": "okta"}))});
+    let err = integrations
+        .create(&PostParams::default(), &serde_json::from_value(doc).expect("obj"))
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("must name a Secret of its own"), "{err}");
+
+    apply_integration(&client, &ns, "acme", spec(json!({"secretName": "acme-seats"}))).await;
+    let obj = wait_for(&client, &ns, "acme", TIMEOUT, "Ready with its list", |o| {
+        is_ready(o) && o.status.as_ref().is_some_and(|s| s.reclaim_user_list.is_some())
+    })
+    .await;
+    let truth = truth(&sim).await;
+    let want = &truth["summary"]["reclaim"];
+    let rows = list_rows(&client, &ns, "acme-seats").await;
+    let count = |reason: &str| rows.iter().filter(|r| r[10] == reason).count() as u64;
+    assert_eq!(rows.len() as u64, want["seats"].as_u64().expect("seats"), "one row per seat to reclaim");
+    assert_eq!(
+        (count("leaver"), count("neverUsed"), count("inactive")),
+        (
+            want["leavers"].as_u64().unwrap_or(0),
+            want["neverUsed"].as_u64().unwrap_or(0),
+            want["inactive"].as_u64().unwrap_or(0)
+        )
+    );
+    assert!(rows.iter().all(|r| r[1].contains('@')), "opted in: logins are listed");
+    let listed = obj.status.as_ref().and_then(|s| s.reclaim_user_list.clone()).expect("status");
+    assert_eq!((listed.rows, listed.truncated), (rows.len() as u64, false));
+
+    // kubectl dti reclaim: the admin sees the seats, one app with --app; a reader without Secret access is told why.
+    let (ok, out, err) = kubectl_dti(cp.kubeconfig_path(), &["reclaim", "acme", "-n", &ns]);
+    assert!(ok, "{out}\n{err}");
+    let footer = format!(
+        "{} seat(s): {} leaver(s), {} never used, {} inactive",
+        rows.len(),
+        count("leaver"),
+        count("neverUsed"),
+        count("inactive")
+    );
+    assert!(out.contains(&footer), "{footer}\n{out}");
+    let app = truth["apps"]
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| {
+            a["reclaim"]["seats"].as_u64().unwrap_or(0) > 0
+                && truth["apps"].as_array().expect("apps").iter().filter(|b| b["label"] == a["label"]).count() == 1
+        })
+        .expect("an app with seats to reclaim");
+    let (ok, out, _) = kubectl_dti(
+        cp.kubeconfig_path(),
+        &["reclaim", "acme", "-n", &ns, "--app", app["label"].as_str().expect("label"), "--format", "csv"],
+    );
+    assert!(ok);
+    assert_eq!(out.lines().count() as u64 - 1, app["reclaim"]["seats"].as_u64().expect("seats"), "{out}");
+    cp.kubectl_ok(&["-n", &ns, "create", "serviceaccount", "reader"]);
+    cp.kubectl_ok(&["-n", &ns, "create", "role", "reader", "--verb=get,list", "--resource=oktaintegrations.dti.dev"]);
+    cp.kubectl_ok(&[
+        "-n",
+        &ns,
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=reader",
+        &format!("--serviceaccount={ns}:reader"),
+    ]);
+    let reader = kubeconfig_as(cp, &format!("system:serviceaccount:{ns}:reader"));
+    let (ok, _, err) = kubectl_dti(&reader, &["reclaim", "acme", "-n", &ns]);
+    assert!(
+        !ok && err.contains("you may not read Secret") && err.contains("guarded like the Okta credentials"),
+        "{err}"
+    );
+
+    // Opting out removes the list; a Secret the integration does not own is never written.
+    apply_integration(&client, &ns, "acme", spec(Value::Null)).await;
+    wait_for(&client, &ns, "acme", TIMEOUT, "the list gone from status", |o| {
+        is_ready(o) && o.status.as_ref().is_some_and(|s| s.reclaim_user_list.is_none())
+    })
+    .await;
+    let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns);
+    assert!(secrets.get_opt("acme-seats").await.expect("get").is_none(), "the opted-out list is deleted");
+    let before = secrets.get("taken").await.expect("taken").data;
+    apply_integration(&client, &ns, "acme", spec(json!({"secretName": "taken"}))).await;
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let refused = support::operator::events_of(&client, &ns, "acme", "UserListFailed").await;
+        if !refused.is_empty() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a UserListFailed event for the foreign Secret");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(secrets.get("taken").await.expect("taken").data, before, "a foreign Secret is left alone");
+}

@@ -6,6 +6,7 @@ mod contracts;
 mod history;
 mod output;
 mod plugin;
+mod reclaim;
 mod report;
 mod run;
 mod sync;

@@ -1,6 +1,7 @@
 //! `kubectl dti`: the same binary installed as `kubectl-dti` on the PATH. Day-2 work without Okta
 //! credentials: `report NAME` (the inventory from the cluster), `sync NAME [--wait]` (ask the operator
-//! for one sync now and wait for its outcome), `status` (every integration at a glance).
+//! for one sync now and wait for its outcome), `reclaim NAME` (the seats to reclaim user by user, from
+//! the opt-in per-user list), `status` (every integration at a glance).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,9 @@ enum PluginCommand {
     },
     /// Ask the operator for one sync of an integration now.
     Sync(SyncRequest),
+    /// The seats to reclaim user by user, from the per-user list the integration keeps in a Secret
+    /// (opt-in: spec.reclaim.userList); you need read access to that Secret.
+    Reclaim(super::reclaim::ReclaimArgs),
     /// Every integration: readiness, apps, unused seats, data age.
     Status {
         /// In every namespace.
@@ -71,6 +75,7 @@ pub(crate) async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         PluginCommand::Sync(request) => sync(&client, &namespace, request).await,
+        PluginCommand::Reclaim(args) => super::reclaim::run(&client, &namespace, args).await,
         PluginCommand::Status { all_namespaces } => {
             status(&client, (!all_namespaces).then_some(namespace.as_str())).await
         }

@@ -282,16 +282,12 @@ async fn sync_and_print(
     super::output::print(&output.report, args.format).map_err(|e| format!("cannot write the report: {e}"))?;
     if let Some(path) = &args.per_user {
         let now_ms = output.report.generated_at.timestamp_millis();
-        let times = discovery::ExportTimes {
-            now_ms,
-            window_start_ms: now_ms - i64::from(config.window_days) * 86_400_000,
-            cutoff_ms: now_ms - config.reclaim.inactive_after_ms,
-        };
+        let times = discovery::ExportTimes::at(now_ms, config.window_days, &config.reclaim);
         let file =
             std::fs::File::create(path).map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
-        let rows = discovery::write_per_user(state, times, false, &mut out)
-            .and_then(|n| std::io::Write::flush(&mut out).map(|_| n))
+        let rows = discovery::write_per_user(state, times, discovery::Rows::All, u64::MAX, &mut out)
+            .and_then(|n| std::io::Write::flush(&mut out).map(|_| n.rows))
             .map_err(|e| format!("cannot write --per-user {}: {e}", path.display()))?;
         eprintln!("per-user: {rows} assignments written to {}", path.display());
     }

@@ -45,6 +45,7 @@ pub(crate) enum EventReason {
     CheckpointSkipped,
     HistoryRestored,
     HistoryReset,
+    UserListFailed,
 }
 
 impl EventReason {
@@ -72,6 +73,7 @@ impl EventReason {
             EventReason::CheckpointSkipped => "CheckpointSkipped",
             EventReason::HistoryRestored => "HistoryRestored",
             EventReason::HistoryReset => "HistoryReset",
+            EventReason::UserListFailed => "UserListFailed",
         }
     }
 }

@@ -56,7 +56,7 @@ pub(crate) fn spec_settings(
         event_types: spec.usage.event_types.clone(),
         include_okta_apps: spec.include_okta_apps,
         refresh_interval: refresh,
-        keep_logins: false,
+        keep_logins: spec.reclaim.user_list.is_some(), // opted in to the per-user list, which names users
         history: crate::discovery::Retention { months: spec.history.months, weeks: spec.history.weeks },
         reclaim: crate::discovery::reclaim::ReclaimRules {
             inactive_after_ms: i64::from(inactive_days) * 86_400_000,
@@ -287,5 +287,7 @@ async fn publish_and_save(
     notices.extend(apps::publish(ctx, &job.key, &job.obj, &engine, &output).await);
     let (checkpoint, notice) = checkpoints::save(ctx, &job.key, &job.obj, &engine).await;
     notices.extend(notice);
-    Success { output, engine, spent, checkpoint, notices }
+    let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.config).await;
+    notices.extend(notice);
+    Success { output, engine, spent, checkpoint, user_list, notices }
 }

@@ -31,6 +31,7 @@ mod steps;
 #[cfg(test)]
 mod testing;
 mod tracker;
+mod user_list;
 mod watch;
 
 use std::net::SocketAddr;

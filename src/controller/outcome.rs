@@ -10,6 +10,7 @@ use super::conditions::reason_for;
 use super::events::{EventReason, Notice};
 use super::shared::time;
 use super::state::{IntegrationState, Problem, Results, RunningJob};
+use super::user_list::ListChange;
 use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
 use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;
@@ -28,6 +29,8 @@ pub(crate) struct Success {
     pub(crate) engine: OrgState,
     pub(crate) spent: Spent,
     pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// What became of the per-user list (spec.reclaim.userList).
+    pub(crate) user_list: ListChange,
     /// Events the job wants published (apps not written, checkpoint unusable or skipped).
     pub(crate) notices: Vec<Notice>,
 }
@@ -173,7 +176,7 @@ fn new_apps_notice(engine: &OrgState, started: DateTime<Utc>, first_sync: bool) 
 }
 
 fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success, info: &JobInfo, now: DateTime<Utc>) {
-    let Success { output, engine, spent, checkpoint, notices } = success;
+    let Success { output, engine, spent, checkpoint, user_list, notices } = success;
     let report = &output.report;
     let s = &report.summary;
     let incremental = output.mode == Mode::Incremental;
@@ -212,6 +215,11 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
     st.engine = Some(engine);
     if checkpoint.is_some() {
         st.checkpoint = checkpoint;
+    }
+    match user_list {
+        ListChange::Keep => {}
+        ListChange::Set(list) => st.user_list = Some(list),
+        ListChange::Clear => st.user_list = None,
     }
     st.next_sync_at = Some(now + chrono::Duration::from_std(info.interval).unwrap_or_default());
 }

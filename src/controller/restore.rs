@@ -27,6 +27,7 @@ pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegration
         st.attempted_generation = status.observed_generation;
     }
     st.checkpoint = status.checkpoint.clone();
+    st.user_list = status.reclaim_user_list.clone();
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tokio::task::AbortHandle;
 use super::conditions::Reason;
 use super::events::Notice;
 use super::shared::IntegrationKey;
-use crate::crd::{AccessStatus, AppSummary, CheckpointStatus, LastSync, Summary};
+use crate::crd::{AccessStatus, AppSummary, CheckpointStatus, LastSync, Summary, UserListStatus};
 use crate::discovery::OrgState;
 use crate::okta::Fingerprint;
 use crate::okta::oauth::OAuthSession;
@@ -94,6 +94,8 @@ pub(crate) struct IntegrationState {
     /// Whether the checkpoint in the cluster was tried since this process started.
     pub(crate) checkpoint_tried: bool,
     pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// The per-user list last written (spec.reclaim.userList).
+    pub(crate) user_list: Option<UserListStatus>,
     /// The OAuth session (DPoP key, cached token) of the credentials in use.
     pub(crate) oauth: Option<(Fingerprint, Arc<OAuthSession>)>,
     /// spec.syncInterval as last seen (for the metrics).

@@ -54,7 +54,7 @@ pub(crate) async fn respond(handle: &mut Handle, status: u16, make: impl FnOnce(
     let path = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
     let bytes = http_body_util::BodyExt::collect(request.into_body()).await.expect("a request body").to_bytes();
     let seen = Seen { method, path, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-    let answer = if status < 300 { make(&seen) } else { status_error(status, "Refused") };
+    let answer = if status < 300 { make(&seen) } else { status_error(status, reason_of(status)) };
     let response = Response::builder()
         .status(status)
         .body(Body::from(serde_json::to_vec(&answer).expect("json")))
@@ -72,6 +72,16 @@ pub(crate) async fn answer(handle: &mut Handle, status: u16, answer: Value) -> S
 /// whole object returns).
 pub(crate) async fn echo(handle: &mut Handle, status: u16) -> Seen {
     respond(handle, status, |seen| seen.body.clone()).await
+}
+
+/// The reason the API server gives with a status code (kube's `get_opt` takes only NotFound for absent).
+fn reason_of(status: u16) -> &'static str {
+    match status {
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        _ => "Refused",
+    }
 }
 
 /// A successful deletion's answer.

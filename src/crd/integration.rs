@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::history::UsageHistory;
-use super::reclaim::{ReclaimBasis, ReclaimSeats};
+use super::reclaim::{ReclaimBasis, ReclaimSeats, UserListSpec, UserListStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -58,6 +58,7 @@ pub const DEFAULT_OAUTH_SCOPES: [&str; 3] = ["okta.users.read", "okta.apps.read"
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.reclaim) || !has(self.reclaim.userList) || ((!has(self.credentials.apiToken) || self.credentials.apiToken.secretRef.name != self.reclaim.userList.secretName) && (!has(self.credentials.oauth) || self.credentials.oauth.privateKey.secretRef.name != self.reclaim.userList.secretName))").message("reclaim.userList.secretName must name a Secret of its own, not the credentials' Secret"))]
 #[x_kube(validation = Rule::new("!has(self.reclaim) || !has(self.reclaim.inactiveAfter) || !self.reclaim.inactiveAfter.matches('^[0-9]{1,3}d$') || int(self.reclaim.inactiveAfter.substring(0, self.reclaim.inactiveAfter.size() - 1)) <= 90 || !has(self.history) || !has(self.history.months) || self.history.months > 0").message("reclaim.inactiveAfter beyond 90d needs history.months above 0: Okta's System Log holds 90 days, so older sign-ins are known only once the operator keeps them"))]
 pub struct OktaIntegrationSpec {
     /// The Okta domain, exactly as shown in the Okta Admin Console's global header: a host name with an
@@ -155,6 +156,11 @@ pub struct ReclaimSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20), inner(regex(pattern = r"^[0-9A-Za-z]{1,64}$")))]
     pub exempt_groups: Vec<String>,
+
+    /// Opt-in, off by default: keep the per-user list (who holds each seat to reclaim, and why) in a
+    /// Secret of this namespace. It holds personal data (logins); without it none leaves the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<UserListSpec>,
 }
 
 fn default_inactive_after() -> String {
@@ -163,7 +169,7 @@ fn default_inactive_after() -> String {
 
 impl Default for ReclaimSpec {
     fn default() -> Self {
-        ReclaimSpec { inactive_after: default_inactive_after(), exempt_groups: Vec::new() }
+        ReclaimSpec { inactive_after: default_inactive_after(), exempt_groups: Vec::new(), user_list: None }
     }
 }
 
@@ -371,6 +377,9 @@ pub struct OktaIntegrationStatus {
     /// The saved sync state the next sync resumes from after a restart or failover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointStatus>,
+    /// The per-user list (spec.reclaim.userList) last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_user_list: Option<UserListStatus>,
 }
 
 /// The read permissions the setup guide asks for, each Granted, Denied or Unknown (not checked yet).

@@ -4,7 +4,9 @@
 #![allow(unreachable_pub)]
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Seats to reclaim, each under one reason (first that applies: leavers, neverUsed, inactive), and the
@@ -43,4 +45,58 @@ pub struct ReclaimBasis {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]
     pub unknown_exempt_groups: Vec<String>,
+}
+
+/// Opt-in: the per-user list of seats (personal data: Okta user ids and logins) in a Secret.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserListSpec {
+    /// The Secret, in this namespace, that the operator writes after each successful sync (key
+    /// reclaim.csv.gz: the CSV of `dti-operator sync --per-user`, gzip'd), owned by this integration so
+    /// it goes with it. Whoever may read Secrets here may read it, as they may read the credentials. A
+    /// Secret of this name that the integration does not own is never overwritten.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub secret_name: String,
+    /// Reclaimable (default): only seats to reclaim; All: every assignment of every app.
+    #[serde(default)]
+    pub rows: UserListRows,
+    /// At most this many rows (1 to 100000, default 20000); the list is also kept under 900 KiB
+    /// compressed (a Secret holds at most 1 MiB). Past either, it is truncated and status says so.
+    #[serde(default = "default_max_rows")]
+    #[schemars(range(min = 1, max = 100_000))]
+    pub max_rows: u32,
+}
+
+fn default_max_rows() -> u32 {
+    20_000
+}
+
+/// Which assignments the per-user list holds.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserListRows {
+    #[default]
+    Reclaimable,
+    All,
+}
+
+/// The per-user list the operator last wrote.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserListStatus {
+    /// The Secret holding it (key reclaim.csv.gz); `kubectl dti reclaim NAME` prints it.
+    pub secret_name: String,
+    /// Rows it holds.
+    pub rows: u64,
+    /// Rows there were: more than rows when it was truncated.
+    pub total_rows: u64,
+    /// True when rows were left out (spec.reclaim.userList.maxRows, or 900 KiB compressed).
+    pub truncated: bool,
+    /// Compressed size in bytes.
+    pub bytes: u64,
+    /// When its content last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Time>,
 }

@@ -157,6 +157,11 @@ impl PartialEq for Directory {
 impl Eq for Directory {}
 
 impl Directory {
+    /// Whether logins are kept.
+    pub(crate) fn keeps_logins(&self) -> bool {
+        self.logins.is_some()
+    }
+
     /// Keeps each user's login too (for the per-user export).
     pub(crate) fn keep_logins(&mut self) {
         if self.logins.is_none() {

@@ -141,8 +141,9 @@ fn starting_point(
         *state = OrgState::new(key);
         state.history = history;
     }
-    if config.keep_logins {
+    if config.keep_logins && !state.directory.keeps_logins() {
         state.directory.keep_logins();
+        state.users_listed_ms = None; // logins were not kept (a checkpoint never holds them): list users again
     }
     match state.cursor.take() {
         Some(cursor) => Start { first: log::refresh_since(cursor, started), fresh_from: None, history_reset },

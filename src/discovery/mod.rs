@@ -30,7 +30,9 @@ mod usage;
 pub(crate) use access::{AccessReport, Need, check_access};
 pub(crate) use clock::Clock;
 pub(crate) use engine::{Mode, Progress, SyncConfig, SyncOutput, sync};
-pub(crate) use export::{ExportTimes, write_per_user};
+pub(crate) use export::{
+    CompressedList, ExportTimes, HEADER as PER_USER_HEADER, Rows, compressed_list, write_per_user,
+};
 pub(crate) use failure::{CredentialKind, SyncError};
 pub(crate) use history::{ClosedRow, History, HistoryView, Retention, Span};
 pub(crate) use report::{AppUsage, Report, Summary};

@@ -57,6 +57,13 @@ status, own OktaApps and OktaSyncStates, record events. */}}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
+{{- if .Values.rbac.userListSecrets }}
+# spec.reclaim.userList: the operator writes the per-user list into a Secret the integration owns (and
+# never over one it does not own).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, patch, delete]
+{{- end }}
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]

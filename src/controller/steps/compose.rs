@@ -157,6 +157,7 @@ pub(crate) fn status(st: &IntegrationState, obj: &OktaIntegration, now: DateTime
         apps_truncated: st.results.as_ref().map(|r| r.apps_total > limit),
         last_handled_sync_request: st.last_handled_request.clone(),
         checkpoint: st.checkpoint.clone(),
+        reclaim_user_list: st.user_list.clone(),
     }
 }
 
