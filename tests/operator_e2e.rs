@@ -449,7 +449,7 @@ async fn plant(env: &Env, obj: &OktaIntegration, parts: Vec<Vec<u8>>, of: Option
             "metadata": {"name": format!("{}-planted-{i}", obj.name_any()), "labels": {"dti.dev/integration": obj.name_any()},
                 "ownerReferences": [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "name": obj.name_any(), "uid": obj.uid().expect("uid"), "controller": true}]},
             "spec": {"integration": obj.name_any(), "checkpoint": "planted", "part": i, "parts": count,
-                "format": "dti-sync-state/4+gzip+hmac-sha256", "data": k8s_openapi::ByteString(data)},
+                "format": "dti-sync-state/5+gzip+hmac-sha256", "data": k8s_openapi::ByteString(data)},
         }))
         .expect("a part");
         api.create(&Default::default(), &part).await.expect("plant a part");

@@ -45,6 +45,7 @@ fn truth(state: &SimState, q: &Query) -> Response {
             q.get("inactiveAfter").and_then(|w| w.strip_suffix('d')).and_then(|d| d.parse().ok()).unwrap_or(60),
         ),
         exempt_groups: q.get("exemptGroups").map(|g| g.split(',').map(str::to_string).collect()).unwrap_or_default(),
+        breakdown: q.get("breakdown").map(|b| b.split(',').map(str::to_string).collect()).unwrap_or_default(),
     };
     json_response(StatusCode::OK, &truth::report(state, &query))
 }

@@ -228,6 +228,7 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
             history: false,
             inactive_after: chrono::Duration::days(60),
             exempt_groups: Vec::new(),
+            breakdown: Vec::new(),
         };
         let report = crate::truth::report(&state, &query);
         std::fs::write(path, format!("{report:#}\n"))

@@ -66,6 +66,7 @@ pub enum EventKind {
     UserUnsuspend,
     UserLock,
     UserUnlock,
+    UserUpdateProfile,
 }
 
 impl EventKind {
@@ -105,6 +106,7 @@ impl EventKind {
             EventKind::UserUnsuspend => ("user.lifecycle.unsuspend", "Unsuspend Okta user"),
             EventKind::UserLock => ("user.account.lock", "Auto-lock user account for Okta"),
             EventKind::UserUnlock => ("user.account.unlock_by_admin", "User account unlock by admin"),
+            EventKind::UserUpdateProfile => ("user.account.update_profile", "Update user profile for Okta"),
         }
     }
 

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::events::{Event, EventKind};
-use super::org::{AppKind, AppUserStatus, SignInStyle, SignOnMode, UserStatus};
+use super::org::DEPARTMENT_NAMES;
+use super::org::{AppKind, AppUserStatus, PROFILE_ATTRIBUTES, SignInStyle, SignOnMode, UserStatus};
 use super::rng::{Draws, hash3};
 use super::state::SimState;
 
@@ -20,7 +21,7 @@ use super::state::SimState;
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     /// assign, unassign, app-user-status, group-assign, group-unassign, member-add, member-remove,
-    /// app-add, app-deactivate, app-activate, app-delete, user-status, sign-ins.
+    /// app-add, app-deactivate, app-activate, app-delete, user-status, profile, sign-ins.
     #[serde(default)] // POST /__sim/events implies sign-ins
     pub op: String,
     pub app: Option<String>,
@@ -34,6 +35,10 @@ pub struct Change {
     pub users: Option<u64>,
     /// The event's `published` lies this far in the past (a late event).
     pub ago_seconds: Option<u64>,
+    /// profile: the attribute to set (department, costCenter, workLocation) and its new value (absent:
+    /// unset it).
+    pub attribute: Option<String>,
+    pub value: Option<String>,
 }
 
 fn event(kind: EventKind, app: usize, user: u32, group: u32, published_ms: i64, transaction: u64) -> Event {
@@ -123,6 +128,7 @@ pub fn apply(state: &SimState, change: &Change) -> Result<Value, String> {
         }
         "app-deactivate" | "app-activate" | "app-delete" => app_lifecycle(state, change, &stamp),
         "user-status" => user_status(state, change, &stamp),
+        "profile" => profile(state, change, &stamp),
         "sign-ins" => sign_ins(state, change, stamp.at, now_ms),
         other => Err(format!("unknown op {other:?}")),
     }
@@ -237,6 +243,18 @@ fn user_status(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value
     Ok(json!({"changed": true}))
 }
 
+/// A user's profile attribute changed: one user.account.update_profile event targeting the user (Okta's
+/// event catalogue; okta-api-facts "History, people and money").
+fn profile(state: &SimState, change: &Change, stamp: &Stamp) -> Result<Value, String> {
+    let user = find_user(state, &change.user)?;
+    let name = change.attribute.as_deref().ok_or("give the profile \"attribute\" to change")?;
+    if !state.org_mut().users[user as usize].profile.set(name, change.value.clone()) {
+        return Err(format!("okta-sim models the profile attributes {PROFILE_ATTRIBUTES:?}, not {name:?}"));
+    }
+    stamp.emit(state, EventKind::UserUpdateProfile, 0, user, 0);
+    Ok(json!({"changed": true}))
+}
+
 /// Appends successful sign-ins to an app by its assigned users who can use it, in the event type the
 /// app's sign-ins use.
 fn sign_ins(state: &SimState, change: &Change, at: i64, now_ms: i64) -> Result<Value, String> {
@@ -340,6 +358,15 @@ fn random_change(state: &SimState, n: u64) -> Change {
         4 => base(if d.chance(0.5) { "member-add" } else { "member-remove" }),
         5 => Change { status: Some(if suspended { "ACTIVE" } else { "SUSPENDED" }.into()), ..base("user-status") },
         6 => Change { status: Some("PROVISIONED".into()), ..base("app-user-status") },
+        7 => {
+            let attribute = PROFILE_ATTRIBUTES[d.below(PROFILE_ATTRIBUTES.len() as u64) as usize];
+            let value = match attribute {
+                "department" => DEPARTMENT_NAMES[d.below(DEPARTMENT_NAMES.len() as u64) as usize].to_string(),
+                "costCenter" => format!("CC-{:04}", 9000 + d.below(400)),
+                _ => ["Remote", "Lisbon"][d.below(2) as usize].to_string(),
+            };
+            Change { attribute: Some(attribute.into()), value: Some(value), ..base("profile") }
+        }
         _ => Change { count: Some(1 + d.below(20)), users: Some(1 + d.below(5)), ..base("sign-ins") },
     }
 }

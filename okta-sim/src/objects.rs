@@ -20,6 +20,22 @@ pub fn timestamp_ms(ms: i64) -> String {
 pub fn user(base: &str, u: &User) -> Value {
     let activated = (u.status != UserStatus::Staged).then(|| timestamp(u.created + Duration::hours(1)));
     let status_changed = timestamp(u.created + Duration::days(7));
+    let mut profile = json!({
+        "firstName": u.first,
+        "lastName": u.last,
+        "mobilePhone": null,
+        "secondEmail": null,
+        "login": u.login,
+        "email": u.login,
+        // UserProfile in Okta's spec: costCenter is nullable, department is not (absent when unset);
+        // a custom attribute sits beside them (additionalProperties), absent when unset.
+        "costCenter": u.profile.cost_center,
+    });
+    for (name, value) in [("department", &u.profile.department), ("workLocation", &u.profile.work_location)] {
+        if let Some(v) = value {
+            profile[name] = Value::from(v.as_str());
+        }
+    }
     json!({
         "id": u.id,
         "status": u.status.as_str(),
@@ -30,14 +46,7 @@ pub fn user(base: &str, u: &User) -> Value {
         "lastUpdated": status_changed,
         "passwordChanged": timestamp(u.created + Duration::days(30)),
         "type": {"id": "oty1a2b3c4d5e6f7g8h9"},
-        "profile": {
-            "firstName": u.first,
-            "lastName": u.last,
-            "mobilePhone": null,
-            "secondEmail": null,
-            "login": u.login,
-            "email": u.login,
-        },
+        "profile": profile,
         "credentials": {
             "password": {},
             "provider": {"type": "OKTA", "name": "OKTA"},

@@ -42,6 +42,60 @@ pub struct TruthQuery<'a> {
     pub inactive_after: Duration,
     /// Members of these groups (ids) are never counted as seats to reclaim.
     pub exempt_groups: Vec<String>,
+    /// Profile attributes to break each app's and the org's seats, active users and unused seats down by.
+    pub breakdown: Vec<String>,
+}
+
+/// One attribute value's counts.
+#[derive(Default, Clone, Copy)]
+struct ValueCounts {
+    seats: u64,
+    active: u64,
+    unused: u64,
+}
+
+/// Per attribute, per value ("" for users without it): the counts, as the report lists them (most seats,
+/// then most active users, then by value).
+fn breakdown_json(names: &[String], counts: &[BTreeMap<String, ValueCounts>]) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, by_value) in names.iter().zip(counts) {
+        let mut rows: Vec<(&String, &ValueCounts)> = by_value.iter().collect();
+        rows.sort_by(|a, b| b.1.seats.cmp(&a.1.seats).then(b.1.active.cmp(&a.1.active)).then_with(|| a.0.cmp(b.0)));
+        let rows: Vec<Value> = rows
+            .into_iter()
+            .map(|(v, c)| json!({"value": v, "seats": c.seats, "activeUsers": c.active, "unusedSeats": c.unused}))
+            .collect();
+        out.insert(name.clone(), Value::Array(rows));
+    }
+    Value::Object(out)
+}
+
+fn value_of(org: &Org, user: u32, name: &str) -> String {
+    org.users.get(user as usize).and_then(|u| u.profile.get(name)).unwrap_or("").to_string()
+}
+
+/// One app's breakdown from its seat holders and its active users.
+fn app_breakdown(
+    org: &Org,
+    names: &[String],
+    holders: &[u32],
+    active: Option<&HashSet<u32>>,
+) -> Vec<BTreeMap<String, ValueCounts>> {
+    names
+        .iter()
+        .map(|name| {
+            let mut by_value: BTreeMap<String, ValueCounts> = BTreeMap::new();
+            for &u in holders {
+                let c = by_value.entry(value_of(org, u, name)).or_default();
+                c.seats += 1;
+                c.unused += u64::from(active.is_none_or(|a| !a.contains(&u)));
+            }
+            for &u in active.into_iter().flatten() {
+                by_value.entry(value_of(org, u, name)).or_default().active += 1;
+            }
+            by_value
+        })
+        .collect()
 }
 
 /// Seats to reclaim in one app, each seat under one reason, first match in this order: a leaver (the user
@@ -200,6 +254,7 @@ fn tally(state: &SimState, org: &Org, q: &TruthQuery) -> (HashMap<u32, AppTally>
 fn app_row(org: &Org, a: usize, t: Option<&AppTally>, q: &TruthQuery) -> Value {
     let app = &org.apps[a];
     let holders: Vec<u32> = org.assignments[a].iter().filter(|r| r.status.holds_seat()).map(|r| r.user).collect();
+    let breakdown = app_breakdown(org, &q.breakdown, &holders, t.map(|t| &t.users));
     let unused = holders.iter().filter(|u| t.is_none_or(|t| !t.users.contains(u))).count();
     let mut row = json!({
         "id": app.id,
@@ -215,6 +270,9 @@ fn app_row(org: &Org, a: usize, t: Option<&AppTally>, q: &TruthQuery) -> Value {
     });
     if app.kind != AppKind::Saas {
         row["builtIn"] = Value::from(true);
+    }
+    if !q.breakdown.is_empty() {
+        row["breakdown"] = breakdown_json(&q.breakdown, &breakdown);
     }
     if q.daily {
         let last_day = q.at.timestamp_millis().div_euclid(DAY_MS);
@@ -233,6 +291,19 @@ fn sort_key(v: &Value) -> (std::cmp::Reverse<u64>, String, String) {
         v["label"].as_str().unwrap_or("").to_string(),
         v["id"].as_str().unwrap_or("").to_string(),
     )
+}
+
+/// The org's breakdown: seats and unused seats summed over the apps, active users distinct.
+fn org_breakdown(org: &Org, names: &[String], apps: &[Value], active: &HashSet<u32>) -> Value {
+    let mut counts = app_breakdown(org, names, &[], Some(active));
+    for (i, name) in names.iter().enumerate() {
+        for row in apps.iter().filter_map(|a| a["breakdown"][name].as_array()).flatten() {
+            let c = counts[i].entry(row["value"].as_str().unwrap_or("").to_string()).or_default();
+            c.seats += row["seats"].as_u64().unwrap_or(0);
+            c.unused += row["unusedSeats"].as_u64().unwrap_or(0);
+        }
+    }
+    breakdown_json(names, &counts)
 }
 
 /// The report for `q`.
@@ -282,6 +353,9 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
     let mut summary = summary;
     if let Some(h) = org_history {
         summary["history"] = h;
+    }
+    if !q.breakdown.is_empty() {
+        summary["breakdown"] = org_breakdown(&org, &q.breakdown, &apps, &active);
     }
     json!({
         "domain": q.domain,

@@ -1,6 +1,7 @@
 //! The `dti-operator` command line: one subcommand per front of the product; run as `kubectl-dti` it is
 //! the kubectl plugin.
 
+mod breakdown;
 mod common;
 mod contracts;
 mod history;

@@ -196,6 +196,7 @@ pub(crate) mod tests {
                 last_used: None,
                 history: Default::default(),
                 reclaim: Default::default(),
+                breakdown: Default::default(),
             }],
         }
     }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 
-use super::output::{Format, render};
+use super::output::Format;
 use super::report::fetch;
 use super::{KubeUse, kube_client};
 use crate::crd::{OktaIntegration, SYNC_REQUESTED_ANNOTATION, SyncResult, duration_arg};
@@ -37,6 +37,15 @@ enum PluginCommand {
         name: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Usage history: the org's months and each app's sparkline.
+        #[arg(long)]
+        history: bool,
+        /// Seats, active users and unused seats per value of this breakdown attribute (spec.breakdown).
+        #[arg(long, value_name = "ATTRIBUTE", conflicts_with = "history")]
+        by: Option<String>,
+        /// With --history or --by: only this app (its label, or its Okta id).
+        #[arg(long, value_name = "LABEL")]
+        app: Option<String>,
     },
     /// Ask the operator for one sync of an integration now.
     Sync(SyncRequest),
@@ -70,10 +79,13 @@ pub(crate) async fn main() -> ExitCode {
     };
     let namespace = plugin.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let result = match plugin.command {
-        PluginCommand::Report { name, format } => fetch(&client, &namespace, &name).await.map(|r| {
-            print!("{}", render(&r, format));
-            ExitCode::SUCCESS
-        }),
+        PluginCommand::Report { name, format, history, by, app } => {
+            let view = super::report::View { history, by: by.as_ref(), app: app.as_ref() };
+            fetch(&client, &namespace, &name).await.and_then(|r| super::report::output(&r, &view, format)).map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            })
+        }
         PluginCommand::Sync(request) => sync(&client, &namespace, request).await,
         PluginCommand::Reclaim(args) => super::reclaim::run(&client, &namespace, args).await,
         PluginCommand::Status { all_namespaces } => {

@@ -31,24 +31,37 @@ pub(crate) struct ReportArgs {
     /// before, sign-ins, seats) and each app's sparkline; as CSV one row per app and month.
     #[arg(long)]
     pub(crate) history: bool,
-    /// With --history: only this app (its label, or its Okta id).
-    #[arg(long, value_name = "LABEL", requires = "history")]
+    /// Seats, active users and unused seats per value of this breakdown attribute (spec.breakdown), for
+    /// the org or, with --app, one app; as CSV every app's rows too.
+    #[arg(long, value_name = "ATTRIBUTE", conflicts_with = "history")]
+    pub(crate) by: Option<String>,
+    /// With --history or --by: only this app (its label, or its Okta id).
+    #[arg(long, value_name = "LABEL")]
     pub(crate) app: Option<String>,
 }
 
-/// What `report` prints for `args`: the inventory, or its history.
-fn output(report: &Report, args: &ReportArgs) -> Result<String, String> {
-    if !args.history {
-        return Ok(render(report, args.format));
+/// The app `--app` names, if any.
+fn chosen_app<'a>(report: &'a Report, app: Option<&String>) -> Result<Option<&'a AppUsage>, String> {
+    app.map(|label| {
+        super::history::find(report, label)
+            .ok_or_else(|| format!("no app labelled {:?} in this integration", crate::text::clean(label, 80)))
+    })
+    .transpose()
+}
+
+/// What `report` prints: the inventory, its history, or a breakdown.
+pub(crate) fn output(report: &Report, view: &View<'_>, format: Format) -> Result<String, String> {
+    let app = chosen_app(report, view.app)?;
+    if let Some(attribute) = view.by {
+        return super::breakdown::render(report, app, attribute, format);
     }
-    let app = match &args.app {
-        Some(label) => Some(
-            super::history::find(report, label)
-                .ok_or_else(|| format!("no app labelled {:?} in this integration", crate::text::clean(label, 80)))?,
-        ),
-        None => None,
-    };
-    Ok(match args.format {
+    if !view.history {
+        if app.is_some() {
+            return Err("--app goes with --history or --by".into());
+        }
+        return Ok(render(report, format));
+    }
+    Ok(match format {
         Format::Table => super::history::table(report, app),
         Format::Csv => super::history::csv(report, app),
         Format::Json => {
@@ -59,6 +72,13 @@ fn output(report: &Report, args: &ReportArgs) -> Result<String, String> {
             render(&only, Format::Json)
         }
     })
+}
+
+/// Which view of the report: history, a breakdown by one attribute, either for one app.
+pub(crate) struct View<'a> {
+    pub(crate) history: bool,
+    pub(crate) by: Option<&'a String>,
+    pub(crate) app: Option<&'a String>,
 }
 
 fn from_status(a: &AppSummary) -> AppUsage {
@@ -76,6 +96,7 @@ fn from_status(a: &AppSummary) -> AppUsage {
         last_used: a.last_used,
         history: HistoryView::default(),
         reclaim: a.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
+        breakdown: Default::default(),
     }
 }
 
@@ -95,6 +116,7 @@ fn from_app(app: &OktaApp) -> Option<AppUsage> {
         last_used: s.last_used,
         history: crate::controller::history_view(&s.history),
         reclaim: s.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
+        breakdown: crate::controller::breakdown_view(&s.breakdown),
     })
 }
 
@@ -171,6 +193,7 @@ pub(crate) async fn fetch(client: &kube::Client, namespace: &str, name: &str) ->
             history: crate::controller::history_view(&s.history),
             reclaim: s.reclaim.as_ref().map(crate::controller::reclaim_view).unwrap_or_default(),
             reclaim_basis: s.reclaim_basis.as_ref().map(crate::controller::basis_view).unwrap_or_default(),
+            breakdown: crate::controller::breakdown_view(&s.breakdown),
         },
         apps,
     })
@@ -185,10 +208,11 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
         }
     };
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
-    match fetch(&client, &namespace, &args.name).await.and_then(|report| output(&report, &args)) {
+    let view = View { history: args.history, by: args.by.as_ref(), app: args.app.as_ref() };
+    match fetch(&client, &namespace, &args.name).await.and_then(|report| output(&report, &view, args.format)) {
         Ok(text) => {
             print!("{text}");
-            if matches!(args.format, Format::Table) && !args.history {
+            if matches!(args.format, Format::Table) && !args.history && args.by.is_none() {
                 print!("{}", super::contracts::section(&client, &namespace, &args.name).await);
             }
             ExitCode::SUCCESS

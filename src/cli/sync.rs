@@ -90,6 +90,30 @@ pub(crate) struct SyncArgs {
     /// "View groups" permission, OAuth scope okta.groups.read).
     #[arg(long = "exempt-group", value_name = "GROUP_ID")]
     pub(crate) exempt_groups: Vec<String>,
+    /// A user profile attribute (base or custom, e.g. department, costCenter) to break each app's and the
+    /// org's seats, active users and unused seats down by (repeatable, at most 3).
+    #[arg(long = "breakdown", value_name = "ATTRIBUTE", value_parser = attribute_arg)]
+    pub(crate) breakdown: Vec<String>,
+}
+
+fn attribute_arg(name: &str) -> Result<String, String> {
+    if discovery::valid_attribute_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err("an Okta profile attribute name: a letter, then letters, digits or _ (at most 50), e.g. costCenter".into())
+    }
+}
+
+/// At most 3 breakdown attributes, none twice.
+fn check_breakdown(names: &[String]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(format!("--breakdown {twice} is given twice"));
+    }
+    if names.len() > discovery::MAX_BREAKDOWN_ATTRIBUTES {
+        return Err(format!("--breakdown: at most {} attributes", discovery::MAX_BREAKDOWN_ATTRIBUTES));
+    }
+    Ok(())
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -204,6 +228,7 @@ fn config(args: &SyncArgs, org: &OrgUrl, clock: Clock) -> SyncConfig {
         include_okta_apps: args.include_okta_apps,
         refresh_interval: args.assignments_refresh_interval,
         keep_logins: args.per_user.is_some(),
+        breakdown: args.breakdown.clone(),
         history: Retention { months: args.history_months, weeks: args.history_weeks },
         reclaim: ReclaimRules {
             inactive_after_ms: i64::from(args.inactive_after) * 86_400_000,
@@ -216,6 +241,7 @@ fn config(args: &SyncArgs, org: &OrgUrl, clock: Clock) -> SyncConfig {
 pub(crate) async fn run(args: SyncArgs, token_from_flag: bool) -> ExitCode {
     let prepared = (|| {
         let clock = args.okta.clock()?;
+        check_breakdown(&args.breakdown)?;
         let policy = args.okta.domain_policy()?;
         let org = policy.check(&args.domain).map_err(|e| e.to_string())?;
         let options = args.okta.client_options()?;

@@ -57,6 +57,7 @@ pub(crate) fn spec_settings(
         include_okta_apps: spec.include_okta_apps,
         refresh_interval: refresh,
         keep_logins: spec.reclaim.user_list.is_some(), // opted in to the per-user list, which names users
+        breakdown: spec.breakdown.attributes.clone(),
         history: crate::discovery::Retention { months: spec.history.months, weeks: spec.history.weeks },
         reclaim: crate::discovery::reclaim::ReclaimRules {
             inactive_after_ms: i64::from(inactive_days) * 86_400_000,

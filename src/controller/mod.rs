@@ -8,6 +8,7 @@
 
 mod app_watch;
 mod apps;
+mod breakdown;
 mod checkpoint_key;
 mod checkpoints;
 mod conditions;
@@ -46,6 +47,7 @@ use kube::{Api, Client};
 use crate::crd::OktaIntegration;
 use crate::okta::GovernorRegistry;
 
+pub(crate) use breakdown::breakdown_view;
 pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use error::RunError;

@@ -139,6 +139,7 @@ pub(crate) fn results(report: &Report, generation: i64, completed: DateTime<Utc>
         history_basis,
         reclaim: Some(super::reclaim::status_of(&s.reclaim)),
         reclaim_basis: Some(super::reclaim::basis_status(&s.reclaim_basis)),
+        breakdown: super::breakdown::status_of(&s.breakdown, super::breakdown::ORG_VALUES),
     };
     let mut unused: Vec<&AppUsage> = report.apps.iter().filter(|a| a.status == "ACTIVE" && a.sso_events == 0).collect();
     unused.sort_by(|a, b| {
@@ -443,9 +444,23 @@ mod tests {
                 last_used: Some(Utc::now()),
                 history: history.clone(),
                 reclaim: Default::default(),
+                breakdown: Default::default(),
             })
             .collect();
-        let summary = crate::discovery::Summary { history, ..Default::default() };
+        // Three attributes of 5,000 values each, as long as Okta text is cut to: status keeps the top 20.
+        let values = |a: usize| {
+            (0..5000)
+                .map(|i| crate::discovery::breakdown::ValueUsage {
+                    value: format!("{a}{i}{text}").chars().take(text.chars().count()).collect(),
+                    other: false,
+                    seats: u64::MAX,
+                    active_users: u64::MAX,
+                    unused_seats: u64::MAX,
+                })
+                .collect()
+        };
+        let breakdown = (0..3).map(|a| (format!("attribute{a}{}", "x".repeat(40)), values(a))).collect();
+        let summary = crate::discovery::Summary { history, breakdown, ..Default::default() };
         let report =
             Report { domain: text.clone(), generated_at: Utc::now(), usage_window: "90d".into(), summary, apps };
         let r = results(&report, 1, Utc::now(), "sha256:0123456789abcdef01234567".into());

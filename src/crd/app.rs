@@ -6,6 +6,7 @@
 // kube's KubeSchema derive re-emits each struct in a private scope, which unreachable_pub flags.
 #![allow(unreachable_pub)]
 
+use super::breakdown::UsageBreakdown;
 use super::contract::ContractRef;
 use super::history::UsageHistory;
 use super::reclaim::ReclaimSeats;
@@ -91,6 +92,10 @@ pub struct OktaAppStatus {
     /// Seats to reclaim, by reason and by grant (spec.reclaim of the integration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reclaim: Option<ReclaimSeats>,
+    /// Seats, active users and unused seats per value of each spec.breakdown attribute of the
+    /// integration: the top 20 values by seats and one `other` row for the rest.
+    #[serde(default, skip_serializing_if = "UsageBreakdown::is_empty")]
+    pub breakdown: UsageBreakdown,
     /// The AppContract that matched this app (written by the contract controller).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract: Option<ContractRef>,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::breakdown::{BreakdownSpec, UsageBreakdown};
 use super::history::UsageHistory;
 use super::reclaim::{ReclaimBasis, ReclaimSeats, UserListSpec, UserListStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -135,6 +136,15 @@ pub struct OktaIntegrationSpec {
     /// leavers; members of exempt groups never count.
     #[serde(default)]
     pub reclaim: ReclaimSpec,
+
+    /// Who uses what: seats and active users per value of up to 3 user profile attributes
+    /// (department, costCenter, ...), for each app and the org.
+    #[serde(default, skip_serializing_if = "is_default_breakdown")]
+    pub breakdown: BreakdownSpec,
+}
+
+fn is_default_breakdown(b: &BreakdownSpec) -> bool {
+    b.attributes.is_empty()
 }
 
 /// The rules for seats to reclaim.
@@ -508,6 +518,11 @@ pub struct Summary {
     /// Seats to reclaim over all apps, by reason and by grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reclaim: Option<ReclaimSeats>,
+    /// Seats, active users and unused seats per value of each spec.breakdown attribute over all apps
+    /// (active users distinct): the top 10 values by seats and one `other` row for the rest (the
+    /// OktaApps keep 20; `dti-operator sync` gives every value).
+    #[serde(default, skip_serializing_if = "UsageBreakdown::is_empty")]
+    pub breakdown: UsageBreakdown,
     /// What the seats to reclaim were judged by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reclaim_basis: Option<ReclaimBasis>,

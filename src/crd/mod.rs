@@ -3,6 +3,7 @@
 //! own: the CLI's JSON report has types of its own, converted where the two meet.
 
 mod app;
+mod breakdown;
 mod checkpoint;
 mod contract;
 mod duration;
@@ -16,6 +17,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt;
 
 pub use app::{INTEGRATION_LABEL, OktaApp, OktaAppSpec, OktaAppStatus, USED_LABEL};
+pub use breakdown::{AttributeValue, BreakdownSpec, UsageBreakdown};
 pub use checkpoint::{OktaSyncState, OktaSyncStateSpec};
 pub use contract::{
     AppContract, AppContractSpec, AppContractStatus, AppRef, ContractRef, ContractSeats, MatchedApp, Money, Price,

@@ -8,7 +8,9 @@ use std::hash::{BuildHasher, RandomState};
 use hashbrown::HashTable;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
+use super::attributes::ProfileAttributes;
 use super::records::{Record, required};
 use crate::text;
 
@@ -91,7 +93,8 @@ impl UserStatus {
 pub(crate) struct RawUser {
     id: Option<String>,
     status: Option<String>,
-    profile: Option<RawProfile>,
+    /// Kept as sent: the login is read from it, and the breakdown's attributes when configured.
+    profile: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -103,6 +106,7 @@ pub(crate) struct UserRecord {
     pub(crate) id: String,
     pub(crate) status: UserStatus,
     pub(crate) login: Option<String>,
+    pub(crate) profile: Option<Box<RawValue>>,
 }
 
 /// A user id as Okta gives it: not blank, at most 100 bytes, no control characters (the one rule for
@@ -119,10 +123,12 @@ impl Record for RawUser {
             return Err("a user id that is not an Okta id");
         }
         let status = required(&self.status, "a user without a status")?;
+        let login = self.profile.as_ref().and_then(|p| serde_json::from_str::<RawProfile>(p.get()).ok());
         Ok(UserRecord {
             id: id.to_string(),
             status: UserStatus::parse(status),
-            login: self.profile.and_then(|p| p.login).map(|l| text::field(&l)),
+            login: login.and_then(|p| p.login).map(|l| text::field(&l)),
+            profile: self.profile,
         })
     }
 }
@@ -138,6 +144,8 @@ pub(crate) struct Directory {
     hasher: RandomState,
     status: Vec<UserStatus>,
     logins: Option<Vec<Option<Box<str>>>>,
+    /// The breakdown's profile attributes, when configured.
+    attributes: Option<ProfileAttributes>,
 }
 
 /// The id of user `i` in `text` cut at `ends`.
@@ -147,7 +155,8 @@ fn id_in<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
     ends.get(i).and_then(|&end| text.get(start..end)).unwrap_or("")
 }
 
-/// Equal when they hold the same users in the same order (the index is derived from them).
+/// Equal when they hold the same users in the same order (the index is derived from them; attributes,
+/// like the checkpoint, are left out).
 impl PartialEq for Directory {
     fn eq(&self, other: &Directory) -> bool {
         self.text == other.text && self.ends == other.ends && self.status == other.status && self.logins == other.logins
@@ -160,6 +169,25 @@ impl Directory {
     /// Whether logins are kept.
     pub(crate) fn keeps_logins(&self) -> bool {
         self.logins.is_some()
+    }
+
+    /// The attributes kept (none unless a breakdown asks).
+    pub(crate) fn attribute_names(&self) -> &[String] {
+        self.attributes.as_ref().map_or(&[], |a| a.names())
+    }
+
+    /// Keeps exactly `names` (their values none until users are listed); none drops them.
+    pub(crate) fn keep_attributes(&mut self, names: &[String]) {
+        self.attributes = (!names.is_empty()).then(|| ProfileAttributes::new(names, self.len()));
+    }
+
+    pub(crate) fn attributes(&self) -> Option<&ProfileAttributes> {
+        self.attributes.as_ref()
+    }
+
+    /// Attributes read back from a checkpoint (already checked against this directory's size).
+    pub(crate) fn restore_attributes(&mut self, attributes: ProfileAttributes) {
+        self.attributes = Some(attributes);
     }
 
     /// Keeps each user's login too (for the per-user export).
@@ -182,6 +210,9 @@ impl Directory {
         self.status.push(UserStatus::Unlisted);
         if let Some(logins) = self.logins.as_mut() {
             logins.push(None);
+        }
+        if let Some(a) = self.attributes.as_mut() {
+            a.push();
         }
         i
     }
@@ -209,6 +240,9 @@ impl Directory {
         self.status[i as usize] = record.status;
         if let (Some(logins), Some(login)) = (self.logins.as_mut(), &record.login) {
             logins[i as usize] = Some(login.as_str().into());
+        }
+        if let Some(a) = self.attributes.as_mut() {
+            a.set(i, record.profile.as_deref());
         }
         i
     }
@@ -262,6 +296,10 @@ impl Directory {
             }
             *slot = Some(new);
         }
+        next.attributes = self.attributes.take().map(|mut a| {
+            a.remap(&remap, next.len());
+            a
+        });
         *self = next;
         remap
     }
@@ -277,7 +315,7 @@ mod tests {
     use super::*;
 
     fn user(id: &str, status: UserStatus) -> UserRecord {
-        UserRecord { id: id.into(), status, login: Some(format!("{id}@example.com")) }
+        UserRecord { id: id.into(), status, login: Some(format!("{id}@example.com")), profile: None }
     }
 
     #[test]

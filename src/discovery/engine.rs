@@ -50,6 +50,8 @@ pub(crate) struct SyncConfig {
     pub(crate) refresh_interval: Duration,
     /// Keep users' logins, for the per-user export.
     pub(crate) keep_logins: bool,
+    /// Profile attributes to break usage down by (spec.breakdown.attributes), at most 3.
+    pub(crate) breakdown: Vec<String>,
     /// Months and weeks of history to keep (spec.history).
     pub(crate) history: Retention,
     /// What makes a seat one to reclaim (spec.reclaim).
@@ -144,6 +146,12 @@ fn starting_point(
     if config.keep_logins && !state.directory.keeps_logins() {
         state.directory.keep_logins();
         state.users_listed_ms = None; // logins were not kept (a checkpoint never holds them): list users again
+    }
+    if state.directory.attribute_names() != config.breakdown.as_slice() {
+        state.directory.keep_attributes(&config.breakdown);
+        if !config.breakdown.is_empty() {
+            state.users_listed_ms = None; // values not held (never checkpointed): list users again
+        }
     }
     match state.cursor.take() {
         Some(cursor) => Start { first: log::refresh_since(cursor, started), fresh_from: None, history_reset },
@@ -415,8 +423,10 @@ fn plan(state: &OrgState, changes: &Changes) -> Plan {
         }
     }
     let users_listed = state.users_listed_ms.unwrap_or(0);
-    plan.users = changes.users.iter().filter(|(_, at)| after(users_listed, **at)).map(|(u, _)| u.clone()).collect();
-    plan.users.sort();
+    let profiles = changes.profiles.iter().filter(|_| !state.directory.attribute_names().is_empty());
+    let changed: BTreeSet<&String> =
+        changes.users.iter().chain(profiles).filter(|(_, at)| after(users_listed, **at)).map(|(u, _)| u).collect();
+    plan.users = changed.into_iter().cloned().collect();
     if plan.users.len() > MAX_USER_LOOKUPS {
         plan.users.clear();
         plan.all_users = true;

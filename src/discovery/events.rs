@@ -51,7 +51,12 @@ pub(crate) const USER_LIFECYCLE_EVENTS: [&str; 11] = [
     "user.account.unlock_by_admin",
 ];
 
-/// Every change event type, for the System Log filter.
+/// "Update user profile for Okta" (its target is the User): a breakdown's attribute may have changed
+/// (okta-api-facts: UserProfile; Okta's event catalogue).
+pub(crate) const PROFILE_EVENTS: [&str; 1] = ["user.account.update_profile"];
+
+/// Every change event type, for the System Log filter (profile updates always: a breakdown configured
+/// later then finds them in the cursor's filter; without one they are read and ignored).
 pub(crate) fn change_event_types() -> impl Iterator<Item = &'static str> {
     APP_MEMBERSHIP_EVENTS
         .into_iter()
@@ -59,6 +64,7 @@ pub(crate) fn change_event_types() -> impl Iterator<Item = &'static str> {
         .chain(GROUP_APP_EVENTS)
         .chain(APP_LIFECYCLE_EVENTS)
         .chain(USER_LIFECYCLE_EVENTS)
+        .chain(PROFILE_EVENTS)
 }
 
 #[derive(Deserialize)]
@@ -189,6 +195,10 @@ pub(crate) enum Meaning {
     User {
         user: String,
     },
+    /// A user's profile changed (a breakdown's values may have).
+    Profile {
+        user: String,
+    },
     Nothing,
 }
 
@@ -220,6 +230,8 @@ impl Event {
             Some(Meaning::AppList)
         } else if USER_LIFECYCLE_EVENTS.contains(&t) {
             self.user_target.clone().map(|user| Meaning::User { user })
+        } else if PROFILE_EVENTS.contains(&t) {
+            self.user_target.clone().map(|user| Meaning::Profile { user })
         } else {
             None
         };

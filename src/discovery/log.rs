@@ -34,6 +34,8 @@ pub(crate) struct Changes {
     pub(crate) app_groups: HashMap<String, i64>,
     pub(crate) groups: HashMap<String, i64>,
     pub(crate) users: HashMap<String, i64>,
+    /// Users whose profile changed: looked up only when a breakdown wants their attributes.
+    pub(crate) profiles: HashMap<String, i64>,
     pub(crate) app_list: Option<i64>,
 }
 
@@ -49,6 +51,7 @@ impl Changes {
             Meaning::AppGroups { app } => note(&mut self.app_groups, app, at),
             Meaning::GroupMembers { group } => note(&mut self.groups, group, at),
             Meaning::User { user } => note(&mut self.users, user, at),
+            Meaning::Profile { user } => note(&mut self.profiles, user, at),
             Meaning::AppList => self.app_list = self.app_list.max(Some(at)),
             Meaning::SignIn { .. } | Meaning::Nothing => {}
         }

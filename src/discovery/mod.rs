@@ -3,6 +3,8 @@
 
 mod access;
 mod assignments;
+mod attributes;
+pub(crate) mod breakdown;
 pub(crate) mod checkpoint;
 mod clock;
 mod compact;
@@ -28,6 +30,9 @@ mod state;
 mod usage;
 
 pub(crate) use access::{AccessReport, Need, check_access};
+pub(crate) use attributes::{
+    MAX_ATTRIBUTES as MAX_BREAKDOWN_ATTRIBUTES, NONE as NO_VALUE, valid_name as valid_attribute_name,
+};
 pub(crate) use clock::Clock;
 pub(crate) use engine::{Mode, Progress, SyncConfig, SyncOutput, sync};
 pub(crate) use export::{

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::{Breakdown, app_breakdown, org_breakdown};
 use super::history::view::Active;
 use super::history::{HistoryView, Retention};
 use super::reclaim::{Reclaim, ReclaimRules, app_reclaim};
@@ -51,6 +52,9 @@ pub(crate) struct Summary {
     /// What the seats to reclaim were judged by.
     #[serde(default)]
     pub(crate) reclaim_basis: ReclaimBasis,
+    /// Seats, active users and unused seats per value of each breakdown attribute (distinct users).
+    #[serde(default, skip_serializing_if = "Breakdown::is_empty")]
+    pub(crate) breakdown: Breakdown,
 }
 
 /// The rules and the evidence behind `reclaim`.
@@ -90,6 +94,9 @@ pub(crate) struct AppUsage {
     /// Seats to reclaim, by reason and by grant.
     #[serde(default)]
     pub(crate) reclaim: Reclaim,
+    /// Seats, active users and unused seats per value of each breakdown attribute.
+    #[serde(default, skip_serializing_if = "Breakdown::is_empty")]
+    pub(crate) breakdown: Breakdown,
 }
 
 impl Report {
@@ -119,11 +126,9 @@ pub(crate) fn app_rows(
         .map(|entry| {
             let r = &entry.record;
             let counts = state.usage.counts(&r.id, start_ms);
-            let (seats, unused) = entry.assignments.as_ref().map_or((0, 0), |a| {
-                let holders: Vec<u32> = a.seat_holders().collect();
-                let unused = holders.iter().filter(|&&u| !state.usage.active(&r.id, u, start_ms)).count() as u64;
-                (holders.len() as u64, unused)
-            });
+            let holders: Vec<u32> = entry.assignments.as_ref().map(|a| a.seat_holders().collect()).unwrap_or_default();
+            let unused = holders.iter().filter(|&&u| !state.usage.active(&r.id, u, start_ms)).count() as u64;
+            let seats = holders.len() as u64;
             AppUsage {
                 id: r.id.clone(),
                 name: r.name.clone(),
@@ -142,6 +147,7 @@ pub(crate) fn app_rows(
                     .as_ref()
                     .map(|a| app_reclaim(state, &r.id, a, cutoff_ms))
                     .unwrap_or_default(),
+                breakdown: app_breakdown(state, &r.id, &holders, start_ms),
             }
         })
         .collect();
@@ -179,6 +185,7 @@ pub(crate) fn build(
         exempt_groups: rules.exempt_groups.len() as u64,
         unknown_exempt_groups: state.exemptions.missing(),
     };
+    let breakdown = org_breakdown(state, apps.iter().map(|a| &a.breakdown), start_ms);
     let org_users = state.usage.org_flags();
     let history = state.history.view(&state.history.org, Active::Org(&org_users), true, now_ms, retention);
     let summary = Summary {
@@ -198,6 +205,7 @@ pub(crate) fn build(
         history,
         reclaim,
         reclaim_basis,
+        breakdown,
     };
     Report { domain: domain.to_string(), generated_at: started, usage_window: format!("{days}d"), summary, apps }
 }

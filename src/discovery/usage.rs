@@ -164,13 +164,26 @@ impl UsageLedger {
 
     /// Distinct users active in the window over the apps `include` wants.
     pub(crate) fn active_users(&self, start_ms: i64, include: impl Fn(&str) -> bool) -> u64 {
+        self.active_set(start_ms, include).len() as u64
+    }
+
+    /// The users active in the window over the apps `include` wants.
+    pub(crate) fn active_set(&self, start_ms: i64, include: impl Fn(&str) -> bool) -> HashSet<u32> {
         let mut users: HashSet<u32> = HashSet::new();
         for (id, usage) in &self.apps {
             if include(id) {
                 users.extend(usage.last_seen.iter().filter(|&(_, s)| s >= start_ms).map(|(u, _)| u));
             }
         }
-        users.len() as u64
+        users
+    }
+
+    /// The users active in `app` in the window.
+    pub(crate) fn active_in(&self, app: &str, start_ms: i64) -> impl Iterator<Item = u32> + '_ {
+        self.apps
+            .get(app)
+            .into_iter()
+            .flat_map(move |u| u.last_seen.iter().filter(move |&(_, s)| s >= start_ms).map(|(u, _)| u))
     }
 
     /// Sign-ins per UTC day for the `days` days ending with the day of `now_ms`, oldest first; hours

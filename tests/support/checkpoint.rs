@@ -27,7 +27,7 @@ pub fn gzip(raw: &[u8]) -> Vec<u8> {
 /// kept), then `cursor` and `assignments_listed_ms`; the rest is left out (the reader refuses these fields
 /// first).
 pub fn crafted_prefix(origin: &str, cursor: Option<&str>, assignments_listed_ms: Option<i64>) -> Vec<u8> {
-    let mut raw = b"DTIS\x03".to_vec();
+    let mut raw = b"DTIS\x04".to_vec();
     text(origin, &mut raw);
     varint(30, &mut raw);
     let mut types: Vec<&str> = dti_operator::crd::DEFAULT_SIGN_IN_EVENT_TYPES.to_vec();

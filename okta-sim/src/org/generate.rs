@@ -17,6 +17,14 @@ const LAST_NAMES: [&str; 20] = [
     "Moreau", "Nguyen", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber",
 ];
 const DEPARTMENTS: usize = 10;
+/// A workforce's departments are uneven: a few large ones and a tail (percent of users, Engineering
+/// first, as DEPARTMENT_NAMES orders them).
+const DEPARTMENT_SHARE: [f64; DEPARTMENTS] = [0.30, 0.22, 0.14, 0.09, 0.07, 0.05, 0.04, 0.04, 0.03, 0.02];
+pub const DEPARTMENT_NAMES: [&str; DEPARTMENTS] =
+    ["Engineering", "Sales", "Marketing", "Finance", "Support", "People", "Legal", "Operations", "Product", "Design"];
+/// Work locations (a custom attribute), most common first; São Paulo keeps a non-ASCII value in play.
+const LOCATIONS: [&str; 9] =
+    ["Remote", "New York", "London", "Berlin", "Singapore", "São Paulo", "Toronto", "Sydney", "Reykjavík"];
 
 /// Okta's own apps as a new org's `/api/v1/apps` lists them (name, label): a public API listing of a
 /// fresh oktapreview org shows these, all ACTIVE, OPENID_CONNECT; terraformer's Okta provider skips the
@@ -98,6 +106,7 @@ impl Org {
             status: UserStatus::Active,
             created: anchor - Duration::days(400),
             department: 0,
+            profile: Profile::default(),
         };
         let mut org = Org {
             seed,
@@ -118,7 +127,7 @@ impl Org {
 }
 
 fn generate_users(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<User> {
-    (0..size.users)
+    let mut users: Vec<User> = (0..size.users)
         .map(|i| {
             let mut d = Draws::new(seed, TAG_USER, i as u64);
             let first = FIRST_NAMES[d.below(FIRST_NAMES.len() as u64) as usize];
@@ -141,25 +150,49 @@ fn generate_users(seed: u64, size: &OrgSize, anchor: DateTime<Utc>) -> Vec<User>
                 login: format!("{}.{}{}@acme.example", first.to_lowercase(), last.to_lowercase(), i),
                 status,
                 created: anchor - Duration::days(100 + d.below(1500) as i64),
-                department: d.below(DEPARTMENTS as u64) as u16,
+                department: skewed(d.unit(), &DEPARTMENT_SHARE) as u16,
+                profile: Profile::default(),
             }
         })
-        .collect()
+        .collect();
+    for (i, u) in users.iter_mut().enumerate() {
+        u.profile = profile_of(seed, i as u64, u.department);
+    }
+    users
+}
+
+/// The index a uniform `roll` falls on when each index has its `share` (the last takes what is left).
+fn skewed(roll: f64, share: &[f64]) -> usize {
+    let mut sum = 0.0;
+    share
+        .iter()
+        .position(|s| {
+            sum += s;
+            roll < sum
+        })
+        .unwrap_or(share.len() - 1)
+}
+
+/// A user's department, cost center and work location: 4% have no department, 3% no cost center, 10%
+/// no location. Cost centers follow the department (a few per department, the first the largest) with
+/// a long tail of 1 in 12 charged elsewhere. Its own draws, so the rest of the org is unchanged by it.
+fn profile_of(seed: u64, i: u64, department: u16) -> Profile {
+    let mut d = Draws::new(seed, TAG_USER ^ 0x9f, i);
+    let department_name = (!d.chance(0.04)).then(|| DEPARTMENT_NAMES[department as usize].to_string());
+    let cost_center = (!d.chance(0.03)).then(|| {
+        let sub = skewed(d.unit(), &[0.6, 0.25, 0.1, 0.05]);
+        if d.chance(1.0 / 12.0) {
+            format!("CC-{:04}", 9000 + d.below(400))
+        } else {
+            format!("CC-{}{:02}", department + 1, sub)
+        }
+    });
+    let location = (!d.chance(0.10))
+        .then(|| LOCATIONS[skewed(d.unit(), &[0.35, 0.2, 0.15, 0.1, 0.07, 0.05, 0.04, 0.03, 0.01])].to_string());
+    Profile { department: department_name, cost_center, work_location: location }
 }
 
 fn generate_groups(seed: u64, size: &OrgSize, users: &[User], anchor: DateTime<Utc>) -> Vec<Group> {
-    const DEPARTMENT_NAMES: [&str; DEPARTMENTS] = [
-        "Engineering",
-        "Sales",
-        "Marketing",
-        "Finance",
-        "Support",
-        "People",
-        "Legal",
-        "Operations",
-        "Product",
-        "Design",
-    ];
     let count = size.groups.max(1);
     let mut groups: Vec<Group> = (0..count)
         .map(|g| {

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 mod generate;
+
+pub use generate::DEPARTMENT_NAMES;
 mod mutate;
 
 /// Tags of the seeded draws, one per kind of thing drawn.
@@ -178,7 +180,44 @@ pub struct User {
     pub login: String,
     pub status: UserStatus,
     pub created: DateTime<Utc>,
+    /// The department group the user belongs to.
     pub department: u16,
+    pub profile: Profile,
+}
+
+/// Profile attributes beyond the names: base `department` and `costCenter` and a custom `workLocation`
+/// (UserProfile in Okta's spec: custom attributes sit beside the base ones). None: not set on the user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub department: Option<String>,
+    pub cost_center: Option<String>,
+    pub work_location: Option<String>,
+}
+
+/// The profile attributes okta-sim's users carry (besides names, login and email).
+pub const PROFILE_ATTRIBUTES: [&str; 3] = ["department", "costCenter", "workLocation"];
+
+impl Profile {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "department" => self.department.as_deref(),
+            "costCenter" => self.cost_center.as_deref(),
+            "workLocation" => self.work_location.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Sets one attribute (None unsets it); false for an attribute okta-sim does not model.
+    pub fn set(&mut self, name: &str, value: Option<String>) -> bool {
+        let slot = match name {
+            "department" => &mut self.department,
+            "costCenter" => &mut self.cost_center,
+            "workLocation" => &mut self.work_location,
+            _ => return false,
+        };
+        *slot = value;
+        true
+    }
 }
 
 pub struct Group {

@@ -19,9 +19,9 @@ pub(crate) use seal::{KEY_BYTES, Seal};
 pub(crate) use write::{Encoded, encode_capped, write_to};
 
 const MAGIC: &[u8; 4] = b"DTIS";
-const VERSION: u8 = 3;
+const VERSION: u8 = 4;
 /// Name of this encoding, as the operator records it next to the bytes.
-pub(crate) const FORMAT: &str = "dti-sync-state/4+gzip+hmac-sha256";
+pub(crate) const FORMAT: &str = "dti-sync-state/5+gzip+hmac-sha256";
 /// Decoded bytes allowed per compressed byte: real checkpoints decompress about 3 to 6 times; a
 /// decompression bomb (a run of zeros shrinks a thousandfold) stops here, long before memory runs out.
 const DECODED_PER_COMPRESSED: u64 = 16;
@@ -115,7 +115,7 @@ pub(crate) mod tests {
         s.assignments_listed_ms = Some(1_700_000_000_000);
         s.users_listed_ms = Some(1_700_000_000_001);
         for (i, status) in [UserStatus::Active, UserStatus::Suspended, UserStatus::Unlisted].iter().enumerate() {
-            s.directory.set(&UserRecord { id: format!("00u{i}"), status: *status, login: None });
+            s.directory.set(&UserRecord { id: format!("00u{i}"), status: *status, login: None, profile: None });
         }
         s.apps.insert(
             "0oa1".into(),
@@ -150,6 +150,23 @@ pub(crate) mod tests {
     }
 
     const DAY_MS: i64 = 86_400_000;
+
+    #[test]
+    fn breakdown_attributes_round_trip() {
+        let mut state = sample();
+        state.directory.keep_attributes(&["department".to_string(), "costCenter".to_string()]);
+        let profile = serde_json::value::RawValue::from_string(r#"{"department":"Sales","costCenter":"CC-1"}"#.into());
+        let record =
+            UserRecord { id: "00u1".into(), status: UserStatus::Suspended, login: None, profile: profile.ok() };
+        state.directory.set(&record);
+        let back = read(&encode(&state, &seal())).expect("read back");
+        let (a, b) = (state.directory.attributes().expect("kept"), back.directory.attributes().expect("read back"));
+        assert_eq!(
+            (a.names(), a.values(), a.column(0), a.column(1)),
+            (b.names(), b.values(), b.column(0), b.column(1))
+        );
+        assert_eq!(b.text(b.value(0, 1)), "Sales");
+    }
 
     #[test]
     fn round_trips_and_refuses_damage() {
@@ -269,7 +286,7 @@ pub(crate) mod tests {
 
     /// The decoded bytes of a valid prefix: magic, version, the test key, no cursor, no times.
     pub(crate) fn prefix() -> Vec<u8> {
-        let mut raw = b"DTIS\x03".to_vec();
+        let mut raw = b"DTIS\x04".to_vec();
         let origin = "https://acme.okta.com";
         raw.push(origin.len() as u8);
         raw.extend(origin.as_bytes());

@@ -13,6 +13,7 @@ mod history;
 
 use super::{CheckpointError, Expect, MAGIC, VERSION};
 use crate::discovery::assignments::Assignments;
+use crate::discovery::attributes::{MAX_ATTRIBUTES, ProfileAttributes};
 use crate::discovery::compact::{FLAG_BITS, Hourly};
 use crate::discovery::directory::{Directory, UserRecord, UserStatus, valid_user_id};
 use crate::discovery::inventory::{AppKind, AppRecord};
@@ -165,6 +166,29 @@ fn read_users<S: BufRead>(r: &mut Reader<'_, S>, limit: usize) -> Res<Vec<u32>> 
     Ok(out)
 }
 
+/// The breakdown's attributes, if the state kept any.
+fn read_attributes<S: BufRead>(r: &mut Reader<'_, S>, users: usize) -> Res<Option<ProfileAttributes>> {
+    let n = r.count()?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let bad = CheckpointError::Invalid("profile attributes that are not what the operator writes");
+    if n > MAX_ATTRIBUTES {
+        return Err(bad);
+    }
+    let names = (0..n).map(|_| r.str()).collect::<Res<Vec<String>>>()?;
+    let count = r.count()?;
+    if count > users.saturating_add(1).saturating_mul(MAX_ATTRIBUTES) {
+        return Err(bad);
+    }
+    let values = (0..count).map(|_| r.str()).collect::<Res<Vec<String>>>()?;
+    let mut columns = Vec::with_capacity(n);
+    for _ in 0..n {
+        columns.push((0..users).map(|_| r.u32()).collect::<Res<Vec<u32>>>()?);
+    }
+    ProfileAttributes::from_parts(names, values, columns, users).map(Some).ok_or(bad)
+}
+
 fn read_directory<S: BufRead>(r: &mut Reader<'_, S>) -> Res<Directory> {
     let mut directory = Directory::default();
     for _ in 0..r.count()? {
@@ -173,7 +197,7 @@ fn read_directory<S: BufRead>(r: &mut Reader<'_, S>) -> Res<Directory> {
             return Err(CheckpointError::Invalid("a user id that is not an Okta id"));
         }
         let status = UserStatus::from_code(r.byte()?);
-        directory.set(&UserRecord { id, status, login: None });
+        directory.set(&UserRecord { id, status, login: None, profile: None });
     }
     Ok(directory)
 }
@@ -316,6 +340,10 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
     let usage = read_usage(&mut r, users)?;
     let history = history::read_history(&mut r)?;
     history::check_flags(&history, &usage)?;
+    let mut directory = directory;
+    if let Some(attributes) = read_attributes(&mut r, users)? {
+        directory.restore_attributes(attributes);
+    }
     r.end()?;
     Ok(OrgState {
         key,

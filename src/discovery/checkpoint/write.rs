@@ -216,5 +216,21 @@ pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W, seal: &Seal) -> std:
     state.apps.values().for_each(|a| write_app(&mut w, a));
     write_usage(&mut w, &state.usage);
     history::write_history(&mut w, &state.history);
+    write_attributes(&mut w, state);
     w.finish()
+}
+
+/// The breakdown's attributes: names, the distinct values, then each attribute's value per user.
+fn write_attributes<W: Write>(w: &mut Writer<W>, state: &OrgState) {
+    let Some(a) = state.directory.attributes() else {
+        w.u64(0);
+        return;
+    };
+    w.u64(a.names().len() as u64);
+    a.names().iter().for_each(|n| w.str(n));
+    w.u64(a.values().len() as u64);
+    a.values().iter().for_each(|v| w.str(v));
+    for i in 0..a.names().len() {
+        a.column(i).iter().for_each(|&v| w.u64(u64::from(v)));
+    }
 }
