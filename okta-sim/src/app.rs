@@ -97,6 +97,11 @@ pub struct SimArgs {
     /// Background churn: random assignment, membership, status and sign-in changes per minute.
     #[arg(long, default_value_t = 0.0)]
     pub churn: f64,
+    /// Serve this many independent orgs from one process (seeds --seed, --seed+1, ...), one listener
+    /// each (ports --port, --port+1, ... or free ones), each with its own rate-limit budget, tokens,
+    /// living org and truth: one line per org on stdout, in order. Okta's limits are per org.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub orgs: u32,
 }
 
 /// A duration like 500ms, 3s, 2m or 1h.
@@ -157,8 +162,9 @@ impl SimArgs {
             .ok_or_else(|| SimError::Config(format!("--usage-window {:?}: write 1d..90d", self.usage_window)))
     }
 
-    /// Builds the simulator's state: the org, its log, tokens, limits and faults.
-    pub fn build(&self) -> Result<SimState, SimError> {
+    /// The simulator's state for the org generated from `seed`: the org, its log, tokens, limits and
+    /// faults as the other settings say.
+    fn build_org(&self, seed: u64) -> Result<SimState, SimError> {
         let size = self.size()?;
         let token_specs = if self.tokens.is_empty() { vec!["demo=all".to_string()] } else { self.tokens.clone() };
         let tokens =
@@ -199,7 +205,7 @@ impl SimArgs {
         // Start on a whole second, so timestamps derived from it print cleanly.
         let now = chrono::Utc::now();
         let anchor = now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64);
-        let org = Org::generate(self.seed, size, anchor);
+        let org = Org::generate(seed, size, anchor);
         let log = crate::events::EventLog::new(&org, self.log_lag.as_millis() as u64);
         let mut state = SimState::new(org, log, Tokens::new(tokens), oauth, limiter, faults);
         state.clock = crate::clock::SimClock::new(self.movable_clock);
@@ -209,33 +215,85 @@ impl SimArgs {
 
 /// Runs okta-sim until SIGINT/SIGTERM, then prints request counts per bucket to stderr.
 pub async fn run(args: SimArgs) -> Result<(), SimError> {
-    let started = Instant::now();
-    let window_days = args.window_days()?;
-    let state = Arc::new(args.build()?);
-    let generated_in = started.elapsed();
-    let addr = format!("{}:{}", args.host, args.port);
-    let listener =
-        tokio::net::TcpListener::bind(&addr).await.map_err(|source| SimError::Bind { addr: addr.clone(), source })?;
-    let local = listener.local_addr().map_err(SimError::Serve)?;
-    if let Some(path) = &args.truth {
-        let domain = local.to_string();
-        let query = crate::truth::TruthQuery {
-            domain: &domain,
-            days: window_days,
-            at: state.org().anchor,
-            include_okta_apps: false,
-            daily: false,
-            history: false,
-            inactive_after: chrono::Duration::days(60),
-            exempt_groups: Vec::new(),
-            breakdown: Vec::new(),
-        };
-        let report = crate::truth::report(&state, &query);
-        std::fs::write(path, format!("{report:#}\n"))
-            .map_err(|source| SimError::Write { path: path.display().to_string(), source })?;
+    if args.orgs > 1 && args.truth.is_some() {
+        return Err(SimError::Config(
+            "--truth writes one org's report: with --orgs, ask each org's /__sim/truth".into(),
+        ));
     }
-    println!("http://{local}");
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    for i in 0..args.orgs {
+        let state = Arc::new(args.build_org(args.seed + u64::from(i))?);
+        let port = if args.port == 0 { 0 } else { args.port.saturating_add(i as u16) };
+        let addr = format!("{}:{port}", args.host);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| SimError::Bind { addr: addr.clone(), source })?;
+        let local = listener.local_addr().map_err(SimError::Serve)?;
+        if let Some(path) = &args.truth {
+            write_truth(&state, &local.to_string(), args.window_days()?, path)?;
+        }
+        println!("http://{local}");
+        if args.orgs == 1 {
+            describe(&state, &args, started.elapsed());
+        }
+        if args.churn > 0.0 {
+            tokio::spawn(crate::living::churn(state.clone(), args.churn));
+        }
+        let app = axum::Router::new().fallback(crate::server::dispatch).with_state(state.clone());
+        let mut stopped = stopped.clone();
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        servers.push((state, tokio::spawn(serve.into_future())));
+    }
     let _ = std::io::stdout().flush();
+    if args.orgs > 1 {
+        eprintln!(
+            "okta-sim: {} orgs (seeds {}..{}) generated in {:.2}s",
+            args.orgs,
+            args.seed,
+            args.seed + u64::from(args.orgs) - 1,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for (i, (state, server)) in servers.into_iter().enumerate() {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(SimError::Serve(e)),
+            Err(e) => return Err(SimError::Serve(std::io::Error::other(e))),
+        }
+        if args.orgs == 1 {
+            eprintln!("okta-sim: requests served: {}", state.stats());
+        } else {
+            eprintln!("okta-sim: org {i}: requests served: {}", state.stats());
+        }
+    }
+    Ok(())
+}
+
+fn write_truth(state: &SimState, domain: &str, window_days: u32, path: &std::path::Path) -> Result<(), SimError> {
+    let query = crate::truth::TruthQuery {
+        domain,
+        days: window_days,
+        at: state.org().anchor,
+        include_okta_apps: false,
+        daily: false,
+        history: false,
+        inactive_after: chrono::Duration::days(60),
+        exempt_groups: Vec::new(),
+        breakdown: Vec::new(),
+    };
+    let report = crate::truth::report(state, &query);
+    std::fs::write(path, format!("{report:#}\n"))
+        .map_err(|source| SimError::Write { path: path.display().to_string(), source })
+}
+
+/// One org's size and settings on stderr.
+fn describe(state: &SimState, args: &SimArgs, generated_in: std::time::Duration) {
     let (users, apps, groups, days) = {
         let org = state.org();
         (org.users.len(), org.apps.len(), org.groups.len(), org.size.days)
@@ -247,13 +305,6 @@ pub async fn run(args: SimArgs) -> Result<(), SimError> {
         args.log_lag,
         if args.no_rate_limit { "off".to_string() } else { format!("on (x{} time scale)", args.time_scale) }
     );
-    if args.churn > 0.0 {
-        tokio::spawn(crate::living::churn(state.clone(), args.churn));
-    }
-    let app = axum::Router::new().fallback(crate::server::dispatch).with_state(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(SimError::Serve)?;
-    eprintln!("okta-sim: requests served: {}", state.stats());
-    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -46,6 +46,10 @@ pub(crate) struct RunArgs {
     /// Largest saved sync state, in MiB (compressed); past it no checkpoint is kept.
     #[arg(long, default_value_t = 16)]
     pub(crate) checkpoint_cap_mib: usize,
+    /// Sync states kept in memory between syncs, in MiB (the most recently synced integrations'); the
+    /// others are read from their checkpoints when their next sync starts. 0 keeps none.
+    #[arg(long, default_value_t = 512)]
+    pub(crate) state_cache_mib: usize,
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
     /// Run the controllers only while holding a Lease (for more than one replica).
@@ -96,6 +100,7 @@ fn options(args: &RunArgs) -> Result<Options, String> {
         sync_timeout: args.okta.sync_timeout,
         app_writes_per_second: args.app_writes_per_second,
         checkpoint_cap: args.checkpoint_cap_mib.saturating_mul(1024 * 1024),
+        state_cache: args.state_cache_mib.saturating_mul(1024 * 1024),
         metrics_top_apps: args.metrics_top_apps,
         retry_after_failure: args.retry_after_failure,
         test_faults: args.allow_test_faults,

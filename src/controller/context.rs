@@ -12,6 +12,7 @@ use super::events::Recorder;
 use super::leader::Fence;
 use super::metrics::Metrics;
 use super::state::States;
+use super::state_cache::StateCache;
 use crate::crd::OktaIntegration;
 use crate::okta::{Auth, ClientOptions, DomainPolicy, GovernorRegistry, OktaClient, OktaError, OrgUrl};
 use crate::sync::lock;
@@ -36,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) app_writes_per_second: f64,
     /// Largest checkpoint saved, compressed; past it the next start scans in full.
     pub(crate) checkpoint_cap: usize,
+    /// Bytes of sync states kept in memory between syncs.
+    pub(crate) state_cache: usize,
     /// Per-app metric series for each integration's top N apps.
     pub(crate) metrics_top_apps: usize,
     /// Tests only: sync jobs honour the dti.dev/test-panic annotation.
@@ -58,6 +61,7 @@ impl Default for Options {
             app_write_concurrency: 4,
             app_writes_per_second: 20.0,
             checkpoint_cap: 16 * 1024 * 1024,
+            state_cache: 512 * 1024 * 1024,
             metrics_top_apps: 10,
             test_faults: false,
             clock: crate::discovery::Clock::System,
@@ -70,6 +74,8 @@ pub(crate) struct Context {
     pub(crate) recorder: Recorder,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) states: States,
+    /// Sync states between syncs, bounded (the rest come back from checkpoints).
+    pub(crate) state_cache: Arc<StateCache>,
     pub(crate) governors: Arc<GovernorRegistry>,
     pub(crate) sync_slots: Arc<Semaphore>,
     pub(crate) options: Options,
@@ -88,6 +94,7 @@ pub(crate) struct Parts {
     pub(crate) options: Options,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) states: States,
+    pub(crate) state_cache: Arc<StateCache>,
     pub(crate) governors: Arc<GovernorRegistry>,
     pub(crate) fence: Fence,
     /// This replica's name, as events report it.
@@ -97,12 +104,13 @@ pub(crate) struct Parts {
 
 impl Context {
     pub(crate) fn new(parts: Parts) -> Context {
-        let Parts { client, options, metrics, states, governors, fence, instance, checkpoint_key } = parts;
+        let Parts { client, options, metrics, states, state_cache, governors, fence, instance, checkpoint_key } = parts;
         Context {
             recorder: Recorder::new(client.clone(), instance),
             client,
             metrics,
             states,
+            state_cache,
             governors,
             sync_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
             options,
@@ -119,6 +127,14 @@ impl Context {
         let governor = self.governors.for_org(&org, self.options.client_options.max_in_flight);
         let client = OktaClient::new(org, auth, governor, self.options.client_options.clone())?;
         Ok(client.with_observer(self.metrics.clone()))
+    }
+
+    /// Forgets an integration (deleted, or out of scope): its job is cancelled and its kept sync state
+    /// dropped; true when it was known.
+    pub(crate) fn forget(&self, key: &super::shared::IntegrationKey) -> bool {
+        self.state_cache.forget(key);
+        self.metrics.record_state_cache(self.state_cache.usage());
+        self.states.remove(key)
     }
 
     pub(crate) fn add_trigger(&self, sender: UnboundedSender<ObjectRef<OktaIntegration>>) {

@@ -32,8 +32,8 @@ struct Job {
     obj: OktaIntegration,
     validated: Validated,
     config: SyncConfig,
+    /// The state kept in memory since its last sync (None: the checkpoint, else a full scan).
     engine: Option<OrgState>,
-    load_checkpoint: bool,
 }
 
 /// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
@@ -87,17 +87,12 @@ pub(crate) fn start(
     st.jobs_started += 1;
     let generation = obj.metadata.generation.unwrap_or(0);
     let fingerprint = validated.fingerprint;
-    let job = Job {
-        key: key.clone(),
-        uid: obj.uid().unwrap_or_default(),
-        id: st.jobs_started,
-        obj: obj.clone(),
-        validated,
-        config,
-        engine: st.engine.take(),
-        load_checkpoint: !st.checkpoint_tried,
-    };
-    st.checkpoint_tried = true;
+    let uid = obj.uid().unwrap_or_default();
+    let engine = ctx.state_cache.take(key, &uid);
+    let lookup = if engine.is_some() { "hit" } else { "miss" };
+    ctx.metrics.state_cache_lookups.get_or_create(&super::metrics::ResultLabels { result: lookup.into() }).inc();
+    ctx.metrics.record_state_cache(ctx.state_cache.usage());
+    let job = Job { key: key.clone(), uid, id: st.jobs_started, obj: obj.clone(), validated, config, engine };
     let info = JobInfo { interval, retry_after_failure: ctx.options.retry_after_failure, request, generation };
     let (abort, id) = spawn(ctx, job, info);
     st.running = Some(RunningJob { id, generation, fingerprint, started: Utc::now(), abort });
@@ -120,11 +115,10 @@ fn spawn(ctx: &Arc<Context>, job: Job, info: JobInfo) -> (tokio::task::AbortHand
     (abort, id)
 }
 
-/// Stops a running job (spec changed, credentials rotated, object deleted).
+/// Stops a running job (spec changed, credentials rotated, object deleted); the state it took out of the
+/// cache, perhaps half-fed, goes with it.
 pub(crate) fn cancel(st: &mut IntegrationState) {
-    if st.stop_job() {
-        st.reset_engine(); // the job had it, and may have half-fed it
-    }
+    st.stop_job();
 }
 
 /// Waits for the worker and hands its outcome (or its panic) to the integration's state.
@@ -154,14 +148,16 @@ async fn supervise(
     let Some(state) = ctx.states.existing(&key, &uid) else {
         return; // the integration was deleted or replaced meanwhile
     };
-    {
+    let kept = {
         let mut st = lock(&state);
         if st.running.as_ref().is_none_or(|r| r.id != id) {
             return;
         }
-        if let Some(job) = st.running.take() {
-            outcome::record(&mut st, job, outcome, info, Utc::now());
-        }
+        st.running.take().and_then(|job| outcome::record(&mut st, job, outcome, info, Utc::now()))
+    };
+    if let Some(engine) = kept {
+        ctx.state_cache.put(&key, &uid, engine);
+        ctx.metrics.record_state_cache(ctx.state_cache.usage());
     }
     ctx.trigger(ObjectRef::new(&key.name).within(&key.namespace));
 }
@@ -221,20 +217,17 @@ async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
     }
 }
 
-/// The state the sync starts from: the engine kept in memory, else the checkpoint (once per process and
-/// after a failure), else a full scan that keeps the closed months and weeks status holds.
+/// The state the sync starts from: the one kept in memory, else the checkpoint, else a full scan that
+/// keeps the closed months and weeks status holds.
 async fn starting_state(ctx: &Context, job: &mut Job, notices: &mut Vec<Notice>) -> OrgState {
-    match (job.engine.take(), job.load_checkpoint) {
-        (Some(engine), _) => engine,
-        (None, true) => {
-            let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.config.key()).await;
-            notices.extend(notice);
-            match loaded {
-                Some(state) => state,
-                None => restored_history(ctx, job, notices).await,
-            }
-        }
-        (None, false) => restored_history(ctx, job, notices).await,
+    if let Some(engine) = job.engine.take() {
+        return engine;
+    }
+    let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.config.key()).await;
+    notices.extend(notice);
+    match loaded {
+        Some(state) => state,
+        None => restored_history(ctx, job, notices).await,
     }
 }
 

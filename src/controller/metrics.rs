@@ -531,6 +531,11 @@ pub(crate) struct Metrics {
     /// Each AppContract's figures, exported at scrape time.
     pub(crate) contracts: ContractGauges,
     pub(crate) checkpoint_bytes: Gauge,
+    /// Sync states kept in memory between syncs, and their approximate bytes.
+    pub(crate) state_cache_states: Gauge,
+    pub(crate) state_cache_bytes: Gauge,
+    /// Sync starts by where their state came from: memory (hit) or the checkpoint or a full scan (miss).
+    pub(crate) state_cache_lookups: Family<ResultLabels, Counter>,
     pub(crate) leader: Arc<AtomicBool>,
     /// The per-org label sets created so far, so the series of an org no integration uses any more (a
     /// changed spec.domain) are dropped instead of growing for the life of the process.
@@ -559,6 +564,9 @@ impl Metrics {
             rate_limit_wait: Family::default(),
             contracts: ContractGauges::default(),
             checkpoint_bytes: Gauge::default(),
+            state_cache_states: Gauge::default(),
+            state_cache_bytes: Gauge::default(),
+            state_cache_lookups: Family::default(),
             leader: Arc::new(AtomicBool::new(false)),
             registry: Registry::default(),
             org_series: Mutex::new(HashMap::new()),
@@ -594,6 +602,21 @@ impl Metrics {
             "Size of the last sync state saved by this process (compressed)",
             m.checkpoint_bytes.clone(),
         );
+        m.registry.register(
+            "dti_state_cache_states",
+            "Integrations whose sync state is kept in memory between syncs (run --state-cache-mib)",
+            m.state_cache_states.clone(),
+        );
+        m.registry.register(
+            "dti_state_cache_bytes",
+            "Approximate bytes of the sync states kept in memory between syncs",
+            m.state_cache_bytes.clone(),
+        );
+        m.registry.register(
+            "dti_state_cache_lookups",
+            "Sync starts by where their state came from: hit (memory) or miss (checkpoint, else a full scan)",
+            m.state_cache_lookups.clone(),
+        );
         m.registry.register_collector(Box::new(m.contracts.clone()));
         m.registry.register_collector(Box::new(StateCollector {
             states,
@@ -605,8 +628,17 @@ impl Metrics {
         m
     }
 
+    /// The state cache's size after a change.
+    pub(crate) fn record_state_cache(&self, usage: super::state_cache::CacheUse) {
+        self.state_cache_states.set(usage.states as i64);
+        self.state_cache_bytes.set(usage.bytes as i64);
+    }
+
     /// Series with a known, small label set start at zero, so rates and dashboards have data at once.
     fn start_at_zero(&self) {
+        for result in ["hit", "miss"] {
+            let _ = self.state_cache_lookups.get_or_create(&ResultLabels { result: result.into() });
+        }
         for result in ["success", "error"] {
             let _ = self.reconciles.get_or_create(&ResultLabels { result: result.into() });
         }

@@ -28,6 +28,7 @@ mod restore;
 mod server;
 mod shared;
 mod state;
+mod state_cache;
 mod steps;
 #[cfg(test)]
 mod testing;
@@ -121,11 +122,13 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         Ok(n) => tracing::info!(count = n, "removed the legacy finalizer dti.dev/cleanup"),
         Err(e) => tracing::warn!(error = %e, "cannot remove the legacy finalizer dti.dev/cleanup"),
     }
+    let state_cache = Arc::new(state_cache::StateCache::new(config.options.state_cache));
     let ctx = Arc::new(context::Context::new(context::Parts {
         client: config.client.clone(),
         options: config.options,
         metrics: metrics.clone(),
         states,
+        state_cache,
         governors,
         fence: fence.clone(),
         instance: config.instance,

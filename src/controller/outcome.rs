@@ -176,7 +176,13 @@ fn new_apps_notice(engine: &OrgState, started: DateTime<Utc>, first_sync: bool) 
     ))
 }
 
-fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success, info: &JobInfo, now: DateTime<Utc>) {
+fn record_success(
+    st: &mut IntegrationState,
+    job: &RunningJob,
+    success: Success,
+    info: &JobInfo,
+    now: DateTime<Utc>,
+) -> OrgState {
     let Success { output, engine, spent, checkpoint, user_list, notices } = success;
     let report = &output.report;
     let s = &report.summary;
@@ -213,7 +219,6 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
         st.notify(super::history::reset_notice());
     }
     st.last_sync_ok = true;
-    st.engine = Some(engine);
     if checkpoint.is_some() {
         st.checkpoint = checkpoint;
     }
@@ -223,6 +228,7 @@ fn record_success(st: &mut IntegrationState, job: &RunningJob, success: Success,
         ListChange::Clear => st.user_list = None,
     }
     st.next_sync_at = Some(now + chrono::Duration::from_std(info.interval).unwrap_or_default());
+    engine
 }
 
 /// A failure that says something about the credentials updates the access check (if the check is still
@@ -271,22 +277,27 @@ fn record_failure(
     retry_later(st, info, now);
 }
 
-/// After a failed or panicked job: the engine state may be half-fed, so the next sync resumes from the
-/// checkpoint; it runs after the failure delay (capped by the interval).
+/// After a failed or panicked job the next sync runs after the failure delay (capped by the interval).
 fn retry_later(st: &mut IntegrationState, info: &JobInfo, now: DateTime<Utc>) {
-    st.reset_engine();
     let retry = info.retry_after_failure.min(info.interval);
     st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
 }
 
-/// Records a finished job's outcome.
-pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcome, info: JobInfo, now: DateTime<Utc>) {
+/// Records a finished job's outcome; a success hands back its sync state for the state cache (a failed
+/// or panicked job's may be half-fed and is dropped: the next sync resumes from the checkpoint).
+pub(crate) fn record(
+    st: &mut IntegrationState,
+    job: RunningJob,
+    outcome: Outcome,
+    info: JobInfo,
+    now: DateTime<Utc>,
+) -> Option<OrgState> {
     st.panicked = false;
     if info.request.is_some() {
         st.last_handled_request = info.request.clone();
     }
     match outcome {
-        Outcome::Succeeded(success) => record_success(st, &job, *success, &info, now),
+        Outcome::Succeeded(success) => return Some(record_success(st, &job, *success, &info, now)),
         Outcome::Failed { error, spent } => record_failure(st, &job, error, spent, &info, now),
         Outcome::Panicked { message } => {
             st.panicked = true;
@@ -300,6 +311,7 @@ pub(crate) fn record(st: &mut IntegrationState, job: RunningJob, outcome: Outcom
             retry_later(st, &info, now);
         }
     }
+    None
 }
 
 #[cfg(test)]
@@ -335,13 +347,11 @@ mod tests {
     #[tokio::test]
     async fn a_failed_sync_keeps_the_last_good_data_retries_later_and_says_why() {
         let now = Utc::now();
-        let mut st =
-            IntegrationState { engine: Some(OrgState::default()), checkpoint_tried: true, ..Default::default() };
-        st.last_sync_ok = true;
+        let mut st = IntegrationState { last_sync_ok: true, ..Default::default() };
         let error = SyncError::Okta(OktaError::Status { endpoint: "GET /api/v1/logs".into(), status: 503 });
         let started = now - chrono::Duration::seconds(20);
-        record(&mut st, job(started), Outcome::Failed { error, spent: spent() }, info(Some("r1")), now);
-        assert!(st.engine.is_none() && !st.checkpoint_tried, "the half-fed engine goes; the checkpoint is tried again");
+        let kept = record(&mut st, job(started), Outcome::Failed { error, spent: spent() }, info(Some("r1")), now);
+        assert!(kept.is_none(), "the half-fed state goes: the next sync resumes from the checkpoint");
         assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(300)), "retried after the failure delay");
         assert!(!st.last_sync_ok && st.results.is_none(), "no result is made up");
         let last = st.last_sync.as_ref().expect("a lastSync");
@@ -394,10 +404,10 @@ mod tests {
     #[tokio::test]
     async fn a_panicked_job_is_reported_and_rescheduled_with_a_short_interval_capping_the_delay() {
         let now = Utc::now();
-        let mut st = IntegrationState { engine: Some(OrgState::default()), ..Default::default() };
+        let mut st = IntegrationState::default();
         let short = JobInfo { interval: Duration::from_secs(60), ..info(None) };
-        record(&mut st, job(now), Outcome::Panicked { message: "boom".into() }, short, now);
-        assert!(st.panicked && st.engine.is_none());
+        let kept = record(&mut st, job(now), Outcome::Panicked { message: "boom".into() }, short, now);
+        assert!(st.panicked && kept.is_none());
         assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(60)), "capped by the interval");
         assert!(st.notices.iter().any(|n| n.reason == EventReason::SyncPanicked && n.note.contains("boom")));
     }

@@ -13,7 +13,6 @@ use super::conditions::Reason;
 use super::events::Notice;
 use super::shared::IntegrationKey;
 use crate::crd::{AccessStatus, AppSummary, CheckpointStatus, LastSync, Summary, UserListStatus};
-use crate::discovery::OrgState;
 use crate::okta::Fingerprint;
 use crate::okta::oauth::OAuthSession;
 use crate::sync::lock;
@@ -89,10 +88,6 @@ pub(crate) struct IntegrationState {
     pub(crate) last_handled_request: Option<String>,
     pub(crate) running: Option<RunningJob>,
     pub(crate) jobs_started: u64,
-    /// The engine's state between syncs.
-    pub(crate) engine: Option<OrgState>,
-    /// Whether the checkpoint in the cluster was tried since this process started.
-    pub(crate) checkpoint_tried: bool,
     pub(crate) checkpoint: Option<CheckpointStatus>,
     /// The per-user list last written (spec.reclaim.userList).
     pub(crate) user_list: Option<UserListStatus>,
@@ -123,13 +118,6 @@ impl IntegrationState {
             }
             None => false,
         }
-    }
-
-    /// Forgets the engine's state after a job that may have half-fed it: the next sync resumes from the
-    /// checkpoint (or scans in full).
-    pub(crate) fn reset_engine(&mut self) {
-        self.engine = None;
-        self.checkpoint_tried = false;
     }
 
     pub(crate) fn notify(&mut self, notice: Notice) {

@@ -24,11 +24,13 @@ pub(crate) fn context(options: Options) -> (Arc<Context>, Handle) {
     let client = Client::new(service, "default");
     let states = States::default();
     let governors = Arc::new(GovernorRegistry::default());
+    let state_cache = Arc::new(super::state_cache::StateCache::new(options.state_cache));
     let ctx = Context::new(Parts {
         client,
         options,
         metrics: Arc::new(Metrics::new(states.clone(), governors.clone(), 10)),
         states,
+        state_cache,
         governors,
         fence: Fence::open(),
         instance: "test".into(),

@@ -80,7 +80,7 @@ fn sweep(ctx: &Context, store: &Store<OktaIntegration>, scope: &Option<String>) 
         store.state().iter().filter_map(|o| IntegrationKey::of(&**o)).collect();
     for key in ctx.states.keys() {
         let in_scope = scope.as_ref().is_none_or(|ns| key.namespace == *ns);
-        if in_scope && !live.contains(&key) && ctx.states.remove(&key) {
+        if in_scope && !live.contains(&key) && ctx.forget(&key) {
             tracing::info!(integration = %key, "integration gone: its sync is cancelled and its state dropped");
         }
     }
@@ -96,7 +96,7 @@ fn deletions_and_sweeps(
     move |event: &Event<OktaIntegration>| match event {
         Event::Delete(obj) => {
             if let Some(key) = IntegrationKey::of(obj)
-                && ctx.states.remove(&key)
+                && ctx.forget(&key)
             {
                 tracing::info!(integration = %key, "integration deleted: its sync is cancelled and its state dropped");
             }

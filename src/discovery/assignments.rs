@@ -199,6 +199,13 @@ pub(crate) struct Assignments {
     len: u32,
 }
 
+impl Assignments {
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.packed.capacity() + self.assigned_s.capacity() * 4
+    }
+}
+
 const CODE_BITS: u32 = 5;
 const SCOPE_BIT: u8 = 0x10;
 

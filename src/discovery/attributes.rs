@@ -98,6 +98,12 @@ impl ProfileAttributes {
         self.values.get(v as usize).map_or("", |t| t)
     }
 
+    /// Heap bytes held, approximately: the columns, and each distinct value twice (list and index).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.columns.iter().map(|c| c.capacity() * 4).sum::<usize>()
+            + self.values.iter().map(|v| 2 * (v.len() + 16) + 8).sum::<usize>()
+    }
+
     /// The distinct values, none (empty) first.
     pub(crate) fn values(&self) -> &[Box<str>] {
         &self.values

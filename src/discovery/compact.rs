@@ -21,6 +21,11 @@ fn hour_index(hour: i64) -> u32 {
 }
 
 impl Hourly {
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 8
+    }
+
     /// Adds `n` sign-ins to `hour`; the newest hour is the common case (the log is mostly in order).
     pub(crate) fn add(&mut self, hour: i64, n: u32) {
         let h = hour_index(hour);
@@ -119,6 +124,11 @@ pub(crate) struct LastSeen {
 }
 
 impl LastSeen {
+    /// Heap bytes held, approximately (a hash map entry taken as 24 bytes).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.sorted.capacity() * std::mem::size_of::<Seen>() + self.fresh.capacity() * 24
+    }
+
     /// Records a sign-in by `user` at `at_ms` active in the open periods `flags`, keeping the newest time.
     pub(crate) fn note(&mut self, user: u32, at_ms: i64, flags: u32) {
         if let Ok(i) = self.sorted.binary_search_by_key(&user, |s| s.user) {

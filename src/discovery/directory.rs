@@ -166,6 +166,18 @@ impl PartialEq for Directory {
 impl Eq for Directory {}
 
 impl Directory {
+    /// Heap bytes held, approximately (for the operator's bounded state cache).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let logins =
+            self.logins.as_ref().map_or(0, |l| l.capacity() * 16 + l.iter().flatten().map(|s| s.len()).sum::<usize>());
+        self.text.capacity()
+            + self.ends.capacity() * 8
+            + self.status.capacity()
+            + self.index.capacity() * 5
+            + logins
+            + self.attributes.as_ref().map_or(0, ProfileAttributes::heap_bytes)
+    }
+
     /// Whether logins are kept.
     pub(crate) fn keeps_logins(&self) -> bool {
         self.logins.is_some()

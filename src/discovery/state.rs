@@ -74,6 +74,29 @@ impl OrgState {
         OrgState { key, ..OrgState::default() }
     }
 
+    /// Heap bytes the state holds, approximately: what the operator's state cache counts against its cap.
+    pub(crate) fn approx_bytes(&self) -> usize {
+        let apps: usize = self
+            .apps
+            .iter()
+            .map(|(id, a)| {
+                let record = a.record.id.len() + a.record.name.len() + a.record.label.len() + 160;
+                let groups: usize = a.groups.iter().map(|g| g.len() + 24).sum();
+                id.len() + record + groups + a.assignments.as_ref().map_or(0, Assignments::heap_bytes)
+            })
+            .sum();
+        let history: usize =
+            self.history.apps.values().map(|h| 96 + h.series.closed.len() * 48 + h.series.open.len() * 64).sum();
+        let exempt: usize =
+            self.exemptions.groups.values().map(|g| g.members.iter().map(|m| m.len() + 24).sum::<usize>()).sum();
+        std::mem::size_of::<OrgState>()
+            + self.directory.heap_bytes()
+            + apps
+            + self.usage.heap_bytes()
+            + history
+            + exempt
+    }
+
     /// Whether the inventory holds this app (Okta's own apps and service clients only when asked for).
     pub(crate) fn in_inventory(&self, app: &str) -> bool {
         self.apps.get(app).is_some_and(|a| self.key.include_okta_apps || !a.record.kind.built_in())

@@ -63,6 +63,13 @@ pub(crate) struct UsageLedger {
 }
 
 impl UsageLedger {
+    /// Heap bytes held, approximately.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let apps: usize =
+            self.apps.iter().map(|(id, u)| id.len() + 64 + u.last_seen.heap_bytes() + u.hourly.heap_bytes()).sum();
+        apps + self.recent.order.capacity() * 8 + self.recent.set.capacity() * 16
+    }
+
     /// Counts one sign-in; false when it is a repeat of an event or of a sign-in already counted.
     #[cfg(test)]
     pub(crate) fn add(&mut self, app: &str, user: u32, at_ms: i64, uuid: Option<u64>, key: Option<u64>) -> bool {

@@ -93,6 +93,46 @@ impl Drop for Sim {
     }
 }
 
+/// Many independent orgs from one okta-sim process (`--orgs N`), one listener each.
+pub struct Orgs {
+    /// host:port of each org, in seed order.
+    pub host_ports: Vec<String>,
+    child: Child,
+}
+
+impl Orgs {
+    pub fn start(n: usize, args: &[&str]) -> Orgs {
+        let mut child = Command::new(binary())
+            .args(["--port", "0", "--orgs", &n.to_string()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start okta-sim");
+        let mut lines = BufReader::new(child.stdout.take().expect("okta-sim stdout")).lines();
+        let host_ports = (0..n)
+            .map(|_| {
+                let line = lines.next().expect("an address line").expect("okta-sim stdout");
+                line.trim().trim_start_matches("http://").to_string()
+            })
+            .collect();
+        Orgs { host_ports, child }
+    }
+
+    /// Org `i`'s truth report as of the last caught-up read of `as_of`'s credential.
+    pub async fn truth(&self, i: usize, as_of: &str) -> serde_json::Value {
+        let url = format!("http://{}/__sim/truth?window=30d&asOf={as_of}", self.host_ports[i]);
+        reqwest::get(url).await.expect("truth").json().await.expect("truth json")
+    }
+}
+
+impl Drop for Orgs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The `rel="next"` URL among a response's Link header lines.
 pub fn next_link(response: &reqwest::Response) -> Option<String> {
     response
