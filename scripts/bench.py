@@ -356,6 +356,55 @@ def operator_apps(preset):
         subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", cp], capture_output=True)
 
 
+def scale_at_rest(orgs, cache_mib):
+    """`orgs` small orgs from one okta-sim (`--orgs`) on one operator with `--state-cache-mib cache_mib`: time
+    until every integration is Ready, the operator's peak RSS, its RSS at rest after, and the states kept."""
+    cp = tempfile.mkdtemp(prefix="dti-bench-cp-")
+    subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "up", cp], check=True, capture_output=True)
+    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--no-rate-limit", "--port", "0",
+                            "--orgs", str(orgs), "--token", "ours=all"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    hosts = [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+    op = None
+    try:
+        kubectl(cp, "apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
+        for crd in ("oktaintegrations", "oktaapps", "oktasyncstates", "appcontracts"):
+            kubectl(cp, "wait", "--for=condition=Established", f"crd/{crd}.dti.dev", "--timeout=60s")
+        kubectl(cp, "create", "namespace", "bench")
+        kubectl(cp, "-n", "bench", "create", "secret", "generic", "okta", "--from-literal=token=ours")
+        port = 18000 + os.getpid() % 1000
+        op = subprocess.Popen(
+            [os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
+             os.path.join(cp, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}",
+             "--state-cache-mib", str(cache_mib), "--app-writes-per-second", "200"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic()
+        docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i}"},
+                 "spec": {"domain": h, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}
+                for i, h in enumerate(hosts)]
+        kubectl(cp, "-n", "bench", "apply", "--server-side", "-f", "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+
+        def ready_count():
+            items = json.loads(kubectl(cp, "-n", "bench", "get", "oktaintegrations", "-o", "json"))["items"]
+            return sum(any(c["type"] == "Ready" and c["status"] == "True"
+                           for c in o.get("status", {}).get("conditions", [])) for o in items)
+        wait("every integration Ready", lambda: ready_count() == orgs or None, 3600)
+        to_ready = time.monotonic() - started
+        time.sleep(10)  # the last OktaApp writes and checkpoints settle
+        url = f"http://127.0.0.1:{port}"
+        return {"orgs": orgs, "cache": cache_mib, "toReady": to_ready, "peak": proc_kib(op.pid, "VmHWM") / 1024,
+                "rest": proc_kib(op.pid, "VmRSS") / 1024, "states": metric(url, "dti_state_cache_states"),
+                "cacheBytes": metric(url, "dti_state_cache_bytes")}
+    finally:
+        if op:
+            op.terminate()
+            op.wait()
+        sim.terminate()
+        sim.wait()
+        subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", cp], capture_output=True)
+
+
 def history_sync(sim, state, history, clock=None):
     """One `sync --state` with history kept (default retention) or off; (report, wall, peak RSS MiB)."""
     env = dict(os.environ, OKTA_API_TOKEN="ours")
@@ -404,12 +453,21 @@ def main():
     ap.add_argument("--time-scale", type=float, default=6.0)
     ap.add_argument("--only-operator", action="store_true", help="only the control-plane section (6)")
     ap.add_argument("--only-history", action="store_true", help="only the usage-history section (7)")
+    ap.add_argument("--only-scale", action="store_true", help="only the many-orgs section (8), printed, not written")
+    ap.add_argument("--scale-orgs", type=int, default=200, help="small orgs in section 8")
     ap.add_argument("--history-presets", default=None,
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
                     help="comma-separated presets for the control-plane section (default: small with --quick, else large,xlarge)")
     args = ap.parse_args()
     started = time.monotonic()
+    if args.only_scale:
+        rows = []
+        for cache in (0, 128):
+            print(f"bench: {args.scale_orgs} small orgs, --state-cache-mib {cache}", file=sys.stderr, flush=True)
+            rows.append(scale_at_rest(args.scale_orgs, cache))
+        print(bench_render.scale_section(rows, started))
+        return
     only = args.only_operator or args.only_history
     presets = [] if only else ["small", "medium"] if args.quick else ["small", "medium", "large", "xlarge"]
     # The SDK script holds every event as a model object (about 16 KB each): large would need ~30 GiB.

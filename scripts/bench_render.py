@@ -141,3 +141,21 @@ def history_section(histories):
           f"{fmt(r['onBytes'] / r['offBytes'], 3)} | {year} |")
     w("")
     return "\n".join(lines)
+
+
+def scale_section(rows, started):
+    """Section 8: many small orgs on one operator, with no state cache and with the default one."""
+    lines = ["### 8. Many orgs on one operator (`okta-sim --orgs N`, small, unthrottled; one replica)", "",
+             "Every integration applied at once; time until all are Ready; the operator's peak RSS and its RSS "
+             "at rest once they are; the sync states the cache keeps. *Rest / peak* shows how little stays "
+             "between syncs.", "",
+             "| orgs | --state-cache-mib | to Ready (s) | peak RSS (MiB) | RSS at rest (MiB) | states kept | cache (MiB) | rest / peak |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['orgs']} | {r['cache']} | {r['toReady']:.1f} | {r['peak']:.1f} | {r['rest']:.1f} | "
+                     f"{int(r['states'])} | {r['cacheBytes'] / 1048576:.1f} | **{r['rest'] / r['peak']:.2f}** |")
+    if len(rows) == 2:
+        lines.append("")
+        lines.append(f"At rest, no cache / default cache: **{rows[0]['rest'] / rows[1]['rest']:.2f}**. "
+                     f"Took {time.monotonic() - started:.0f} s.")
+    return "\n".join(lines)

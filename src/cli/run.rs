@@ -48,7 +48,7 @@ pub(crate) struct RunArgs {
     pub(crate) checkpoint_cap_mib: usize,
     /// Sync states kept in memory between syncs, in MiB (the most recently synced integrations'); the
     /// others are read from their checkpoints when their next sync starts. 0 keeps none.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 128)]
     pub(crate) state_cache_mib: usize,
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,

@@ -61,7 +61,7 @@ impl Default for Options {
             app_write_concurrency: 4,
             app_writes_per_second: 20.0,
             checkpoint_cap: 16 * 1024 * 1024,
-            state_cache: 512 * 1024 * 1024,
+            state_cache: 128 * 1024 * 1024,
             metrics_top_apps: 10,
             test_faults: false,
             clock: crate::discovery::Clock::System,
