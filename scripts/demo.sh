@@ -3,7 +3,8 @@
 #   1. `dti-operator sync` reads the org and prints every app with its usage, as a table.
 #   2. A local control plane (real etcd, kube-apiserver and kube-controller-manager) runs the operator on an
 #      OktaIntegration that points at the same org, until it is Ready: the summary, one OktaApp per app,
-#      and `kubectl dti report` reading the inventory back from the cluster without a token.
+#      and `kubectl dti report` reading the inventory back from the cluster without a token; then the
+#      decisions: seats to reclaim, who uses what by department, and a contract's wasted spend.
 # Everything it starts is stopped when it ends (pass --keep to leave it running in .demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +50,7 @@ K=$CP/kubectl
 
 say "installing the CRDs, a Secret with the token, and an OktaIntegration"
 "$BIN/dti-operator" crd | $K apply --server-side -f - >/dev/null
-for crd in oktaintegrations oktaapps oktasyncstates; do
+for crd in oktaintegrations oktaapps oktasyncstates appcontracts; do
   $K wait --for=condition=Established "crd/$crd.dti.dev" --timeout=60s >/dev/null
 done
 $K create namespace dti-demo >/dev/null
@@ -68,6 +69,10 @@ spec:
   syncInterval: 1h
   usageWindow: 30d
   maxAppsInStatus: 10
+  reclaim:
+    inactiveAfter: 20d
+  breakdown:
+    attributes: [department, costCenter]
 EOF
 
 say "running the operator (logs in .demo/operator.log)"
@@ -84,6 +89,29 @@ $K -n dti-demo get oktaapps -l dti.dev/integration=acme,dti.dev/used=false
 say "kubectl dti report acme (the kubectl plugin: the inventory from the cluster, no token, no Okta request)"
 ln -sf "$BIN/dti-operator" "$DEMO/kubectl-dti"
 PATH=$DEMO:$PATH "$DEMO/kubectl-dti" report acme -n dti-demo | head -n 12
+say "seats to reclaim (spec.reclaim.inactiveAfter 20d): by reason and grant, org-wide"
+$K -n dti-demo get oktaintegration acme -o jsonpath='{.status.summary.reclaim}{"\n"}'
+say "who uses what: kubectl dti report acme --by department"
+PATH=$DEMO:$PATH "$DEMO/kubectl-dti" report acme -n dti-demo --by department
+say "a contract for the most used app: an AppContract with seats and a price; the operator computes the waste"
+TOP_APP=$($K -n dti-demo get oktaapps -l dti.dev/integration=acme --sort-by=.status.activeUsers -o jsonpath='{.items[-1:].spec.appId}')
+TOP_ACTIVE=$($K -n dti-demo get oktaapps -l dti.dev/integration=acme --sort-by=.status.activeUsers -o jsonpath='{.items[-1:].status.activeUsers}')
+RENEWAL=$(date -u -d '+30 days' +%F)
+$K -n dti-demo apply --server-side -f - >/dev/null <<EOF
+apiVersion: dti.dev/v1alpha1
+kind: AppContract
+metadata:
+  name: top-app
+spec:
+  integration: acme
+  app: {id: $TOP_APP}
+  seats: $((TOP_ACTIVE + 25))
+  price: {amount: "12.50", currency: USD, per: month}
+  renewal: "$RENEWAL"
+  owner: IT
+EOF
+$K -n dti-demo wait --for=condition=Matched appcontract/top-app --timeout=60s >/dev/null
+$K -n dti-demo get appcontracts
 say "events"
 $K -n dti-demo get events --field-selector involvedObject.name=acme -o custom-columns=TYPE:.type,REASON:.reason,MESSAGE:.message
 

@@ -123,7 +123,7 @@ mod operator {
     use serde_json::{Value, json};
 
     use super::support::operator::{
-        Operator, apply_integration, create_secret, is_ready, okta_apps, request_sync, wait_for,
+        Operator, apply_integration, create_secret, is_ready, kubectl_dti_text, okta_apps, request_sync, wait_for,
     };
     use super::support::sim::Sim;
     use super::{ATTRIBUTES, top_all};
@@ -177,7 +177,7 @@ mod operator {
             obj.status.as_ref().and_then(|s| s.last_sync.as_ref()).and_then(|l| l.message.clone()).unwrap_or_default();
         assert!(message.starts_with("incremental"), "{message}");
         // kubectl dti report --by: the org's values, and one app's, from the cluster.
-        let out = super::kubectl_dti(cp.kubeconfig_path(), &["report", "acme", "-n", &ns, "--by", "department"]);
+        let out = kubectl_dti_text(cp.kubeconfig_path(), &["report", "acme", "-n", &ns, "--by", "department"]);
         assert!(out.0, "{}", out.2);
         let legal = obj
             .status
@@ -191,23 +191,7 @@ mod operator {
         let numbers: Vec<u64> = line.split_whitespace().skip(1).filter_map(|w| w.parse().ok()).collect();
         assert_eq!(numbers, [legal.seats, legal.active_users, legal.unused_seats], "{line}");
         assert!(out.1.contains("(none)"), "users without a department: {}", out.1);
-        let out = super::kubectl_dti(cp.kubeconfig_path(), &["report", "acme", "-n", &ns, "--by", "title"]);
+        let out = kubectl_dti_text(cp.kubeconfig_path(), &["report", "acme", "-n", &ns, "--by", "title"]);
         assert!(!out.0 && out.2.contains("there is one by costCenter, department, workLocation"), "{}", out.2);
     }
-}
-
-fn kubectl_dti(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let dir = std::env::temp_dir().join(format!("kubectl-dti-breakdown-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let plugin = dir.join("kubectl-dti");
-    if !plugin.exists() {
-        let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
-    }
-    let out =
-        std::process::Command::new(&plugin).args(args).env("KUBECONFIG", kubeconfig).output().expect("kubectl-dti");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use support::checkpoint::{crafted_prefix, gzip, sealed};
 use support::contract::view;
 use support::operator::{
-    Operator, apply_integration, condition, create_secret, events, is_ready, okta_apps, set_secret, wait_for,
+    Operator, apply_integration, condition, create_secret, events, is_ready, kubectl_dti, okta_apps, set_secret,
+    wait_for,
 };
 use support::sim::Sim;
 
@@ -167,16 +168,6 @@ async fn secret_problems_have_their_own_reasons_and_heal_when_fixed() {
     assert!(condition(&obj, "AccessValidated").expect("c").2.contains("whitespace inside"));
     set_secret(&env.client, &env.ns, "okta", "demo").await;
     wait_for(&env.client, &env.ns, "acme", READY_TIMEOUT, "Ready", is_ready).await;
-}
-
-fn kubectl_dti(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let dir = std::env::temp_dir().join(format!("kubectl-dti-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let plugin = dir.join("kubectl-dti");
-    if !plugin.exists() {
-        let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
-    }
-    std::process::Command::new(&plugin).args(args).env("KUBECONFIG", kubeconfig).output().expect("kubectl-dti")
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use dti_operator::crd::{AppContract, OktaIntegration};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use support::operator::{Operator, apply_integration, create_secret, is_ready, okta_apps, wait_for};
+use support::operator::{Operator, apply_integration, create_secret, is_ready, kubectl_dti_text, okta_apps, wait_for};
 use support::sim::Sim;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -44,6 +44,17 @@ async fn reclaim_equals_truth(scale: &str) -> (Client, String, Sim, Operator) {
     let status = serde_json::to_value(obj.status.as_ref().expect("status")).expect("json");
     assert_eq!(status["summary"]["reclaim"], truth["summary"]["reclaim"], "{scale}: summary.reclaim");
     assert_eq!(status["summary"]["reclaimBasis"]["inactiveAfter"], "20d");
+    assert!(status.get("reclaimUserList").is_none(), "{scale}: no per-user list unless opted in");
+    let secrets = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns);
+    let names: Vec<String> = secrets
+        .list(&Default::default())
+        .await
+        .expect("secrets")
+        .items
+        .into_iter()
+        .filter_map(|s| s.metadata.name)
+        .collect();
+    assert_eq!(names, ["okta"], "{scale}: no Secret written without the opt-in");
     let apps = okta_apps(&client, &ns, "acme").await;
     for want in truth["apps"].as_array().expect("apps") {
         let id = want["id"].as_str().expect("id");
@@ -212,22 +223,6 @@ fn kubeconfig_as(cp: &support::ControlPlane, user: &str) -> std::path::PathBuf {
     path
 }
 
-fn kubectl_dti(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let dir = std::env::temp_dir().join(format!("kubectl-dti-reclaim-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let plugin = dir.join("kubectl-dti");
-    if !plugin.exists() {
-        let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
-    }
-    let out =
-        std::process::Command::new(&plugin).args(args).env("KUBECONFIG", kubeconfig).output().expect("kubectl-dti");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[tokio::test]
 async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
     let cp = support::control_plane();
@@ -276,7 +271,7 @@ async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
     assert_eq!((listed.rows, listed.truncated), (rows.len() as u64, false));
 
     // kubectl dti reclaim: the admin sees the seats, one app with --app; a reader without Secret access is told why.
-    let (ok, out, err) = kubectl_dti(cp.kubeconfig_path(), &["reclaim", "acme", "-n", &ns]);
+    let (ok, out, err) = kubectl_dti_text(cp.kubeconfig_path(), &["reclaim", "acme", "-n", &ns]);
     assert!(ok, "{out}\n{err}");
     let footer = format!(
         "{} seat(s): {} leaver(s), {} never used, {} inactive",
@@ -295,7 +290,7 @@ async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
                 && truth["apps"].as_array().expect("apps").iter().filter(|b| b["label"] == a["label"]).count() == 1
         })
         .expect("an app with seats to reclaim");
-    let (ok, out, _) = kubectl_dti(
+    let (ok, out, _) = kubectl_dti_text(
         cp.kubeconfig_path(),
         &["reclaim", "acme", "-n", &ns, "--app", app["label"].as_str().expect("label"), "--format", "csv"],
     );
@@ -313,7 +308,7 @@ async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
         &format!("--serviceaccount={ns}:reader"),
     ]);
     let reader = kubeconfig_as(cp, &format!("system:serviceaccount:{ns}:reader"));
-    let (ok, _, err) = kubectl_dti(&reader, &["reclaim", "acme", "-n", &ns]);
+    let (ok, _, err) = kubectl_dti_text(&reader, &["reclaim", "acme", "-n", &ns]);
     assert!(
         !ok && err.contains("you may not read Secret") && err.contains("guarded like the Okta credentials"),
         "{err}"

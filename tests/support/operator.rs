@@ -263,3 +263,21 @@ pub async fn events_of(client: &Client, ns: &str, name: &str, reason: &str) -> V
         .map(|e| (e.note.unwrap_or_default(), e.series.map_or(1, |s| s.count)))
         .collect()
 }
+
+/// Runs this build's binary as the kubectl plugin (`kubectl-dti`, by its name) with `kubeconfig`.
+pub fn kubectl_dti(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("kubectl-dti-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let plugin = dir.join("kubectl-dti");
+    if !plugin.exists() {
+        let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
+    }
+    Command::new(&plugin).args(args).env("KUBECONFIG", kubeconfig).output().expect("kubectl-dti")
+}
+
+/// [`kubectl_dti`]'s success, stdout and stderr.
+pub fn kubectl_dti_text(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = kubectl_dti(kubeconfig, args);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
