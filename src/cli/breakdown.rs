@@ -78,7 +78,9 @@ pub(crate) fn render(
     let found = rows(report, app, attribute)?;
     Ok(match format {
         Format::Csv => csv(report, app, attribute),
-        Format::Json => serde_json::to_string_pretty(found).map(|s| s + "\n").map_err(|e| e.to_string())?,
+        Format::Json | Format::Html => {
+            serde_json::to_string_pretty(found).map(|s| s + "\n").map_err(|e| e.to_string())?
+        }
         Format::Table => {
             let whose = match app {
                 Some(a) => format!("{} ({})", super::output::cell_of(&a.label, 40), clean(&a.id, 40)),

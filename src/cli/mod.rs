@@ -5,6 +5,7 @@ mod breakdown;
 mod common;
 mod contracts;
 mod history;
+mod html;
 mod output;
 mod plugin;
 mod reclaim;

@@ -12,6 +12,8 @@ pub(crate) enum Format {
     Table,
     Json,
     Csv,
+    /// One self-contained page with charts, for people to open, mail or print.
+    Html,
 }
 
 pub(crate) fn render(report: &Report, format: Format) -> String {
@@ -19,6 +21,9 @@ pub(crate) fn render(report: &Report, format: Format) -> String {
         Format::Json => json(report),
         Format::Csv => csv(report),
         Format::Table => table(report),
+        Format::Html => super::html::render(report).unwrap_or_else(|e| {
+            format!("<!DOCTYPE html><title>error</title><p>{}</p>\n", crate::text::clean(&e, 200).replace('<', "&lt;"))
+        }),
     }
 }
 

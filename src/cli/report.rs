@@ -51,6 +51,9 @@ fn chosen_app<'a>(report: &'a Report, app: Option<&String>) -> Result<Option<&'a
 
 /// What `report` prints: the inventory, its history, or a breakdown.
 pub(crate) fn output(report: &Report, view: &View<'_>, format: Format) -> Result<String, String> {
+    if matches!(format, Format::Html) {
+        return super::html::render(report); // the page holds the history and the breakdowns
+    }
     let app = chosen_app(report, view.app)?;
     if let Some(attribute) = view.by {
         return super::breakdown::render(report, app, attribute, format);
@@ -64,7 +67,7 @@ pub(crate) fn output(report: &Report, view: &View<'_>, format: Format) -> Result
     Ok(match format {
         Format::Table => super::history::table(report, app),
         Format::Csv => super::history::csv(report, app),
-        Format::Json => {
+        Format::Json | Format::Html => {
             let mut only = report.clone();
             if let Some(a) = app {
                 only.apps = vec![a.clone()];
