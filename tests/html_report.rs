@@ -135,3 +135,83 @@ fn hostile_labels_render_as_text() {
         "the label as text, the override removed"
     );
 }
+
+mod ui {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::support::operator::{Operator, apply_integration, create_secret, is_ready, okta_apps, wait_for};
+    use super::support::sim::Sim;
+    use super::{metric, open, output_dir};
+
+    struct Ui {
+        base: String,
+        child: Child,
+    }
+
+    impl Drop for Ui {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    fn ui(kubeconfig: &std::path::Path, ns: &str) -> Ui {
+        let dir = std::env::temp_dir().join(format!("kubectl-dti-ui-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let plugin = dir.join("kubectl-dti");
+        if !plugin.exists() {
+            let _ = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_dti-operator"), &plugin);
+        }
+        let mut child = Command::new(&plugin)
+            .args(["ui", "-n", ns, "--port", "0"])
+            .env("KUBECONFIG", kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kubectl dti ui");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("the address");
+        let base = first.trim().to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Ui { base, child }
+    }
+
+    #[tokio::test]
+    async fn kubectl_dti_ui_serves_live_pages_under_the_callers_rbac() {
+        let cp = super::support::control_plane();
+        let client = cp.client().await;
+        let ns = cp.namespace(&client, "ui").await;
+        let sim = Sim::start(&["--log-lag", "3s", "--scale", "small", "--no-rate-limit"]);
+        let _operator = Operator::start(cp, &ns, &["--app-writes-per-second", "500"]);
+        create_secret(&client, &ns, "okta", "demo").await;
+        let spec = json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}});
+        apply_integration(&client, &ns, "acme", spec).await;
+        let obj = wait_for(&client, &ns, "acme", Duration::from_secs(120), "Ready", is_ready).await;
+        let summary = obj.status.as_ref().and_then(|s| s.summary.clone()).expect("summary");
+        let admin = ui(cp.kubeconfig_path(), &ns);
+        let index = reqwest::get(format!("{}/", admin.base)).await.expect("index").text().await.expect("text");
+        assert!(index.contains(&format!("href=\"/{ns}/acme\"")), "{index}");
+        let page = reqwest::get(format!("{}/{ns}/acme", admin.base)).await.expect("page");
+        assert_eq!(page.status(), 200);
+        let dir = output_dir();
+        let file = dir.join("ui-small.html");
+        std::fs::write(&file, page.text().await.expect("html")).expect("write");
+        let (dom, _) = open(&file, &dir.join("ui-small.png"));
+        assert_eq!(metric(&dom, "activeUsers"), Some(summary.active_users), "live from the cluster");
+        assert_eq!(metric(&dom, "apps"), Some(summary.apps));
+        let rows = dom.matches("<tr data-app-id=").count();
+        assert_eq!(rows, okta_apps(&client, &ns, "acme").await.len(), "one row per OktaApp");
+        // A caller whose RBAC allows nothing here sees why, not data.
+        let nobody = super::support::kubeconfig_as(cp, &format!("system:serviceaccount:{ns}:nobody"));
+        let refused = ui(&nobody, &ns);
+        let answer = reqwest::get(format!("{}/", refused.base)).await.expect("index");
+        assert_eq!(answer.status(), 403);
+        assert!(answer.text().await.expect("text").contains("you may not list OktaIntegrations"));
+        let answer = reqwest::get(format!("{}/{ns}/acme", refused.base)).await.expect("page");
+        assert_eq!(answer.status(), 403);
+    }
+}

@@ -211,18 +211,6 @@ async fn list_rows(client: &Client, ns: &str, name: &str) -> Vec<Vec<String>> {
     reader.records().map(|r| r.expect("a row").iter().map(str::to_string).collect()).collect()
 }
 
-/// A kubeconfig that acts as `user` (the API server's impersonation), for checking what they may read.
-fn kubeconfig_as(cp: &support::ControlPlane, user: &str) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(cp.kubeconfig_path()).expect("kubeconfig");
-    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
-    for u in doc["users"].as_sequence_mut().expect("users") {
-        u["user"]["as"] = serde_yaml::Value::from(user);
-    }
-    let path = std::env::temp_dir().join(format!("kubeconfig-as-{}-{}", std::process::id(), user.replace(':', "-")));
-    std::fs::write(&path, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
-    path
-}
-
 #[tokio::test]
 async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
     let cp = support::control_plane();
@@ -307,7 +295,7 @@ async fn the_per_user_list_is_opt_in_owned_and_read_under_the_callers_rbac() {
         "--role=reader",
         &format!("--serviceaccount={ns}:reader"),
     ]);
-    let reader = kubeconfig_as(cp, &format!("system:serviceaccount:{ns}:reader"));
+    let reader = support::kubeconfig_as(cp, &format!("system:serviceaccount:{ns}:reader"));
     let (ok, _, err) = kubectl_dti_text(&reader, &["reclaim", "acme", "-n", &ns]);
     assert!(
         !ok && err.contains("you may not read Secret") && err.contains("guarded like the Okta credentials"),

@@ -12,6 +12,7 @@ mod reclaim;
 mod report;
 mod run;
 mod sync;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -52,6 +52,9 @@ enum PluginCommand {
     /// The seats to reclaim user by user, from the per-user list the integration keeps in a Secret
     /// (opt-in: spec.reclaim.userList); you need read access to that Secret.
     Reclaim(super::reclaim::ReclaimArgs),
+    /// The HTML report of every integration you may read, served on 127.0.0.1 and read live from the
+    /// cluster with your kubeconfig.
+    Ui(super::ui::UiArgs),
     /// Every integration: readiness, apps, unused seats, data age.
     Status {
         /// In every namespace.
@@ -88,6 +91,7 @@ pub(crate) async fn main() -> ExitCode {
         }
         PluginCommand::Sync(request) => sync(&client, &namespace, request).await,
         PluginCommand::Reclaim(args) => super::reclaim::run(&client, &namespace, args).await,
+        PluginCommand::Ui(args) => super::ui::run(&client, &namespace, args).await,
         PluginCommand::Status { all_namespaces } => {
             status(&client, (!all_namespaces).then_some(namespace.as_str())).await
         }

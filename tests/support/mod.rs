@@ -182,3 +182,15 @@ impl ControlPlane {
             .collect()
     }
 }
+
+/// A kubeconfig that acts as `user` (the API server's impersonation), for checking what they may read.
+pub fn kubeconfig_as(cp: &ControlPlane, user: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(cp.kubeconfig_path()).expect("kubeconfig");
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    for u in doc["users"].as_sequence_mut().expect("users") {
+        u["user"]["as"] = serde_yaml::Value::from(user);
+    }
+    let path = std::env::temp_dir().join(format!("kubeconfig-as-{}-{}", std::process::id(), user.replace(':', "-")));
+    std::fs::write(&path, serde_yaml::to_string(&doc).expect("yaml")).expect("write");
+    path
+}

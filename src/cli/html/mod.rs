@@ -79,6 +79,8 @@ struct ReclaimView {
 #[derive(Serialize)]
 struct Page {
     version: &'static str,
+    /// `kubectl dti ui`: reload every this many seconds (an exported file never reloads).
+    refresh: Option<u32>,
     domain: String,
     window: String,
     generated: String,
@@ -192,6 +194,7 @@ fn page(report: &Report) -> Page {
     });
     Page {
         version: env!("CARGO_PKG_VERSION"),
+        refresh: None,
         domain: text(&report.domain),
         window: text(&report.usage_window),
         generated: report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -209,11 +212,20 @@ fn page(report: &Report) -> Page {
 
 /// The page for `report`.
 pub(crate) fn render(report: &Report) -> Result<String, String> {
+    render_page(page(report))
+}
+
+/// The page for `report` as `kubectl dti ui` serves it: reloading itself every `refresh` seconds.
+pub(crate) fn render_live(report: &Report, refresh: u32) -> Result<String, String> {
+    render_page(Page { refresh: Some(refresh), ..page(report) })
+}
+
+fn render_page(page: Page) -> Result<String, String> {
     let mut env = Environment::new();
     // The name ends in .html: minijinja escapes every value for HTML.
     env.add_template("page.html", include_str!("page.html")).map_err(|e| e.to_string())?;
     let template = env.get_template("page.html").map_err(|e| e.to_string())?;
-    template.render(page(report)).map_err(|e| format!("cannot render the HTML report: {e}"))
+    template.render(page).map_err(|e| format!("cannot render the HTML report: {e}"))
 }
 
 #[cfg(test)]
