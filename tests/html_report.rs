@@ -141,6 +141,7 @@ mod ui {
     use std::process::{Child, Command, Stdio};
     use std::time::Duration;
 
+    use dti_operator::crd::AppContract;
     use serde_json::json;
 
     use super::support::operator::{Operator, apply_integration, create_secret, is_ready, okta_apps, wait_for};
@@ -192,6 +193,23 @@ mod ui {
         apply_integration(&client, &ns, "acme", spec).await;
         let obj = wait_for(&client, &ns, "acme", Duration::from_secs(120), "Ready", is_ready).await;
         let summary = obj.status.as_ref().and_then(|s| s.summary.clone()).expect("summary");
+        // A contract for the most used app: its wasted spend appears on the page.
+        let apps = okta_apps(&client, &ns, "acme").await;
+        let top = apps.values().max_by_key(|a| a.status.as_ref().map_or(0, |s| s.active_users)).expect("an app");
+        let contracts: kube::Api<AppContract> = kube::Api::namespaced(client.clone(), &ns);
+        let contract: AppContract =
+            serde_json::from_value(json!({"apiVersion": "dti.dev/v1alpha1", "kind": "AppContract",
+            "metadata": {"name": "top"}, "spec": {"integration": "acme", "app": {"id": top.spec.app_id},
+            "seats": 500, "price": {"amount": "10", "currency": "EUR", "per": "year"}, "renewal": "2027-06-30"}}))
+            .expect("a contract");
+        contracts.create(&Default::default(), &contract).await.expect("create");
+        let wasted = loop {
+            let c = contracts.get("top").await.expect("contract");
+            if let Some(w) = c.status.and_then(|s| s.wasted_spend) {
+                break w.display;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
         let admin = ui(cp.kubeconfig_path(), &ns);
         let index = reqwest::get(format!("{}/", admin.base)).await.expect("index").text().await.expect("text");
         assert!(index.contains(&format!("href=\"/{ns}/acme\"")), "{index}");
@@ -203,6 +221,10 @@ mod ui {
         let (dom, _) = open(&file, &dir.join("ui-small.png"));
         assert_eq!(metric(&dom, "activeUsers"), Some(summary.active_users), "live from the cluster");
         assert_eq!(metric(&dom, "apps"), Some(summary.apps));
+        assert!(
+            dom.contains(&format!("<span data-metric=\"wasted\">{wasted}</span>")),
+            "the contract's waste: {wasted}"
+        );
         let rows = dom.matches("<tr data-app-id=").count();
         assert_eq!(rows, okta_apps(&client, &ns, "acme").await.len(), "one row per OktaApp");
         // A caller whose RBAC allows nothing here sees why, not data.

@@ -83,7 +83,12 @@ pub(crate) async fn main() -> ExitCode {
     let namespace = plugin.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let result = match plugin.command {
         PluginCommand::Report { name, format, history, by, app } => {
-            let view = super::report::View { history, by: by.as_ref(), app: app.as_ref() };
+            let contracts = if matches!(format, Format::Html) {
+                super::contracts::fetch(&client, &namespace, &name).await
+            } else {
+                Vec::new()
+            };
+            let view = super::report::View { history, by: by.as_ref(), app: app.as_ref(), contracts };
             fetch(&client, &namespace, &name).await.and_then(|r| super::report::output(&r, &view, format)).map(|text| {
                 print!("{text}");
                 ExitCode::SUCCESS

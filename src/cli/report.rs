@@ -52,7 +52,9 @@ fn chosen_app<'a>(report: &'a Report, app: Option<&String>) -> Result<Option<&'a
 /// What `report` prints: the inventory, its history, or a breakdown.
 pub(crate) fn output(report: &Report, view: &View<'_>, format: Format) -> Result<String, String> {
     if matches!(format, Format::Html) {
-        return super::html::render(report); // the page holds the history and the breakdowns
+        // The page holds the history, the breakdowns and the contracts.
+        let extras = super::html::Extras { contracts: view.contracts.clone(), refresh: None };
+        return super::html::render_with(report, extras);
     }
     let app = chosen_app(report, view.app)?;
     if let Some(attribute) = view.by {
@@ -77,11 +79,13 @@ pub(crate) fn output(report: &Report, view: &View<'_>, format: Format) -> Result
     })
 }
 
-/// Which view of the report: history, a breakdown by one attribute, either for one app.
+/// Which view of the report: history, a breakdown by one attribute, either for one app; the HTML page
+/// also shows the integration's contracts.
 pub(crate) struct View<'a> {
     pub(crate) history: bool,
     pub(crate) by: Option<&'a String>,
     pub(crate) app: Option<&'a String>,
+    pub(crate) contracts: Vec<crate::crd::AppContract>,
 }
 
 fn from_status(a: &AppSummary) -> AppUsage {
@@ -211,7 +215,12 @@ pub(crate) async fn run(args: ReportArgs) -> ExitCode {
         }
     };
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
-    let view = View { history: args.history, by: args.by.as_ref(), app: args.app.as_ref() };
+    let contracts = if matches!(args.format, Format::Html) {
+        super::contracts::fetch(&client, &namespace, &args.name).await
+    } else {
+        Vec::new()
+    };
+    let view = View { history: args.history, by: args.by.as_ref(), app: args.app.as_ref(), contracts };
     match fetch(&client, &namespace, &args.name).await.and_then(|report| output(&report, &view, args.format)) {
         Ok(text) => {
             print!("{text}");

@@ -121,10 +121,14 @@ async fn integration(
     Path((namespace, name)): Path<(String, String)>,
 ) -> (StatusCode, Html<String>) {
     match super::report::fetch(&shared.client, &namespace, &name).await {
-        Ok(report) => match super::html::render_live(&report, REFRESH_SECONDS) {
-            Ok(html) => (StatusCode::OK, Html(html)),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(clean(&e, 200).replace('<', "&lt;"))),
-        },
+        Ok(report) => {
+            let contracts = super::contracts::fetch(&shared.client, &namespace, &name).await;
+            let extras = super::html::Extras { contracts, refresh: Some(REFRESH_SECONDS) };
+            match super::html::render_with(&report, extras) {
+                Ok(html) => (StatusCode::OK, Html(html)),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(clean(&e, 200).replace('<', "&lt;"))),
+            }
+        }
         Err(e) => {
             let code = if e.contains("Forbidden") || e.contains("forbidden") {
                 StatusCode::FORBIDDEN

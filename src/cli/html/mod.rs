@@ -11,6 +11,8 @@ use chrono::SecondsFormat;
 use minijinja::Environment;
 use serde::Serialize;
 
+use super::contracts::ContractLine;
+use crate::crd::AppContract;
 use crate::discovery::{AppUsage, NO_VALUE, Report};
 use crate::text::clean;
 
@@ -81,6 +83,9 @@ struct Page {
     version: &'static str,
     /// `kubectl dti ui`: reload every this many seconds (an exported file never reloads).
     refresh: Option<u32>,
+    contracts: Vec<ContractLine>,
+    /// Wasted spend summed per currency and period, never converted.
+    contract_totals: Vec<String>,
     domain: String,
     window: String,
     generated: String,
@@ -195,6 +200,8 @@ fn page(report: &Report) -> Page {
     Page {
         version: env!("CARGO_PKG_VERSION"),
         refresh: None,
+        contracts: Vec::new(),
+        contract_totals: Vec::new(),
         domain: text(&report.domain),
         window: text(&report.usage_window),
         generated: report.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -215,9 +222,18 @@ pub(crate) fn render(report: &Report) -> Result<String, String> {
     render_page(page(report))
 }
 
-/// The page for `report` as `kubectl dti ui` serves it: reloading itself every `refresh` seconds.
-pub(crate) fn render_live(report: &Report, refresh: u32) -> Result<String, String> {
-    render_page(Page { refresh: Some(refresh), ..page(report) })
+/// What the page shows besides the report: the integration's contracts (from the cluster), and for
+/// `kubectl dti ui` a reload interval.
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) contracts: Vec<AppContract>,
+    pub(crate) refresh: Option<u32>,
+}
+
+/// The page for `report` with `extras`.
+pub(crate) fn render_with(report: &Report, extras: Extras) -> Result<String, String> {
+    let (contracts, contract_totals) = super::contracts::lines(&extras.contracts);
+    render_page(Page { refresh: extras.refresh, contracts, contract_totals, ..page(report) })
 }
 
 fn render_page(page: Page) -> Result<String, String> {
@@ -231,6 +247,31 @@ fn render_page(page: Page) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// WCAG 2.x relative luminance of a #rrggbb colour.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    #[test]
+    fn text_colours_pass_wcag_aa_on_both_backgrounds() {
+        let css = include_str!("page.html");
+        let var = |name: &str| {
+            let at = css.find(&format!("--{name}: ")).expect("a colour variable") + name.len() + 4;
+            css[at..at + 7].to_string()
+        };
+        for fg in ["ink", "muted", "accent", "warn"] {
+            for bg in ["#ffffff".to_string(), var("band")] {
+                let (a, b) = (luminance(&var(fg)), luminance(&bg));
+                let ratio = (a.max(b) + 0.05) / (a.min(b) + 0.05);
+                assert!(ratio >= 4.5, "--{fg} on {bg}: {ratio:.2}");
+            }
+        }
+    }
 
     #[test]
     fn okta_text_is_cleaned_and_escaped() {
