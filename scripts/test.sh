@@ -9,6 +9,6 @@ echo "test: building the cluster components and tools (first run only: 609 s mea
 scripts/control-plane.sh build >/dev/null
 scripts/python-env.sh >/dev/null
 # Benchmarks run through scripts/bench.sh, not here. The first cargo build of the tests takes about 10 more
-# minutes on 2 cores (the node test's release image about 4); with everything cached the suite runs in about 11.
+# minutes on 2 cores (the node test's release image about 4); with everything cached the suite runs in about 13.
 echo "test: building and running the Rust tests" >&2
 exec cargo test --workspace --lib --bins --tests "$@"
