@@ -21,9 +21,7 @@ pub(crate) fn render(report: &Report, format: Format) -> String {
         Format::Json => json(report),
         Format::Csv => csv(report),
         Format::Table => table(report),
-        Format::Html => super::html::render(report).unwrap_or_else(|e| {
-            format!("<!DOCTYPE html><title>error</title><p>{}</p>\n", crate::text::clean(&e, 200).replace('<', "&lt;"))
-        }),
+        Format::Html => super::html::render(report).unwrap_or_else(|e| super::html::error_page(&e)),
     }
 }
 

@@ -10,12 +10,10 @@ use std::process::ExitCode;
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 
-use crate::crd::OktaIntegration;
+use crate::crd::{OktaIntegration, USER_LIST_KEY};
 use crate::discovery::PER_USER_HEADER;
 use crate::text::{clean, csv_cell};
 
-/// The Secret's key (the operator's `user_list::DATA_KEY`; the CLI does not import the controller).
-const DATA_KEY: &str = "reclaim.csv.gz";
 const MAX_CSV_BYTES: u64 = 64 << 20;
 const REASONS: [&str; 3] = ["leaver", "neverUsed", "inactive"];
 
@@ -109,7 +107,11 @@ async fn read_secret(
 fn parse(secret: &Secret, namespace: &str, name: &str) -> Result<Vec<Row>, String> {
     let bad =
         |why: &str| format!("Secret {namespace}/{} does not hold a list this version reads: {why}", clean(name, 253));
-    let gz = secret.data.as_ref().and_then(|d| d.get(DATA_KEY)).ok_or_else(|| bad("no key reclaim.csv.gz"))?;
+    let gz = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(USER_LIST_KEY))
+        .ok_or_else(|| bad(&format!("no key {USER_LIST_KEY}")))?;
     let mut text = String::new();
     let mut inflated = flate2::read::GzDecoder::new(&gz.0[..]).take(MAX_CSV_BYTES + 1);
     inflated.read_to_string(&mut text).map_err(|e| bad(&format!("not gzip'd UTF-8 ({e})")))?;

@@ -112,7 +112,7 @@ async fn index(State(shared): State<Arc<Shared>>) -> (StatusCode, Html<String>) 
     let context = minijinja::context! { items, error, scope, refresh => REFRESH_SECONDS };
     match page(INDEX, context) {
         Ok(html) => (code, Html(html)),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(clean(&e, 200).replace('<', "&lt;"))),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(super::html::error_page(&e))),
     }
 }
 
@@ -126,7 +126,7 @@ async fn integration(
             let extras = super::html::Extras { contracts, refresh: Some(REFRESH_SECONDS) };
             match super::html::render_with(&report, extras) {
                 Ok(html) => (StatusCode::OK, Html(html)),
-                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(clean(&e, 200).replace('<', "&lt;"))),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Html(super::html::error_page(&e))),
             }
         }
         Err(e) => {

@@ -572,51 +572,7 @@ impl Metrics {
             org_series: Mutex::new(HashMap::new()),
             states: states.clone(),
         };
-        m.registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", m.reconciles.clone());
-        m.registry.register("dti_reconcile_errors", "Reconcile errors by cause", m.reconcile_errors.clone());
-        m.registry.register("dti_reconcile_duration_seconds", "Time one reconcile took", m.reconcile_duration.clone());
-        m.registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", m.syncs.clone());
-        m.registry.register("dti_sync_duration_seconds", "Time one sync job took, by result", m.sync_duration.clone());
-        m.registry.register(
-            "dti_status_writes",
-            "OktaIntegration status writes (server-side apply); an idle resync writes none",
-            m.status_writes.clone(),
-        );
-        m.registry.register(
-            "dti_oktaapp_writes",
-            "OktaApp writes and deletions; a steady sync of a quiet org writes none",
-            m.app_writes.clone(),
-        );
-        m.registry.register(
-            "dti_okta_requests",
-            "Requests to Okta by org, rate-limit bucket and HTTP status (none: no answer)",
-            m.okta_requests.clone(),
-        );
-        m.registry.register(
-            "dti_okta_rate_limit_wait_seconds",
-            "Time requests waited for Okta rate-limit budget, by org and bucket",
-            m.rate_limit_wait.clone(),
-        );
-        m.registry.register(
-            "dti_checkpoint_last_bytes",
-            "Size of the last sync state saved by this process (compressed)",
-            m.checkpoint_bytes.clone(),
-        );
-        m.registry.register(
-            "dti_state_cache_states",
-            "Integrations whose sync state is kept in memory between syncs (run --state-cache-mib)",
-            m.state_cache_states.clone(),
-        );
-        m.registry.register(
-            "dti_state_cache_bytes",
-            "Approximate bytes of the sync states kept in memory between syncs",
-            m.state_cache_bytes.clone(),
-        );
-        m.registry.register(
-            "dti_state_cache_lookups",
-            "Sync starts by where their state came from: hit (memory) or miss (checkpoint, else a full scan)",
-            m.state_cache_lookups.clone(),
-        );
+        m.register_families();
         m.registry.register_collector(Box::new(m.contracts.clone()));
         m.registry.register_collector(Box::new(StateCollector {
             states,
@@ -626,6 +582,63 @@ impl Metrics {
         }));
         m.start_at_zero();
         m
+    }
+
+    /// Registers the families updated as things happen (the scrape-time ones are collectors).
+    fn register_families(&mut self) {
+        self.registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", self.reconciles.clone());
+        self.registry.register("dti_reconcile_errors", "Reconcile errors by cause", self.reconcile_errors.clone());
+        self.registry.register(
+            "dti_reconcile_duration_seconds",
+            "Time one reconcile took",
+            self.reconcile_duration.clone(),
+        );
+        self.registry.register("dti_sync", "Sync jobs by result (succeeded, failed, panicked)", self.syncs.clone());
+        self.registry.register(
+            "dti_sync_duration_seconds",
+            "Time one sync job took, by result",
+            self.sync_duration.clone(),
+        );
+        self.registry.register(
+            "dti_status_writes",
+            "OktaIntegration status writes (server-side apply); an idle resync writes none",
+            self.status_writes.clone(),
+        );
+        self.registry.register(
+            "dti_oktaapp_writes",
+            "OktaApp writes and deletions; a steady sync of a quiet org writes none",
+            self.app_writes.clone(),
+        );
+        self.registry.register(
+            "dti_okta_requests",
+            "Requests to Okta by org, rate-limit bucket and HTTP status (none: no answer)",
+            self.okta_requests.clone(),
+        );
+        self.registry.register(
+            "dti_okta_rate_limit_wait_seconds",
+            "Time requests waited for Okta rate-limit budget, by org and bucket",
+            self.rate_limit_wait.clone(),
+        );
+        self.registry.register(
+            "dti_checkpoint_last_bytes",
+            "Size of the last sync state saved by this process (compressed)",
+            self.checkpoint_bytes.clone(),
+        );
+        self.registry.register(
+            "dti_state_cache_states",
+            "Integrations whose sync state is kept in memory between syncs (run --state-cache-mib)",
+            self.state_cache_states.clone(),
+        );
+        self.registry.register(
+            "dti_state_cache_bytes",
+            "Approximate bytes of the sync states kept in memory between syncs",
+            self.state_cache_bytes.clone(),
+        );
+        self.registry.register(
+            "dti_state_cache_lookups",
+            "Sync starts by where their state came from: hit (memory) or miss (checkpoint, else a full scan)",
+            self.state_cache_lookups.clone(),
+        );
     }
 
     /// The state cache's size after a change.

@@ -17,11 +17,9 @@ use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
 use super::shared::{FIELD_MANAGER, IntegrationKey, delete_if_present, owned_by, time};
-use crate::crd::{INTEGRATION_LABEL, OktaIntegration, UserListRows, UserListSpec, UserListStatus};
+use crate::crd::{INTEGRATION_LABEL, OktaIntegration, USER_LIST_KEY, UserListRows, UserListSpec, UserListStatus};
 use crate::discovery::{CompressedList, ExportTimes, OrgState, Rows, SyncConfig, compressed_list};
 
-/// The Secret's key holding the gzip'd CSV.
-pub(crate) const DATA_KEY: &str = "reclaim.csv.gz";
 /// Compressed bytes at most: a Secret holds 1 MiB, and its metadata needs some of it.
 pub(crate) const MAX_BYTES: usize = 900 * 1024;
 /// The uncompressed CSV's SHA-256: an unchanged list is not written again.
@@ -185,7 +183,7 @@ fn secret_of(
             ..ObjectMeta::default()
         },
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(DATA_KEY.to_string(), ByteString(list.gzip.clone()))])),
+        data: Some(BTreeMap::from([(USER_LIST_KEY.to_string(), ByteString(list.gzip.clone()))])),
         ..Secret::default()
     }
 }
@@ -238,7 +236,7 @@ mod tests {
         let created = echo(&mut server, 201).await;
         assert_eq!((created.method.as_str(), created.path.contains("/namespaces/team-a/secrets?")), ("POST", true));
         assert_eq!(created.body["metadata"]["ownerReferences"][0]["uid"], "uid-acme");
-        assert!(created.body["data"][DATA_KEY].is_string());
+        assert!(created.body["data"][USER_LIST_KEY].is_string());
         let (change, notice) = job.await.expect("no panic");
         let ListChange::Set(status) = change else { panic!("{change:?}") };
         assert_eq!((status.rows, status.total_rows, status.truncated), (2, 2, false));

@@ -34,7 +34,7 @@ pub use integration::{
     OktaIntegrationStatus, Permission, PrivateKeySecretRef, PrivateKeySource, ReclaimSpec, SecretKeyRef, Summary,
     SyncMode, SyncResult, UsageSpec,
 };
-pub use reclaim::{ReclaimBasis, ReclaimSeats, UserListRows, UserListSpec, UserListStatus};
+pub use reclaim::{ReclaimBasis, ReclaimSeats, USER_LIST_KEY, UserListRows, UserListSpec, UserListStatus};
 
 /// Annotation whose every new value asks for one sync now; the value is echoed in `status.lastHandledSyncRequest`.
 pub const SYNC_REQUESTED_ANNOTATION: &str = "dti.dev/sync-requested-at";

@@ -47,6 +47,10 @@ pub struct ReclaimBasis {
     pub unknown_exempt_groups: Vec<String>,
 }
 
+/// The key of the per-user list's Secret holding the gzip'd CSV (the operator writes it, `kubectl dti
+/// reclaim` reads it).
+pub const USER_LIST_KEY: &str = "reclaim.csv.gz";
+
 /// Opt-in: the per-user list of seats (personal data: Okta user ids and logins) in a Secret.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

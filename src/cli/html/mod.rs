@@ -222,6 +222,14 @@ pub(crate) fn render(report: &Report) -> Result<String, String> {
     render_page(page(report))
 }
 
+/// A minimal page saying what went wrong (escaped), where a report page cannot be made.
+pub(crate) fn error_page(message: &str) -> String {
+    let text = clean(message, 400).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>error</title><p role=\"alert\">{text}</p></html>\n"
+    )
+}
+
 /// What the page shows besides the report: the integration's contracts (from the cluster), and for
 /// `kubectl dti ui` a reload interval.
 #[derive(Default)]
