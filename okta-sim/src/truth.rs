@@ -189,15 +189,39 @@ impl Periods {
         }
     }
 
-    fn json(&self) -> Value {
+    /// Months and weeks, newest first; with breakdown attributes `names`, each month's active users per
+    /// value of each, under the value each user has now (a test compares the months that closed since).
+    fn json(&self, org: &Org, names: &[String]) -> Value {
         let rows = |map: &BTreeMap<String, (HashSet<u32>, u64)>, key: &str| -> Vec<Value> {
             map.iter()
                 .rev()
-                .map(|(label, (users, n))| json!({key: label, "activeUsers": users.len(), "signIns": n}))
+                .map(|(label, (users, n))| {
+                    let mut row = json!({key: label, "activeUsers": users.len(), "signIns": n});
+                    if key == "month" && !names.is_empty() {
+                        row["breakdown"] = month_breakdown(org, names, users);
+                    }
+                    row
+                })
                 .collect()
         };
         json!({"months": rows(&self.months, "month"), "weeks": rows(&self.weeks, "week")})
     }
+}
+
+/// Per attribute, `users` counted by their value, most users first (then by value).
+fn month_breakdown(org: &Org, names: &[String], users: &HashSet<u32>) -> Value {
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let mut by_value: BTreeMap<String, u64> = BTreeMap::new();
+        for &u in users {
+            *by_value.entry(value_of(org, u, name)).or_default() += 1;
+        }
+        let mut rows: Vec<(String, u64)> = by_value.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let rows = rows.into_iter().map(|(value, n)| json!({"value": value, "activeUsers": n})).collect();
+        out.insert(name.clone(), Value::Array(rows));
+    }
+    Value::Object(out)
 }
 
 /// Every counted sign-in the log holds up to `q.at` (any age: the truth remembers what Okta dropped), by
@@ -322,9 +346,11 @@ pub fn report(state: &SimState, q: &TruthQuery) -> Value {
     let org_history = q.history.then(|| {
         let (by_app, all) = history(state, &org, q);
         for (row, &a) in apps.iter_mut().zip(&inventory) {
-            row["history"] = by_app.get(&(a as u32)).map_or_else(|| Periods::default().json(), Periods::json);
+            let periods = by_app.get(&(a as u32));
+            row["history"] =
+                periods.map_or_else(|| Periods::default().json(&org, &q.breakdown), |p| p.json(&org, &q.breakdown));
         }
-        all.json()
+        all.json(&org, &q.breakdown)
     });
     apps.sort_by_key(sort_key);
     let mut by_status: BTreeMap<&str, u64> = BTreeMap::new();

@@ -3,7 +3,7 @@
 //! before they reach the terminal, and neutralised as CSV cells.
 
 use crate::discovery::breakdown::ValueUsage;
-use crate::discovery::{AppUsage, NO_VALUE, Report};
+use crate::discovery::{AppUsage, HistoryView, NO_VALUE, Report};
 use crate::text::{clean, csv_cell};
 
 use super::output::Format;
@@ -35,6 +35,54 @@ fn table(title: &str, rows: &[ValueUsage]) -> String {
             r.active_users,
             r.unused_seats
         ));
+    }
+    out
+}
+
+/// Months shown side by side, and values listed, in the table of active users per month by value.
+const TABLE_MONTHS: usize = 6;
+const TABLE_VALUES: usize = 15;
+
+/// Active users per month by value, the most recent months with counts for `attribute` (oldest left),
+/// values in the order of the newest month; empty when no month has them.
+fn months_table(history: &HistoryView, attribute: &str) -> String {
+    let mut months: Vec<_> =
+        history.months.iter().filter(|m| m.breakdown.contains_key(attribute)).take(TABLE_MONTHS).collect();
+    months.reverse();
+    let Some(newest) = months.last() else {
+        return String::new();
+    };
+    let mut values: Vec<&str> = newest.breakdown[attribute].iter().map(|v| v.value.as_str()).collect();
+    for m in months.iter().rev() {
+        for v in &m.breakdown[attribute] {
+            if !values.contains(&v.value.as_str()) {
+                values.push(&v.value);
+            }
+        }
+    }
+    let mut out = format!(
+        "\nactive users per month by {} (a closed month as the values stood when it closed)\n{:<40}",
+        clean(attribute, 60),
+        "VALUE"
+    );
+    for m in &months {
+        let label = if m.in_progress { format!("{}*", m.month) } else { m.month.clone() };
+        out.push_str(&format!(" {:>9}", clean(&label, 9)));
+    }
+    out.push('\n');
+    for value in values.iter().take(TABLE_VALUES) {
+        out.push_str(&format!("{:<40}", super::output::cell_of(shown(value), 40)));
+        for m in &months {
+            let n = m.breakdown[attribute].iter().find(|v| v.value == *value).map_or(0, |v| v.active_users);
+            out.push_str(&format!(" {n:>9}"));
+        }
+        out.push('\n');
+    }
+    if values.len() > TABLE_VALUES {
+        out.push_str(&format!("({} more values: --format csv or json)\n", values.len() - TABLE_VALUES));
+    }
+    if months.iter().any(|m| m.in_progress) {
+        out.push_str("* in progress\n");
     }
     out
 }
@@ -86,7 +134,49 @@ pub(crate) fn render(
                 Some(a) => format!("{} ({})", super::output::cell_of(&a.label, 40), clean(&a.id, 40)),
                 None => format!("{} · the org (active users distinct over all apps)", clean(&report.domain, 80)),
             };
-            table(&format!("{whose} · by {}", clean(attribute, 60)), found)
+            let history = app.map_or(&report.summary.history, |a| &a.history);
+            table(&format!("{whose} · by {}", clean(attribute, 60)), found) + &months_table(history, attribute)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::history::by_value::MonthValue;
+    use crate::discovery::history::view::MonthRow;
+
+    fn month(label: &str, in_progress: bool, values: &[(&str, u64)]) -> MonthRow {
+        let rows = values.iter().map(|(v, n)| MonthValue { value: (*v).into(), other: false, active_users: *n });
+        MonthRow {
+            month: label.into(),
+            active_users: values.iter().map(|(_, n)| n).sum(),
+            sign_ins: 0,
+            seats: None,
+            partial: false,
+            in_progress,
+            breakdown: [("department".to_string(), rows.collect())].into(),
+        }
+    }
+
+    #[test]
+    fn months_side_by_side_oldest_left_values_in_the_newest_months_order() {
+        let history = HistoryView {
+            months: vec![
+                month("2026-12", true, &[("Sales", 5), ("", 1)]),
+                month("2026-11", false, &[("R&D", 7), ("Sales", 2), ("\u{1b}[31mX", 1)]),
+            ],
+            weeks: Vec::new(),
+        };
+        let table = months_table(&history, "department");
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[2].ends_with("2026-11  2026-12*"), "{table}");
+        let cells = |line: &str| line.split_whitespace().rev().take(2).collect::<Vec<_>>().join(" ");
+        assert!(lines[3].starts_with("Sales") && cells(lines[3]) == "5 2", "{table}");
+        assert!(lines[4].starts_with("(none)") && cells(lines[4]) == "1 0", "{table}");
+        assert!(lines[5].starts_with("R&D") && cells(lines[5]) == "0 7", "{table}");
+        assert!(!table.contains('\u{1b}'), "Okta text is cleaned before the terminal");
+        assert!(table.ends_with("* in progress\n"));
+        assert_eq!(months_table(&history, "costCenter"), "", "no months by that attribute");
+    }
 }

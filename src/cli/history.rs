@@ -144,6 +144,7 @@ mod tests {
             seats: Some(50),
             partial: false,
             in_progress,
+            breakdown: Default::default(),
         }
     }
 

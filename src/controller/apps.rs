@@ -70,7 +70,7 @@ fn desired_status(engine: &OrgState, output: &SyncOutput, days: u32) -> BTreeMap
                 first_seen,
                 usage_window: report.usage_window.clone(),
                 daily_sign_ins: engine.usage.daily(&a.id, start_ms, now_ms, days),
-                history: super::history::status_of(&a.history),
+                history: super::history::status_of(&a.history, super::breakdown::APP_MONTH_VALUES),
                 reclaim: Some(super::reclaim::status_of(&a.reclaim)),
                 breakdown: super::breakdown::status_of(&a.breakdown, super::breakdown::APP_VALUES),
                 contract: None,

@@ -7,9 +7,14 @@ use crate::discovery::breakdown::{Breakdown, ValueUsage, top};
 
 /// Values per attribute in an OktaApp's status; the rest are summed into one `other` row.
 pub(crate) const APP_VALUES: usize = 20;
-/// Values per attribute in the OktaIntegration's summary, which also holds the top apps with their
-/// history: 10 keep the largest possible object under 256 KiB (`sync` and `report` give every value).
+/// Values per attribute in each month of an OktaApp's history in status: 25 months of 3 attributes stay
+/// under 150 KiB even with Okta's longest values.
+pub(crate) const APP_MONTH_VALUES: usize = 5;
+/// Values per attribute in each month of the OktaIntegration's summary history, and in its summary: with
+/// the top apps it also holds, the largest possible object stays under 512 KiB, a third of etcd's 1.5 MiB
+/// limit (`sync` and `report --format json` from the engine give every value).
 pub(crate) const ORG_VALUES: usize = 10;
+pub(crate) const ORG_MONTH_VALUES: usize = 3;
 
 /// Status's copy: the top `n` values per attribute and one `other` row.
 pub(crate) fn status_of(b: &Breakdown, n: usize) -> UsageBreakdown {

@@ -87,7 +87,7 @@ fn assemble(parts: Vec<OktaSyncState>, cap: usize) -> Result<Option<Vec<u8>>, Un
             "its parts do not form one whole checkpoint (a save was interrupted)".into(),
         ));
     };
-    if let Some(p) = set.iter().find(|p| p.spec.format != FORMAT) {
+    if let Some(p) = set.iter().find(|p| !checkpoint::readable(&p.spec.format)) {
         let format = crate::text::field(&p.spec.format);
         return Err(Unassembled::Unusable(format!("its format {format:?} is not {FORMAT:?}")));
     }

@@ -5,12 +5,21 @@
 use sha2::{Digest, Sha256};
 
 use super::events::{EventReason, Notice};
-use crate::crd::{MonthUsage, OktaIntegration, UsageHistory, WeekUsage};
+use crate::crd::{MonthUsage, MonthValue, OktaIntegration, UsageHistory, WeekUsage};
+use crate::discovery::history::by_value::{self, MonthBreakdown};
 use crate::discovery::history::view::{MonthRow, WeekRow};
 use crate::discovery::{ClosedRow, History, HistoryView, Span, StateKey};
 
-/// Status's copy of one history view.
-pub(crate) fn status_of(view: &HistoryView) -> UsageHistory {
+/// Status's copy of a month's breakdown: the top `values` per attribute and one `other` row.
+fn month_values(b: &MonthBreakdown, values: usize) -> std::collections::BTreeMap<String, Vec<MonthValue>> {
+    let rows = |rows: Vec<by_value::MonthValue>| {
+        rows.into_iter().map(|r| MonthValue { value: r.value, other: r.other, active_users: r.active_users }).collect()
+    };
+    by_value::top(b, values).into_iter().map(|(name, r)| (name, rows(r))).collect()
+}
+
+/// Status's copy of one history view, each month's breakdown cut to the top `values` per attribute.
+pub(crate) fn status_of(view: &HistoryView, values: usize) -> UsageHistory {
     UsageHistory {
         months: view
             .months
@@ -22,6 +31,7 @@ pub(crate) fn status_of(view: &HistoryView) -> UsageHistory {
                 seats: m.seats,
                 partial: m.partial,
                 in_progress: m.in_progress,
+                breakdown: month_values(&m.breakdown, values),
             })
             .collect(),
         weeks: view
@@ -51,6 +61,18 @@ pub(crate) fn history_view(h: &UsageHistory) -> HistoryView {
                 seats: m.seats,
                 partial: m.partial,
                 in_progress: m.in_progress,
+                breakdown: m
+                    .breakdown
+                    .iter()
+                    .map(|(name, rows)| {
+                        let rows = rows.iter().map(|r| by_value::MonthValue {
+                            value: r.value.clone(),
+                            other: r.other,
+                            active_users: r.active_users,
+                        });
+                        (name.clone(), rows.collect())
+                    })
+                    .collect(),
             })
             .collect(),
         weeks: h
@@ -152,6 +174,11 @@ mod tests {
                 seats: Some(4),
                 partial: true,
                 in_progress: false,
+                breakdown: [(
+                    "department".to_string(),
+                    vec![MonthValue { value: "R&D".into(), other: false, active_users: 3 }],
+                )]
+                .into(),
             }],
             weeks: vec![WeekUsage {
                 week: "2026-W48".into(),
@@ -161,7 +188,7 @@ mod tests {
                 in_progress: true,
             }],
         };
-        assert_eq!(status_of(&history_view(&status)), status);
+        assert_eq!(status_of(&history_view(&status), 20), status);
     }
 
     #[test]

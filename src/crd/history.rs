@@ -4,6 +4,8 @@
 // kube's KubeSchema derive re-emits each struct in a private scope, which unreachable_pub flags.
 #![allow(unreachable_pub)]
 
+use std::collections::BTreeMap;
+
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +46,25 @@ pub struct MonthUsage {
     /// Not closed yet (the current month, or one that ended less than an hour ago).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub in_progress: bool,
+    /// Active users per value of each spec.breakdown attribute (the value each user had when the month
+    /// closed), most first: the top values and one `other` row for the rest. Absent for months closed
+    /// before the attribute was configured.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakdown: BTreeMap<String, Vec<MonthValue>>,
+}
+
+/// One attribute value's active users in a month.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthValue {
+    /// The value as Okta holds it, cleaned ("" for users without it).
+    #[schemars(length(max = 256))]
+    pub value: String,
+    /// True for the row summing the values past the top ones (its value says how many).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub other: bool,
+    /// Distinct users with this value and a counted sign-in in the month.
+    pub active_users: u64,
 }
 
 /// One ISO week (Monday to Sunday, UTC).

@@ -27,7 +27,7 @@ pub use duration::{
     DurationError, duration_arg, inactive_after_arg, parse_go_duration, parse_inactive_after, parse_usage_window,
     window_days_arg,
 };
-pub use history::{MonthUsage, UsageHistory, WeekUsage};
+pub use history::{MonthUsage, MonthValue, UsageHistory, WeekUsage};
 pub use integration::{
     AccessStatus, ApiTokenCredentials, AppSummary, CheckpointStatus, Credentials, DEFAULT_OAUTH_SCOPES,
     DEFAULT_SIGN_IN_EVENT_TYPES, HistorySpec, LastSync, OAuthCredentials, OktaIntegration, OktaIntegrationSpec,

@@ -185,6 +185,7 @@ impl LastSeen {
     }
 
     /// Users with any of `mask` set.
+    #[cfg(test)]
     pub(crate) fn count(&self, mask: u32) -> u64 {
         self.entries().filter(|&(_, _, f)| f & mask != 0).count() as u64
     }

@@ -18,7 +18,7 @@ use super::directory::{RawUser, UserRecord};
 use super::exempt;
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, LISTING_MARGIN_MS, Reader, USERS_PAGE};
-use super::history::{InventoryApp, LOG_RETENTION_MS, Retention};
+use super::history::{InventoryApp, LOG_RETENTION_MS, Ledgers, Retention};
 use super::inventory::{AppRecord, RawApp};
 use super::log::{self, Changes};
 use super::need::Need;
@@ -192,7 +192,8 @@ pub(crate) async fn sync(
     };
     let window_start = started - chrono::Duration::days(i64::from(config.window_days));
     let Start { first, fresh_from, history_reset } = starting_point(state, config, &run.reader, started);
-    state.history.begin(run.started_ms, fresh_from, config.history, &mut state.usage);
+    let ledgers = Ledgers { usage: &mut state.usage, attributes: state.directory.attributes() };
+    state.history.begin(run.started_ms, fresh_from, config.history, ledgers);
     let times = log::Times { started_ms: run.started_ms, window_start_ms: window_start.timestamp_millis() };
     let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
     let changes = Mutex::new(Changes::default());
@@ -245,7 +246,8 @@ fn finish(state: &mut OrgState, window_start_ms: i64, now_ms: i64, retention: Re
         .map(|a| (a.record.id.clone(), a.assignments.as_ref().map(|x| x.seat_holders().count() as u64)))
         .collect();
     let apps: Vec<InventoryApp<'_>> = listed.iter().map(|(id, seats)| InventoryApp { id, seats: *seats }).collect();
-    state.history.finish(now_ms, &apps, retention, &mut state.usage);
+    let ledgers = Ledgers { usage: &mut state.usage, attributes: state.directory.attributes() };
+    state.history.finish(now_ms, &apps, retention, ledgers);
     let inventory: BTreeSet<String> = listed.into_iter().map(|(id, _)| id).collect();
     let history = &state.history;
     state.usage.retain_apps(|id| inventory.contains(id) || history.apps.contains_key(id));

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::breakdown::{Breakdown, app_breakdown, org_breakdown};
-use super::history::view::Active;
+use super::history::view::{Active, ViewOf};
 use super::history::{HistoryView, Retention};
 use super::reclaim::{Reclaim, ReclaimRules, app_reclaim};
 use super::state::OrgState;
@@ -159,7 +159,11 @@ fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) ->
     let h = &state.history;
     h.apps
         .get(id)
-        .map(|a| h.view(&a.series, Active::App(&state.usage, id), false, now_ms, retention))
+        .map(|a| {
+            let of =
+                ViewOf { active: Active::App(&state.usage, id), org: false, attributes: state.directory.attributes() };
+            h.view(&a.series, of, now_ms, retention)
+        })
         .unwrap_or_default()
 }
 
@@ -187,7 +191,8 @@ pub(crate) fn build(
     };
     let breakdown = org_breakdown(state, apps.iter().map(|a| &a.breakdown), start_ms);
     let org_users = state.usage.org_flags();
-    let history = state.history.view(&state.history.org, Active::Org(&org_users), true, now_ms, retention);
+    let of = ViewOf { active: Active::Org(&org_users), org: true, attributes: state.directory.attributes() };
+    let history = state.history.view(&state.history.org, of, now_ms, retention);
     let summary = Summary {
         users: state.directory.listed_users(),
         users_by_status: state.directory.by_status(),

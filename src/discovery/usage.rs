@@ -100,9 +100,10 @@ impl UsageLedger {
         }
     }
 
-    /// Users of `app` with any of the history flags in `mask`.
-    pub(crate) fn flagged(&self, app: &str, mask: u32) -> u64 {
-        self.apps.get(app).map_or(0, |u| u.last_seen.count(mask))
+    /// The users of `app` with any of the history flags in `mask`.
+    pub(crate) fn flagged_users(&self, app: &str, mask: u32) -> Vec<u32> {
+        let entries = self.apps.get(app).into_iter().flat_map(|u| u.last_seen.entries());
+        entries.filter(|&(_, _, f)| f & mask != 0).map(|(user, _, _)| user).collect()
     }
 
     /// Clears history flags `mask` from every pair (their periods closed).

@@ -19,9 +19,19 @@ pub(crate) use seal::{KEY_BYTES, Seal};
 pub(crate) use write::{Encoded, encode_capped, write_to};
 
 const MAGIC: &[u8; 4] = b"DTIS";
-const VERSION: u8 = 4;
+const VERSION: u8 = 5;
+/// The oldest version still read: version 4 lacks only the closed months' counts per breakdown value, so an
+/// operator upgraded from it keeps the history its checkpoints hold.
+const FIRST_READABLE_VERSION: u8 = 4;
 /// Name of this encoding, as the operator records it next to the bytes.
-pub(crate) const FORMAT: &str = "dti-sync-state/5+gzip+hmac-sha256";
+pub(crate) const FORMAT: &str = "dti-sync-state/6+gzip+hmac-sha256";
+/// Encodings this operator reads: its own and the one before (see [`FIRST_READABLE_VERSION`]).
+const READABLE_FORMATS: [&str; 2] = [FORMAT, "dti-sync-state/5+gzip+hmac-sha256"];
+
+/// Whether a checkpoint recorded as `format` can be read.
+pub(crate) fn readable(format: &str) -> bool {
+    READABLE_FORMATS.contains(&format)
+}
 /// Decoded bytes allowed per compressed byte: real checkpoints decompress about 3 to 6 times; a
 /// decompression bomb (a run of zeros shrinks a thousandfold) stops here, long before memory runs out.
 const DECODED_PER_COMPRESSED: u64 = 16;
@@ -85,7 +95,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::discovery::assignments::{AppUserStatus, Assignments, Row, Scope, UNKNOWN_TIME};
     use crate::discovery::directory::{UserRecord, UserStatus};
-    use crate::discovery::history::{InventoryApp, LOG_RETENTION_MS, Open, Period, Retention, Span};
+    use crate::discovery::history::{InventoryApp, LOG_RETENTION_MS, Ledgers, Open, Period, Retention, Span};
     use crate::discovery::inventory::{AppKind, AppRecord};
     use crate::discovery::state::AppEntry;
 
@@ -114,8 +124,10 @@ pub(crate) mod tests {
         s.cursor = Some(Url::parse("https://acme.okta.com/api/v1/logs?after=abc&limit=1000").expect("a URL"));
         s.assignments_listed_ms = Some(1_700_000_000_000);
         s.users_listed_ms = Some(1_700_000_000_001);
+        s.directory.keep_attributes(&["department".to_string()]);
         for (i, status) in [UserStatus::Active, UserStatus::Suspended, UserStatus::Unlisted].iter().enumerate() {
-            s.directory.set(&UserRecord { id: format!("00u{i}"), status: *status, login: None, profile: None });
+            let profile = serde_json::value::RawValue::from_string(format!(r#"{{"department":"D{}"}}"#, i % 2)).ok();
+            s.directory.set(&UserRecord { id: format!("00u{i}"), status: *status, login: None, profile });
         }
         s.apps.insert(
             "0oa1".into(),
@@ -140,12 +152,22 @@ pub(crate) mod tests {
         s.usage.add("0oa1", 0, 1_700_000_100_000, Some(7), None);
         s.usage.add("0oa1", 2, 1_700_000_200_000, Some(8), Some(9));
         let retention = Retention::default();
-        s.history.begin(NOW_MS - 1000, Some(NOW_MS - LOG_RETENTION_MS), retention, &mut s.usage);
+        s.history.begin(
+            NOW_MS - 1000,
+            Some(NOW_MS - LOG_RETENTION_MS),
+            retention,
+            Ledgers { usage: &mut s.usage, attributes: s.directory.attributes() },
+        );
         for (user, at) in [(0, NOW_MS - 40 * DAY_MS), (2, NOW_MS - 2000)] {
             let flags = s.history.add("0oa1", at);
             s.usage.record("0oa1", user, at, flags, false);
         }
-        s.history.finish(NOW_MS - 1000, &[InventoryApp { id: "0oa1", seats: Some(2) }], retention, &mut s.usage);
+        s.history.finish(
+            NOW_MS - 1000,
+            &[InventoryApp { id: "0oa1", seats: Some(2) }],
+            retention,
+            Ledgers { usage: &mut s.usage, attributes: s.directory.attributes() },
+        );
         s
     }
 
@@ -190,6 +212,48 @@ pub(crate) mod tests {
         let kept = decode(&bytes, &seal(), &window).map(|s| s.history);
         assert_eq!(kept, Ok(state.history.clone()), "another usage window keeps the history");
         assert!(state.history.org.closed.len() > 3 && !state.history.apps["0oa1"].series.open.is_empty());
+        assert!(!state.history.org.by_value.is_empty(), "closed months' counts per breakdown value");
+    }
+
+    #[test]
+    fn the_previous_version_is_read_without_the_counts_per_value() {
+        let state = sample();
+        let v4 = write::write_version(&state, Vec::new(), &seal(), 4).expect("a Vec sink");
+        let back = read(&v4).expect("version 4 is still read");
+        assert!(back.history.org.by_value.is_empty() && !state.history.org.by_value.is_empty());
+        let without = |mut h: crate::discovery::history::History| {
+            h.org.by_value.clear();
+            h.apps.values_mut().for_each(|a| a.series.by_value.clear());
+            h
+        };
+        assert_eq!(back.history, without(state.history.clone()), "everything else kept");
+        assert!(
+            readable(FORMAT) && readable("dti-sync-state/5+gzip+hmac-sha256") && !readable("dti-sync-state/4+gzip")
+        );
+        let v3 = write::write_version(&state, Vec::new(), &seal(), 3).expect("a Vec sink");
+        assert_eq!(read(&v3).err(), Some(CheckpointError::Incompatible(3)));
+    }
+
+    #[test]
+    fn counts_per_value_that_do_not_add_up_are_refused() {
+        let mut state = sample();
+        let (&month, counts) = state
+            .history
+            .org
+            .by_value
+            .iter_mut()
+            .find(|(_, c)| !c[0].values.is_empty())
+            .expect("a closed month with active users");
+        counts[0].values[0].1 += 1;
+        assert_eq!(
+            validated(&state).err(),
+            Some(CheckpointError::Invalid("breakdown counts that do not add up to their month's active users")),
+            "month {month}"
+        );
+        let mut state = sample();
+        let counts = state.history.org.by_value.values().next().cloned().unwrap_or_default();
+        state.history.org.by_value.insert(i32::MAX - 1, counts);
+        assert!(validated(&state).is_err(), "counts of a month that never closed");
     }
 
     /// Encodes `state` unsigned and reads it back without a key: the validation alone decides.

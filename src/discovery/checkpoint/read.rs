@@ -11,7 +11,7 @@ use url::Url;
 
 mod history;
 
-use super::{CheckpointError, Expect, MAGIC, VERSION};
+use super::{CheckpointError, Expect, FIRST_READABLE_VERSION, MAGIC, VERSION};
 use crate::discovery::assignments::Assignments;
 use crate::discovery::attributes::{MAX_ATTRIBUTES, ProfileAttributes};
 use crate::discovery::compact::{FLAG_BITS, Hourly};
@@ -318,7 +318,7 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
         return Err(CheckpointError::Corrupt("not a dti-operator checkpoint"));
     }
     let version = r.byte()?;
-    if version != VERSION {
+    if !(FIRST_READABLE_VERSION..=VERSION).contains(&version) {
         return Err(CheckpointError::Incompatible(version));
     }
     // Another usage window, or history turned on or off, still keeps the history: the engine starts the
@@ -338,11 +338,14 @@ pub(super) fn read_state<S: BufRead>(src: S, budget: u64, expect: &Expect<'_>) -
         apps.insert(entry.record.id.clone(), entry);
     }
     let usage = read_usage(&mut r, users)?;
-    let history = history::read_history(&mut r)?;
+    let mut history = history::read_history(&mut r)?;
     history::check_flags(&history, &usage)?;
     let mut directory = directory;
     if let Some(attributes) = read_attributes(&mut r, users)? {
         directory.restore_attributes(attributes);
+    }
+    if version >= 5 {
+        history::read_by_value(&mut r, &mut history)?; // version 4 had none: an upgrade keeps its history
     }
     r.end()?;
     Ok(OrgState {

@@ -193,9 +193,14 @@ pub(crate) fn encode_capped(state: &OrgState, cap: usize, seal: &Seal) -> std::i
 
 /// Writes the state, compressed and sealed, into `sink` and hands the sink back.
 pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W, seal: &Seal) -> std::io::Result<W> {
+    write_version(state, sink, seal, VERSION)
+}
+
+/// Writes the state in the layout of `version` (tests write the previous one to check it is still read).
+pub(super) fn write_version<W: Write>(state: &OrgState, sink: W, seal: &Seal, version: u8) -> std::io::Result<W> {
     let mut w = Writer::new(sink, seal)?;
     w.bytes(MAGIC);
-    w.byte(VERSION);
+    w.byte(version);
     write_key(&mut w, &state.key);
     match &state.cursor {
         Some(c) => {
@@ -217,6 +222,9 @@ pub(crate) fn write_to<W: Write>(state: &OrgState, sink: W, seal: &Seal) -> std:
     write_usage(&mut w, &state.usage);
     history::write_history(&mut w, &state.history);
     write_attributes(&mut w, state);
+    if version >= 5 {
+        history::write_by_value(&mut w, &state.history);
+    }
     w.finish()
 }
 

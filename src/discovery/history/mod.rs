@@ -12,6 +12,7 @@
 //! magnitude above what Okta or okta-sim show, while still closing a month within the hour of a sync.
 //! A sign-in read after its period closed is not counted in the history (it still counts in the window).
 
+pub(crate) mod by_value;
 mod period;
 mod restore;
 pub(crate) mod view;
@@ -22,6 +23,7 @@ pub(crate) use period::{Period, Span};
 pub(crate) use restore::ClosedRow;
 pub(crate) use view::HistoryView;
 
+use super::attributes::ProfileAttributes;
 use super::usage::UsageLedger;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -95,6 +97,9 @@ pub(crate) struct Open {
 pub(crate) struct Series {
     pub(crate) closed: Vec<Tally>,
     pub(crate) open: BTreeMap<Period, Open>,
+    /// Closed months' active users per breakdown value, by month index (months closed while
+    /// spec.breakdown named attributes).
+    pub(crate) by_value: BTreeMap<i32, by_value::ValueCounts>,
 }
 
 impl Series {
@@ -108,6 +113,15 @@ impl Series {
 
     fn prune(&mut self, retention: Retention, now_ms: i64) {
         self.closed.retain(|t| i64::from(t.period.index) >= retention.oldest_kept(t.period.span, now_ms));
+        let oldest_month = retention.oldest_kept(Span::Month, now_ms);
+        self.by_value.retain(|&month, _| i64::from(month) >= oldest_month);
+    }
+
+    /// Records a closed month's counts per value of `attributes` among `users` (its active users).
+    fn count_values(&mut self, period: Period, attributes: Option<&ProfileAttributes>, users: &[u32]) {
+        if let (Span::Month, Some(attributes)) = (period.span, attributes) {
+            self.by_value.insert(period.index, by_value::count(attributes, users));
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -133,6 +147,18 @@ pub(crate) struct InventoryApp<'a> {
     pub(crate) seats: Option<u64>,
 }
 
+/// What the history reads and marks beside itself: the usage ledger holding its pairs' flags, and the
+/// users' breakdown values (when spec.breakdown names attributes).
+pub(crate) struct Ledgers<'a> {
+    pub(crate) usage: &'a mut UsageLedger,
+    pub(crate) attributes: Option<&'a ProfileAttributes>,
+}
+
+/// The users (indices) whose word in `words` has `bit`.
+pub(crate) fn flagged(words: &[u32], bit: u32) -> Vec<u32> {
+    (0..words.len() as u32).filter(|&u| words[u as usize] & bit != 0).collect()
+}
+
 /// The org's history.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct History {
@@ -155,13 +181,8 @@ pub(crate) struct History {
 impl History {
     /// Prepares a sync at `now_ms`; `fresh_from` is where a read from scratch starts (its open periods
     /// are rebuilt from the log; what was closed stays closed).
-    pub(crate) fn begin(
-        &mut self,
-        now_ms: i64,
-        fresh_from: Option<i64>,
-        retention: Retention,
-        usage: &mut UsageLedger,
-    ) {
+    pub(crate) fn begin(&mut self, now_ms: i64, fresh_from: Option<i64>, retention: Retention, ledgers: Ledgers<'_>) {
+        let Ledgers { usage, attributes } = ledgers;
         if !retention.enabled() {
             *self = History::default();
             return;
@@ -178,7 +199,7 @@ impl History {
             self.coverage_ms = Some(oldest_held); // what was published in the gap is gone from Okta
         }
         // Periods ending before what Okta still holds can get no more sign-ins: close them now.
-        self.close_ended(oldest_held - DAY_MS, retention, usage);
+        self.close_ended(oldest_held - DAY_MS, retention, Ledgers { usage, attributes });
         self.accepting = Some((oldest_held - DAY_MS, now_ms + CLOCK_SKEW_MS));
         self.late = 0;
         self.rereading = fresh_from.is_some();
@@ -220,8 +241,9 @@ impl History {
         now_ms: i64,
         inventory: &[InventoryApp<'_>],
         retention: Retention,
-        usage: &mut UsageLedger,
+        ledgers: Ledgers<'_>,
     ) {
+        let Ledgers { usage, attributes } = ledgers;
         if !retention.enabled() {
             return;
         }
@@ -235,7 +257,7 @@ impl History {
         }
         usage.retain_apps(|id| self.apps.contains_key(id)); // no flags of apps outside the history
         self.sample_seats(now_ms, &listed);
-        self.close_ended(now_ms - CLOSE_LAG_MS, retention, usage);
+        self.close_ended(now_ms - CLOSE_LAG_MS, retention, Ledgers { usage, attributes });
         self.org.prune(retention, now_ms);
         self.apps.retain(|id, app| {
             app.series.prune(retention, now_ms);
@@ -268,7 +290,8 @@ impl History {
 
     /// Closes every period that ended by `ended_by_ms`, oldest first; periods older than the retention are
     /// only cleared.
-    fn close_ended(&mut self, ended_by_ms: i64, retention: Retention, usage: &mut UsageLedger) {
+    fn close_ended(&mut self, ended_by_ms: i64, retention: Retention, ledgers: Ledgers<'_>) {
+        let Ledgers { usage, attributes } = ledgers;
         for span in Span::ALL {
             let last = Period::containing(span, ended_by_ms).index.saturating_sub(1);
             let first = match self.closed_through.get(&span) {
@@ -288,7 +311,7 @@ impl History {
             for index in first.max(kept_from.min(last.saturating_sub(32)))..=last {
                 let period = Period { span, index };
                 if index >= kept_from {
-                    self.close(period, &org_users, usage);
+                    self.close(period, &org_users, (usage, attributes));
                 }
                 mask |= period.bit();
             }
@@ -301,20 +324,24 @@ impl History {
         }
     }
 
-    fn close(&mut self, period: Period, org_users: &[u32], usage: &UsageLedger) {
+    fn close(&mut self, period: Period, org_users: &[u32], ledgers: (&UsageLedger, Option<&ProfileAttributes>)) {
+        let (usage, attributes) = ledgers;
         let partial = self.coverage_ms.is_none_or(|c| period.start_ms() < c);
         let mut sign_ins = 0;
         for (id, app) in &mut self.apps {
             let open = app.series.open.get(&period).copied().unwrap_or_default();
             sign_ins += open.sign_ins;
             if app.listed || open.sign_ins > 0 {
-                let active_users = usage.flagged(id, period.bit());
+                let users = usage.flagged_users(id, period.bit());
+                let active_users = users.len() as u64;
                 app.series.push(Tally { period, active_users, sign_ins: open.sign_ins, seats: open.seats, partial });
+                app.series.count_values(period, attributes, &users);
             }
         }
-        let active_users = org_users.iter().filter(|&&b| b & period.bit() != 0).count() as u64;
+        let users = flagged(org_users, period.bit());
         let seats = self.org.open.get(&period).and_then(|o| o.seats);
-        self.org.push(Tally { period, active_users, sign_ins, seats, partial });
+        self.org.push(Tally { period, active_users: users.len() as u64, sign_ins, seats, partial });
+        self.org.count_values(period, attributes, &users);
     }
 }
 

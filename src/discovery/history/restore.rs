@@ -2,6 +2,8 @@
 //! when no checkpoint can be used. What is read back is untrusted: a row whose label is not a period's
 //! canonical spelling, that has not ended, or repeats one already read is left out, and at most the
 //! retention's maximum of each span is kept.
+//! Status keeps only the top values of each month's breakdown, so the counts per value are not restored:
+//! the months closed from then on have them again.
 
 use std::collections::BTreeMap;
 
@@ -71,11 +73,11 @@ impl History {
                 history.closed_through.insert(span, newest);
             }
         }
-        history.org = Series { closed: org, open: BTreeMap::new() };
+        history.org = Series { closed: org, ..Series::default() };
         for (id, rows) in apps {
             let closed = tallies(rows, now_ms, &history.closed_through);
             if valid_app_id(&id) && !closed.is_empty() {
-                let series = Series { closed, open: BTreeMap::new() };
+                let series = Series { closed, ..Series::default() };
                 history.apps.insert(id, AppHistory { series, kept: true, ..AppHistory::default() });
             }
         }

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::discovery::history::view::Active;
+use crate::discovery::history::view::{Active, ViewOf};
 use crate::discovery::usage::UsageLedger;
 
 /// The history with the usage ledger that holds its pairs' flags, driven as the engine drives both.
@@ -20,14 +20,14 @@ impl std::ops::Deref for Org {
 
 impl Org {
     fn begin(&mut self, now_ms: i64, fresh_from: Option<i64>, retention: Retention) {
-        self.h.begin(now_ms, fresh_from, retention, &mut self.u);
+        self.h.begin(now_ms, fresh_from, retention, Ledgers { usage: &mut self.u, attributes: None });
     }
     fn add(&mut self, app: &str, user: u32, at_ms: i64) {
         let flags = self.h.add(app, at_ms);
         self.u.record(app, user, at_ms, flags, false);
     }
     fn finish(&mut self, now_ms: i64, inventory: &[InventoryApp<'_>], retention: Retention) {
-        self.h.finish(now_ms, inventory, retention, &mut self.u);
+        self.h.finish(now_ms, inventory, retention, Ledgers { usage: &mut self.u, attributes: None });
         self.u.prune(i64::MAX, |_| Vec::new()); // no usage window here: only pairs of open periods stay
     }
     fn pairs(&self) -> usize {
@@ -126,7 +126,12 @@ fn a_first_sync_backfills_what_okta_holds_and_marks_the_oldest_periods_partial()
     assert_eq!(tally(a, "2026-10").map(|t| (t.active_users, t.seats)), Some((0, None)), "seats not seen in time");
     assert_eq!(tally(a, "2026-11"), None, "the current month is open");
     assert_eq!(h.late, 1);
-    let view = h.view(a, Active::App(&h.u, "0oaA"), false, now, Retention::default());
+    let view = h.view(
+        a,
+        ViewOf { active: Active::App(&h.u, "0oaA"), org: false, attributes: None },
+        now,
+        Retention::default(),
+    );
     let months: Vec<(&str, u64, bool)> =
         view.months.iter().map(|m| (m.month.as_str(), m.active_users, m.in_progress)).collect();
     assert_eq!(months, vec![("2026-11", 1, true), ("2026-10", 0, false), ("2026-09", 1, false), ("2026-08", 1, false)]);
@@ -193,7 +198,7 @@ fn the_org_counts_each_user_once_over_apps_and_apps_outside_the_inventory_leave_
     let count = |span| h.org.closed.iter().filter(|t| t.period.span == span).count();
     assert_eq!((count(Span::Month), count(Span::Week)), (11, 25), "February ended less than the lag ago");
     let users = h.org_flags();
-    let view = h.view(&h.org, Active::Org(&users), true, far, retention);
+    let view = h.view(&h.org, ViewOf { active: Active::Org(&users), org: true, attributes: None }, far, retention);
     assert_eq!((view.months.len(), view.weeks.len()), (13, 26), "13 months and 26 weeks with the open ones");
     // After a gap longer than Okta keeps, what began before the oldest event it still holds is partial.
     assert_eq!(tally(&h.org, "2027-06").map(|t| t.partial), Some(true));

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::by_value::{self, MonthBreakdown};
 use super::{History, Period, Retention, Series, Span, Tally};
+use crate::discovery::attributes::ProfileAttributes;
 use crate::discovery::usage::UsageLedger;
 
 /// One month of one app or of the org.
@@ -18,6 +20,10 @@ pub(crate) struct MonthRow {
     pub(crate) partial: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) in_progress: bool,
+    /// Active users per value of each breakdown attribute (see `by_value`); absent for months closed
+    /// before the attribute was configured.
+    #[serde(default, skip_serializing_if = "MonthBreakdown::is_empty")]
+    pub(crate) breakdown: MonthBreakdown,
 }
 
 /// One ISO week of one app or of the org.
@@ -47,7 +53,7 @@ pub(crate) struct Row {
 }
 
 impl HistoryView {
-    fn push(&mut self, row: Row) {
+    fn push(&mut self, row: Row, breakdown: MonthBreakdown) {
         let t = row.tally;
         match t.period.span {
             Span::Month => self.months.push(MonthRow {
@@ -57,6 +63,7 @@ impl HistoryView {
                 seats: t.seats,
                 partial: t.partial,
                 in_progress: row.in_progress,
+                breakdown,
             }),
             Span::Week => self.weeks.push(WeekRow {
                 week: t.period.label(),
@@ -76,12 +83,20 @@ pub(crate) enum Active<'a> {
 }
 
 impl Active<'_> {
-    fn count(&self, period: Period) -> u64 {
+    fn users(&self, period: Period) -> Vec<u32> {
         match self {
-            Active::App(usage, id) => usage.flagged(id, period.bit()),
-            Active::Org(words) => words.iter().filter(|&&w| w & period.bit() != 0).count() as u64,
+            Active::App(usage, id) => usage.flagged_users(id, period.bit()),
+            Active::Org(words) => super::flagged(words, period.bit()),
         }
     }
+}
+
+/// What the history's view shows besides the series: who was active in the open periods, whether it is
+/// the org's (sign-ins summed over apps), and the users' breakdown values.
+pub(crate) struct ViewOf<'a> {
+    pub(crate) active: Active<'a>,
+    pub(crate) org: bool,
+    pub(crate) attributes: Option<&'a ProfileAttributes>,
 }
 
 impl History {
@@ -97,33 +112,41 @@ impl History {
     }
 
     /// One series (an app's, or the org's with sign-ins summed over apps) as the contract shows it.
-    pub(crate) fn view(
-        &self,
-        series: &Series,
-        active: Active<'_>,
-        org: bool,
-        now_ms: i64,
-        retention: Retention,
-    ) -> HistoryView {
-        let mut rows: Vec<Row> = series.closed.iter().map(|&tally| Row { tally, in_progress: false }).collect();
+    pub(crate) fn view(&self, series: &Series, of: ViewOf<'_>, now_ms: i64, retention: Retention) -> HistoryView {
+        let names = of.attributes.map_or(&[][..], ProfileAttributes::names);
+        let mut rows: Vec<(Row, MonthBreakdown)> = series
+            .closed
+            .iter()
+            .map(|&tally| {
+                let counts = (tally.period.span == Span::Month).then(|| series.by_value.get(&tally.period.index));
+                let breakdown = counts.flatten().map(|c| by_value::view(c, names)).unwrap_or_default();
+                (Row { tally, in_progress: false }, breakdown)
+            })
+            .collect();
         for span in Span::ALL {
             for period in self.open_periods(span, now_ms) {
                 let open = series.open.get(&period).copied().unwrap_or_default();
-                let sign_ins = if org {
+                let sign_ins = if of.org {
                     self.apps.values().filter_map(|a| a.series.open.get(&period)).map(|o| o.sign_ins).sum()
                 } else {
                     open.sign_ins
                 };
                 let partial = self.coverage_ms.is_none_or(|c| period.start_ms() < c);
-                let tally = Tally { period, active_users: active.count(period), sign_ins, seats: open.seats, partial };
-                rows.push(Row { tally, in_progress: true });
+                let users = of.active.users(period);
+                let breakdown = match (span, of.attributes) {
+                    (Span::Month, Some(a)) => by_value::view(&by_value::count(a, &users), names),
+                    _ => MonthBreakdown::new(),
+                };
+                let tally = Tally { period, active_users: users.len() as u64, sign_ins, seats: open.seats, partial };
+                rows.push((Row { tally, in_progress: true }, breakdown));
             }
         }
-        rows.sort_by_key(|r| std::cmp::Reverse(r.tally.period));
+        rows.sort_by_key(|(r, _)| std::cmp::Reverse(r.tally.period));
         let mut view = HistoryView::default();
         for span in Span::ALL {
             let keep = retention.keep(span) as usize;
-            rows.iter().filter(|r| r.tally.period.span == span).take(keep).for_each(|&r| view.push(r));
+            let of_span = rows.iter().filter(|(r, _)| r.tally.period.span == span).take(keep);
+            of_span.for_each(|(r, b)| view.push(*r, b.clone()));
         }
         view
     }

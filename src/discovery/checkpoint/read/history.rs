@@ -8,6 +8,7 @@ use std::io::BufRead;
 
 use super::{Reader, Res};
 use crate::discovery::checkpoint::CheckpointError;
+use crate::discovery::history::by_value::{self, AttributeCounts, ValueCounts};
 use crate::discovery::history::{
     AppHistory, History, LOG_RETENTION_MS, MAX_MONTHS, MAX_WEEKS, Open, Period, Series, Span, Tally,
 };
@@ -142,4 +143,44 @@ pub(super) fn read_history<S: BufRead>(r: &mut Reader<'_, S>) -> Res<History> {
         history.apps.insert(id, app);
     }
     Ok(history)
+}
+
+/// One closed month's counts per value; they must be what the writer makes for that month's active users.
+fn read_counts<S: BufRead>(r: &mut Reader<'_, S>, active_users: u64) -> Res<ValueCounts> {
+    let mut counts = ValueCounts::new();
+    for _ in 0..r.count()? {
+        let attribute = r.str()?.into_boxed_str();
+        let mut values = Vec::new();
+        for _ in 0..r.count()? {
+            values.push((r.str()?.into_boxed_str(), r.u64()?));
+        }
+        counts.push(AttributeCounts { attribute, values });
+    }
+    by_value::consistent(&counts, active_users)
+        .then_some(counts)
+        .ok_or(invalid("breakdown counts that do not add up to their month's active users"))
+}
+
+/// One series' closed months' counts, each for a closed month of that series, in order.
+fn read_series_counts<S: BufRead>(r: &mut Reader<'_, S>, series: &mut Series) -> Res<()> {
+    for _ in 0..r.count()? {
+        let index = i32::try_from(r.i64()?).map_err(|_| invalid("a period out of range"))?;
+        if series.by_value.last_key_value().is_some_and(|(&last, _)| last >= index) {
+            return Err(CheckpointError::Corrupt("months out of order"));
+        }
+        let month = Period { span: Span::Month, index };
+        let tally = series.closed.iter().find(|t| t.period == month).ok_or(invalid("counts of a month not closed"))?;
+        let counts = read_counts(r, tally.active_users)?;
+        series.by_value.insert(index, counts);
+    }
+    Ok(())
+}
+
+/// The closed months' counts per breakdown value, in the order [`read_history`] read the series.
+pub(super) fn read_by_value<S: BufRead>(r: &mut Reader<'_, S>, history: &mut History) -> Res<()> {
+    read_series_counts(r, &mut history.org)?;
+    for app in history.apps.values_mut() {
+        read_series_counts(r, &mut app.series)?;
+    }
+    Ok(())
 }

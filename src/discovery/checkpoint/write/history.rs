@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use super::Writer;
+use crate::discovery::history::by_value::ValueCounts;
 use crate::discovery::history::{History, Series, Span};
 
 fn span_code(span: Span) -> u8 {
@@ -45,4 +46,26 @@ pub(super) fn write_history<W: Write>(w: &mut Writer<W>, history: &History) {
         w.byte(u8::from(app.kept) | u8::from(app.listed) << 1);
         write_series(w, &app.series);
     }
+}
+
+fn write_counts<W: Write>(w: &mut Writer<W>, months: &std::collections::BTreeMap<i32, ValueCounts>) {
+    w.u64(months.len() as u64);
+    for (month, counts) in months {
+        w.i64(i64::from(*month));
+        w.u64(counts.len() as u64);
+        for c in counts {
+            w.str(&c.attribute);
+            w.u64(c.values.len() as u64);
+            for (value, n) in &c.values {
+                w.str(value);
+                w.u64(*n);
+            }
+        }
+    }
+}
+
+/// Closed months' active users per breakdown value: the org's, then each app's in the order above.
+pub(super) fn write_by_value<W: Write>(w: &mut Writer<W>, history: &History) {
+    write_counts(w, &history.org.by_value);
+    history.apps.values().for_each(|app| write_counts(w, &app.series.by_value));
 }
