@@ -139,6 +139,17 @@ mod operator {
         let truth = truth(sim).await;
         let status = serde_json::to_value(obj.status.as_ref().expect("status")).expect("json");
         assert_eq!(status["summary"]["breakdown"], top_all(&truth["summary"]["breakdown"], 10), "summary: top 10");
+        // Each month of the org's history by value: the top 3 and an `other` row, adding up to the month.
+        let months = status["summary"]["history"]["months"].as_array().expect("months");
+        assert!(months.iter().all(|m| m["breakdown"].as_object().is_some_and(|b| b.len() == 3)), "{months:?}");
+        for m in months {
+            for (name, rows) in m["breakdown"].as_object().into_iter().flatten() {
+                let rows = rows.as_array().expect("rows");
+                let sum: u64 = rows.iter().map(|r| r["activeUsers"].as_u64().unwrap_or(0)).sum();
+                assert_eq!(sum, m["activeUsers"].as_u64().unwrap_or(0), "{} by {name}", m["month"]);
+                assert!(rows.len() <= 4, "top 3 and other: {rows:?}");
+            }
+        }
         let apps = okta_apps(client, ns, "acme").await;
         for want in truth["apps"].as_array().expect("apps") {
             let id = want["id"].as_str().expect("id");

@@ -74,6 +74,89 @@ fn assert_self_contained(dom: &str, log: &str) {
     assert!(console.is_empty(), "console messages: {console:?}");
 }
 
+/// The value of attribute `name` in an HTML tag's text (the page escapes `&`, `<`, `>` and quotes).
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    tag[at..].split('"').next()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Each app's seats / active users per department in the per-app table equal its JSON breakdown (the
+/// values named in the header, and the rest summed); returns how many cells were compared.
+fn assert_app_breakdowns(dom: &str, apps: &[serde_json::Value]) -> usize {
+    let table = dom.split("<table class=\"matrix\" data-attribute=\"department\"").nth(1).expect("the table");
+    let table = table.split("</table>").next().unwrap_or_default();
+    let head = table.split("</thead>").next().unwrap_or_default();
+    let named: Vec<String> =
+        head.split("<th ").filter_map(|th| attribute(th.split('>').next()?, "data-value").map(unescape)).collect();
+    let by_id: std::collections::HashMap<&str, &serde_json::Value> =
+        apps.iter().map(|a| (a["id"].as_str().unwrap_or_default(), a)).collect();
+    let mut compared = 0;
+    for row in table.split("<tr data-breakdown-app=\"").skip(1) {
+        let id = row.split('"').next().unwrap_or_default();
+        let rows = by_id[id]["breakdown"]["department"].as_array().expect("the app's breakdown");
+        let row = row.split("</tr>").next().unwrap_or_default();
+        let cells: Vec<(u64, u64)> = row
+            .split("<td class=\"n\">")
+            .skip(1)
+            .map(|cell| {
+                let text = cell.replace("<span class=\"sub\">", "").replace("</span>", "");
+                let mut n =
+                    text.split("</td>").next().unwrap_or_default().split(" / ").map(|x| x.trim().parse::<u64>());
+                match (n.next(), n.next()) {
+                    (Some(Ok(seats)), Some(Ok(active))) => (seats, active),
+                    _ => panic!("{id}: a cell that is not seats / active: {cell}"),
+                }
+            })
+            .collect();
+        assert_eq!(cells.len(), named.len() + 1, "{id}: one cell per value and one for the rest");
+        let of = |r: &serde_json::Value| (r["seats"].as_u64().unwrap_or(0), r["activeUsers"].as_u64().unwrap_or(0));
+        for (value, got) in named.iter().zip(&cells) {
+            let want = rows.iter().find(|r| r["value"] == value.as_str()).map_or((0, 0), of);
+            assert_eq!(*got, want, "{id}: {value}");
+        }
+        let rest = rows.iter().filter(|r| !named.iter().any(|n| r["value"] == n.as_str())).map(of);
+        assert_eq!(cells[named.len()], rest.fold((0, 0), |(s, a), (x, y)| (s + x, a + y)), "{id}: the rest");
+        compared += cells.len();
+    }
+    assert!(compared > 0, "no per-app breakdown on the page");
+    compared
+}
+
+/// The org's active users per month by department on the page equal the JSON history's; returns how many
+/// cells were compared.
+fn assert_months_by_value(dom: &str, months: &serde_json::Value) -> usize {
+    let table = dom.split("<table class=\"value-months\" data-attribute=\"department\"").nth(1).expect("the table");
+    let table = table.split("</table>").next().unwrap_or_default();
+    let mut compared = 0;
+    for row in table.split("<tr><th scope=\"row\">").skip(1) {
+        let value = unescape(row.split('<').next().unwrap_or_default());
+        let value = if value == "(none)" { String::new() } else { value };
+        for cell in row.split("<td class=\"n\" data-month=\"").skip(1) {
+            let month = cell.split('"').next().unwrap_or_default();
+            let got: u64 = cell.split('>').nth(1).and_then(|t| t.split('<').next()?.parse().ok()).expect("a count");
+            let m = months.as_array().into_iter().flatten().find(|m| m["month"] == month).expect("the month");
+            let rows = m["breakdown"]["department"].as_array().expect("by department");
+            let want = rows
+                .iter()
+                .find(|r| r["value"] == value.as_str())
+                .map_or(0, |r| r["activeUsers"].as_u64().unwrap_or(0));
+            assert_eq!(got, want, "{month} {value}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 0, "no months by department on the page");
+    compared
+}
+
 fn page_equals_json(scale: &str) {
     let run = start(&["--scale", scale, "--no-rate-limit"], "demo");
     let args = ["--breakdown", "department", "--inactive-after", "20d"];
@@ -103,6 +186,9 @@ fn page_equals_json(scale: &str) {
         assert_eq!(numbers, &expect, "{scale}: {id}");
     }
     assert!(dom.contains("data-attribute=\"department\""), "{scale}: the breakdown by department");
+    let cells = assert_app_breakdowns(&dom, apps);
+    let months = assert_months_by_value(&dom, &s["history"]["months"]);
+    eprintln!("{scale}: {cells} per-app breakdown cells and {months} month-by-value cells equal the JSON");
     let kib = html.stdout.len() / 1024;
     eprintln!("html report, {scale}: {kib} KiB for {} apps", apps.len());
 }
@@ -146,7 +232,7 @@ mod ui {
 
     use super::support::operator::{Operator, apply_integration, create_secret, is_ready, okta_apps, wait_for};
     use super::support::sim::Sim;
-    use super::{metric, open, output_dir};
+    use super::{app_rows, assert_app_breakdowns, metric, open, output_dir};
 
     struct Ui {
         base: String,
@@ -235,5 +321,57 @@ mod ui {
         assert!(answer.text().await.expect("text").contains("you may not list OktaIntegrations"));
         let answer = reqwest::get(format!("{}/{ns}/acme", refused.base)).await.expect("page");
         assert_eq!(answer.status(), 403);
+    }
+
+    /// The ui's page for a medium org with a breakdown: every number on it equals the cluster's objects
+    /// (the cards the integration's summary, each app row and its departments the OktaApp's status).
+    #[tokio::test]
+    async fn kubectl_dti_ui_pages_equal_the_cluster_on_medium() {
+        let cp = super::support::control_plane();
+        let client = cp.client().await;
+        let ns = cp.namespace(&client, "ui-medium").await;
+        let sim = Sim::start(&["--scale", "medium", "--no-rate-limit"]);
+        let _operator = Operator::start(cp, &ns, &["--app-writes-per-second", "1000"]);
+        create_secret(&client, &ns, "okta", "demo").await;
+        let spec = json!({"domain": sim.host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}},
+            "breakdown": {"attributes": ["department"]}});
+        apply_integration(&client, &ns, "acme", spec).await;
+        let obj = wait_for(&client, &ns, "acme", Duration::from_secs(240), "Ready", is_ready).await;
+        let summary = serde_json::to_value(obj.status.as_ref().and_then(|s| s.summary.clone())).expect("summary");
+        let apps: Vec<serde_json::Value> = okta_apps(&client, &ns, "acme")
+            .await
+            .values()
+            .map(|a| {
+                let mut status = serde_json::to_value(a.status.as_ref()).expect("status");
+                status["id"] = json!(a.spec.app_id);
+                status
+            })
+            .collect();
+        let admin = ui(cp.kubeconfig_path(), &ns);
+        let page = reqwest::get(format!("{}/{ns}/acme", admin.base)).await.expect("page");
+        assert_eq!(page.status(), 200);
+        let dir = output_dir();
+        let file = dir.join("ui-medium.html");
+        std::fs::write(&file, page.text().await.expect("html")).expect("write");
+        let (dom, _) = open(&file, &dir.join("ui-medium.png"));
+        for key in ["users", "activeUsers", "apps", "assignedUsers", "unusedSeats", "ssoEvents"] {
+            assert_eq!(metric(&dom, key), summary[key].as_u64(), "the card {key}");
+        }
+        let rows = app_rows(&dom);
+        assert_eq!(rows.len(), apps.len(), "one row per OktaApp");
+        for (id, numbers) in &rows {
+            let a = apps.iter().find(|a| a["id"] == id.as_str()).expect("an OktaApp for each row");
+            let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+            let want = vec![
+                n(&a["assignedUsers"]),
+                n(&a["activeUsers"]),
+                n(&a["unusedSeats"]),
+                n(&a["reclaim"]["seats"]),
+                n(&a["ssoEvents"]),
+            ];
+            assert_eq!(numbers, &want, "{id}");
+        }
+        let cells = assert_app_breakdowns(&dom, &apps);
+        eprintln!("ui, medium: {} app rows and {cells} department cells equal the cluster's objects", rows.len());
     }
 }

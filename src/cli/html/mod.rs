@@ -20,6 +20,12 @@ use crate::text::clean;
 pub(crate) const MAX_APPS: usize = 1000;
 /// Active apps without sign-ins listed at most.
 const MAX_UNUSED: usize = 200;
+/// The per-app breakdown: the org's most held values as columns (the rest summed in one), the most used apps.
+const MATRIX_VALUES: usize = 8;
+const MATRIX_APPS: usize = 200;
+/// Active users per month by value: the most recent months and the values most active in the newest one.
+const VALUE_MONTHS: usize = 13;
+const MONTH_VALUES: usize = 10;
 
 #[derive(Serialize)]
 struct Card {
@@ -61,10 +67,39 @@ struct ValueLine {
     unused: u64,
 }
 
+/// One app's seats and active users under one org-wide value (or the rest summed).
+#[derive(Serialize, Default, Clone, Copy)]
+struct Cell {
+    seats: u64,
+    active: u64,
+}
+
+#[derive(Serialize)]
+struct MatrixRow {
+    id: String,
+    label: String,
+    cells: Vec<Cell>,
+    rest: Cell,
+}
+
+#[derive(Serialize)]
+struct MonthValues {
+    value: String,
+    counts: Vec<u64>,
+}
+
 #[derive(Serialize)]
 struct ByAttribute {
     attribute: String,
     rows: Vec<ValueLine>,
+    /// The org's most held values: the per-app table's columns (`value` as the data, `shown` as the header).
+    columns: Vec<(String, String)>,
+    matrix: Vec<MatrixRow>,
+    matrix_hidden: usize,
+    /// Months (oldest first) with active users by this attribute, and the values' counts in them.
+    months: Vec<String>,
+    month_rows: Vec<MonthValues>,
+    month_values_hidden: usize,
 }
 
 #[derive(Serialize)]
@@ -158,22 +193,85 @@ fn months(report: &Report) -> Vec<MonthLine> {
         .collect()
 }
 
+fn shown(value: &str) -> String {
+    if value.is_empty() { NO_VALUE.to_string() } else { text(value) }
+}
+
+/// Each app's seats and active users under the org's most held values, the rest summed.
+fn matrix(report: &Report, name: &str, columns: &[&str]) -> Vec<MatrixRow> {
+    let apps = report.apps.iter().filter(|a| a.breakdown.contains_key(name)).take(MATRIX_APPS);
+    apps.map(|a| {
+        let mut cells = vec![Cell::default(); columns.len()];
+        let mut rest = Cell::default();
+        for r in &a.breakdown[name] {
+            let cell = match columns.iter().position(|c| !r.other && *c == r.value) {
+                Some(i) => &mut cells[i],
+                None => &mut rest,
+            };
+            cell.seats += r.seats;
+            cell.active += r.active_users;
+        }
+        MatrixRow { id: text(&a.id), label: text(&a.label), cells, rest }
+    })
+    .collect()
+}
+
+/// The org's active users per month by value: months oldest first, values in the newest month's order.
+fn value_months(report: &Report, name: &str) -> (Vec<String>, Vec<MonthValues>, usize) {
+    let mut months: Vec<_> =
+        report.summary.history.months.iter().filter(|m| m.breakdown.contains_key(name)).take(VALUE_MONTHS).collect();
+    months.reverse();
+    let mut values: Vec<&str> = Vec::new();
+    for m in months.iter().rev() {
+        for v in &m.breakdown[name] {
+            if !values.contains(&v.value.as_str()) {
+                values.push(&v.value);
+            }
+        }
+    }
+    let hidden = values.len().saturating_sub(MONTH_VALUES);
+    let rows = values
+        .iter()
+        .take(MONTH_VALUES)
+        .map(|value| MonthValues {
+            value: shown(value),
+            counts: months
+                .iter()
+                .map(|m| m.breakdown[name].iter().find(|v| v.value == *value).map_or(0, |v| v.active_users))
+                .collect(),
+        })
+        .collect();
+    (months.iter().map(|m| text(&m.month)).collect(), rows, hidden)
+}
+
 fn breakdown(report: &Report) -> Vec<ByAttribute> {
     report
         .summary
         .breakdown
         .iter()
-        .map(|(name, rows)| ByAttribute {
-            attribute: text(name),
-            rows: rows
-                .iter()
-                .map(|r| ValueLine {
-                    value: if r.value.is_empty() { NO_VALUE.to_string() } else { text(&r.value) },
-                    seats: r.seats,
-                    active: r.active_users,
-                    unused: r.unused_seats,
-                })
-                .collect(),
+        .map(|(name, rows)| {
+            let columns: Vec<&str> =
+                rows.iter().filter(|r| !r.other).take(MATRIX_VALUES).map(|r| r.value.as_str()).collect();
+            let apps_with = report.apps.iter().filter(|a| a.breakdown.contains_key(name)).count();
+            let (months, month_rows, month_values_hidden) = value_months(report, name);
+            ByAttribute {
+                attribute: text(name),
+                rows: rows
+                    .iter()
+                    .map(|r| ValueLine {
+                        value: shown(&r.value),
+                        seats: r.seats,
+                        active: r.active_users,
+                        unused: r.unused_seats,
+                    })
+                    .collect(),
+                columns: columns.iter().map(|c| (text(c), shown(c))).collect(),
+                matrix: matrix(report, name, &columns),
+                matrix_hidden: apps_with.saturating_sub(MATRIX_APPS),
+                months,
+                month_rows,
+                month_values_hidden,
+            }
         })
         .collect()
 }
