@@ -1,7 +1,7 @@
 //! The Helm chart with a real helm (built from its Go module with upstream's version stamps, cached) and a
 //! real kube-apiserver: lint, templates for several value sets, use as a subchart, install, least-privilege
 //! RBAC checked by impersonating the chart's ServiceAccount, aggregated roles, the operator running as that
-//! ServiceAccount, and leader election across two replicas.
+//! ServiceAccount, leader election across two replicas, and two sharded replicas under the chart's RBAC.
 
 mod support;
 
@@ -500,6 +500,38 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
     assert!(standby.metric("dti_sync_total").await >= 1.0);
     drop(first);
     drop(second);
+
+    // sharded: the chart grants what --sharding needs (each replica's own Lease, the others listed and
+    // swept); two replicas as its ServiceAccount see each other and one of them syncs the integration
+    let sets = ["--reuse-values", "--set", "sharding.enabled=true"];
+    run_helm(&[&["upgrade", "dti-operator", CHART, "--namespace", "dti-system"][..], &sets].concat(), Some(kubeconfig));
+    let shard_args = [
+        "--sharding",
+        "--leader-election-namespace",
+        "dti-system",
+        "--leader-election-lease",
+        "dti-operator",
+        "--leader-election-duration",
+        "6s",
+    ];
+    let shards = [
+        Operator::start_with(&sa_kubeconfig, "helm-shard-1", &shard_args),
+        Operator::start_with(&sa_kubeconfig, "helm-shard-2", &shard_args),
+    ];
+    let synced = request_sync(&client, &ns, "acme", "sharded", Duration::from_secs(60)).await;
+    let owner = synced.status.as_ref().and_then(|s| s.shard.clone()).unwrap_or_default();
+    assert!(
+        owner.starts_with("helm-shard-1-") || owner.starts_with("helm-shard-2-"),
+        "status names the shard: {owner}"
+    );
+    for shard in &shards {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while shard.metric("dti_shard_members").await < 2.0 {
+            assert!(Instant::now() < deadline, "each replica sees both: {}", shard.logs());
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    drop(shards);
     // uninstalling keeps the CRDs (and so every OktaIntegration)
     run_helm(&["uninstall", "dti-operator", "--namespace", "dti-system"], Some(kubeconfig));
     for crd in ["oktaintegrations", "oktaapps", "oktasyncstates"] {

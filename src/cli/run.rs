@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::OktaArgs;
 use super::{KubeUse, kube_client};
-use crate::controller::{self, CheckpointKeyRef, Options, RunConfig, leader::LeaseConfig};
+use crate::controller::{self, CheckpointKeyRef, Coordination, Options, RunConfig, leader::LeaseConfig};
 use crate::crd::duration_arg;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -52,9 +52,15 @@ pub(crate) struct RunArgs {
     pub(crate) state_cache_mib: usize,
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
-    /// Run the controllers only while holding a Lease (for more than one replica).
-    #[arg(long)]
+    /// Run the controllers only while holding a Lease (for more than one replica: one works, the others
+    /// stand by).
+    #[arg(long, conflicts_with = "sharding")]
     pub(crate) leader_elect: bool,
+    /// Share the integrations among the replicas: each holds a Lease of its own (named from
+    /// --leader-election-lease, the shard group) and syncs those that hashing assigns to it; when a
+    /// replica joins, leaves or dies, its integrations move to the others.
+    #[arg(long)]
+    pub(crate) sharding: bool,
     /// The operator's namespace: where its Lease and its checkpoint key Secret live (default: the pod's
     /// namespace, else "default").
     #[arg(long, env = "POD_NAMESPACE")]
@@ -119,25 +125,26 @@ fn identity(pod_name: Option<&str>) -> String {
     }
 }
 
-fn lease(args: &RunArgs) -> Result<Option<LeaseConfig>, String> {
-    if !args.leader_elect {
-        return Ok(None);
+fn coordination(args: &RunArgs) -> Result<Coordination, String> {
+    if !args.leader_elect && !args.sharding {
+        return Ok(Coordination::Alone);
     }
     if args.leader_election_duration < Duration::from_secs(3) {
         return Err("--leader-election-duration must be at least 3s".into());
     }
-    Ok(Some(LeaseConfig::with_duration(
+    let config = LeaseConfig::with_duration(
         args.leader_election_namespace.clone().unwrap_or_else(|| "default".into()),
         args.leader_election_lease.clone(),
         identity(args.pod_name.as_deref()),
         args.leader_election_duration,
-    )))
+    );
+    Ok(if args.sharding { Coordination::Shards(config) } else { Coordination::Leader(config) })
 }
 
 pub(crate) async fn run(args: RunArgs) -> ExitCode {
     init_tracing(args.log_format);
-    let prepared = options(&args).and_then(|o| Ok((o, lease(&args)?)));
-    let (options, leader_election) = match prepared {
+    let prepared = options(&args).and_then(|o| Ok((o, coordination(&args)?)));
+    let (options, coordination) = match prepared {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -173,7 +180,7 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             name: args.checkpoint_key_secret.clone(),
         },
         instance,
-        leader_election,
+        coordination,
     };
     match controller::run(config).await {
         Ok(()) => ExitCode::SUCCESS,

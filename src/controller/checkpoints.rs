@@ -212,7 +212,7 @@ async fn delete_others(
             if old.spec.checkpoint == id || !owned_by(&old, &uid) {
                 continue;
             }
-            ctx.fence.check()?;
+            ctx.fence.check_integration(obj)?;
             delete_if_present(api, &old.name_any()).await?;
         }
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
@@ -235,7 +235,7 @@ async fn write(
     let id = format!("{:x}", Utc::now().timestamp_millis());
     let owner = obj.controller_owner_ref(&());
     for (i, chunk) in chunks.iter().enumerate() {
-        ctx.fence.check()?;
+        ctx.fence.check_integration(obj)?;
         let name = object_name(&obj.name_any(), &format!("state-{i}"));
         let object = json!({
             "apiVersion": API_VERSION, "kind": "OktaSyncState",

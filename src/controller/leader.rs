@@ -4,8 +4,7 @@
 //! write goes through a [`Fence`] that is open only until the last successful renewal's deadline, so a
 //! leader that stalls (SIGSTOP, a hung connection) writes nothing once its lease may have passed on.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -14,6 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
 
+pub(crate) use super::fence::{Fence, Fenced};
 use crate::sync::lock;
 
 #[derive(Clone, Debug)]
@@ -27,6 +27,8 @@ pub(crate) struct LeaseConfig {
     pub(crate) renew_deadline: Duration,
     /// How often the leader renews and a standby retries (client-go RetryPeriod).
     pub(crate) retry_period: Duration,
+    /// Labels of the Lease when this process creates it (a shard's Lease carries its group).
+    pub(crate) labels: std::collections::BTreeMap<String, String>,
 }
 
 impl LeaseConfig {
@@ -39,53 +41,8 @@ impl LeaseConfig {
             duration,
             renew_deadline: duration * 2 / 3,
             retry_period: (duration * 2 / 15).max(Duration::from_millis(500)),
+            labels: Default::default(),
         }
-    }
-}
-
-/// A write was refused: this process does not (or may no longer) hold the lease.
-#[derive(Debug, thiserror::Error)]
-#[error("not the leader: writes are fenced off")]
-pub(crate) struct Fenced;
-
-struct FenceState {
-    leased: bool,
-    valid_until: Mutex<Option<Instant>>,
-    closed: AtomicBool,
-}
-
-/// The write gate every status, event, OktaApp and checkpoint write passes.
-#[derive(Clone)]
-pub(crate) struct Fence(Arc<FenceState>);
-
-impl Fence {
-    /// Without leader election: always open.
-    pub(crate) fn open() -> Fence {
-        Fence(Arc::new(FenceState { leased: false, valid_until: Mutex::new(None), closed: AtomicBool::new(false) }))
-    }
-
-    fn leased() -> Fence {
-        Fence(Arc::new(FenceState { leased: true, valid_until: Mutex::new(None), closed: AtomicBool::new(false) }))
-    }
-
-    pub(crate) fn check(&self) -> Result<(), Fenced> {
-        if self.0.closed.load(Ordering::SeqCst) {
-            return Err(Fenced);
-        }
-        if self.0.leased && lock(&self.0.valid_until).is_none_or(|until| Instant::now() >= until) {
-            return Err(Fenced);
-        }
-        Ok(())
-    }
-
-    fn extend(&self, until: Instant) {
-        let mut valid = lock(&self.0.valid_until);
-        *valid = Some(valid.map_or(until, |v| v.max(until)));
-    }
-
-    /// Closes the gate for good (lease lost, or shutting down).
-    pub(crate) fn close(&self) {
-        self.0.closed.store(true, Ordering::SeqCst);
     }
 }
 
@@ -144,7 +101,11 @@ impl LeaderElector {
 
     fn new_lease(&self) -> Lease {
         Lease {
-            metadata: ObjectMeta { name: Some(self.config.name.clone()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(self.config.name.clone()),
+                labels: Some(self.config.labels.clone()).filter(|l| !l.is_empty()),
+                ..Default::default()
+            },
             spec: Some(LeaseSpec {
                 holder_identity: Some(self.config.identity.clone()),
                 lease_duration_seconds: Some(self.config.duration.as_secs().max(1) as i32),
@@ -171,7 +132,7 @@ impl LeaderElector {
     }
 
     /// Takes or renews the lease; Ok(true) when this process holds it afterwards.
-    async fn try_acquire(&self) -> Result<bool, kube::Error> {
+    pub(crate) async fn try_acquire(&self) -> Result<bool, kube::Error> {
         let me = &self.config.identity;
         let Some(mut lease) = self.api.get_opt(&self.config.name).await? else {
             return match self.api.create(&PostParams::default(), &self.new_lease()).await {
@@ -199,6 +160,11 @@ impl LeaderElector {
             Err(kube::Error::Api(e)) if e.code == 409 => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Keeps the fence open until `until` (a renewal that began before it succeeded).
+    pub(crate) fn extend_fence(&self, until: Instant) {
+        self.fence.extend(until);
     }
 
     /// One attempt within the renew deadline; extends the fence when it succeeds.
@@ -276,19 +242,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fence_opens_only_within_the_renew_deadline() {
-        assert!(Fence::open().check().is_ok());
-        let f = Fence::leased();
-        assert!(f.check().is_err(), "closed before the first renewal");
-        f.extend(Instant::now() + Duration::from_secs(5));
-        assert!(f.check().is_ok());
-        f.extend(Instant::now() - Duration::from_secs(1));
-        assert!(f.check().is_ok(), "an older deadline never shortens a newer one");
-        f.close();
-        assert!(f.check().is_err());
-        let stale = Fence::leased();
-        stale.extend(Instant::now() - Duration::from_millis(1));
-        assert!(stale.check().is_err(), "past its deadline the fence is shut without any renewal");
+    fn lease_timings_follow_client_gos_proportions() {
         let c = LeaseConfig::with_duration("ns".into(), "l".into(), "me".into(), Duration::from_secs(15));
         assert_eq!((c.renew_deadline, c.retry_period), (Duration::from_secs(10), Duration::from_secs(2)));
     }

@@ -319,6 +319,13 @@ impl prometheus_client::collector::Collector for StateCollector {
             MetricType::Gauge,
         )?;
         ConstGauge::new(if self.leader.load(Ordering::Relaxed) { 1.0 } else { 0.0 }).encode(leader)?;
+        let owned = encoder.encode_descriptor(
+            "dti_shard_integrations",
+            "Integrations this replica holds and syncs (with run --sharding: its shard's)",
+            None,
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(snaps.len() as f64).encode(owned)?;
         encode_health(&mut encoder, &snaps)?;
         encode_inventory(&mut encoder, &snaps)?;
         encode_apps(&mut encoder, &snaps)?;
@@ -537,6 +544,8 @@ pub(crate) struct Metrics {
     /// Sync starts by where their state came from: memory (hit) or the checkpoint or a full scan (miss).
     pub(crate) state_cache_lookups: Family<ResultLabels, Counter>,
     pub(crate) leader: Arc<AtomicBool>,
+    /// Live replicas this replica sees in its shard group (run --sharding).
+    pub(crate) shard_members: Gauge,
     /// The per-org label sets created so far, so the series of an org no integration uses any more (a
     /// changed spec.domain) are dropped instead of growing for the life of the process.
     org_series: Mutex<HashMap<String, OrgSeries>>,
@@ -568,6 +577,7 @@ impl Metrics {
             state_cache_bytes: Gauge::default(),
             state_cache_lookups: Family::default(),
             leader: Arc::new(AtomicBool::new(false)),
+            shard_members: Gauge::default(),
             registry: Registry::default(),
             org_series: Mutex::new(HashMap::new()),
             states: states.clone(),
@@ -587,6 +597,11 @@ impl Metrics {
     /// Registers the families updated as things happen (the scrape-time ones are collectors).
     fn register_families(&mut self) {
         self.registry.register("dti_reconcile", "Reconciles of OktaIntegrations by result", self.reconciles.clone());
+        self.registry.register(
+            "dti_shard_members",
+            "Live replicas this replica sees in its shard group (run --sharding; 0 without)",
+            self.shard_members.clone(),
+        );
         self.registry.register("dti_reconcile_errors", "Reconcile errors by cause", self.reconcile_errors.clone());
         self.registry.register(
             "dti_reconcile_duration_seconds",

@@ -16,16 +16,19 @@ mod context;
 mod contracts;
 mod error;
 mod events;
+mod fence;
 mod finalizers;
 mod history;
 mod jobs;
 pub(crate) mod leader;
+mod membership;
 mod metrics;
 mod outcome;
 mod reclaim;
 mod reconcile;
 mod restore;
 mod server;
+mod shards;
 mod shared;
 mod state;
 mod state_cache;
@@ -82,10 +85,47 @@ pub(crate) struct RunConfig {
     pub(crate) namespaces: Vec<String>,
     pub(crate) reconcile_concurrency: u16,
     pub(crate) instance: String,
-    /// Run the controllers only while holding this lease.
-    pub(crate) leader_election: Option<leader::LeaseConfig>,
+    /// How replicas share the work: one leader, shards, or (neither) this process alone.
+    pub(crate) coordination: Coordination,
     /// The Secret holding the key that seals checkpoints.
     pub(crate) checkpoint_key: checkpoint_key::KeyRef,
+}
+
+/// How replicas share the work.
+pub(crate) enum Coordination {
+    /// One process, no lease.
+    Alone,
+    /// Run the controllers only while holding this lease (the others stand by).
+    Leader(leader::LeaseConfig),
+    /// Each replica holds a Lease of its own (`name` is the group) and syncs its shard of integrations.
+    Shards(leader::LeaseConfig),
+}
+
+/// The elector of a coordination, once made.
+enum Elector {
+    Leader(Arc<leader::LeaderElector>),
+    Shards(Arc<shards::ShardElector>),
+}
+
+impl Elector {
+    fn new(client: &Client, coordination: &Coordination) -> Option<Elector> {
+        match coordination {
+            Coordination::Alone => None,
+            Coordination::Leader(c) => {
+                Some(Elector::Leader(Arc::new(leader::LeaderElector::new(client.clone(), c.clone()))))
+            }
+            Coordination::Shards(c) => {
+                Some(Elector::Shards(Arc::new(shards::ShardElector::new(client.clone(), c.clone()))))
+            }
+        }
+    }
+
+    fn lease(&self) -> &leader::LeaderElector {
+        match self {
+            Elector::Leader(e) => e,
+            Elector::Shards(s) => s.lease(),
+        }
+    }
 }
 
 async fn preflight(client: &Client, scopes: &[Option<String>]) -> Result<(), kube::Error> {
@@ -111,8 +151,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     preflight(&config.client, &scopes).await?;
     let checkpoint_key = checkpoint_key::load_or_create(&config.client, &config.checkpoint_key).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector =
-        config.leader_election.clone().map(|c| Arc::new(leader::LeaderElector::new(config.client.clone(), c)));
+    let elector = Elector::new(&config.client, &config.coordination).map(Arc::new);
     let Some(fence) = lead(elector.as_deref()).await else {
         return Ok(()); // stopped while standing by
     };
@@ -135,7 +174,8 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
         checkpoint_key,
     }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx));
+    let (moved_tx, moved_rx) = tokio::sync::watch::channel(0u64);
+    let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx, moved_tx, metrics.clone()));
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
@@ -144,9 +184,10 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
                 ctx.clone(),
                 scope.clone(),
                 config.reconcile_concurrency,
-                stop_rx.clone(),
+                (stop_rx.clone(), moved_rx.clone()),
             );
-            let contracts = contracts::controller(&config.watch_client, ctx.clone(), scope, stop_rx.clone());
+            let contracts =
+                contracts::controller(&config.watch_client, ctx.clone(), scope, (stop_rx.clone(), moved_rx.clone()));
             futures::stream::select(integrations, contracts).for_each(|_| async {})
         })
         .collect();
@@ -162,27 +203,34 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Waits for the lease (when elected) and returns the fence that guards every write; None on a signal.
-async fn lead(elector: Option<&leader::LeaderElector>) -> Option<leader::Fence> {
-    let Some(e) = elector else {
-        return Some(leader::Fence::open());
-    };
-    tracing::info!(identity = e.identity(), "waiting to become the leader");
-    tokio::select! {
-        _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
-        _ = server::shutdown_signal() => return None,
+/// Waits for the lease (the leader's, or this shard's) and returns the fence that guards every write;
+/// None on a signal.
+async fn lead(elector: Option<&Elector>) -> Option<leader::Fence> {
+    match elector {
+        None => Some(leader::Fence::open()),
+        Some(Elector::Leader(e)) => {
+            tracing::info!(identity = e.identity(), "waiting to become the leader");
+            tokio::select! {
+                _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
+                _ = server::shutdown_signal() => return None,
+            }
+            Some(e.fence())
+        }
+        Some(Elector::Shards(s)) => {
+            tokio::select! {
+                _ = s.join() => {}
+                _ = server::shutdown_signal() => return None,
+            }
+            let members = s.membership.members();
+            tracing::info!(identity = s.lease().identity(), ?members, "joined the shard group");
+            Some(s.lease().fence().sharded(s.membership.clone()))
+        }
     }
-    Some(e.fence())
 }
 
 /// The controllers have stopped taking work: cancel the jobs, wait until they are gone, shut the fence,
 /// and only then give the lease back (never two writers in a rolling update).
-async fn stop_in_order(
-    ctx: &context::Context,
-    fence: &leader::Fence,
-    elector: Option<&leader::LeaderElector>,
-    lost: bool,
-) {
+async fn stop_in_order(ctx: &context::Context, fence: &leader::Fence, elector: Option<&Elector>, lost: bool) {
     ctx.states.cancel_all();
     if !ctx.jobs.wait_idle(Duration::from_secs(10)).await {
         tracing::warn!(live = ctx.jobs.live(), "sync jobs did not stop within 10s");
@@ -190,20 +238,47 @@ async fn stop_in_order(
     fence.close();
     ctx.metrics.leader.store(false, Ordering::Relaxed);
     if let (Some(e), false) = (elector, lost) {
-        e.release().await;
+        e.lease().release().await; // a shard's Lease released: the others take its integrations at once
     }
 }
 
-/// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way.
-async fn watch_for_stop(elector: Option<Arc<leader::LeaderElector>>, stop: tokio::sync::watch::Sender<bool>) -> bool {
-    let lost = match &elector {
-        Some(e) => tokio::select! {
+/// Resolves on a signal (false) or a lost lease (true), telling the controllers to stop either way;
+/// with shards, tells the controllers each time integrations may have changed hands.
+async fn watch_for_stop(
+    elector: Option<Arc<Elector>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    moved: tokio::sync::watch::Sender<u64>,
+    metrics: Arc<metrics::Metrics>,
+) -> bool {
+    let lost = match elector.as_deref() {
+        Some(Elector::Leader(e)) => tokio::select! {
             _ = e.hold() => {
                 tracing::error!("lost the leader lease: stopping all work");
                 true
             }
             _ = server::shutdown_signal() => false,
         },
+        Some(Elector::Shards(s)) => {
+            let mut seen = moved.subscribe();
+            let membership = s.membership.clone();
+            let gauge = async move {
+                loop {
+                    metrics.shard_members.set(membership.members().len() as i64);
+                    if seen.changed().await.is_err() {
+                        return;
+                    }
+                    tracing::info!(members = ?membership.members(), "shard group changed: integrations may move");
+                }
+            };
+            tokio::select! {
+                _ = s.hold(moved) => {
+                    tracing::error!("this shard's Lease lapsed: stopping all work");
+                    true
+                }
+                _ = gauge => false,
+                _ = server::shutdown_signal() => false,
+            }
+        }
         None => {
             server::shutdown_signal().await;
             false

@@ -17,12 +17,23 @@ use super::steps;
 use crate::crd::{OktaIntegration, parse_go_duration};
 use crate::sync::lock;
 
+/// How often an integration another replica owns is looked at again, besides each change of the group.
+const NOT_OURS_RECHECK: Duration = Duration::from_secs(300);
+
 /// Entry point for kube-runtime's Controller: read the Secret → validate → schedule → compose → apply.
 pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let key = IntegrationKey::of(&*obj).ok_or(Error::NoNamespace)?;
     let span = tracing::info_span!("reconcile", integration = %key);
     let result = async {
+        if !ctx.fence.owns(&key) {
+            // Sharded: another replica's now. Its sync (if one runs here) stops and its state goes; the
+            // group's next change reconciles everything again.
+            if ctx.forget(&key) {
+                tracing::info!("the integration moved to another replica");
+            }
+            return Ok(Action::requeue(NOT_OURS_RECHECK));
+        }
         let state = ctx.states.get(&key, obj.uid().as_deref().unwrap_or_default());
         {
             let mut st = lock(&state);
@@ -34,7 +45,8 @@ pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> R
         let secret = steps::secret::read(&ctx, &obj, &key.namespace).await;
         let validated = steps::validate::run(&ctx, &obj, &state, secret).await;
         let requeue = steps::schedule::run(&ctx, &key, &obj, &state, validated, Utc::now());
-        let desired = steps::compose::status(&lock(&state), &obj, Utc::now());
+        let mut desired = steps::compose::status(&lock(&state), &obj, Utc::now());
+        desired.shard = ctx.fence.shard().map(str::to_string);
         steps::apply::status(&ctx, &obj, desired, &state).await?;
         steps::apply::notices(&ctx, &obj, &state).await?;
         Ok(Action::requeue(requeue))

@@ -97,7 +97,7 @@ fn failed(message: String) -> Notice {
 async fn remove(ctx: &Context, api: &Api<Secret>, obj: &OktaIntegration, name: &str) -> Result<(), ListError> {
     let uid = obj.uid().unwrap_or_default();
     if api.get_opt(name).await?.is_some_and(|s| owned_by(&s, &uid)) {
-        ctx.fence.check().map_err(WriteError::from)?;
+        ctx.fence.check_integration(obj).map_err(WriteError::from)?;
         delete_if_present(api, name).await?;
     }
     Ok(())
@@ -140,7 +140,7 @@ async fn write(
     }
     let updated = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let secret = secret_of(obj, name, &list, &updated, existing.as_ref().and_then(|s| s.resource_version()));
-    ctx.fence.check().map_err(WriteError::from)?;
+    ctx.fence.check_integration(obj).map_err(WriteError::from)?;
     let written = match existing {
         // Created, never applied: a Secret someone made meanwhile is not taken over.
         None => {

@@ -115,13 +115,18 @@ pub(super) async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
+/// One item each time the shard group changes (integrations may have changed hands).
+pub(super) fn changes(moved: tokio::sync::watch::Receiver<u64>) -> impl Stream<Item = ()> + Send {
+    futures::stream::unfold(moved, |mut rx| async move { rx.changed().await.ok().map(|()| ((), rx)) })
+}
+
 /// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
 pub(crate) fn controller(
     client: &Client,
     ctx: Arc<Context>,
     scope: Option<String>,
     concurrency: u16,
-    stop: tokio::sync::watch::Receiver<bool>,
+    (stop, moved): (tokio::sync::watch::Receiver<bool>, tokio::sync::watch::Receiver<u64>),
 ) -> impl Stream<Item = ()> + Send {
     let (integrations, secrets): (Api<OktaIntegration>, Api<PartialObjectMeta<Secret>>) = match &scope {
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
@@ -161,6 +166,7 @@ pub(crate) fn controller(
         })
         .watches_stream(app_deletions, move |app| super::app_watch::on_deleted(&deletion_ctx, &app))
         .reconcile_on(trigger_rx)
+        .reconcile_all_on(changes(moved))
         .trigger_backoff(backoff())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(stopped(stop))

@@ -56,7 +56,8 @@ pub const DEFAULT_OAUTH_SCOPES: [&str; 3] = ["okta.users.read", "okta.apps.read"
         type_ = "string",
         priority = 1,
         json_path = ".status.conditions[?(@.type==\"Ready\")].message"
-    )
+    ),
+    printcolumn(name = "Shard", type_ = "string", priority = 1, json_path = ".status.shard")
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.reclaim) || !has(self.reclaim.userList) || ((!has(self.credentials.apiToken) || self.credentials.apiToken.secretRef.name != self.reclaim.userList.secretName) && (!has(self.credentials.oauth) || self.credentials.oauth.privateKey.secretRef.name != self.reclaim.userList.secretName))").message("reclaim.userList.secretName must name a Secret of its own, not the credentials' Secret"))]
@@ -390,6 +391,11 @@ pub struct OktaIntegrationStatus {
     /// The per-user list (spec.reclaim.userList) last written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reclaim_user_list: Option<UserListStatus>,
+    /// The operator replica that syncs this integration (run --sharding): its identity, the pod's name
+    /// and process id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub shard: Option<String>,
 }
 
 /// The read permissions the setup guide asks for, each Granted, Denied or Unknown (not checked yet).

@@ -25,7 +25,7 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::metrics::ContractSeries;
-use super::shared::{API_VERSION, for_each_labelled};
+use super::shared::{API_VERSION, IntegrationKey, for_each_labelled};
 use crate::crd::{AppContract, ContractRef, INTEGRATION_LABEL, OktaApp, OktaIntegration};
 
 /// The field manager of `status.contract` on OktaApps (the integration's publisher never touches it).
@@ -57,6 +57,11 @@ async fn apps_of(api: &Api<OktaApp>, integration: &str) -> Result<Vec<OktaApp>, 
 async fn reconcile(contract: Arc<AppContract>, ctx: Arc<Context>) -> Result<Action, ContractError> {
     let ns = contract.namespace().ok_or(ContractError::NoNamespace)?;
     let name = contract.name_any();
+    let owner = IntegrationKey::new(&ns, &contract.spec.integration);
+    if !ctx.fence.owns(&owner) {
+        ctx.metrics.contracts.set(&ns, &name, None); // the replica that syncs its integration exports it
+        return Ok(Action::requeue(RECHECK));
+    }
     let integrations: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &ns);
     let apps_api: Api<OktaApp> = Api::namespaced(ctx.client.clone(), &ns);
     let spec = &contract.spec;
@@ -78,11 +83,11 @@ async fn reconcile(contract: Arc<AppContract>, ctx: Arc<Context>) -> Result<Acti
         let shown = ContractRef { name: name.clone(), seats: spec.seats, renewal: spec.renewal.clone() };
         let current = apps.iter().find(|a| a.name_any() == *object).and_then(|a| a.status.as_ref()?.contract.clone());
         if current.as_ref() != Some(&shown) {
-            show_on_app(&ctx, &apps_api, object, Some(&shown)).await?;
+            show_on_app(&ctx, (&apps_api, &owner), object, Some(&shown)).await?;
         }
     }
     if let Some(old) = previous.filter(|p| Some(p) != matched.as_ref()) {
-        show_on_app(&ctx, &apps_api, &old, None).await?;
+        show_on_app(&ctx, (&apps_api, &owner), &old, None).await?;
     }
     ctx.metrics.contracts.set(&ns, &name, outcome.figures().map(|f| series(&spec.integration, f)));
     Ok(Action::requeue(RECHECK))
@@ -105,11 +110,11 @@ fn series(integration: &str, f: &Figures) -> ContractSeries {
 /// Writes (or with None, withdraws) `status.contract` of one OktaApp under the contracts' own manager.
 async fn show_on_app(
     ctx: &Context,
-    api: &Api<OktaApp>,
+    (api, integration): (&Api<OktaApp>, &IntegrationKey),
     object: &str,
     shown: Option<&ContractRef>,
 ) -> Result<(), ContractError> {
-    ctx.fence.check().map_err(WriteError::from)?;
+    ctx.fence.check_for(integration).map_err(WriteError::from)?;
     let status = match shown {
         Some(c) => json!({"contract": c}),
         None => json!({}),
@@ -140,8 +145,9 @@ fn on_deleted(ctx: Arc<Context>, client: Client) -> impl Fn(&Event<AppContract>)
             return;
         };
         let (ctx, api) = (ctx.clone(), Api::<OktaApp>::namespaced(client.clone(), &ns));
+        let owner = IntegrationKey::new(&ns, &contract.spec.integration);
         tokio::spawn(async move {
-            if let Err(e) = show_on_app(&ctx, &api, &object, None).await {
+            if let Err(e) = show_on_app(&ctx, (&api, &owner), &object, None).await {
                 tracing::warn!(contract = %name, error = %e, "cannot withdraw a deleted contract from its OktaApp");
             }
         });
@@ -153,7 +159,7 @@ pub(crate) fn controller(
     client: &Client,
     ctx: Arc<Context>,
     scope: Option<String>,
-    stop: tokio::sync::watch::Receiver<bool>,
+    (stop, moved): (tokio::sync::watch::Receiver<bool>, tokio::sync::watch::Receiver<u64>),
 ) -> impl Stream<Item = ()> + Send {
     let (contracts, apps): (Api<AppContract>, Api<PartialObjectMeta<OktaApp>>) = match &scope {
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
@@ -187,6 +193,7 @@ pub(crate) fn controller(
                 .map(|c| ObjectRef::from_obj(&*c))
                 .collect::<Vec<_>>()
         })
+        .reconcile_all_on(super::watch::changes(moved))
         .graceful_shutdown_on(super::watch::stopped(stop))
         .run(reconcile, error_policy, ctx)
         .map(|result| {

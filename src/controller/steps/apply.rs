@@ -25,7 +25,7 @@ pub(crate) async fn status(
         lock(state).conditions = desired.conditions;
         return Ok(());
     }
-    ctx.fence.check()?;
+    ctx.fence.check_integration(obj)?;
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<OktaIntegration> = Api::namespaced(ctx.client.clone(), &namespace);
     let patch = json!({"apiVersion": API_VERSION, "kind": "OktaIntegration", "status": desired});
@@ -55,7 +55,7 @@ pub(crate) async fn notices(
     }
     let regarding = obj.object_ref(&());
     for (i, notice) in pending.iter().enumerate() {
-        let result = match ctx.fence.check() {
+        let result = match ctx.fence.check_integration(obj) {
             Ok(()) => ctx.recorder.publish(&regarding, notice).await.map_err(Error::EventWrite),
             Err(f) => Err(Error::Fenced(f)),
         };

@@ -158,6 +158,7 @@ pub(crate) fn status(st: &IntegrationState, obj: &OktaIntegration, now: DateTime
         last_handled_sync_request: st.last_handled_request.clone(),
         checkpoint: st.checkpoint.clone(),
         reclaim_user_list: st.user_list.clone(),
+        shard: None, // the reconcile names this replica when sharded
     }
 }
 

@@ -1,0 +1,177 @@
+//! Shards across replicas on a real kube-apiserver and etcd: three `run --sharding` replicas share thirty
+//! integrations (okta-sim serving thirty orgs from one process), each integration's status names its
+//! replica; one replica is killed (SIGKILL) and its integrations move to the two others and sync there; a
+//! fourth joins and takes its share from live replicas. The API server's audit log shows no integration
+//! written by two replicas at once: per integration, the writers follow one another, and one comes back
+//! only after the replica in between was killed.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use dti_operator::crd::OktaIntegration;
+use kube::Api;
+use kube::api::ListParams;
+use serde_json::json;
+use support::operator::{Operator, apply_integration, create_secret, is_ready, request_sync};
+use support::sim::Orgs;
+
+const ORGS: usize = 30;
+const LEASE: &str = "6s";
+
+fn replica(cp: &support::ControlPlane, ns: &str, name: &str) -> Operator {
+    let args = [
+        "--watch-namespace",
+        ns,
+        "--sharding",
+        "--leader-election-namespace",
+        ns,
+        "--leader-election-lease",
+        "dti-operator",
+        "--leader-election-duration",
+        LEASE,
+        "--app-writes-per-second",
+        "500",
+    ];
+    Operator::start_with(&cp.kubeconfig, name, &args)
+}
+
+/// Each integration's owner as status shows it (the replica's name, without its process id).
+async fn owners(api: &Api<OktaIntegration>, names: &[String]) -> BTreeMap<String, Option<String>> {
+    let list = api.list(&ListParams::default()).await.expect("list");
+    list.items
+        .iter()
+        .map(|o| {
+            let shard = o.status.as_ref().and_then(|s| s.shard.as_deref()).unwrap_or_default();
+            let replica = names.iter().find(|n| shard.starts_with(&format!("{n}-"))).cloned();
+            (o.metadata.name.clone().unwrap_or_default(), replica.filter(|_| is_ready(o)))
+        })
+        .collect()
+}
+
+/// Waits until every integration is Ready and owned by one of `live`; returns the owners.
+async fn settled(
+    api: &Api<OktaIntegration>,
+    names: &[String],
+    live: &[&String],
+    within: Duration,
+) -> BTreeMap<String, String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let now = owners(api, names).await;
+        let ok = now.len() == ORGS && now.values().all(|o| o.as_ref().is_some_and(|o| live.contains(&o)));
+        if ok {
+            return now.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+        }
+        assert!(Instant::now() < deadline, "not settled on {live:?} within {within:?}: {now:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn spread(owners: &BTreeMap<String, String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    owners.values().for_each(|o| *out.entry(o.clone()).or_default() += 1);
+    out
+}
+
+/// Per integration, the replicas that wrote its status, OktaApps or checkpoints, in order with repeats
+/// collapsed: a replica appearing twice wrote again after another had taken over.
+fn writers(
+    cp: &support::ControlPlane,
+    names: &[String],
+    since: chrono::DateTime<chrono::Utc>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for w in cp.audited_writes().into_iter().filter(|w| w.succeeded() && w.at > since && w.resource != "leases") {
+        let Some(replica) = names.iter().find(|n| w.agent.contains(&format!("({n})"))) else {
+            continue;
+        };
+        let Some(org) =
+            (0..ORGS).map(|i| format!("org-{i:02}")).find(|o| w.name == *o || w.name.starts_with(&format!("{o}-")))
+        else {
+            continue;
+        };
+        let seq = out.entry(org).or_default();
+        if seq.last() != Some(replica) {
+            seq.push(replica.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn replicas_share_integrations_and_take_over_from_a_killed_one_without_double_writes() {
+    let cp = support::control_plane();
+    let client = cp.client().await;
+    let ns = cp.namespace(&client, "shards").await;
+    let started = chrono::Utc::now();
+    let orgs = Orgs::start(ORGS, &["--scale", "small", "--no-rate-limit", "--log-lag", "3s"]);
+    let names: Vec<String> = ["a", "b", "c", "d"].iter().map(|r| format!("{ns}-{r}")).collect();
+    let mut replicas: Vec<Operator> = names[..3].iter().map(|n| replica(cp, &ns, n)).collect();
+    create_secret(&client, &ns, "okta", "demo").await;
+    for (i, host_port) in orgs.host_ports.iter().enumerate() {
+        let spec = json!({"domain": host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}});
+        apply_integration(&client, &ns, &format!("org-{i:02}"), spec).await;
+    }
+    let api: Api<OktaIntegration> = Api::namespaced(client.clone(), &ns);
+    let three: Vec<&String> = names[..3].iter().collect();
+    let first = settled(&api, &names, &three, Duration::from_secs(240)).await;
+    let shares = spread(&first);
+    eprintln!("three replicas: {shares:?}");
+    assert!(shares.len() == 3 && shares.values().all(|&n| n >= 4), "each replica owns a share: {shares:?}");
+    assert_eq!(replicas[0].metric("dti_shard_members").await, 3.0);
+
+    // SIGKILL one: its Lease stops changing, and after its duration the others take its integrations.
+    let victim = names[1].clone();
+    let moved: Vec<String> = first.iter().filter(|(_, o)| **o == victim).map(|(k, _)| k.clone()).collect();
+    replicas[1].kill();
+    let killed = Instant::now();
+    let survivors = vec![&names[0], &names[2]];
+    let after_kill = settled(&api, &names, &survivors, Duration::from_secs(60)).await;
+    let took = killed.elapsed();
+    eprintln!("{} integrations of the killed replica owned by the others {took:?} after the kill", moved.len());
+    assert!(took < Duration::from_secs(6 + 30), "taken over within 30 s of the Lease expiring: {took:?}");
+    for (k, o) in &first {
+        if *o != victim {
+            assert_eq!(after_kill[k], *o, "{k}: only the killed replica's integrations move");
+        }
+    }
+    for name in moved.iter().take(3) {
+        request_sync(&client, &ns, name, "after-the-kill", Duration::from_secs(60)).await;
+    }
+
+    // A fourth joins: it takes its share from live replicas, after the handover wait.
+    replicas.push(replica(cp, &ns, &names[3]));
+    let with_d = vec![&names[0], &names[2], &names[3]];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let joined = loop {
+        let now = settled(&api, &names, &with_d, Duration::from_secs(60)).await;
+        if now.values().any(|o| *o == names[3]) || Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let shares = spread(&joined);
+    eprintln!("after the kill and a join: {shares:?}");
+    assert!(shares.get(&names[3]).is_some_and(|&n| n >= 3), "the joiner owns a share: {shares:?}");
+    for (k, o) in &joined {
+        assert!(*o == after_kill[k] || *o == names[3], "{k}: moved between two old replicas");
+    }
+
+    // A replica may write an integration again after another only when that other one was killed
+    // (a replica that started alone owned everything, gave some to the others, and got them back).
+    let seen = writers(cp, &names, started);
+    assert_eq!(seen.len(), ORGS, "every integration was written");
+    for (org, seq) in &seen {
+        for (i, w) in seq.iter().enumerate() {
+            if let Some(before) = seq[..i].iter().rposition(|x| x == w) {
+                let between = &seq[before + 1..i];
+                assert!(
+                    between.iter().all(|x| *x == victim),
+                    "{org}: written again after a live replica took over: {seq:?}"
+                );
+            }
+        }
+    }
+}
