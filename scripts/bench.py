@@ -405,6 +405,155 @@ def scale_at_rest(orgs, cache_mib):
         subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", cp], capture_output=True)
 
 
+class Cluster:
+    """A throwaway local control plane (with its audit log) holding the CRDs, a namespace and the token."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dti-bench-cp-")
+        subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "up", self.dir], check=True, capture_output=True)
+        kubectl(self.dir, "apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
+        for crd in ("oktaintegrations", "oktaapps", "oktasyncstates", "appcontracts"):
+            kubectl(self.dir, "wait", "--for=condition=Established", f"crd/{crd}.dti.dev", "--timeout=60s")
+        kubectl(self.dir, "create", "namespace", "bench")
+        kubectl(self.dir, "-n", "bench", "create", "secret", "generic", "okta", "--from-literal=token=ours")
+
+    def integrations(self):
+        return json.loads(kubectl(self.dir, "-n", "bench", "get", "oktaintegrations", "-o", "json"))["items"]
+
+    def api_requests(self):
+        """The API server's requests served so far (every client, watches included)."""
+        text = kubectl(self.dir, "get", "--raw", "/metrics")
+        return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith("apiserver_request_total{"))
+
+    def audited_writes(self):
+        """(user agent, object name, time) of each successful write of a dti.dev object, in order."""
+        out = []
+        with open(os.path.join(self.dir, "audit.log")) as f:
+            for line in f:
+                e = json.loads(line)
+                ref = e.get("objectRef", {})
+                if e.get("stage") == "ResponseComplete" and ref.get("apiGroup") == "dti.dev" and \
+                        200 <= e.get("responseStatus", {}).get("code", 0) < 300:
+                    out.append((e.get("userAgent", ""), ref.get("name", ""), e["requestReceivedTimestamp"]))
+        return out
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", self.dir], capture_output=True)
+
+
+class Replica:
+    """One `dti-operator run --sharding` process, named `name` (its pod name: the User-Agent carries it)."""
+
+    def __init__(self, cluster, name, port):
+        self.name, self.url = name, f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
+             os.path.join(cluster.dir, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}", "--sharding",
+             "--leader-election-namespace", "bench", "--leader-election-duration", "15s",
+             "--watch-namespace", "bench", "--app-writes-per-second", "200"],
+            env=dict(os.environ, POD_NAME=name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def rss(self):
+        return proc_kib(self.proc.pid, "VmRSS") / 1024, proc_kib(self.proc.pid, "VmHWM") / 1024
+
+    def stop(self, kill=False):
+        if self.proc.poll() is None:
+            self.proc.kill() if kill else self.proc.terminate()
+            self.proc.wait()
+
+
+def owners(cluster, names):
+    """Each integration's owner (a replica name) when it is Ready, else None."""
+    out = {}
+    for o in cluster.integrations():
+        shard = o.get("status", {}).get("shard", "")
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in o.get("status", {}).get("conditions", []))
+        out[o["metadata"]["name"]] = next((n for n in names if shard.startswith(n + "-")), None) if ready else None
+    return out
+
+
+def writers(cluster, names):
+    """Per integration, the replicas that wrote it (status, OktaApps, checkpoints), in order, repeats collapsed."""
+    seq = {}
+    for agent, name, _ in cluster.audited_writes():
+        replica = next((n for n in names if f"({n})" in agent), None)
+        org = name[:len("org-0000")] if name.startswith("org-") else None
+        if replica and org and seq.setdefault(org, [])[-1:] != [replica]:
+            seq[org].append(replica)
+    return seq
+
+
+def written_again(seq, killed):
+    """Whether a replica wrote again after another one that was not killed had written in between."""
+    for i, w in enumerate(seq):
+        before = [j for j in range(i) if seq[j] == w]
+        if before and any(x != killed for x in seq[before[-1] + 1:i]):
+            return True
+    return False
+
+
+def shards(orgs, replicas, time_scale):
+    """`orgs` small orgs (one okta-sim, Okta's default rate limits, a minute lasting 60/time_scale s) on
+    `replicas` sharded replicas: time until all are Ready, each replica's peak and at-rest RSS and share, the
+    API server's requests per minute at rest; with more than one replica, one killed (seconds until its
+    integrations are owned by the others, and until they have synced again) and one more joined (integrations
+    moved), and the audit log checked for an integration written again after a live replica took it."""
+    cluster = Cluster()
+    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--time-scale", str(time_scale),
+                            "--port", "0", "--orgs", str(orgs), "--token", "ours=all"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    hosts = [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+    names = [f"r{i}" for i in range(replicas + 1)]
+    port = 18100 + os.getpid() % 500
+    running = []
+    try:
+        running = [Replica(cluster, names[i], port + i) for i in range(replicas)]
+        started = time.monotonic()
+        docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i:04d}"},
+                 "spec": {"domain": h, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}
+                for i, h in enumerate(hosts)]
+        kubectl(cluster.dir, "-n", "bench", "apply", "--server-side", "-f", "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+        live = names[:replicas]
+        settled = lambda live: (lambda o: o if len(o) == orgs and all(v in live for v in o.values()) else None)(owners(cluster, names))  # noqa: E731
+        first = wait("every integration Ready", lambda: settled(live), 7200)
+        row = {"orgs": orgs, "replicas": replicas, "toReady": time.monotonic() - started,
+               "shares": [sum(1 for v in first.values() if v == n) for n in live]}
+        time.sleep(20)  # the last OktaApps and checkpoints settle
+        before = cluster.api_requests()
+        time.sleep(60)
+        row["apiPerMinute"] = cluster.api_requests() - before
+        row["rss"] = [r.rss() for r in running]
+        if replicas > 1:
+            victim = running[1]
+            moved = [k for k, v in first.items() if v == victim.name]
+            victim.stop(kill=True)
+            killed = time.monotonic()
+            rest = [n for n in live if n != victim.name]
+            wait("the killed replica's integrations owned by the others", lambda: settled(rest), 600)
+            row["takeover"] = time.monotonic() - killed
+            for k in moved:
+                kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", k,
+                        "dti.dev/sync-requested-at=after-kill")
+            handled = lambda: all(o.get("status", {}).get("lastHandledSyncRequest") == "after-kill"  # noqa: E731
+                                  for o in cluster.integrations() if o["metadata"]["name"] in moved)
+            wait("the moved integrations synced again", handled, 600)
+            row["resynced"], row["movedOnKill"] = time.monotonic() - killed, len(moved)
+            before_join = owners(cluster, names)
+            running.append(Replica(cluster, names[replicas], port + replicas))
+            joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
+                                                         all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
+            row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))
+            row["doubleWrites"] = sum(written_again(s, victim.name) for s in writers(cluster, names).values())
+        return row
+    finally:
+        for r in running:
+            r.stop()
+        sim.terminate()
+        sim.wait()
+        cluster.stop()
+
+
 def history_sync(sim, state, history, clock=None):
     """One `sync --state` with history kept (default retention) or off; (report, wall, peak RSS MiB)."""
     env = dict(os.environ, OKTA_API_TOKEN="ours")
@@ -455,12 +604,23 @@ def main():
     ap.add_argument("--only-history", action="store_true", help="only the usage-history section (7)")
     ap.add_argument("--only-scale", action="store_true", help="only the many-orgs section (8), printed, not written")
     ap.add_argument("--scale-orgs", type=int, default=200, help="small orgs in section 8")
+    ap.add_argument("--only-shards", action="store_true", help="only the shards section (9), printed, not written")
+    ap.add_argument("--shard-orgs", type=int, default=1000, help="small orgs in section 9")
+    ap.add_argument("--shard-time-scale", type=float, default=1.0, help="okta-sim's rate-limit minute, faster")
     ap.add_argument("--history-presets", default=None,
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
                     help="comma-separated presets for the control-plane section (default: small with --quick, else large,xlarge)")
     args = ap.parse_args()
     started = time.monotonic()
+    if args.only_shards:
+        rows = []
+        for replicas in (1, 3):
+            print(f"bench: {args.shard_orgs} small orgs at {args.shard_time_scale}x on {replicas} replica(s)",
+                  file=sys.stderr, flush=True)
+            rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale))
+        print(bench_render.shards_section(rows, started))
+        return
     if args.only_scale:
         rows = []
         for cache in (0, 128):

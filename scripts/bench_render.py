@@ -159,3 +159,29 @@ def scale_section(rows, started):
         lines.append(f"At rest, no cache / default cache: **{rows[0]['rest'] / rows[1]['rest']:.2f}**. "
                      f"Took {time.monotonic() - started:.0f} s.")
     return "\n".join(lines)
+
+
+def shards_section(rows, started):
+    """Section 9: many small orgs, Okta's rate limits, on one replica and on several sharded ones."""
+    lines = ["### 9. Shards across replicas (`run --sharding`, `okta-sim --orgs N`, small, Okta's default rate limits)", "",
+             "Every integration applied at once; time until all are Ready; each replica's share, peak RSS and RSS at "
+             "rest; the API server's requests in a minute at rest (every client). With three: one replica killed "
+             "(seconds until the others own its integrations, and until each has synced again on request), a fourth "
+             "joined (integrations moved), and writes of an integration by a replica after a live one took it over "
+             "(the API server's audit log).", "",
+             "| orgs | replicas | to Ready (s) | shares | peak RSS (MiB) | RSS at rest (MiB) | API req/min at rest | "
+             "killed: owned (s) | killed: synced (s) | moved on join | double writes |",
+             "|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        shares = " / ".join(str(n) for n in r["shares"])
+        peak = " / ".join(f"{p:.1f}" for _, p in r["rss"])
+        rest = " / ".join(f"{x:.1f}" for x, _ in r["rss"])
+        kill = (f"{r['takeover']:.1f} ({r['movedOnKill']})", f"{r['resynced']:.1f}", str(r["movedOnJoin"]),
+                f"**{r['doubleWrites']}**") if "takeover" in r else ("–", "–", "–", "–")
+        lines.append(f"| {r['orgs']} | {r['replicas']} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
+                     f"{r['apiPerMinute']:.0f} | {kill[0]} | {kill[1]} | {kill[2]} | {kill[3]} |")
+    if len(rows) == 2:
+        lines.append("")
+        lines.append(f"To Ready, one replica / three: **{rows[0]['toReady'] / rows[1]['toReady']:.2f}**. "
+                     f"Took {time.monotonic() - started:.0f} s.")
+    return "\n".join(lines)
