@@ -413,7 +413,11 @@ class Cluster:
         subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "up", self.dir], check=True, capture_output=True)
         kubectl(self.dir, "apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
         for crd in ("oktaintegrations", "oktaapps", "oktasyncstates", "appcontracts"):
-            kubectl(self.dir, "wait", "--for=condition=Established", f"crd/{crd}.dti.dev", "--timeout=60s")
+            # a CRD just created can be missing from the API server's cache for a moment: ask again
+            wait(f"CRD {crd} established", lambda: subprocess.run(
+                [os.path.join(self.dir, "kubectl"), "--kubeconfig", os.path.join(self.dir, "kubeconfig"), "wait",
+                 "--for=condition=Established", f"crd/{crd}.dti.dev", "--timeout=20s"],
+                capture_output=True).returncode == 0, 120)
         kubectl(self.dir, "create", "namespace", "bench")
         kubectl(self.dir, "-n", "bench", "create", "secret", "generic", "okta", "--from-literal=token=ours")
 

@@ -265,7 +265,8 @@ async fn watch_for_stop(
                 loop {
                     metrics.shard_members.set(membership.members().len() as i64);
                     if seen.changed().await.is_err() {
-                        return;
+                        // hold() ended (and dropped the sender): let its branch report why
+                        return futures::future::pending::<()>().await;
                     }
                     tracing::info!(members = ?membership.members(), "shard group changed: integrations may move");
                 }
