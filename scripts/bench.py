@@ -448,13 +448,14 @@ class Cluster:
 class Replica:
     """One `dti-operator run --sharding` process, named `name` (its pod name: the User-Agent carries it)."""
 
-    def __init__(self, cluster, name, port):
+    def __init__(self, cluster, name, port, max_syncs):
         self.name, self.url = name, f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
              os.path.join(cluster.dir, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}", "--sharding",
              "--leader-election-namespace", "bench", "--leader-election-duration", "15s",
-             "--watch-namespace", "bench", "--app-writes-per-second", "200"],
+             "--watch-namespace", "bench", "--app-writes-per-second", "200",
+             "--max-concurrent-syncs", str(max_syncs)],
             env=dict(os.environ, POD_NAME=name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def rss(self):
@@ -496,7 +497,7 @@ def written_again(seq, killed):
     return False
 
 
-def shards(orgs, replicas, time_scale):
+def shards(orgs, replicas, time_scale, max_syncs):
     """`orgs` small orgs (one okta-sim, Okta's default rate limits, a minute lasting 60/time_scale s) on
     `replicas` sharded replicas: time until all are Ready, each replica's peak and at-rest RSS and share, the
     API server's requests per minute at rest; with more than one replica, one killed (seconds until its
@@ -511,7 +512,7 @@ def shards(orgs, replicas, time_scale):
     port = 18100 + os.getpid() % 500
     running = []
     try:
-        running = [Replica(cluster, names[i], port + i) for i in range(replicas)]
+        running = [Replica(cluster, names[i], port + i, max_syncs) for i in range(replicas)]
         started = time.monotonic()
         docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i:04d}"},
                  "spec": {"domain": h, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}
@@ -521,7 +522,7 @@ def shards(orgs, replicas, time_scale):
         live = names[:replicas]
         settled = lambda live: (lambda o: o if len(o) == orgs and all(v in live for v in o.values()) else None)(owners(cluster, names))  # noqa: E731
         first = wait("every integration Ready", lambda: settled(live), 7200)
-        row = {"orgs": orgs, "replicas": replicas, "toReady": time.monotonic() - started,
+        row = {"orgs": orgs, "replicas": replicas, "maxSyncs": max_syncs, "toReady": time.monotonic() - started,
                "shares": [sum(1 for v in first.values() if v == n) for n in live]}
         time.sleep(20)  # the last OktaApps and checkpoints settle
         before = cluster.api_requests()
@@ -544,7 +545,7 @@ def shards(orgs, replicas, time_scale):
             wait("the moved integrations synced again", handled, 600)
             row["resynced"], row["movedOnKill"] = time.monotonic() - killed, len(moved)
             before_join = owners(cluster, names)
-            running.append(Replica(cluster, names[replicas], port + replicas))
+            running.append(Replica(cluster, names[replicas], port + replicas, max_syncs))
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
                                                          all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
             row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))
@@ -611,6 +612,7 @@ def main():
     ap.add_argument("--only-shards", action="store_true", help="only the shards section (9), printed, not written")
     ap.add_argument("--shard-orgs", type=int, default=1000, help="small orgs in section 9")
     ap.add_argument("--shard-time-scale", type=float, default=1.0, help="okta-sim's rate-limit minute, faster")
+    ap.add_argument("--shard-max-syncs", type=int, default=4, help="--max-concurrent-syncs of each replica")
     ap.add_argument("--history-presets", default=None,
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
@@ -622,7 +624,7 @@ def main():
         for replicas in (1, 3):
             print(f"bench: {args.shard_orgs} small orgs at {args.shard_time_scale}x on {replicas} replica(s)",
                   file=sys.stderr, flush=True)
-            rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale))
+            rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale, args.shard_max_syncs))
         print(bench_render.shards_section(rows, started))
         return
     if args.only_scale:

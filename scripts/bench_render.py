@@ -169,16 +169,16 @@ def shards_section(rows, started):
              "(seconds until the others own its integrations, and until each has synced again on request), a fourth "
              "joined (integrations moved), and writes of an integration by a replica after a live one took it over "
              "(the API server's audit log).", "",
-             "| orgs | replicas | to Ready (s) | shares | peak RSS (MiB) | RSS at rest (MiB) | API req/min at rest | "
+             "| orgs | replicas | syncs at once | to Ready (s) | shares | peak RSS (MiB) | RSS at rest (MiB) | API req/min at rest | "
              "killed: owned (s) | killed: synced (s) | moved on join | double writes |",
-             "|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         shares = " / ".join(str(n) for n in r["shares"])
         peak = " / ".join(f"{p:.1f}" for _, p in r["rss"])
         rest = " / ".join(f"{x:.1f}" for x, _ in r["rss"])
         kill = (f"{r['takeover']:.1f} ({r['movedOnKill']})", f"{r['resynced']:.1f}", str(r["movedOnJoin"]),
                 f"**{r['doubleWrites']}**") if "takeover" in r else ("–", "–", "–", "–")
-        lines.append(f"| {r['orgs']} | {r['replicas']} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
+        lines.append(f"| {r['orgs']} | {r['replicas']} | {r.get('maxSyncs', 4)} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
                      f"{r['apiPerMinute']:.0f} | {kill[0]} | {kill[1]} | {kill[2]} | {kill[3]} |")
     if len(rows) == 2:
         lines.append("")

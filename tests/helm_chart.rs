@@ -432,6 +432,19 @@ fn assert_namespaced_release(cp: &support::ControlPlane, kubeconfig: &Path) {
     assert!(!can_i(cp, scoped, "list", "oktaintegrations.dti.dev", Some("team-b")));
 }
 
+/// Replicas coordinating through Leases in the chart's namespace: `mode` is --leader-elect or --sharding.
+fn coordination(mode: &str) -> [&str; 7] {
+    [
+        mode,
+        "--leader-election-namespace",
+        "dti-system",
+        "--leader-election-lease",
+        "dti-operator",
+        "--leader-election-duration",
+        "6s",
+    ]
+}
+
 #[tokio::test]
 async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_one_leader() {
     let cp = support::control_plane_bare();
@@ -450,15 +463,7 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
     let sim = Sim::start(&["--scale", "small", "--no-rate-limit"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let sa_kubeconfig = service_account_kubeconfig(cp, "dti-system", "dti-operator", dir.path());
-    let leader_args = [
-        "--leader-elect",
-        "--leader-election-namespace",
-        "dti-system",
-        "--leader-election-lease",
-        "dti-operator",
-        "--leader-election-duration",
-        "6s",
-    ];
+    let leader_args = coordination("--leader-elect");
     let mut first = Operator::start_with(&sa_kubeconfig, "helm-replica-1", &leader_args);
     let mut second = Operator::start_with(&sa_kubeconfig, "helm-replica-2", &leader_args);
     create_secret(&client, &ns, "okta", "demo").await;
@@ -505,15 +510,7 @@ async fn installs_grants_least_privilege_runs_as_its_service_account_and_elects_
     // swept); two replicas as its ServiceAccount see each other and one of them syncs the integration
     let sets = ["--reuse-values", "--set", "sharding.enabled=true"];
     run_helm(&[&["upgrade", "dti-operator", CHART, "--namespace", "dti-system"][..], &sets].concat(), Some(kubeconfig));
-    let shard_args = [
-        "--sharding",
-        "--leader-election-namespace",
-        "dti-system",
-        "--leader-election-lease",
-        "dti-operator",
-        "--leader-election-duration",
-        "6s",
-    ];
+    let shard_args = coordination("--sharding");
     let shards = [
         Operator::start_with(&sa_kubeconfig, "helm-shard-1", &shard_args),
         Operator::start_with(&sa_kubeconfig, "helm-shard-2", &shard_args),

@@ -267,6 +267,17 @@ mod ui {
         Ui { base, child }
     }
 
+    /// The ui's page of integration `acme` in `ns`, kept as `name`.html, and its DOM as Chromium made it
+    /// (a screenshot beside it).
+    async fn browse(ui: &Ui, ns: &str, name: &str) -> String {
+        let page = reqwest::get(format!("{}/{ns}/acme", ui.base)).await.expect("page");
+        assert_eq!(page.status(), 200);
+        let dir = output_dir();
+        let file = dir.join(format!("{name}.html"));
+        std::fs::write(&file, page.text().await.expect("html")).expect("write");
+        open(&file, &dir.join(format!("{name}.png"))).0
+    }
+
     #[tokio::test]
     async fn kubectl_dti_ui_serves_live_pages_under_the_callers_rbac() {
         let cp = super::support::control_plane();
@@ -299,12 +310,7 @@ mod ui {
         let admin = ui(cp.kubeconfig_path(), &ns);
         let index = reqwest::get(format!("{}/", admin.base)).await.expect("index").text().await.expect("text");
         assert!(index.contains(&format!("href=\"/{ns}/acme\"")), "{index}");
-        let page = reqwest::get(format!("{}/{ns}/acme", admin.base)).await.expect("page");
-        assert_eq!(page.status(), 200);
-        let dir = output_dir();
-        let file = dir.join("ui-small.html");
-        std::fs::write(&file, page.text().await.expect("html")).expect("write");
-        let (dom, _) = open(&file, &dir.join("ui-small.png"));
+        let dom = browse(&admin, &ns, "ui-small").await;
         assert_eq!(metric(&dom, "activeUsers"), Some(summary.active_users), "live from the cluster");
         assert_eq!(metric(&dom, "apps"), Some(summary.apps));
         assert!(
@@ -348,12 +354,7 @@ mod ui {
             })
             .collect();
         let admin = ui(cp.kubeconfig_path(), &ns);
-        let page = reqwest::get(format!("{}/{ns}/acme", admin.base)).await.expect("page");
-        assert_eq!(page.status(), 200);
-        let dir = output_dir();
-        let file = dir.join("ui-medium.html");
-        std::fs::write(&file, page.text().await.expect("html")).expect("write");
-        let (dom, _) = open(&file, &dir.join("ui-medium.png"));
+        let dom = browse(&admin, &ns, "ui-medium").await;
         for key in ["users", "activeUsers", "apps", "assignedUsers", "unusedSeats", "ssoEvents"] {
             assert_eq!(metric(&dom, key), summary[key].as_u64(), "the card {key}");
         }

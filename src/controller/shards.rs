@@ -11,9 +11,9 @@
 //!
 //! Handover without two writers: a replica gives an integration up as soon as its view says so (its
 //! writes are refused from then on), but takes one over from a replica that is still alive only after
-//! [`Membership::handover`] has passed since its view changed, longer than the other side needs to notice
-//! (one retry period) or to have its fence shut (the renew deadline). An integration of a dead replica, or
-//! of one that released its Lease on shutdown, is taken at once: that replica's fence is already shut.
+//! the handover time (the lease duration) has passed since its view changed, longer than the other side
+//! needs to notice (one retry period) or to have its fence shut (the renew deadline). An integration of a
+//! dead replica, or of one that released its Lease on shutdown, is taken at once: its fence is already shut.
 //! Rendezvous hashing moves only the integrations of the replica that left, or about 1/N of them to one
 //! that joined.
 
