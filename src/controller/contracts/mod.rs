@@ -71,7 +71,7 @@ async fn reconcile(contract: Arc<AppContract>, ctx: Arc<Context>) -> Result<Acti
     let outcome = status::outcome(&contract, found, &apps, today);
     let desired = status::compose(&contract, &outcome, chrono::Utc::now());
     if status::changed(contract.status.as_ref(), &desired) {
-        ctx.fence.check().map_err(WriteError::from)?;
+        ctx.fence.check_for(&owner).map_err(WriteError::from)?;
         let api: Api<AppContract> = Api::namespaced(ctx.client.clone(), &ns);
         let patch = json!({"apiVersion": API_VERSION, "kind": "AppContract", "status": desired});
         api.patch_status(&name, &PatchParams::apply(super::shared::FIELD_MANAGER).force(), &Patch::Apply(&patch))
