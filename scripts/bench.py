@@ -410,6 +410,13 @@ class Cluster:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="dti-bench-cp-")
+        try:
+            self._prepare()
+        except BaseException:
+            self.stop()  # a cluster that failed to come up is not left running
+            raise
+
+    def _prepare(self):
         subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "up", self.dir], check=True, capture_output=True)
         kubectl(self.dir, "apply", "--server-side", "-f", os.path.join(ROOT, "crds"))
         for crd in ("oktaintegrations", "oktaapps", "oktasyncstates", "appcontracts"):
