@@ -46,19 +46,9 @@ const TABLE_VALUES: usize = 15;
 /// Active users per month by value, the most recent months with counts for `attribute` (oldest left),
 /// values in the order of the newest month; empty when no month has them.
 fn months_table(history: &HistoryView, attribute: &str) -> String {
-    let mut months: Vec<_> =
-        history.months.iter().filter(|m| m.breakdown.contains_key(attribute)).take(TABLE_MONTHS).collect();
-    months.reverse();
-    let Some(newest) = months.last() else {
+    let (months, values) = history.months_by(attribute, TABLE_MONTHS);
+    if months.is_empty() {
         return String::new();
-    };
-    let mut values: Vec<&str> = newest.breakdown[attribute].iter().map(|v| v.value.as_str()).collect();
-    for m in months.iter().rev() {
-        for v in &m.breakdown[attribute] {
-            if !values.contains(&v.value.as_str()) {
-                values.push(&v.value);
-            }
-        }
     }
     let mut out = format!(
         "\nactive users per month by {} (a closed month as the values stood when it closed)\n{:<40}",
@@ -73,7 +63,7 @@ fn months_table(history: &HistoryView, attribute: &str) -> String {
     for value in values.iter().take(TABLE_VALUES) {
         out.push_str(&format!("{:<40}", super::output::cell_of(shown(value), 40)));
         for m in &months {
-            let n = m.breakdown[attribute].iter().find(|v| v.value == *value).map_or(0, |v| v.active_users);
+            let n = m.active_with(attribute, value);
             out.push_str(&format!(" {n:>9}"));
         }
         out.push('\n');

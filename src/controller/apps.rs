@@ -140,6 +140,11 @@ struct Publisher<'a> {
 }
 
 impl Publisher<'_> {
+    /// Writes of this integration's OktaApps are allowed (its lease holds, and its shard is ours).
+    fn fenced(&self) -> Result<(), super::leader::Fenced> {
+        self.ctx.fence.check_for(&IntegrationKey::new(&self.namespace, &self.integration))
+    }
+
     /// Creates the object (metadata and spec) when it is missing or not as it should be, then its status
     /// when it differs; returns the writes made.
     async fn write(
@@ -158,7 +163,7 @@ impl Publisher<'_> {
         let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
         let mut writes = 0;
         if !meta_ok {
-            self.ctx.fence.check_for(&IntegrationKey::new(&self.namespace, &self.integration))?;
+            self.fenced()?;
             self.pace.wait().await;
             let object = json!({
                 "apiVersion": API_VERSION, "kind": "OktaApp",
@@ -169,7 +174,7 @@ impl Publisher<'_> {
             writes += 1;
         }
         if !status_ok {
-            self.ctx.fence.check_for(&IntegrationKey::new(&self.namespace, &self.integration))?;
+            self.fenced()?;
             self.pace.wait().await;
             let patch = json!({"apiVersion": API_VERSION, "kind": "OktaApp", "status": status});
             self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
@@ -179,7 +184,7 @@ impl Publisher<'_> {
     }
 
     async fn delete(&self, name: &str) -> Result<u64, WriteError> {
-        self.ctx.fence.check_for(&IntegrationKey::new(&self.namespace, &self.integration))?;
+        self.fenced()?;
         self.pace.wait().await;
         self.ctx.expected_deletions.expect(&self.namespace, name);
         Ok(u64::from(delete_if_present(&self.api, name).await?))

@@ -64,10 +64,27 @@ impl LeaseRecord {
     }
 }
 
-/// What a standby last saw of the lease, and when (on its own clock).
-struct Observed {
+/// What this process last saw of a lease, and when (on its own clock).
+pub(crate) struct Observed {
     record: LeaseRecord,
     at: Instant,
+}
+
+impl Observed {
+    /// Whether the lease, as read now, has gone unchanged for its duration on this process's clock (as
+    /// client-go judges it: never by comparing the holder's renewTime with our clock); `seen` keeps what
+    /// was last seen of it.
+    pub(crate) fn expired(seen: &mut Option<Observed>, spec: &LeaseSpec, now: Instant) -> bool {
+        let record = LeaseRecord::of(spec);
+        let held_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(15).max(1) as u64);
+        match seen.as_ref() {
+            Some(o) if o.record == record => now.saturating_duration_since(o.at) >= held_for,
+            _ => {
+                *seen = Some(Observed { record, at: now });
+                false
+            }
+        }
+    }
 }
 
 pub(crate) struct LeaderElector {
@@ -119,16 +136,7 @@ impl LeaderElector {
 
     /// Whether the lease, as read, has gone unchanged for its duration on our clock.
     fn expired(&self, spec: &LeaseSpec) -> bool {
-        let record = LeaseRecord::of(spec);
-        let held_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(15).max(1) as u64);
-        let mut observed = lock(&self.observed);
-        match observed.as_ref() {
-            Some(o) if o.record == record => o.at.elapsed() >= held_for,
-            _ => {
-                *observed = Some(Observed { record, at: Instant::now() });
-                false
-            }
-        }
+        Observed::expired(&mut lock(&self.observed), spec, Instant::now())
     }
 
     /// Takes or renews the lease; Ok(true) when this process holds it afterwards.

@@ -19,37 +19,31 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DeleteParams, ListParams, Preconditions};
 use kube::{Api, ResourceExt};
 use sha2::{Digest, Sha256};
 
-use super::leader::{LeaderElector, LeaseConfig};
+use super::leader::{LeaderElector, LeaseConfig, Observed};
 pub(crate) use super::membership::Membership;
 use crate::sync::lock;
 
 /// The label every shard Lease carries, valued with the shard group (the Lease prefix).
 pub(crate) const SHARD_LABEL: &str = "dti.dev/shard-of";
 
-/// What a standby observed of each shard Lease, and when (on our clock).
+/// What this replica last saw of each shard Lease, by name.
 #[derive(Default)]
-struct Observed(BTreeMap<String, (String, Instant)>);
+struct Seen(BTreeMap<String, Option<Observed>>);
 
-impl Observed {
-    /// The holder of `lease` when it is alive: held, and changed within its duration on our clock.
+impl Seen {
+    /// The holder of `lease` when it is alive: held, and not unchanged for its duration on our clock.
     fn live_holder(&mut self, lease: &Lease, now: Instant) -> Option<String> {
         let spec = lease.spec.as_ref()?;
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty())?;
-        let record = format!("{holder}|{:?}|{:?}", spec.renew_time.as_ref().map(|t| t.0), spec.lease_duration_seconds);
-        let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(15).max(1) as u64);
-        let name = lease.name_any();
-        let seen = self.0.entry(name).or_insert_with(|| (record.clone(), now));
-        if seen.0 != record {
-            *seen = (record, now);
-        }
-        (now.saturating_duration_since(seen.1) < duration).then_some(holder)
+        let seen = self.0.entry(lease.name_any()).or_default();
+        (!Observed::expired(seen, spec, now)).then_some(holder)
     }
 }
 
@@ -59,7 +53,7 @@ pub(crate) struct ShardElector {
     api: Api<Lease>,
     group: String,
     config: LeaseConfig,
-    observed: Mutex<Observed>,
+    observed: Mutex<Seen>,
     pub(crate) membership: std::sync::Arc<Membership>,
 }
 
@@ -87,7 +81,7 @@ impl ShardElector {
             api: Api::namespaced(client, &config.namespace),
             group,
             config,
-            observed: Mutex::new(Observed::default()),
+            observed: Mutex::new(Seen::default()),
             membership,
         }
     }

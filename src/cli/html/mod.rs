@@ -218,27 +218,14 @@ fn matrix(report: &Report, name: &str, columns: &[&str]) -> Vec<MatrixRow> {
 
 /// The org's active users per month by value: months oldest first, values in the newest month's order.
 fn value_months(report: &Report, name: &str) -> (Vec<String>, Vec<MonthValues>, usize) {
-    let mut months: Vec<_> =
-        report.summary.history.months.iter().filter(|m| m.breakdown.contains_key(name)).take(VALUE_MONTHS).collect();
-    months.reverse();
-    let mut values: Vec<&str> = Vec::new();
-    for m in months.iter().rev() {
-        for v in &m.breakdown[name] {
-            if !values.contains(&v.value.as_str()) {
-                values.push(&v.value);
-            }
-        }
-    }
+    let (months, values) = report.summary.history.months_by(name, VALUE_MONTHS);
     let hidden = values.len().saturating_sub(MONTH_VALUES);
     let rows = values
         .iter()
         .take(MONTH_VALUES)
         .map(|value| MonthValues {
             value: shown(value),
-            counts: months
-                .iter()
-                .map(|m| m.breakdown[name].iter().find(|v| v.value == *value).map_or(0, |v| v.active_users))
-                .collect(),
+            counts: months.iter().map(|m| m.active_with(name, value)).collect(),
         })
         .collect();
     (months.iter().map(|m| text(&m.month)).collect(), rows, hidden)

@@ -52,7 +52,30 @@ pub(crate) struct Row {
     pub(crate) in_progress: bool,
 }
 
+impl MonthRow {
+    /// The month's active users with `value` of `attribute` (0 when none had it).
+    pub(crate) fn active_with(&self, attribute: &str, value: &str) -> u64 {
+        let rows = self.breakdown.get(attribute).into_iter().flatten();
+        rows.filter(|v| v.value == value).map(|v| v.active_users).sum()
+    }
+}
+
 impl HistoryView {
+    /// The most recent `n` months with active users by `attribute`, oldest first, and the values seen in
+    /// them: the newest month's in its order (most active first), then those only older months have.
+    pub(crate) fn months_by(&self, attribute: &str, n: usize) -> (Vec<&MonthRow>, Vec<&str>) {
+        let mut months: Vec<&MonthRow> =
+            self.months.iter().filter(|m| m.breakdown.contains_key(attribute)).take(n).collect();
+        let mut values: Vec<&str> = Vec::new();
+        for v in months.iter().flat_map(|m| &m.breakdown[attribute]) {
+            if !values.contains(&v.value.as_str()) {
+                values.push(&v.value);
+            }
+        }
+        months.reverse();
+        (months, values)
+    }
+
     fn push(&mut self, row: Row, breakdown: MonthBreakdown) {
         let t = row.tally;
         match t.period.span {
