@@ -36,9 +36,9 @@ pub(crate) fn on_deleted(ctx: &Context, app: &PartialObjectMeta<OktaApp>) -> Opt
     let state = ctx.states.existing(&key, &uid)?;
     {
         let mut st = lock(&state);
-        st.results.as_ref()?; // nothing published yet: the first sync writes every OktaApp anyway
-        if st.running.is_none() {
-            st.next_sync_at = Some(Utc::now());
+        st.record.results.as_ref()?; // nothing published yet: the first sync writes every OktaApp anyway
+        if st.job.running.is_none() {
+            st.record.next_sync_at = Some(Utc::now());
         }
     }
     tracing::info!(integration = %key, app = %app.name_any(), "an OktaApp was deleted by someone else: syncing now to write it again");

@@ -4,7 +4,7 @@
 //! hands its outcome to the controller, which writes status.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -17,10 +17,10 @@ use super::context::Context;
 use super::events::Notice;
 use super::outcome::{self, JobInfo, Outcome, Spent, Success};
 use super::shared::IntegrationKey;
-use super::state::{IntegrationState, RunningJob};
+use super::state::RunningJob;
 use super::steps::validate::Validated;
-use crate::crd::{OktaIntegration, parse_go_duration, parse_usage_window};
-use crate::discovery::{OrgState, Progress, SyncConfig, SyncError, SyncOutput};
+use crate::crd::OktaIntegration;
+use crate::discovery::{OrgState, Progress, SyncError, SyncOutput};
 use crate::okta::{OktaClient, OktaError};
 use crate::sync::lock;
 
@@ -30,61 +30,23 @@ struct Job {
     uid: String,
     id: u64,
     obj: OktaIntegration,
+    /// The org, credentials and the spec's sync settings.
     validated: Validated,
-    config: SyncConfig,
     /// The state kept in memory since its last sync (None: the checkpoint, else a full scan).
     engine: Option<OrgState>,
 }
 
-/// The sync settings of a spec; an error names the field (the CRD's schema normally prevents it).
-pub(crate) fn spec_settings(
-    obj: &OktaIntegration,
-    origin: &str,
-    clock: &crate::discovery::Clock,
-) -> Result<(SyncConfig, Duration), String> {
-    let spec = &obj.spec;
-    let days = parse_usage_window(&spec.usage_window).map_err(|e| format!("spec.usageWindow: {e}"))?;
-    let interval = parse_go_duration(&spec.sync_interval).map_err(|e| format!("spec.syncInterval: {e}"))?;
-    let refresh = parse_go_duration(&spec.assignments_refresh_interval)
-        .map_err(|e| format!("spec.assignmentsRefreshInterval: {e}"))?;
-    let inactive_days = crate::crd::parse_inactive_after(&spec.reclaim.inactive_after)
-        .map_err(|e| format!("spec.reclaim.inactiveAfter: {e}"))?;
-    let config = SyncConfig {
-        domain: spec.domain.clone(),
-        origin: origin.to_string(),
-        window_days: (days.as_secs() / 86_400) as u32,
-        event_types: spec.usage.event_types.clone(),
-        include_okta_apps: spec.include_okta_apps,
-        refresh_interval: refresh,
-        keep_logins: spec.reclaim.user_list.is_some(), // opted in to the per-user list, which names users
-        breakdown: spec.breakdown.attributes.clone(),
-        history: crate::discovery::Retention { months: spec.history.months, weeks: spec.history.weeks },
-        reclaim: crate::discovery::reclaim::ReclaimRules {
-            inactive_after_ms: i64::from(inactive_days) * 86_400_000,
-            exempt_groups: spec.reclaim.exempt_groups.clone(),
-        },
-        clock: clock.clone(),
-    };
-    Ok((config, interval))
-}
+/// Job ids: unique in the process, so a late supervisor never mistakes another job for its own.
+static JOB_IDS: AtomicU64 = AtomicU64::new(1);
 
-/// Starts a sync job for `obj` and records it as running in `st`.
+/// Starts a sync job for `obj`; the schedule step puts what it returns into the job slot.
 pub(crate) fn start(
     ctx: &Arc<Context>,
     key: &IntegrationKey,
-    st: &mut IntegrationState,
     obj: &OktaIntegration,
     validated: Validated,
     request: Option<String>,
-) {
-    let (config, interval) = match spec_settings(obj, &validated.org.origin(), &ctx.options.clock) {
-        Ok(s) => s,
-        Err(e) => {
-            st.precheck = Some(super::state::Problem::new(super::conditions::Reason::InvalidSpec, e));
-            return;
-        }
-    };
-    st.jobs_started += 1;
+) -> RunningJob {
     let generation = obj.metadata.generation.unwrap_or(0);
     let fingerprint = validated.fingerprint;
     let uid = obj.uid().unwrap_or_default();
@@ -92,15 +54,20 @@ pub(crate) fn start(
     let lookup = if engine.is_some() { "hit" } else { "miss" };
     ctx.metrics.state_cache_lookups.get_or_create(&super::metrics::ResultLabels { result: lookup.into() }).inc();
     ctx.metrics.record_state_cache(ctx.state_cache.usage());
-    let job = Job { key: key.clone(), uid, id: st.jobs_started, obj: obj.clone(), validated, config, engine };
-    let info = JobInfo { interval, retry_after_failure: ctx.options.retry_after_failure, request, generation };
-    let (abort, id) = spawn(ctx, job, info);
-    st.running = Some(RunningJob { id, generation, fingerprint, started: Utc::now(), abort });
-    st.attempted_generation = Some(generation);
+    let info = JobInfo {
+        interval: validated.interval,
+        retry_after_failure: ctx.options.retry_after_failure,
+        request,
+        generation,
+    };
+    let id = JOB_IDS.fetch_add(1, Ordering::Relaxed);
+    let job = Job { key: key.clone(), uid, id, obj: obj.clone(), validated, engine };
+    let abort = spawn(ctx, job, info);
+    RunningJob { id, generation, fingerprint, started: Utc::now(), abort }
 }
 
 /// Runs the job in a task of its own, supervised by another that hands its outcome over.
-fn spawn(ctx: &Arc<Context>, job: Job, info: JobInfo) -> (tokio::task::AbortHandle, u64) {
+fn spawn(ctx: &Arc<Context>, job: Job, info: JobInfo) -> tokio::task::AbortHandle {
     let (key, uid, id) = (job.key.clone(), job.uid.clone(), job.id);
     let alive = ctx.jobs.enter();
     let worker = tokio::spawn({
@@ -112,13 +79,7 @@ fn spawn(ctx: &Arc<Context>, job: Job, info: JobInfo) -> (tokio::task::AbortHand
     });
     let abort = worker.abort_handle();
     tokio::spawn(supervise(ctx.clone(), key, uid, id, info, worker));
-    (abort, id)
-}
-
-/// Stops a running job (spec changed, credentials rotated, object deleted); the state it took out of the
-/// cache, perhaps half-fed, goes with it.
-pub(crate) fn cancel(st: &mut IntegrationState) {
-    st.stop_job();
+    abort
 }
 
 /// Waits for the worker and hands its outcome (or its panic) to the integration's state.
@@ -150,10 +111,11 @@ async fn supervise(
     };
     let kept = {
         let mut st = lock(&state);
-        if st.running.as_ref().is_none_or(|r| r.id != id) {
+        if st.job.running.as_ref().is_none_or(|r| r.id != id) {
             return;
         }
-        st.running.take().and_then(|job| outcome::record(&mut st, job, outcome, info, Utc::now()))
+        let job = st.job.running.take();
+        job.and_then(|job| outcome::record(&mut st, job, outcome, info, Utc::now()))
     };
     if let Some(engine) = kept {
         ctx.state_cache.put(&key, &uid, engine);
@@ -223,7 +185,7 @@ async fn starting_state(ctx: &Context, job: &mut Job, notices: &mut Vec<Notice>)
     if let Some(engine) = job.engine.take() {
         return engine;
     }
-    let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.config.key()).await;
+    let (loaded, notice) = checkpoints::load(ctx, &job.key, &job.obj, &job.validated.config.key()).await;
     notices.extend(notice);
     match loaded {
         Some(state) => state,
@@ -234,8 +196,8 @@ async fn starting_state(ctx: &Context, job: &mut Job, notices: &mut Vec<Notice>)
 /// A state with no more than the closed months and weeks status keeps (no checkpoint could be used), or
 /// a fresh one when there are none or they cannot be read.
 async fn restored_history(ctx: &Context, job: &Job, notices: &mut Vec<Notice>) -> OrgState {
-    let key = job.config.key();
-    if !job.config.history.enabled() {
+    let key = job.validated.config.key();
+    if !job.validated.config.history.enabled() {
         return OrgState::default();
     }
     let apps = match super::apps::histories(ctx, &job.key, &job.obj).await {
@@ -245,7 +207,7 @@ async fn restored_history(ctx: &Context, job: &Job, notices: &mut Vec<Notice>) -
             Vec::new()
         }
     };
-    let now_ms = job.config.clock.now().timestamp_millis();
+    let now_ms = job.validated.config.clock.now().timestamp_millis();
     let (history, notice) = super::history::from_status(&job.obj, &apps, &key, now_ms);
     notices.extend(notice);
     OrgState { history, ..OrgState::new(key) }
@@ -264,7 +226,7 @@ async fn sync_within_deadline(
     let late = || SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout));
     let mut engine = tokio::time::timeout_at(deadline, starting_state(ctx, job, notices)).await.map_err(|_| late())?;
     tracing::info!(integration = %job.key, "sync started");
-    let sync = crate::discovery::sync(client, job.validated.kind, &job.config, &mut engine, progress);
+    let sync = crate::discovery::sync(client, job.validated.kind, &job.validated.config, &mut engine, progress);
     let output = tokio::time::timeout_at(deadline, sync).await.map_err(|_| late())??;
     Ok((output, engine))
 }
@@ -281,7 +243,7 @@ async fn publish_and_save(
     notices.extend(apps::publish(ctx, &job.key, &job.obj, &engine, &output).await);
     let (checkpoint, notice) = checkpoints::save(ctx, &job.key, &job.obj, &engine).await;
     notices.extend(notice);
-    let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.config).await;
+    let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.validated.config).await;
     notices.extend(notice);
     Success { output, engine, spent, checkpoint, user_list, notices }
 }

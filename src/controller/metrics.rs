@@ -269,7 +269,7 @@ impl StateCollector {
                 .map(|c| ConditionParts { r#type: c.type_.clone(), status: c.status.clone(), reason: c.reason.clone() })
                 .collect();
             let ready = st.conditions.iter().any(|c| c.type_ == ConditionType::Ready.as_str() && c.status == "True");
-            let summary = st.results.as_ref().map(|r| &r.summary);
+            let summary = st.record.results.as_ref().map(|r| &r.summary);
             out.push(Snapshot {
                 ready,
                 conditions,
@@ -278,9 +278,10 @@ impl StateCollector {
                     .map(|t| t.0.as_second() as f64),
                 interval: st.sync_interval.map(|d| d.as_secs_f64()),
                 totals: summary.map(Totals::of),
-                checkpoint_bytes: st.checkpoint.as_ref().map(|c| c.bytes as f64),
-                token_requests: st.oauth.as_ref().map(|(_, s)| s.token_requests()),
+                checkpoint_bytes: st.record.checkpoint.as_ref().map(|c| c.bytes as f64),
+                token_requests: st.access.oauth.as_ref().map(|(_, s)| s.token_requests()),
                 apps: st
+                    .record
                     .results
                     .iter()
                     .flat_map(|r| r.apps.iter().take(self.top_apps))
@@ -694,7 +695,7 @@ impl Metrics {
             .states
             .all()
             .iter()
-            .filter_map(|(_, st)| lock(st).access.as_ref().map(|a| a.key.origin.clone()))
+            .filter_map(|(_, st)| lock(st).access.check.as_ref().map(|a| a.key.origin.clone()))
             .collect();
         let mut series = lock(&self.org_series);
         series.retain(|origin, s| {
@@ -746,7 +747,7 @@ pub(crate) fn reference_markdown() -> String {
     let sample = states.get(&super::shared::IntegrationKey::new("team-a", "acme"), "uid");
     {
         let mut st = lock(&sample);
-        st.results = Some(super::state::Results {
+        st.record.results = Some(super::state::Results {
             summary: crate::crd::Summary {
                 history: crate::crd::UsageHistory {
                     months: vec![crate::crd::MonthUsage { month: "2026-11".into(), ..Default::default() }],
@@ -759,7 +760,7 @@ pub(crate) fn reference_markdown() -> String {
             apps_total: 0,
             generation: None,
         });
-        st.access = Some(super::state::AccessCheck {
+        st.access.check = Some(super::state::AccessCheck {
             key: super::state::AccessKey {
                 origin: "https://acme.okta.com".into(),
                 fingerprint: crate::okta::Fingerprint([0; 8]),

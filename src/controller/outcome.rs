@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use super::conditions::reason_for;
 use super::events::{EventReason, Notice};
 use super::shared::time;
-use super::state::{IntegrationState, Problem, Results, RunningJob};
+use super::state::{AccessFinding, IntegrationState, Problem, Results, RunningJob};
 use super::user_list::ListChange;
-use crate::crd::{AppSummary, CheckpointStatus, LastSync, Permission, Summary, SyncMode, SyncResult};
-use crate::discovery::{AppUsage, Mode, Need, OrgState, Report, SyncError, SyncOutput};
+use crate::crd::{AppSummary, CheckpointStatus, LastSync, Summary, SyncMode, SyncResult};
+use crate::discovery::{AppUsage, Mode, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;
 
 /// Requests and waits a sync spent, failed or not.
@@ -198,7 +198,7 @@ fn record_success(
             if incremental { " (incremental)" } else { "" }
         ),
     ));
-    if let Some(n) = new_apps_notice(&engine, job.started, st.results.is_none()) {
+    if let Some(n) = new_apps_notice(&engine, job.started, st.record.results.is_none()) {
         st.notify(n);
     }
     notices.into_iter().for_each(|n| st.notify(n));
@@ -213,47 +213,37 @@ fn record_success(
         format!("full: every listing and the whole usage window{}", late_note(output.history_late))
     };
     let mode = if incremental { SyncMode::Incremental } else { SyncMode::Full };
-    st.last_sync = Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
-    st.results = Some(results(report, info.generation, now, super::history::basis(&engine.key)));
+    st.record.last_sync =
+        Some(last_sync(job, now, SyncResult::Succeeded, Some(mode), spent, output.skipped_records, message));
+    st.record.results = Some(results(report, info.generation, now, super::history::basis(&engine.key)));
     if output.history_reset {
         st.notify(super::history::reset_notice());
     }
-    st.last_sync_ok = true;
+    st.record.last_sync_ok = true;
     if checkpoint.is_some() {
-        st.checkpoint = checkpoint;
+        st.record.checkpoint = checkpoint;
     }
     match user_list {
         ListChange::Keep => {}
-        ListChange::Set(list) => st.user_list = Some(list),
-        ListChange::Clear => st.user_list = None,
+        ListChange::Set(list) => st.record.user_list = Some(list),
+        ListChange::Clear => st.record.user_list = None,
     }
-    st.next_sync_at = Some(now + chrono::Duration::from_std(info.interval).unwrap_or_default());
+    st.record.next_sync_at = Some(now + chrono::Duration::from_std(info.interval).unwrap_or_default());
     engine
 }
 
-/// A failure that says something about the credentials updates the access check (if the check is still
-/// for the credentials the job ran with).
+/// A failure that says something about the credentials is recorded for the next access check (which
+/// applies it only if it is still for the credentials the job ran with).
 fn record_access_finding(st: &mut IntegrationState, job: &RunningJob, error: &SyncError) {
-    let Some(check) = st.access.as_mut().filter(|c| c.key.fingerprint == job.fingerprint) else {
-        return;
-    };
     if !matches!(error.class(), ErrorClass::Credentials | ErrorClass::Permission) {
         return;
     }
-    if let SyncError::Permission { need, .. } = error {
-        let field = match need {
-            Need::Users => Some(&mut check.permissions.users),
-            Need::Applications => Some(&mut check.permissions.applications),
-            Need::SystemLog => Some(&mut check.permissions.system_log),
-            // Groups are read only for the exemptions: not one of the access check's three.
-            Need::Groups => None,
-        };
-        if let Some(field) = field {
-            *field = Permission::Denied;
-        }
-    }
-    check.problem = Some(Problem::new(reason_for(error), error.to_string()));
-    check.checked_at = std::time::Instant::now();
+    let denied = match error {
+        SyncError::Permission { need, .. } => Some(*need),
+        _ => None,
+    };
+    let problem = Problem::new(reason_for(error), error.to_string());
+    st.record.finding = Some(AccessFinding { fingerprint: job.fingerprint, denied, problem });
 }
 
 fn record_failure(
@@ -272,15 +262,15 @@ fn record_failure(
         "Sync",
         format!("sync failed after {:.1}s: {message}", (now - job.started).num_milliseconds() as f64 / 1000.0),
     ));
-    st.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
-    st.last_sync_ok = false;
+    st.record.last_sync = Some(last_sync(job, now, SyncResult::Failed, None, spent, 0, message));
+    st.record.last_sync_ok = false;
     retry_later(st, info, now);
 }
 
 /// After a failed or panicked job the next sync runs after the failure delay (capped by the interval).
 fn retry_later(st: &mut IntegrationState, info: &JobInfo, now: DateTime<Utc>) {
     let retry = info.retry_after_failure.min(info.interval);
-    st.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
+    st.record.next_sync_at = Some(now + chrono::Duration::from_std(retry).unwrap_or_default());
 }
 
 /// Records a finished job's outcome; a success hands back its sync state for the state cache (a failed
@@ -292,16 +282,16 @@ pub(crate) fn record(
     info: JobInfo,
     now: DateTime<Utc>,
 ) -> Option<OrgState> {
-    st.panicked = false;
+    st.record.panicked = false;
     if info.request.is_some() {
-        st.last_handled_request = info.request.clone();
+        st.record.last_handled_request = info.request.clone();
     }
     match outcome {
         Outcome::Succeeded(success) => return Some(record_success(st, &job, *success, &info, now)),
         Outcome::Failed { error, spent } => record_failure(st, &job, error, spent, &info, now),
         Outcome::Panicked { message } => {
-            st.panicked = true;
-            st.last_sync_ok = false;
+            st.record.panicked = true;
+            st.record.last_sync_ok = false;
             st.notify(Notice::new(
                 true,
                 EventReason::SyncPanicked,
@@ -347,17 +337,22 @@ mod tests {
     #[tokio::test]
     async fn a_failed_sync_keeps_the_last_good_data_retries_later_and_says_why() {
         let now = Utc::now();
-        let mut st = IntegrationState { last_sync_ok: true, ..Default::default() };
+        let mut st = IntegrationState::default();
+        st.record.last_sync_ok = true;
         let error = SyncError::Okta(OktaError::Status { endpoint: "GET /api/v1/logs".into(), status: 503 });
         let started = now - chrono::Duration::seconds(20);
         let kept = record(&mut st, job(started), Outcome::Failed { error, spent: spent() }, info(Some("r1")), now);
         assert!(kept.is_none(), "the half-fed state goes: the next sync resumes from the checkpoint");
-        assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(300)), "retried after the failure delay");
-        assert!(!st.last_sync_ok && st.results.is_none(), "no result is made up");
-        let last = st.last_sync.as_ref().expect("a lastSync");
+        assert_eq!(
+            st.record.next_sync_at,
+            Some(now + chrono::Duration::seconds(300)),
+            "retried after the failure delay"
+        );
+        assert!(!st.record.last_sync_ok && st.record.results.is_none(), "no result is made up");
+        let last = st.record.last_sync.as_ref().expect("a lastSync");
         assert_eq!((last.result, last.api_requests, last.rate_limit_wait_seconds), (SyncResult::Failed, 12, 1.5));
         assert_eq!(last.duration_seconds, Some(20.0));
-        assert_eq!(st.last_handled_request.as_deref(), Some("r1"), "the request was handled, if unsuccessfully");
+        assert_eq!(st.record.last_handled_request.as_deref(), Some("r1"), "the request was handled, if unsuccessfully");
         assert!(
             st.notices.iter().any(|n| n.reason == EventReason::SyncFailed && n.note.contains("HTTP 503")),
             "{:?}",
@@ -367,7 +362,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_credential_failure_in_a_job_marks_the_access_check_of_those_credentials_only() {
-        use crate::controller::state::{AccessCheck, AccessKey};
+        use crate::controller::state::{AccessCheck, AccessKey, AccessState};
+        use crate::controller::steps::validate::apply_finding;
         let now = Utc::now();
         let checked = |fingerprint: u8| AccessCheck {
             key: AccessKey {
@@ -391,14 +387,17 @@ mod tests {
                 },
             )
         };
-        let mut st = IntegrationState { access: Some(checked(1)), ..Default::default() };
+        let mut st = IntegrationState::default();
         record(&mut st, job(now), Outcome::Failed { error: revoked(), spent: Spent::default() }, info(None), now);
-        let problem = st.access.as_ref().and_then(|c| c.problem.clone()).expect("the check now has a problem");
+        let finding = st.record.finding.clone().expect("a finding about the job's credentials");
+        let mut access = AccessState { check: Some(checked(1)), ..AccessState::default() };
+        apply_finding(&mut access, finding.clone());
+        let problem = access.check.as_ref().and_then(|c| c.problem.clone()).expect("the check now has a problem");
         assert_eq!(problem.reason, Reason::InvalidToken);
-        // A job of credentials rotated since: its finding says nothing about the new ones.
-        let mut st = IntegrationState { access: Some(checked(2)), ..Default::default() };
-        record(&mut st, job(now), Outcome::Failed { error: revoked(), spent: Spent::default() }, info(None), now);
-        assert!(st.access.as_ref().is_some_and(|c| c.problem.is_none()), "the new credentials' check stands");
+        // Credentials rotated since the job started: its finding says nothing about the new ones.
+        let mut access = AccessState { check: Some(checked(2)), ..AccessState::default() };
+        apply_finding(&mut access, finding);
+        assert!(access.check.as_ref().is_some_and(|c| c.problem.is_none()), "the new credentials' check stands");
     }
 
     #[tokio::test]
@@ -407,8 +406,8 @@ mod tests {
         let mut st = IntegrationState::default();
         let short = JobInfo { interval: Duration::from_secs(60), ..info(None) };
         let kept = record(&mut st, job(now), Outcome::Panicked { message: "boom".into() }, short, now);
-        assert!(st.panicked && kept.is_none());
-        assert_eq!(st.next_sync_at, Some(now + chrono::Duration::seconds(60)), "capped by the interval");
+        assert!(st.record.panicked && kept.is_none());
+        assert_eq!(st.record.next_sync_at, Some(now + chrono::Duration::seconds(60)), "capped by the interval");
         assert!(st.notices.iter().any(|n| n.reason == EventReason::SyncPanicked && n.note.contains("boom")));
     }
 

@@ -13,7 +13,9 @@ use super::context::Context;
 pub(crate) use super::error::Error;
 use super::restore::restore;
 use super::shared::IntegrationKey;
+use super::state::{AccessFinding, AccessState, IntegrationState};
 use super::steps;
+use super::steps::validate::{Validated, Validation};
 use crate::crd::{OktaIntegration, parse_go_duration};
 use crate::sync::lock;
 
@@ -25,36 +27,53 @@ pub(crate) async fn reconcile(obj: Arc<OktaIntegration>, ctx: Arc<Context>) -> R
     let started = Instant::now();
     let key = IntegrationKey::of(&*obj).ok_or(Error::NoNamespace)?;
     let span = tracing::info_span!("reconcile", integration = %key);
-    let result = async {
-        if !ctx.fence.owns(&key) {
-            // Sharded: another replica's now. Its sync (if one runs here) stops and its state goes; the
-            // group's next change reconciles everything again.
-            if ctx.forget(&key) {
-                tracing::info!("the integration moved to another replica");
-            }
-            return Ok(Action::requeue(NOT_OURS_RECHECK));
-        }
-        let state = ctx.states.get(&key, obj.uid().as_deref().unwrap_or_default());
-        {
-            let mut st = lock(&state);
-            if !st.restored {
-                restore(&mut st, obj.status.as_ref());
-            }
-            st.sync_interval = parse_go_duration(&obj.spec.sync_interval).ok();
-        }
-        let secret = steps::secret::read(&ctx, &obj, &key.namespace).await;
-        let validated = steps::validate::run(&ctx, &obj, &state, secret).await;
-        let requeue = steps::schedule::run(&ctx, &key, &obj, &state, validated, Utc::now());
-        let mut desired = steps::compose::status(&lock(&state), &obj, Utc::now());
-        desired.shard = ctx.fence.shard().map(str::to_string);
-        steps::apply::status(&ctx, &obj, desired, &state).await?;
-        steps::apply::notices(&ctx, &obj, &state).await?;
-        Ok(Action::requeue(requeue))
-    }
-    .instrument(span)
-    .await;
+    let result = run_steps(&ctx, &key, &obj).instrument(span).await;
     ctx.metrics.record_reconcile(result.is_ok(), started.elapsed());
     result
+}
+
+/// The steps in order, each handed what the one before returned.
+async fn run_steps(ctx: &Arc<Context>, key: &IntegrationKey, obj: &OktaIntegration) -> Result<Action, Error> {
+    if !ctx.fence.owns(key) {
+        // Sharded: another replica's now. Its sync (if one runs here) stops and its state goes; the
+        // group's next change reconciles everything again.
+        if ctx.forget(key) {
+            tracing::info!("the integration moved to another replica");
+        }
+        return Ok(Action::requeue(NOT_OURS_RECHECK));
+    }
+    let state = ctx.states.get(key, obj.uid().as_deref().unwrap_or_default());
+    let (access, finding) = recall(&mut lock(&state), obj);
+    let secret = steps::secret::read(ctx, obj, &key.namespace).await;
+    let validation = steps::validate::run(ctx, obj, access, finding, secret).await;
+    let validated = keep(&mut lock(&state), validation);
+    let requeue = steps::schedule::run(ctx, key, obj, &state, validated, Utc::now());
+    let mut desired = steps::compose::status(&lock(&state), obj, Utc::now());
+    desired.shard = ctx.fence.shard().map(str::to_string);
+    lock(&state).conditions = steps::apply::status(ctx, obj, desired).await?;
+    let pending = std::mem::take(&mut lock(&state).notices);
+    if let Err(unsent) = steps::apply::notices(ctx, obj, pending).await {
+        lock(&state).requeue_notices(unsent.notices);
+        return Err(unsent.error);
+    }
+    Ok(Action::requeue(requeue))
+}
+
+/// What the validate step starts from: the last access state and a failed job's finding (seeding the
+/// memory from status at first sight).
+fn recall(st: &mut IntegrationState, obj: &OktaIntegration) -> (AccessState, Option<AccessFinding>) {
+    if !st.restored {
+        restore(st, obj.status.as_ref());
+    }
+    st.sync_interval = parse_go_duration(&obj.spec.sync_interval).ok();
+    (st.access.clone(), st.record.finding.take())
+}
+
+/// Keeps what the validate step returned; hands on what a sync needs.
+fn keep(st: &mut IntegrationState, validation: Validation) -> Option<Validated> {
+    st.access = validation.access;
+    validation.notices.into_iter().for_each(|n| st.notify(n));
+    validation.validated
 }
 
 /// On errors: log, count by cause, retry soon (an outage's writes go out within seconds of its end).

@@ -11,23 +11,23 @@ pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegration
     st.restored = true;
     let Some(status) = status else { return };
     st.conditions = status.conditions.clone();
-    st.last_sync = status.last_sync.clone().filter(|s| s.completed_at.is_some());
-    st.last_sync_ok =
-        status.summary.is_some() && st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Succeeded);
-    st.results = status.summary.as_ref().map(|summary| Results {
+    st.record.last_sync = status.last_sync.clone().filter(|s| s.completed_at.is_some());
+    st.record.last_sync_ok =
+        status.summary.is_some() && st.record.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Succeeded);
+    st.record.results = status.summary.as_ref().map(|summary| Results {
         summary: summary.clone(),
         apps: status.apps.clone(),
         unused_apps: status.unused_apps.clone(),
         apps_total: summary.apps as usize,
-        generation: if st.last_sync_ok { status.observed_generation } else { None },
+        generation: if st.record.last_sync_ok { status.observed_generation } else { None },
     });
-    st.next_sync_at = status.next_sync_at.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0));
-    st.last_handled_request = status.last_handled_sync_request.clone();
-    if st.last_sync.is_some() {
-        st.attempted_generation = status.observed_generation;
+    st.record.next_sync_at = status.next_sync_at.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0));
+    st.record.last_handled_request = status.last_handled_sync_request.clone();
+    if st.record.last_sync.is_some() {
+        st.job.attempted_generation = status.observed_generation;
     }
-    st.checkpoint = status.checkpoint.clone();
-    st.user_list = status.reclaim_user_list.clone();
+    st.record.checkpoint = status.checkpoint.clone();
+    st.record.user_list = status.reclaim_user_list.clone();
 }
 
 #[cfg(test)]
@@ -71,13 +71,13 @@ mod tests {
             let mut st = IntegrationState::default();
             restore(&mut st, Some(&status));
             assert!(st.restored);
-            assert_eq!(st.last_sync_ok, ok, "case {i}");
-            assert_eq!(st.results.as_ref().map(|r| r.apps_total), summary.map(|s| s.apps as usize), "case {i}");
-            assert_eq!(st.results.as_ref().and_then(|r| r.generation), generation, "case {i}");
-            assert_eq!(st.last_handled_request.as_deref(), Some("r1"));
+            assert_eq!(st.record.last_sync_ok, ok, "case {i}");
+            assert_eq!(st.record.results.as_ref().map(|r| r.apps_total), summary.map(|s| s.apps as usize), "case {i}");
+            assert_eq!(st.record.results.as_ref().and_then(|r| r.generation), generation, "case {i}");
+            assert_eq!(st.record.last_handled_request.as_deref(), Some("r1"));
         }
         let mut blank = IntegrationState::default();
         restore(&mut blank, None);
-        assert!(blank.restored && blank.results.is_none());
+        assert!(blank.restored && blank.record.results.is_none());
     }
 }

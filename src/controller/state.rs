@@ -67,50 +67,66 @@ pub(crate) struct Results {
     pub(crate) generation: Option<i64>,
 }
 
-#[derive(Default)]
-pub(crate) struct IntegrationState {
-    pub(crate) uid: String,
-    /// Seeded from status once, at first sight.
-    pub(crate) restored: bool,
-    /// The conditions as last composed (their transition times are kept while they hold).
-    pub(crate) conditions: Vec<Condition>,
-    pub(crate) access: Option<AccessCheck>,
-    /// A problem found before any check could run (Secret, domain).
+/// What the validate step knows between reconciles; only that step changes it (it takes the last one and
+/// returns the next), and it is cheap to clone (the OAuth session is shared).
+#[derive(Clone, Default)]
+pub(crate) struct AccessState {
+    /// A problem found before any check could run (Secret, domain, spec).
     pub(crate) precheck: Option<Problem>,
+    pub(crate) check: Option<AccessCheck>,
+    /// The OAuth session (DPoP key, cached token) of the credentials in use.
+    pub(crate) oauth: Option<(Fingerprint, Arc<OAuthSession>)>,
+}
+
+impl AccessState {
+    /// The problem that blocks syncing, if any: the precheck's, else the access check's.
+    pub(crate) fn problem(&self) -> Option<&Problem> {
+        self.precheck.as_ref().or_else(|| self.check.as_ref().and_then(|c| c.problem.as_ref()))
+    }
+
+    pub(crate) fn valid(&self) -> bool {
+        self.precheck.is_none() && self.check.as_ref().is_some_and(|c| c.problem.is_none())
+    }
+}
+
+/// What a failed job learnt about the credentials it ran with (revoked, a permission gone); the next
+/// validate step applies it to the check of those credentials, and to no other.
+#[derive(Clone, Debug)]
+pub(crate) struct AccessFinding {
+    pub(crate) fingerprint: Fingerprint,
+    pub(crate) denied: Option<crate::discovery::Need>,
+    pub(crate) problem: Problem,
+}
+
+/// What finished sync jobs recorded: written only by `outcome::record` (and by `restore`, once, from
+/// status); the reconcile reads it to compose status and to schedule.
+#[derive(Default)]
+pub(crate) struct SyncRecord {
     pub(crate) results: Option<Results>,
     pub(crate) last_sync: Option<LastSync>,
     pub(crate) last_sync_ok: bool,
     /// The last sync panicked: Synced says so until the next one ends.
     pub(crate) panicked: bool,
-    /// The generation the last sync job was started for (a new generation starts a sync at once).
-    pub(crate) attempted_generation: Option<i64>,
     pub(crate) next_sync_at: Option<DateTime<Utc>>,
     pub(crate) last_handled_request: Option<String>,
-    pub(crate) running: Option<RunningJob>,
-    pub(crate) jobs_started: u64,
     pub(crate) checkpoint: Option<CheckpointStatus>,
     /// The per-user list last written (spec.reclaim.userList).
     pub(crate) user_list: Option<UserListStatus>,
-    /// The OAuth session (DPoP key, cached token) of the credentials in use.
-    pub(crate) oauth: Option<(Fingerprint, Arc<OAuthSession>)>,
-    /// spec.syncInterval as last seen (for the metrics).
-    pub(crate) sync_interval: Option<std::time::Duration>,
-    /// Events to publish; kept until published (an outage does not lose them).
-    pub(crate) notices: Vec<Notice>,
+    /// Waiting for the next validate step.
+    pub(crate) finding: Option<AccessFinding>,
 }
 
-impl IntegrationState {
-    /// The problem that blocks syncing, if any: the precheck's, else the access check's.
-    pub(crate) fn problem(&self) -> Option<&Problem> {
-        self.precheck.as_ref().or_else(|| self.access.as_ref().and_then(|c| c.problem.as_ref()))
-    }
+/// The job slot: filled by the schedule step, emptied by it (cancel) or by the job's supervisor.
+#[derive(Default)]
+pub(crate) struct JobSlot {
+    pub(crate) running: Option<RunningJob>,
+    /// The generation the last sync job was started for (a new generation starts a sync at once).
+    pub(crate) attempted_generation: Option<i64>,
+}
 
-    pub(crate) fn access_valid(&self) -> bool {
-        self.precheck.is_none() && self.access.as_ref().is_some_and(|c| c.problem.is_none())
-    }
-
+impl JobSlot {
     /// Aborts the running job, if any; true when there was one.
-    pub(crate) fn stop_job(&mut self) -> bool {
+    pub(crate) fn stop(&mut self) -> bool {
         match self.running.take() {
             Some(job) => {
                 job.abort.abort();
@@ -118,6 +134,51 @@ impl IntegrationState {
             }
             None => false,
         }
+    }
+
+    /// Records a job just started.
+    pub(crate) fn begin(&mut self, job: RunningJob) {
+        self.attempted_generation = Some(job.generation);
+        self.running = Some(job);
+    }
+}
+
+/// An integration's memory, in parts that each have one writer: `access` the validate step, `job` the
+/// schedule step (and the supervisor that empties it), `record` the finished jobs, `conditions` the
+/// apply step; `notices` is the queue between them and the event recorder.
+#[derive(Default)]
+pub(crate) struct IntegrationState {
+    pub(crate) uid: String,
+    /// Seeded from status once, at first sight.
+    pub(crate) restored: bool,
+    pub(crate) access: AccessState,
+    pub(crate) job: JobSlot,
+    pub(crate) record: SyncRecord,
+    /// The conditions as last written (their transition times are kept while they hold).
+    pub(crate) conditions: Vec<Condition>,
+    /// spec.syncInterval as last seen (for the metrics).
+    pub(crate) sync_interval: Option<std::time::Duration>,
+    /// Events to publish; kept until published (an outage does not lose them).
+    pub(crate) notices: Vec<Notice>,
+}
+
+impl IntegrationState {
+    /// The problem that blocks syncing, if any.
+    pub(crate) fn problem(&self) -> Option<&Problem> {
+        self.access.problem()
+    }
+
+    pub(crate) fn access_valid(&self) -> bool {
+        self.access.valid()
+    }
+
+    /// Puts back notices that could not be published, before any queued since (oldest dropped past the cap).
+    pub(crate) fn requeue_notices(&mut self, unsent: Vec<Notice>) {
+        let newer = std::mem::take(&mut self.notices);
+        self.notices = unsent;
+        self.notices.extend(newer);
+        let excess = self.notices.len().saturating_sub(super::shared::NOTICE_CAP);
+        self.notices.drain(..excess);
     }
 
     pub(crate) fn notify(&mut self, notice: Notice) {
@@ -143,7 +204,7 @@ impl States {
             !s.uid.is_empty() && s.uid != uid
         };
         if stale {
-            lock(entry).stop_job();
+            lock(entry).job.stop();
             *entry = Arc::default();
         }
         lock(entry).uid = uid.to_string();
@@ -161,7 +222,7 @@ impl States {
     pub(crate) fn remove(&self, key: &IntegrationKey) -> bool {
         let removed = lock(&self.0).remove(key);
         if let Some(state) = &removed {
-            lock(state).stop_job();
+            lock(state).job.stop();
         }
         removed.is_some()
     }
@@ -179,7 +240,7 @@ impl States {
     /// Cancels every job (shutdown, lost lease).
     pub(crate) fn cancel_all(&self) {
         for (_, state) in self.all() {
-            lock(&state).stop_job();
+            lock(&state).job.stop();
         }
     }
 }

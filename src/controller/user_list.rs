@@ -207,7 +207,7 @@ mod tests {
 
     fn config(obj: &OktaIntegration) -> SyncConfig {
         let clock = crate::discovery::Clock::System;
-        crate::controller::jobs::spec_settings(obj, "https://acme.okta.com", &clock).expect("settings").0
+        crate::controller::steps::validate::spec_settings(obj, "https://acme.okta.com", &clock).expect("settings").0
     }
 
     fn secret(owner: &str, sha: &str) -> Value {

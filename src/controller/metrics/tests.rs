@@ -26,7 +26,7 @@ fn app(id: &str, label: &str, active: u64) -> AppSummary {
 fn gauges_come_from_state_and_apps_are_keyed_by_id() {
     let states = States::default();
     let st = states.get(&crate::controller::shared::IntegrationKey::new("team-a", "acme"), "u1");
-    lock(&st).results = Some(Results {
+    lock(&st).record.results = Some(Results {
         summary: Summary { apps: 2, used_apps: 2, unused_seats: 9, users: 40, ..Summary::default() },
         apps: vec![app("0oa1", "Salesforce", 5), app("0oa2", "Salesforce", 4)],
         unused_apps: vec![],
@@ -76,7 +76,7 @@ fn series_of_an_org_no_integration_uses_are_dropped() {
         problem: None,
         checked_at: std::time::Instant::now(),
     };
-    lock(&st).access = Some(check("https://old.okta.com"));
+    lock(&st).access.check = Some(check("https://old.okta.com"));
     let metrics = Metrics::new(states.clone(), Arc::new(GovernorRegistry::default()), 10);
     for origin in ["https://old.okta.com", "https://new.okta.com"] {
         metrics.on_answer(origin, Bucket::Users, Some(200));
@@ -85,7 +85,7 @@ fn series_of_an_org_no_integration_uses_are_dropped() {
     let text = metrics.encode();
     assert!(text.contains(r#"org="https://old.okta.com""#), "{text}");
     assert!(!text.contains("new.okta.com"), "an org no integration uses is dropped: {text}");
-    lock(&st).access = Some(check("https://new.okta.com")); // spec.domain edited
+    lock(&st).access.check = Some(check("https://new.okta.com")); // spec.domain edited
     metrics.on_answer("https://new.okta.com", Bucket::Users, Some(200));
     let text = metrics.encode();
     assert!(!text.contains("old.okta.com") && text.contains("new.okta.com"), "{text}");

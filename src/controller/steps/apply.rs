@@ -1,29 +1,25 @@
 //! Step 5, apply status: the one place that writes an OktaIntegration's status (server-side apply, only
 //! when it changed, only through the leader's fence), and publishes the integration's queued events.
 
-use std::sync::{Arc, Mutex};
-
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
 use crate::controller::context::Context;
 use crate::controller::error::Error;
-use crate::controller::shared::{API_VERSION, FIELD_MANAGER, NOTICE_CAP};
-use crate::controller::state::IntegrationState;
+use crate::controller::events::Notice;
+use crate::controller::shared::{API_VERSION, FIELD_MANAGER};
 use crate::crd::{OktaIntegration, OktaIntegrationStatus};
-use crate::sync::lock;
 
-/// Writes `desired` unless the object already shows it.
+/// Writes `desired` unless the object already shows it; returns the conditions status now shows.
 pub(crate) async fn status(
     ctx: &Context,
     obj: &OktaIntegration,
     desired: OktaIntegrationStatus,
-    state: &Arc<Mutex<IntegrationState>>,
-) -> Result<(), Error> {
+) -> Result<Vec<Condition>, Error> {
     if obj.status.as_ref() == Some(&desired) {
-        lock(state).conditions = desired.conditions;
-        return Ok(());
+        return Ok(desired.conditions);
     }
     ctx.fence.check_integration(obj)?;
     let namespace = obj.namespace().ok_or(Error::NoNamespace)?;
@@ -33,8 +29,7 @@ pub(crate) async fn status(
         .await
         .map_err(Error::StatusWrite)?;
     ctx.metrics.status_writes.inc();
-    lock(state).conditions = desired.conditions;
-    Ok(())
+    Ok(desired.conditions)
 }
 
 /// An answer that no retry can change (the event is invalid, forbidden, or its namespace is gone).
@@ -42,17 +37,16 @@ fn never_publishable(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if (400..500).contains(&s.code) && s.code != 409 && s.code != 429)
 }
 
-/// Publishes the queued events in order; the first that fails for a passing reason stays queued with
-/// those after it, one the API server refuses outright is logged and dropped.
-pub(crate) async fn notices(
-    ctx: &Context,
-    obj: &OktaIntegration,
-    state: &Arc<Mutex<IntegrationState>>,
-) -> Result<(), Error> {
-    let pending = std::mem::take(&mut lock(state).notices);
-    if pending.is_empty() {
-        return Ok(());
-    }
+/// Events that could not be published now, in order, and why.
+#[derive(Debug)]
+pub(crate) struct Unsent {
+    pub(crate) error: Error,
+    pub(crate) notices: Vec<Notice>,
+}
+
+/// Publishes `pending` in order; the first that fails for a passing reason is handed back with those
+/// after it, one the API server refuses outright is logged and dropped.
+pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, pending: Vec<Notice>) -> Result<(), Unsent> {
     let regarding = obj.object_ref(&());
     for (i, notice) in pending.iter().enumerate() {
         let result = match ctx.fence.check_integration(obj) {
@@ -63,15 +57,7 @@ pub(crate) async fn notices(
             Err(Error::EventWrite(e)) if never_publishable(&e) => {
                 tracing::warn!(reason = notice.reason.as_str(), error = %crate::text::clean(&e.to_string(), 300), "event dropped: the API server refuses it");
             }
-            Err(e) => {
-                let mut st = lock(state);
-                let newer = std::mem::take(&mut st.notices);
-                st.notices = pending[i..].to_vec();
-                st.notices.extend(newer);
-                let excess = st.notices.len().saturating_sub(NOTICE_CAP);
-                st.notices.drain(..excess);
-                return Err(e);
-            }
+            Err(error) => return Err(Unsent { error, notices: pending[i..].to_vec() }),
             Ok(()) => {}
         }
     }
@@ -82,56 +68,65 @@ pub(crate) async fn notices(
 mod tests {
     use super::*;
     use crate::controller::context::Options;
-    use crate::controller::events::{EventReason, Notice};
+    use crate::controller::events::EventReason;
     use crate::controller::testing::{context, echo, integration, respond};
 
     fn notice(n: u32) -> Notice {
         Notice::new(true, EventReason::SyncFailed, "Sync", format!("failure {n}"))
     }
 
-    fn queued(state: &Arc<Mutex<IntegrationState>>) -> Vec<String> {
-        lock(state).notices.iter().map(|n| n.note.clone()).collect()
+    fn notes(notices: &[Notice]) -> Vec<String> {
+        notices.iter().map(|n| n.note.clone()).collect()
     }
 
     #[tokio::test]
     async fn notices_that_cannot_go_out_now_stay_queued_in_order_and_refused_ones_are_dropped() {
         let (ctx, mut server) = context(Options::default());
-        let state = Arc::new(Mutex::new(IntegrationState::default()));
-        (1..=3).for_each(|n| lock(&state).notify(notice(n)));
         let publishing = tokio::spawn({
-            let (ctx, state) = (ctx.clone(), state.clone());
-            async move { notices(&ctx, &integration(), &state).await }
+            let ctx = ctx.clone();
+            async move { notices(&ctx, &integration(), (1..=3).map(notice).collect()).await }
         });
         let first = echo(&mut server, 201).await;
         assert_eq!((first.method.as_str(), first.body["note"].as_str()), ("POST", Some("failure 1")));
         echo(&mut server, 503).await; // the API server is away
-        let result = publishing.await.expect("no panic");
-        assert!(matches!(result, Err(Error::EventWrite(_))), "{result:?}");
-        assert_eq!(queued(&state), vec!["failure 2", "failure 3"], "kept for the next reconcile, in order");
+        let unsent = publishing.await.expect("no panic").expect_err("the API server was away");
+        assert!(matches!(unsent.error, Error::EventWrite(_)), "{unsent:?}");
+        assert_eq!(
+            notes(&unsent.notices),
+            vec!["failure 2", "failure 3"],
+            "handed back for the next reconcile, in order"
+        );
+        // Queued again before a newer one, the cap keeping the newest.
+        let mut st = crate::controller::state::IntegrationState::default();
+        st.notify(notice(4));
+        st.requeue_notices(unsent.notices);
+        assert_eq!(notes(&st.notices), vec!["failure 2", "failure 3", "failure 4"]);
+        st.requeue_notices((10..40).map(notice).collect());
+        assert_eq!(st.notices.len(), crate::controller::shared::NOTICE_CAP);
+        assert_eq!(st.notices.last().map(|n| n.note.as_str()), Some("failure 4"), "the newest stays");
         // Next reconcile: one the API server refuses outright is dropped, the rest goes out.
         let publishing = tokio::spawn({
-            let (ctx, state) = (ctx.clone(), state.clone());
-            async move { notices(&ctx, &integration(), &state).await }
+            let ctx = ctx.clone();
+            let pending = std::mem::take(&mut st.notices).into_iter().rev().take(2).rev().collect();
+            async move { notices(&ctx, &integration(), pending).await }
         });
         echo(&mut server, 403).await;
         echo(&mut server, 201).await;
         assert!(publishing.await.expect("no panic").is_ok());
-        assert!(queued(&state).is_empty());
     }
 
     #[tokio::test]
     async fn status_is_written_only_when_it_differs() {
         let (ctx, mut server) = context(Options::default());
-        let state = Arc::new(Mutex::new(IntegrationState::default()));
         let mut obj = integration();
         let desired = OktaIntegrationStatus { observed_generation: Some(1), ..OktaIntegrationStatus::default() };
         obj.status = Some(desired.clone());
-        status(&ctx, &obj, desired.clone(), &state).await.expect("no write needed");
+        status(&ctx, &obj, desired.clone()).await.expect("no write needed");
         assert_eq!(ctx.metrics.status_writes.get(), 0, "an unchanged status is not written");
         let changed = OktaIntegrationStatus { observed_generation: Some(2), ..desired };
         let writing = tokio::spawn({
-            let (ctx, state) = (ctx.clone(), state.clone());
-            async move { status(&ctx, &obj, changed, &state).await }
+            let ctx = ctx.clone();
+            async move { status(&ctx, &obj, changed).await }
         });
         let seen = respond(&mut server, 200, |s| {
             let mut object = serde_json::to_value(integration()).expect("json");

@@ -11,7 +11,7 @@ use crate::crd::{LastSync, OktaIntegration, OktaIntegrationStatus, SyncResult};
 pub(crate) use crate::controller::shared::time;
 
 fn summary_line(st: &IntegrationState, window: &str) -> String {
-    match &st.results {
+    match &st.record.results {
         Some(r) => {
             let s = &r.summary;
             format!(
@@ -39,21 +39,22 @@ fn access_condition(st: &IntegrationState) -> Desired {
 }
 
 fn failed_last(st: &IntegrationState) -> bool {
-    st.running.is_none() && (st.panicked || st.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed))
+    st.job.running.is_none()
+        && (st.record.panicked || st.record.last_sync.as_ref().is_some_and(|s| s.result == SyncResult::Failed))
 }
 
 fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
     let synced = |status, reason, message: String| Desired::new(ConditionType::Synced, status, reason, message);
     if obj.spec.suspend {
         return synced(
-            st.last_sync_ok,
+            st.record.last_sync_ok,
             Reason::Suspended,
             "syncs are suspended (spec.suspend is true); the last results stay in status".into(),
         );
     }
-    if let Some(job) = &st.running {
+    if let Some(job) = &st.job.running {
         let since = job.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        return if st.last_sync_ok {
+        return if st.record.last_sync_ok {
             synced(
                 true,
                 Reason::InProgress,
@@ -63,15 +64,15 @@ fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
             synced(false, Reason::InProgress, format!("a sync is running since {since}"))
         };
     }
-    let kept = if st.results.is_some() { "; status keeps the last successful results" } else { "" };
-    if st.panicked {
+    let kept = if st.record.results.is_some() { "; status keeps the last successful results" } else { "" };
+    if st.record.panicked {
         return synced(
             false,
             Reason::SyncPanicked,
             format!("the last sync job panicked (a bug; see the operator's log) and was rescheduled{kept}"),
         );
     }
-    match &st.last_sync {
+    match &st.record.last_sync {
         Some(s) if s.result == SyncResult::Succeeded => {
             synced(true, Reason::Succeeded, summary_line(st, &obj.spec.usage_window))
         }
@@ -86,12 +87,12 @@ fn synced_condition(st: &IntegrationState, obj: &OktaIntegration) -> Desired {
 
 fn ready_condition(st: &IntegrationState, obj: &OktaIntegration, synced: &Desired) -> Desired {
     let generation = obj.metadata.generation;
-    let current = st.results.as_ref().is_some_and(|r| r.generation == generation);
+    let current = st.record.results.as_ref().is_some_and(|r| r.generation == generation);
     let suspended = obj.spec.suspend;
     // Ready: the org is readable and status holds results for the current spec. A failed sync that kept
     // those results leaves the integration Ready (Synced says why; kstatus reads it as Current) and the
     // data's age shows in summary.lastSuccessfulSyncTime.
-    let ready = st.access_valid() && st.results.is_some() && (current || suspended);
+    let ready = st.access_valid() && st.record.results.is_some() && (current || suspended);
     let not_ready = |reason, message: &str| Desired::new(ConditionType::Ready, false, reason, message);
     if ready {
         let mut message = summary_line(st, &obj.spec.usage_window);
@@ -132,7 +133,7 @@ fn conditions(st: &IntegrationState, obj: &OktaIntegration) -> Vec<Desired> {
 }
 
 fn last_sync(st: &IntegrationState) -> Option<LastSync> {
-    match (&st.last_sync, &st.running) {
+    match (&st.record.last_sync, &st.job.running) {
         (None, Some(job)) => Some(crate::controller::outcome::in_progress(job.started)),
         (last, _) => last.clone(),
     }
@@ -142,22 +143,27 @@ fn last_sync(st: &IntegrationState) -> Option<LastSync> {
 pub(crate) fn status(st: &IntegrationState, obj: &OktaIntegration, now: DateTime<Utc>) -> OktaIntegrationStatus {
     let generation = obj.metadata.generation;
     let limit = obj.spec.max_apps_in_status as usize;
-    let blocked = obj.spec.suspend || st.running.is_some() || st.problem().is_some();
+    let blocked = obj.spec.suspend || st.job.running.is_some() || st.problem().is_some();
     OktaIntegrationStatus {
         observed_generation: generation,
         conditions: merge(&st.conditions, &conditions(st, obj), generation, time(now).0),
         access: Some(
-            st.access.as_ref().filter(|_| st.precheck.is_none()).map(|c| c.permissions.clone()).unwrap_or_default(),
+            st.access
+                .check
+                .as_ref()
+                .filter(|_| st.access.precheck.is_none())
+                .map(|c| c.permissions.clone())
+                .unwrap_or_default(),
         ),
         last_sync: last_sync(st),
-        next_sync_at: st.next_sync_at.filter(|_| !blocked).map(time),
-        summary: st.results.as_ref().map(|r| r.summary.clone()),
-        apps: st.results.iter().flat_map(|r| r.apps.iter().take(limit).cloned()).collect(),
-        unused_apps: st.results.iter().flat_map(|r| r.unused_apps.iter().take(limit).cloned()).collect(),
-        apps_truncated: st.results.as_ref().map(|r| r.apps_total > limit),
-        last_handled_sync_request: st.last_handled_request.clone(),
-        checkpoint: st.checkpoint.clone(),
-        reclaim_user_list: st.user_list.clone(),
+        next_sync_at: st.record.next_sync_at.filter(|_| !blocked).map(time),
+        summary: st.record.results.as_ref().map(|r| r.summary.clone()),
+        apps: st.record.results.iter().flat_map(|r| r.apps.iter().take(limit).cloned()).collect(),
+        unused_apps: st.record.results.iter().flat_map(|r| r.unused_apps.iter().take(limit).cloned()).collect(),
+        apps_truncated: st.record.results.as_ref().map(|r| r.apps_total > limit),
+        last_handled_sync_request: st.record.last_handled_request.clone(),
+        checkpoint: st.record.checkpoint.clone(),
+        reclaim_user_list: st.record.user_list.clone(),
         shard: None, // the reconcile names this replica when sharded
     }
 }

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::controller::conditions::Reason;
-use crate::controller::state::{AccessCheck, AccessKey, Problem, Results, RunningJob};
+use crate::controller::state::{
+    AccessCheck, AccessKey, AccessState, JobSlot, Problem, Results, RunningJob, SyncRecord,
+};
 use crate::crd::{OktaIntegrationSpec, Summary};
 use crate::okta::Fingerprint;
 
@@ -79,7 +81,10 @@ type Case = (&'static str, IntegrationState, OktaIntegration, Vec<(&'static str,
 
 /// Before access was checked, and the first sync.
 fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
-    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    let ok = |st: IntegrationState| IntegrationState {
+        access: AccessState { check: access(None), ..AccessState::default() },
+        ..st
+    };
     vec![
         (
             "not checked yet",
@@ -94,7 +99,10 @@ fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
         ),
         (
             "first sync running",
-            ok(IntegrationState { running: running(rt), ..IntegrationState::default() }),
+            ok(IntegrationState {
+                job: JobSlot { running: running(rt), ..JobSlot::default() },
+                ..IntegrationState::default()
+            }),
             integration(false, 1),
             vec![
                 ("Ready", "False", "Progressing"),
@@ -112,7 +120,10 @@ fn credential_problems() -> Vec<Case> {
         (
             "secret missing",
             IntegrationState {
-                precheck: Some(Problem::new(Reason::SecretNotFound, "no")),
+                access: AccessState {
+                    precheck: Some(Problem::new(Reason::SecretNotFound, "no")),
+                    ..AccessState::default()
+                },
                 ..IntegrationState::default()
             },
             integration(false, 1),
@@ -126,7 +137,10 @@ fn credential_problems() -> Vec<Case> {
         (
             "secret unreadable (transient)",
             IntegrationState {
-                precheck: Some(Problem::new(Reason::SecretUnreadable, "timeout")),
+                access: AccessState {
+                    precheck: Some(Problem::new(Reason::SecretUnreadable, "timeout")),
+                    ..AccessState::default()
+                },
                 ..IntegrationState::default()
             },
             integration(false, 1),
@@ -139,7 +153,10 @@ fn credential_problems() -> Vec<Case> {
         (
             "token rejected",
             IntegrationState {
-                access: access(Some(Problem::new(Reason::InvalidToken, "E0000011"))),
+                access: AccessState {
+                    check: access(Some(Problem::new(Reason::InvalidToken, "E0000011"))),
+                    ..AccessState::default()
+                },
                 ..IntegrationState::default()
             },
             integration(false, 1),
@@ -153,7 +170,10 @@ fn credential_problems() -> Vec<Case> {
         (
             "okta unreachable",
             IntegrationState {
-                access: access(Some(Problem::new(Reason::Unreachable, "reset"))),
+                access: AccessState {
+                    check: access(Some(Problem::new(Reason::Unreachable, "reset"))),
+                    ..AccessState::default()
+                },
                 ..IntegrationState::default()
             },
             integration(false, 1),
@@ -168,14 +188,20 @@ fn credential_problems() -> Vec<Case> {
 
 /// A finished sync, and a spec changed since.
 fn after_a_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
-    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    let ok = |st: IntegrationState| IntegrationState {
+        access: AccessState { check: access(None), ..AccessState::default() },
+        ..st
+    };
     vec![
         (
             "synced",
             ok(IntegrationState {
-                last_sync: last(SyncResult::Succeeded, "full"),
-                last_sync_ok: true,
-                results: results(1),
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Succeeded, "full"),
+                    last_sync_ok: true,
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             }),
             integration(false, 1),
@@ -184,10 +210,13 @@ fn after_a_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
         (
             "synced, spec changed, resync running",
             ok(IntegrationState {
-                last_sync: last(SyncResult::Succeeded, "full"),
-                last_sync_ok: true,
-                results: results(1),
-                running: running(rt),
+                job: JobSlot { running: running(rt), ..JobSlot::default() },
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Succeeded, "full"),
+                    last_sync_ok: true,
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             }),
             integration(false, 2),
@@ -203,14 +232,20 @@ fn after_a_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
 
 /// Failed and panicked syncs.
 fn failed_syncs() -> Vec<Case> {
-    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    let ok = |st: IntegrationState| IntegrationState {
+        access: AccessState { check: access(None), ..AccessState::default() },
+        ..st
+    };
     vec![
         (
             "failed with last good data: still Ready, Synced says why",
             ok(IntegrationState {
-                last_sync: last(SyncResult::Failed, "HTTP 503"),
-                last_sync_ok: false,
-                results: results(1),
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Failed, "HTTP 503"),
+                    last_sync_ok: false,
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             }),
             integration(false, 1),
@@ -218,7 +253,10 @@ fn failed_syncs() -> Vec<Case> {
         ),
         (
             "panicked with last good data",
-            ok(IntegrationState { panicked: true, results: results(1), ..IntegrationState::default() }),
+            ok(IntegrationState {
+                record: SyncRecord { panicked: true, results: results(1), ..SyncRecord::default() },
+                ..IntegrationState::default()
+            }),
             integration(false, 1),
             vec![
                 ("Ready", "True", "Succeeded"),
@@ -228,7 +266,10 @@ fn failed_syncs() -> Vec<Case> {
         ),
         (
             "first sync failed",
-            ok(IntegrationState { last_sync: last(SyncResult::Failed, "HTTP 503"), ..IntegrationState::default() }),
+            ok(IntegrationState {
+                record: SyncRecord { last_sync: last(SyncResult::Failed, "HTTP 503"), ..SyncRecord::default() },
+                ..IntegrationState::default()
+            }),
             integration(false, 1),
             vec![("Ready", "False", "SyncFailed"), ("AccessValidated", "True", "Valid"), ("Synced", "False", "Failed")],
         ),
@@ -237,14 +278,20 @@ fn failed_syncs() -> Vec<Case> {
 
 /// Suspended syncs, and access lost.
 fn suspension_and_lost_access() -> Vec<Case> {
-    let ok = |st: IntegrationState| IntegrationState { access: access(None), ..st };
+    let ok = |st: IntegrationState| IntegrationState {
+        access: AccessState { check: access(None), ..AccessState::default() },
+        ..st
+    };
     vec![
         (
             "suspended after a sync",
             ok(IntegrationState {
-                last_sync: last(SyncResult::Succeeded, "full"),
-                last_sync_ok: true,
-                results: results(1),
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Succeeded, "full"),
+                    last_sync_ok: true,
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             }),
             integration(true, 2),
@@ -263,9 +310,15 @@ fn suspension_and_lost_access() -> Vec<Case> {
         (
             "permission lost after a good sync",
             IntegrationState {
-                access: access(Some(Problem::new(Reason::PermissionDenied, "View System Log"))),
-                last_sync: last(SyncResult::Failed, "403"),
-                results: results(1),
+                access: AccessState {
+                    check: access(Some(Problem::new(Reason::PermissionDenied, "View System Log"))),
+                    ..AccessState::default()
+                },
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Failed, "403"),
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             },
             integration(false, 1),
@@ -312,10 +365,13 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
     let mut r = results(1).expect("results");
     r.apps = vec![app("a"), app("b"), app("c")];
     let st = IntegrationState {
-        access: access(None),
-        last_sync: last(SyncResult::Failed, "boom"),
-        results: Some(r),
-        next_sync_at: Some(Utc::now()),
+        access: AccessState { check: access(None), ..AccessState::default() },
+        record: SyncRecord {
+            last_sync: last(SyncResult::Failed, "boom"),
+            results: Some(r),
+            next_sync_at: Some(Utc::now()),
+            ..SyncRecord::default()
+        },
         ..IntegrationState::default()
     };
     let s = status(&st, &integration(false, 1), Utc::now());
@@ -333,9 +389,12 @@ fn status_keeps_the_last_good_results_and_caps_lists() {
         again.conditions.iter().map(|c| c.last_transition_time.clone()).collect::<Vec<_>>(),
         status(
             &IntegrationState {
-                access: access(None),
-                last_sync: last(SyncResult::Failed, "boom"),
-                results: results(1),
+                access: AccessState { check: access(None), ..AccessState::default() },
+                record: SyncRecord {
+                    last_sync: last(SyncResult::Failed, "boom"),
+                    results: results(1),
+                    ..SyncRecord::default()
+                },
                 ..IntegrationState::default()
             },
             &integration(false, 1),
