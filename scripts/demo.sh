@@ -26,8 +26,27 @@ cleanup() {
 trap cleanup EXIT
 scripts/control-plane.sh down "$CP" 2>/dev/null || true
 
-say "building dti-operator and okta-sim"
-cargo build --quiet --workspace --bins
+say "building dti-operator and okta-sim (the first run compiles about 400 crates: 8-9 minutes on 2 cores)"
+# One line per 50 crates instead of cargo's own 400; cargo's full output goes to a log, its tail shown on failure.
+build_start=$SECONDS
+set +e
+cargo build --workspace --bins --message-format=json-render-diagnostics 2>"$DEMO/cargo.log" | {
+  built=0
+  while IFS= read -r line; do
+    case $line in *'"reason":"compiler-artifact"'*)
+      built=$((built + 1))
+      [ $((built % 50)) -eq 0 ] && echo "  $built crates built ($((SECONDS - build_start)) s)" ;;
+    esac
+  done
+}
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  tail -n 40 "$DEMO/cargo.log" >&2
+  echo "demo: cargo build failed (full output in $DEMO/cargo.log)" >&2
+  exit 1
+fi
+echo "built in $((SECONDS - build_start)) s"
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 
 say "starting okta-sim: a small simulated Okta org (about 300 users, 25 apps, 35 days of System Log)"
