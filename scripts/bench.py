@@ -207,9 +207,13 @@ def throttled(preset, python, scale, with_sdk):
 
 
 def post(sim, path, body):
-    req = urllib.request.Request(sim.base + path, data=json.dumps(body).encode(), method="POST",
+    return post_host(sim.base[len("http://"):], path, body)
+
+
+def post_host(host, path, body):
+    req = urllib.request.Request(f"http://{host}{path}", data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as r:
+    with urllib.request.urlopen(req, timeout=60) as r:
         return json.load(r)
 
 
@@ -455,15 +459,17 @@ class Cluster:
 class Replica:
     """One `dti-operator run --sharding` process, named `name` (its pod name: the User-Agent carries it)."""
 
-    def __init__(self, cluster, name, port, max_syncs):
-        self.name, self.url = name, f"http://127.0.0.1:{port}"
+    def __init__(self, cluster, name, port, max_syncs, log=None):
+        self.name, self.url, self.port, self.max_syncs = name, f"http://127.0.0.1:{port}", port, max_syncs
+        self.started = time.monotonic()
+        out = open(log, "w") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
              os.path.join(cluster.dir, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}", "--sharding",
              "--leader-election-namespace", "bench", "--leader-election-duration", "15s",
              "--watch-namespace", "bench", "--app-writes-per-second", "200",
              "--max-concurrent-syncs", str(max_syncs)],
-            env=dict(os.environ, POD_NAME=name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=dict(os.environ, POD_NAME=name), stdout=out, stderr=out)
 
     def rss(self):
         return proc_kib(self.proc.pid, "VmRSS") / 1024, proc_kib(self.proc.pid, "VmHWM") / 1024
@@ -496,10 +502,11 @@ def writers(cluster, names):
 
 
 def written_again(seq, killed):
-    """Whether a replica wrote again after another one that was not killed had written in between."""
+    """Whether a replica wrote again after another one that was not killed (`killed`: a set of names) had
+    written in between."""
     for i, w in enumerate(seq):
         before = [j for j in range(i) if seq[j] == w]
-        if before and any(x != killed for x in seq[before[-1] + 1:i]):
+        if before and any(x not in killed for x in seq[before[-1] + 1:i]):
             return True
     return False
 
@@ -556,10 +563,119 @@ def shards(orgs, replicas, time_scale, max_syncs):
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
                                                          all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
             row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))
-            row["doubleWrites"] = sum(written_again(s, victim.name) for s in writers(cluster, names).values())
+            row["doubleWrites"] = sum(written_again(s, {victim.name}) for s in writers(cluster, names).values())
         return row
     finally:
         for r in running:
+            r.stop()
+        sim.terminate()
+        sim.wait()
+        cluster.stop()
+
+
+def soak_truth_diffs(cluster, hosts):
+    """Integrations whose summary or any OktaApp differs from okta-sim's truth as of the operator's last
+    caught-up read: {name: first difference}."""
+    fields = ("apps", "users", "activeUsers", "assignedUsers", "unusedSeats", "ssoEvents", "usedApps", "unusedApps")
+    app_fields = ("assignedUsers", "activeUsers", "unusedSeats", "ssoEvents")
+    apps = {}
+    for a in json.loads(kubectl(cluster.dir, "-n", "bench", "get", "oktaapps", "-o", "json"))["items"]:
+        row = tuple(a.get("status", {}).get(f) for f in app_fields)
+        apps.setdefault(a["spec"]["integration"], {})[a["spec"]["appId"]] = row
+    diffs = {}
+    for o in cluster.integrations():
+        name = o["metadata"]["name"]
+        truth = json.loads(urllib.request.urlopen(
+            f"http://{hosts[int(name[4:])]}/__sim/truth?window=30d&asOf=ours", timeout=60).read())
+        summary = o.get("status", {}).get("summary", {})
+        wrong = [f for f in fields if summary.get(f) != truth["summary"].get(f)]
+        want = {a["id"]: tuple(a[f] for f in app_fields) for a in truth["apps"]}
+        if wrong:
+            diffs[name] = f"summary {wrong[0]}: {summary.get(wrong[0])} != {truth['summary'].get(wrong[0])}"
+        elif apps.get(name, {}) != want:
+            bad = sorted(set(want) ^ set(apps.get(name, {}))) or \
+                [k for k in want if apps.get(name, {}).get(k) != want[k]]
+            diffs[name] = f"{len(bad)} app(s) differ, e.g. {bad[0]}"
+    return diffs
+
+
+def soak(orgs, minutes, kill_every, max_syncs):
+    """`orgs` small orgs with a living org's churn (okta-sim at Okta's default rate limits, real time) on three
+    sharded replicas for `minutes`: one replica SIGKILLed every `kill_every` minutes (in turn) and replaced, the
+    API server restarted once half-way; a replica that exits is started again under a new name, as the kubelet
+    restarts a container. At the end every integration synced on request and compared with okta-sim's truth, the
+    audit log checked for double writes, and each replica that lived 2 x `kill_every` minutes or more: its RSS
+    in its first and its last `kill_every` minutes."""
+    cluster = Cluster()
+    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--port", "0", "--orgs", str(orgs),
+                            "--token", "ours=all", "--log-lag", "3s"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    hosts = [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+    ports = itertools.count(18700 + os.getpid() % 200)
+    logs = tempfile.mkdtemp(prefix="dti-soak-")
+    seq = itertools.count()
+    start = lambda slot: Replica(cluster, f"s{slot}-{next(seq)}", next(ports), max_syncs,  # noqa: E731
+                                 os.path.join(logs, f"s{slot}.log"))
+    slots = [start(i) for i in range(3)]
+    everyone, events, rss = list(slots), [], {}
+    try:
+        t0 = time.monotonic()
+        docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i:04d}"},
+                 "spec": {"domain": h, "syncInterval": "5m",
+                          "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}} for i, h in enumerate(hosts)]
+        kubectl(cluster.dir, "-n", "bench", "apply", "--server-side", "-f", "-",
+                stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+        names = lambda: [r.name for r in everyone]  # noqa: E731
+        wait("every integration Ready", lambda: (lambda o: len(o) == orgs and all(o.values()))(owners(cluster, names())), 3600)
+        row = {"orgs": orgs, "minutes": minutes, "maxSyncs": max_syncs, "toReady": time.monotonic() - t0}
+        soak_start, minute = time.monotonic(), 0
+        while minute < minutes:
+            minute += 1
+            for i, h in enumerate(hosts):  # a minute of the living org: a random change and a sign-in per org
+                post_host(h, "/__sim/churn", {"changes": 1, "signIns": 1, "seed": minute * 1000 + i})
+            if minute % kill_every == 0 and minute < minutes:
+                slot = (minute // kill_every - 1) % 3
+                slots[slot].stop(kill=True)
+                slots[slot] = start(slot)
+                everyone.append(slots[slot])
+                events.append((minute, f"replica {slot} SIGKILLed, started again as {slots[slot].name}"))
+            if minute == minutes // 2 + kill_every // 2:
+                subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "restart-apiserver", cluster.dir, "2"],
+                               check=True, capture_output=True)
+                events.append((minute, "API server restarted (stopped, 2 s, started again)"))
+            for slot, r in enumerate(slots):  # the kubelet's part: a replica that exited is started again
+                if r.proc.poll() is not None:
+                    slots[slot] = start(slot)
+                    everyone.append(slots[slot])
+                    events.append((minute, f"{r.name} exited ({r.proc.returncode}); started again as {slots[slot].name}"))
+            time.sleep(max(0.0, soak_start + minute * 60 - time.monotonic()))
+            for r in slots:
+                if r.proc.poll() is None:
+                    rss.setdefault(r.name, []).append((time.monotonic() - r.started, r.rss()[0]))
+            print(f"bench: soak minute {minute}: " + " / ".join(f"{r.name} {rss.get(r.name, [(0, 0)])[-1][1]:.0f} MiB"
+                                                               for r in slots), file=sys.stderr, flush=True)
+        time.sleep(10)  # the last churn past okta-sim's log lag
+        for o in cluster.integrations():
+            kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", o["metadata"]["name"],
+                    "dti.dev/sync-requested-at=soak-end")
+        handled = lambda: all(o.get("status", {}).get("lastHandledSyncRequest") == "soak-end" and  # noqa: E731
+                              o.get("status", {}).get("lastSync", {}).get("result") == "Succeeded"
+                              for o in cluster.integrations())
+        wait("every integration synced after the churn", handled, 1800)
+        window = kill_every * 60
+        lived = {}
+        for name, points in rss.items():
+            if points[-1][0] >= 2 * window:
+                first = [m for t, m in points if t <= window]
+                last = [m for t, m in points if t > points[-1][0] - window]
+                lived[name] = (sum(first) / len(first), sum(last) / len(last), max(m for _, m in points))
+        killed = {r.name for r in everyone if r.proc.poll() is not None}
+        row.update({"events": events, "rss": lived, "diffs": soak_truth_diffs(cluster, hosts),
+                    "doubleWrites": sum(written_again(s, killed) for s in writers(cluster, names()).values()),
+                    "processes": len(everyone), "logs": logs})
+        return row
+    finally:
+        for r in everyone:
             r.stop()
         sim.terminate()
         sim.wait()
@@ -624,8 +740,19 @@ def main():
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
                     help="comma-separated presets for the control-plane section (default: small with --quick, else large,xlarge)")
+    ap.add_argument("--only-soak", action="store_true", help="only the soak (section 10), printed, not written")
+    ap.add_argument("--soak-orgs", type=int, default=100, help="small orgs in the soak")
+    ap.add_argument("--soak-minutes", type=int, default=60, help="minutes of churn in the soak")
+    ap.add_argument("--soak-kill-every", type=int, default=10, help="minutes between kills of a replica")
+    ap.add_argument("--soak-max-syncs", type=int, default=16, help="--max-concurrent-syncs of each replica")
     args = ap.parse_args()
     started = time.monotonic()
+    if args.only_soak:
+        print(f"bench: soak, {args.soak_orgs} small orgs, {args.soak_minutes} min on three replicas", file=sys.stderr,
+              flush=True)
+        row = soak(args.soak_orgs, args.soak_minutes, args.soak_kill_every, args.soak_max_syncs)
+        print(bench_render.soak_section(row, started))
+        return
     if args.only_shards:
         rows = []
         for replicas in (1, 3):

@@ -185,3 +185,28 @@ def shards_section(rows, started):
         lines.append(f"To Ready, one replica / three: **{rows[0]['toReady'] / rows[1]['toReady']:.2f}**. "
                      f"Took {time.monotonic() - started:.0f} s.")
     return "\n".join(lines)
+
+
+def soak_section(r, started):
+    """Section 10: a living org's churn on three sharded replicas, replicas killed, the API server restarted:
+    equal to the truth at the end, no double writes, memory flat."""
+    lines = [f"### 10. Soak: {r['minutes']} minutes of churn across {r['orgs']} integrations on three replicas", "",
+             "okta-sim `--orgs` (small, Okta's default rate limits in real time, System Log 3 s late), each org "
+             "changed every minute (an assignment, membership, status or app change, and a sign-in); "
+             f"`syncInterval: 5m`, `--max-concurrent-syncs {r['maxSyncs']}`, 15 s leases. One replica SIGKILLed every "
+             "ten minutes, in turn, and started again under a new name; the API server restarted once; a replica that "
+             "exits is started again (as the kubelet would). At the end every integration syncs on request and is "
+             "compared with okta-sim's truth (summary and every OktaApp), and the audit log is checked for an "
+             "integration written by a replica after a live one took it over.", "",
+             "| minute | event |", "|---:|---|"]
+    lines += [f"| {m} | {e} |" for m, e in r["events"]]
+    lines += ["", f"To Ready: {r['toReady']:.1f} s. Processes: {r['processes']}. Integrations differing from the "
+              f"truth at the end: **{len(r['diffs'])} of {r['orgs']}**. Double writes: **{r['doubleWrites']}**.", "",
+              "| replica (lived 20 min or more) | RSS, its first 10 min (MiB) | RSS, its last 10 min (MiB) | change | peak (MiB) |",
+              "|---|---:|---:|---:|---:|"]
+    for name, (first, last, peak) in sorted(r["rss"].items()):
+        lines.append(f"| {name} | {first:.1f} | {last:.1f} | {last / first - 1:+.1%} | {peak:.1f} |")
+    if r["diffs"]:
+        lines += ["", "Differences: " + "; ".join(f"{k}: {v}" for k, v in sorted(r["diffs"].items())[:5])]
+    lines += ["", f"Took {time.monotonic() - started:.0f} s."]
+    return "\n".join(lines)

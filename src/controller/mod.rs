@@ -175,7 +175,14 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (moved_tx, moved_rx) = tokio::sync::watch::channel(0u64);
-    let supervisor = tokio::spawn(watch_for_stop(elector.clone(), stop_tx, moved_tx, metrics.clone()));
+    let supervisor = tokio::spawn({
+        let elector = elector.clone();
+        async move {
+            let lost = watch_for_stop(elector, stop_tx, moved_tx, metrics).await;
+            arm_exit_deadline(lost);
+            lost
+        }
+    });
     let controllers: Vec<_> = scopes
         .into_iter()
         .map(|scope| {
@@ -201,6 +208,21 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     }
     tracing::info!("dti-operator stopped");
     Ok(())
+}
+
+/// How long stopping may take once it began (the controllers drained, the jobs cancelled, the lease given
+/// back): less than Kubernetes' default 30 s grace, so a stop that hangs ends here, said why, not in SIGKILL.
+const STOP_DEADLINE: Duration = Duration::from_secs(25);
+
+/// From here on the process ends within [`STOP_DEADLINE`] whatever still waits (a request or a watch that
+/// never answers, a signal arriving when nobody listens any more): a thread of its own, outside the runtime.
+fn arm_exit_deadline(lost: bool) {
+    std::thread::spawn(move || {
+        std::thread::sleep(STOP_DEADLINE);
+        tracing::error!(deadline = ?STOP_DEADLINE, lost_lease = lost, "stopping did not finish in time: exiting now");
+        eprintln!("error: stopping did not finish within {STOP_DEADLINE:?}; exiting");
+        std::process::exit(1);
+    });
 }
 
 /// Waits for the lease (the leader's, or this shard's) and returns the fence that guards every write;
