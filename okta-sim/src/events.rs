@@ -420,28 +420,12 @@ impl EventLog {
         };
         let from = after.map_or(since_ms, |a| a.0.max(since_ms));
         let mut out: Vec<Event> = Vec::new();
-        for e in self.generated_from(org, from) {
-            if out.len() > limit || e.published_ms >= until_ms {
-                break;
+        self.published_between(org, from, until_ms.saturating_sub(1), |e| {
+            if fresh(e) && e.visible_ms <= now_ms && keep(e) {
+                out.push(*e);
             }
-            if fresh(&e) && e.visible_ms <= now_ms && keep(&e) {
-                out.push(e);
-            }
-        }
-        if let Ok(appended) = self.appended.read() {
-            for &(published, index) in appended.by_published.range((from, 0)..) {
-                if published >= until_ms {
-                    break;
-                }
-                if let Some(e) = appended.events.get((index - self.generated) as usize)
-                    && fresh(e)
-                    && e.visible_ms <= now_ms
-                    && keep(e)
-                {
-                    out.push(*e);
-                }
-            }
-        }
+            out.len() <= limit
+        });
         out.sort_by_key(|e| (e.published_ms, e.index));
         let more = out.len() > limit;
         out.truncate(limit);
@@ -451,17 +435,31 @@ impl EventLog {
 
     /// Every event published in [since, until] and visible by `visible_by`, in no particular order (truth).
     pub fn scan(&self, org: &Org, since_ms: i64, until_ms: i64, visible_by: i64, mut each: impl FnMut(&Event)) {
-        for e in self.generated_from(org, since_ms) {
-            if e.published_ms > until_ms {
-                break;
-            }
+        self.published_between(org, since_ms, until_ms, |e| {
             if e.visible_ms <= visible_by {
-                each(&e);
+                each(e);
+            }
+            true
+        });
+    }
+
+    /// Every event published in [from_ms, until_ms], in published order within the generated history and
+    /// within the appended events (the walk the bounded query and the truth share; polling walks by
+    /// visibility instead, Okta's order for a polling request). `each` returning false ends the generated
+    /// walk early (it has enough of it); the appended events are always all offered, as any of them may sort
+    /// before what was taken.
+    fn published_between(&self, org: &Org, from_ms: i64, until_ms: i64, mut each: impl FnMut(&Event) -> bool) {
+        for e in self.generated_from(org, from_ms) {
+            if e.published_ms > until_ms || !each(&e) {
+                break;
             }
         }
         if let Ok(appended) = self.appended.read() {
-            for e in &appended.events {
-                if (since_ms..=until_ms).contains(&e.published_ms) && e.visible_ms <= visible_by {
+            for &(published, index) in appended.by_published.range((from_ms, 0)..) {
+                if published > until_ms {
+                    break;
+                }
+                if let Some(e) = appended.events.get((index - self.generated) as usize) {
                     each(e);
                 }
             }
