@@ -52,11 +52,16 @@ pub(crate) struct Row {
     pub(crate) in_progress: bool,
 }
 
+/// The value under which [`HistoryView::months_by`] lists the rows that stand for a month's values beyond
+/// its top ones (status keeps the top few per month, each month's rest under "(N more)").
+pub(crate) const OTHER_VALUES: &str = "(other values)";
+
 impl MonthRow {
     /// The month's active users with `value` of `attribute` (0 when none had it).
     pub(crate) fn active_with(&self, attribute: &str, value: &str) -> u64 {
         let rows = self.breakdown.get(attribute).into_iter().flatten();
-        rows.filter(|v| v.value == value).map(|v| v.active_users).sum()
+        let wanted = |v: &&by_value::MonthValue| if value == OTHER_VALUES { v.other } else { !v.other && v.value == value };
+        rows.filter(wanted).map(|v| v.active_users).sum()
     }
 }
 
@@ -67,10 +72,15 @@ impl HistoryView {
         let mut months: Vec<&MonthRow> =
             self.months.iter().filter(|m| m.breakdown.contains_key(attribute)).take(n).collect();
         let mut values: Vec<&str> = Vec::new();
+        let mut other = false;
         for v in months.iter().flat_map(|m| &m.breakdown[attribute]) {
-            if !values.contains(&v.value.as_str()) {
+            other |= v.other;
+            if !v.other && !values.contains(&v.value.as_str()) {
                 values.push(&v.value);
             }
+        }
+        if other {
+            values.push(OTHER_VALUES); // each month's "(N more)" row, whatever its N, in one row, last
         }
         months.reverse();
         (months, values)
@@ -172,5 +182,42 @@ impl History {
             of_span.for_each(|(r, b)| view.push(*r, b.clone()));
         }
         view
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::history::by_value::MonthValue;
+
+    fn month(label: &str, rows: &[(&str, bool, u64)]) -> MonthRow {
+        let rows = rows.iter().map(|&(v, other, n)| MonthValue { value: v.into(), other, active_users: n });
+        MonthRow {
+            month: label.into(),
+            active_users: rows.clone().map(|r| r.active_users).sum(),
+            sign_ins: 0,
+            seats: None,
+            partial: false,
+            in_progress: false,
+            breakdown: [("department".to_string(), rows.collect())].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn each_months_rest_is_one_row_whatever_its_count() {
+        let history = HistoryView {
+            months: vec![
+                month("2026-12", &[("Sales", false, 9), ("Legal", false, 4), ("(8 more)", true, 12)]),
+                month("2026-11", &[("Finance", false, 7), ("Sales", false, 5), ("(7 more)", true, 10)]),
+            ],
+            weeks: vec![],
+        };
+        let (months, values) = history.months_by("department", 6);
+        assert_eq!(months.iter().map(|m| m.month.as_str()).collect::<Vec<_>>(), vec!["2026-11", "2026-12"]);
+        assert_eq!(values, vec!["Sales", "Legal", "Finance", OTHER_VALUES], "the newest month's order, the rest last");
+        let column = |m: &MonthRow| values.iter().map(|v| m.active_with("department", v)).collect::<Vec<_>>();
+        assert_eq!(column(months[0]), vec![5, 0, 7, 10]);
+        assert_eq!(column(months[1]), vec![9, 4, 0, 12]);
+        assert!(months.iter().all(|m| column(m).iter().sum::<u64>() == m.active_users), "each month adds up");
     }
 }
