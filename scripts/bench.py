@@ -480,6 +480,21 @@ class Replica:
             self.proc.wait()
 
 
+def small_orgs(orgs, *extra):
+    """okta-sim serving `orgs` small orgs (`--orgs`, token "ours"), and their host:port addresses."""
+    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--port", "0", "--orgs", str(orgs),
+                            "--token", "ours=all", *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return sim, [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+
+
+def tear_down(replicas, sim, cluster):
+    for r in replicas:
+        r.stop()
+    sim.terminate()
+    sim.wait()
+    cluster.stop()
+
+
 def owners(cluster, names):
     """Each integration's owner (a replica name) when it is Ready, else None."""
     out = {}
@@ -518,10 +533,7 @@ def shards(orgs, replicas, time_scale, max_syncs):
     integrations are owned by the others, and until they have synced again) and one more joined (integrations
     moved), and the audit log checked for an integration written again after a live replica took it."""
     cluster = Cluster()
-    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--time-scale", str(time_scale),
-                            "--port", "0", "--orgs", str(orgs), "--token", "ours=all"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    hosts = [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+    sim, hosts = small_orgs(orgs, "--time-scale", str(time_scale))
     names = [f"r{i}" for i in range(replicas + 1)]
     port = 18100 + os.getpid() % 500
     running = []
@@ -566,11 +578,7 @@ def shards(orgs, replicas, time_scale, max_syncs):
             row["doubleWrites"] = sum(written_again(s, {victim.name}) for s in writers(cluster, names).values())
         return row
     finally:
-        for r in running:
-            r.stop()
-        sim.terminate()
-        sim.wait()
-        cluster.stop()
+        tear_down(running, sim, cluster)
 
 
 def soak_truth_diffs(cluster, hosts):
@@ -607,10 +615,7 @@ def soak(orgs, minutes, kill_every, max_syncs):
     audit log checked for double writes, and each replica that lived 2 x `kill_every` minutes or more: its RSS
     in its first and its last `kill_every` minutes."""
     cluster = Cluster()
-    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--port", "0", "--orgs", str(orgs),
-                            "--token", "ours=all", "--log-lag", "3s"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    hosts = [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
+    sim, hosts = small_orgs(orgs, "--log-lag", "3s")
     ports = itertools.count(18700 + os.getpid() % 200)
     logs = tempfile.mkdtemp(prefix="dti-soak-")
     seq = itertools.count()
@@ -675,11 +680,7 @@ def soak(orgs, minutes, kill_every, max_syncs):
                     "processes": len(everyone), "logs": logs})
         return row
     finally:
-        for r in everyone:
-            r.stop()
-        sim.terminate()
-        sim.wait()
-        cluster.stop()
+        tear_down(everyone, sim, cluster)
 
 
 def history_sync(sim, state, history, clock=None):
