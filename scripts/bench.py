@@ -462,7 +462,7 @@ class Replica:
     def __init__(self, cluster, name, port, max_syncs, log=None):
         self.name, self.url, self.port, self.max_syncs = name, f"http://127.0.0.1:{port}", port, max_syncs
         self.started = time.monotonic()
-        out = open(log, "w") if log else subprocess.DEVNULL
+        out = open(log, "a") if log else subprocess.DEVNULL  # a slot's restarts append to its log
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "dti-operator"), "run", "--insecure-allow-http", "--kubeconfig",
              os.path.join(cluster.dir, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}", "--sharding",

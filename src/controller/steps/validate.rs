@@ -81,6 +81,7 @@ pub(crate) fn notice_for(problem: Option<&Problem>) -> Notice {
         Reason::SecretValueInvalid => EventReason::SecretValueInvalid,
         Reason::PrivateKeyInvalid => EventReason::PrivateKeyInvalid,
         Reason::DomainRejected => EventReason::DomainRejected,
+        Reason::InvalidSpec => EventReason::InvalidSpec,
         Reason::InvalidResponse => EventReason::InvalidResponse,
         _ => EventReason::Unreachable,
     };
@@ -379,6 +380,13 @@ mod tests {
             let refused = run(&ctx, &elsewhere, back.access, None, token(1)).await;
             assert_eq!(reason(&refused), Some(Reason::DomainRejected));
             assert!(refused.validated.is_none());
+            // A spec the CRD's schema should have refused (an older CRD): named, and announced as such.
+            let mut odd = integration();
+            odd.spec.sync_interval = "soon".into();
+            let invalid = run(&ctx, &odd, refused.access, None, token(1)).await;
+            assert_eq!(reason(&invalid), Some(Reason::InvalidSpec));
+            assert!(invalid.access.precheck.as_ref().is_some_and(|p| p.message.contains("spec.syncInterval")));
+            assert_eq!(invalid.notices.iter().map(|n| n.reason).collect::<Vec<_>>(), vec![EventReason::InvalidSpec]);
         }
 
         #[tokio::test]

@@ -60,7 +60,8 @@ impl MonthRow {
     /// The month's active users with `value` of `attribute` (0 when none had it).
     pub(crate) fn active_with(&self, attribute: &str, value: &str) -> u64 {
         let rows = self.breakdown.get(attribute).into_iter().flatten();
-        let wanted = |v: &&by_value::MonthValue| if value == OTHER_VALUES { v.other } else { !v.other && v.value == value };
+        let wanted =
+            |v: &&by_value::MonthValue| if value == OTHER_VALUES { v.other } else { !v.other && v.value == value };
         rows.filter(wanted).map(|v| v.active_users).sum()
     }
 }
