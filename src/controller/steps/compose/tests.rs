@@ -114,18 +114,25 @@ fn before_any_sync(rt: &tokio::runtime::Runtime) -> Vec<Case> {
     ]
 }
 
+/// A state whose precheck (Secret, domain, spec) found `problem`.
+fn prechecked(problem: Problem) -> IntegrationState {
+    IntegrationState { access: AccessState { precheck: Some(problem), ..AccessState::default() }, ..Default::default() }
+}
+
+/// A state whose access check found `problem`.
+fn rejected(problem: Problem) -> IntegrationState {
+    IntegrationState {
+        access: AccessState { check: access(Some(problem)), ..AccessState::default() },
+        ..Default::default()
+    }
+}
+
 /// A Secret or the credentials in it that do not get through.
 fn credential_problems() -> Vec<Case> {
     vec![
         (
             "secret missing",
-            IntegrationState {
-                access: AccessState {
-                    precheck: Some(Problem::new(Reason::SecretNotFound, "no")),
-                    ..AccessState::default()
-                },
-                ..IntegrationState::default()
-            },
+            prechecked(Problem::new(Reason::SecretNotFound, "no")),
             integration(false, 1),
             vec![
                 ("Ready", "False", "SecretNotFound"),
@@ -136,13 +143,7 @@ fn credential_problems() -> Vec<Case> {
         ),
         (
             "secret unreadable (transient)",
-            IntegrationState {
-                access: AccessState {
-                    precheck: Some(Problem::new(Reason::SecretUnreadable, "timeout")),
-                    ..AccessState::default()
-                },
-                ..IntegrationState::default()
-            },
+            prechecked(Problem::new(Reason::SecretUnreadable, "timeout")),
             integration(false, 1),
             vec![
                 ("Ready", "False", "SecretUnreadable"),
@@ -152,13 +153,7 @@ fn credential_problems() -> Vec<Case> {
         ),
         (
             "token rejected",
-            IntegrationState {
-                access: AccessState {
-                    check: access(Some(Problem::new(Reason::InvalidToken, "E0000011"))),
-                    ..AccessState::default()
-                },
-                ..IntegrationState::default()
-            },
+            rejected(Problem::new(Reason::InvalidToken, "E0000011")),
             integration(false, 1),
             vec![
                 ("Ready", "False", "InvalidToken"),
@@ -169,13 +164,7 @@ fn credential_problems() -> Vec<Case> {
         ),
         (
             "okta unreachable",
-            IntegrationState {
-                access: AccessState {
-                    check: access(Some(Problem::new(Reason::Unreachable, "reset"))),
-                    ..AccessState::default()
-                },
-                ..IntegrationState::default()
-            },
+            rejected(Problem::new(Reason::Unreachable, "reset")),
             integration(false, 1),
             vec![
                 ("Ready", "False", "Unreachable"),
