@@ -480,6 +480,14 @@ class Replica:
             self.proc.wait()
 
 
+def held(replica):
+    """What a replica holds now: its state cache (MiB) and the integrations it owns (0, 0 when it does not answer)."""
+    try:
+        return metric(replica.url, "dti_state_cache_bytes") / 2**20, metric(replica.url, "dti_shard_integrations")
+    except OSError:
+        return 0.0, 0.0
+
+
 def small_orgs(orgs, *extra):
     """okta-sim serving `orgs` small orgs (`--orgs`, token "ours"), and their host:port addresses."""
     sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--port", "0", "--orgs", str(orgs),
@@ -656,7 +664,7 @@ def soak(orgs, minutes, kill_every, max_syncs):
             time.sleep(max(0.0, soak_start + minute * 60 - time.monotonic()))
             for r in slots:
                 if r.proc.poll() is None:
-                    rss.setdefault(r.name, []).append((time.monotonic() - r.started, r.rss()[0]))
+                    rss.setdefault(r.name, []).append((time.monotonic() - r.started, r.rss()[0], *held(r)))
             print(f"bench: soak minute {minute}: " + " / ".join(f"{r.name} {rss.get(r.name, [(0, 0)])[-1][1]:.0f} MiB"
                                                                for r in slots), file=sys.stderr, flush=True)
         time.sleep(10)  # the last churn past okta-sim's log lag
@@ -669,11 +677,14 @@ def soak(orgs, minutes, kill_every, max_syncs):
         wait("every integration synced after the churn", handled, 1800)
         window = kill_every * 60
         lived = {}
+        mean = lambda rows, i: sum(p[i] for p in rows) / len(rows)  # noqa: E731
         for name, points in rss.items():
             if points[-1][0] >= 2 * window:
-                first = [m for t, m in points if t <= window]
-                last = [m for t, m in points if t > points[-1][0] - window]
-                lived[name] = (sum(first) / len(first), sum(last) / len(last), max(m for _, m in points))
+                first = [p for p in points if p[0] <= window]
+                last = [p for p in points if p[0] > points[-1][0] - window]
+                lived[name] = {"first": mean(first, 1), "last": mean(last, 1), "peak": max(p[1] for p in points),
+                               "cacheFirst": mean(first, 2), "cacheLast": mean(last, 2),
+                               "ownedFirst": mean(first, 3), "ownedLast": mean(last, 3)}
         killed = {r.name for r in everyone if r.proc.poll() is not None}
         row.update({"events": events, "rss": lived, "diffs": soak_truth_diffs(cluster, hosts),
                     "doubleWrites": sum(written_again(s, killed) for s in writers(cluster, names()).values()),

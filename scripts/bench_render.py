@@ -202,10 +202,14 @@ def soak_section(r, started):
     lines += [f"| {m} | {e} |" for m, e in r["events"]]
     lines += ["", f"To Ready: {r['toReady']:.1f} s. Processes: {r['processes']}. Integrations differing from the "
               f"truth at the end: **{len(r['diffs'])} of {r['orgs']}**. Double writes: **{r['doubleWrites']}**.", "",
-              "| replica (lived 20 min or more) | RSS, its first 10 min (MiB) | RSS, its last 10 min (MiB) | change | peak (MiB) |",
-              "|---|---:|---:|---:|---:|"]
-    for name, (first, last, peak) in sorted(r["rss"].items()):
-        lines.append(f"| {name} | {first:.1f} | {last:.1f} | {last / first - 1:+.1%} | {peak:.1f} |")
+              "Each replica that lived 20 minutes or more, means over its first and its last 10 minutes:", "",
+              "| replica | RSS first (MiB) | RSS last (MiB) | change | peak (MiB) | state cache first → last (MiB) "
+              "| integrations owned first → last |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, x in sorted(r["rss"].items()):
+        lines.append(f"| {name} | {x['first']:.1f} | {x['last']:.1f} | {x['last'] / x['first'] - 1:+.1%} | "
+                     f"{x['peak']:.1f} | {x['cacheFirst']:.1f} → {x['cacheLast']:.1f} | "
+                     f"{x['ownedFirst']:.1f} → {x['ownedLast']:.1f} |")
     if r["diffs"]:
         lines += ["", "Differences: " + "; ".join(f"{k}: {v}" for k, v in sorted(r["diffs"].items())[:5])]
     lines += ["", f"Took {time.monotonic() - started:.0f} s."]

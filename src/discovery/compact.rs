@@ -56,6 +56,19 @@ impl Hourly {
         self.0.partition_point(|p| i64::from(p.0) < first_hour)
     }
 
+    /// Sets `hour`'s sign-ins to `n` (0 forgets the hour).
+    pub(crate) fn set(&mut self, hour: i64, n: u32) {
+        let h = hour_index(hour);
+        match (self.0.binary_search_by_key(&h, |p| p.0), n) {
+            (Ok(i), 0) => {
+                self.0.remove(i);
+            }
+            (Ok(i), n) => self.0[i].1 = n,
+            (Err(_), 0) => {}
+            (Err(i), n) => self.0.insert(i, (h, n)),
+        }
+    }
+
     /// Forgets the hours before `first_hour`.
     pub(crate) fn drop_before(&mut self, first_hour: i64) {
         let start = self.start(first_hour);

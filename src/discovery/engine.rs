@@ -15,7 +15,6 @@ use futures::{StreamExt, TryStreamExt};
 use super::assignments::{Assignments, RawAppGroup, RawAppUser, Row};
 use super::clock::Clock;
 use super::directory::{RawUser, UserRecord};
-use super::exempt;
 use super::failure::{CredentialKind, SyncError};
 use super::fetch::{APP_GROUPS_PAGE, APP_USERS_PAGE, APPS_PAGE, LISTING_MARGIN_MS, Reader, USERS_PAGE};
 use super::history::{InventoryApp, LOG_RETENTION_MS, Ledgers, Retention};
@@ -27,6 +26,7 @@ use super::reclaim::ReclaimRules;
 use super::records::{Record, Skips};
 use super::report::{self, Report};
 use super::state::{AppEntry, OrgState, StateKey};
+use super::{edge, exempt};
 use crate::okta::{ErrorClass, OktaClient, OktaError};
 use crate::sync::lock;
 
@@ -190,11 +190,11 @@ pub(crate) async fn sync(
         skips: Mutex::new(Skips::default()),
         users_scanned: AtomicU64::new(0),
     };
-    let window_start = started - chrono::Duration::days(i64::from(config.window_days));
+    let window = chrono::Duration::days(i64::from(config.window_days));
     let Start { first, fresh_from, history_reset } = starting_point(state, config, &run.reader, started);
     let ledgers = Ledgers { usage: &mut state.usage, attributes: state.directory.attributes() };
     state.history.begin(run.started_ms, fresh_from, config.history, ledgers);
-    let times = log::Times { started_ms: run.started_ms, window_start_ms: window_start.timestamp_millis() };
+    let times = log::Times { started_ms: run.started_ms, window_start_ms: (started - window).timestamp_millis() };
     let full = needs_full_listing(state, run.started_ms, config.refresh_interval);
     let changes = Mutex::new(Changes::default());
     let shared = Mutex::new(&mut *state);
@@ -209,16 +209,20 @@ pub(crate) async fn sync(
         log::read(&run.reader, &shared, &changes, first, times, progress).await?
     };
     run.add_skips(&read.skips);
+    let as_of = config.clock.now(); // the counts are as of the read's end: what it could see
     let changes = changes.into_inner().unwrap_or_else(|p| p.into_inner());
     let plan = plan(&lock(&shared), &changes);
     let (relisted, looked_up) = (plan.apps.len() as u64, plan.users.len() as u64);
     apply_plan(&run, &shared, plan).await?;
     exempt::refresh(&run.reader, run.clock, &shared, (&config.reclaim.exempt_groups, full, &changes.groups)).await?;
     state.cursor = read.cursor;
-    finish(state, window_start.timestamp_millis(), run.started_ms, config.history);
+    let window_start_ms = (as_of - window).timestamp_millis();
+    finish(state, window_start_ms, run.started_ms, config.history);
+    edge::trim_first_hour(&run.reader, state, window_start_ms).await?;
     let skipped = lock(&run.skips).skipped;
+    let moments = report::Moments { as_of, history_ms: run.started_ms };
     Ok(SyncOutput {
-        report: report::build(&config.domain, state, started, skipped, (config.history, &config.reclaim)),
+        report: report::build(&config.domain, state, moments, skipped, (config.history, &config.reclaim)),
         history_late: state.history.late,
         history_reset,
         mode: if full { Mode::Full } else { Mode::Incremental },

@@ -9,6 +9,7 @@ pub(crate) mod checkpoint;
 mod clock;
 mod compact;
 mod directory;
+mod edge;
 mod engine;
 mod events;
 mod exempt;

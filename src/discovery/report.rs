@@ -18,7 +18,7 @@ use super::state::OrgState;
 pub(crate) struct Report {
     /// The Okta domain that was read, as configured (host[:port]).
     pub(crate) domain: String,
-    /// When the sync started; the usage window ends here.
+    /// When the sync's log read caught up: the usage window ends here.
     pub(crate) generated_at: DateTime<Utc>,
     /// The usage window, e.g. `30d`.
     pub(crate) usage_window: String,
@@ -112,12 +112,12 @@ fn time(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
 }
 
-/// Every inventory app's usage from the state, over the window starting at `start_ms`; seats idle since
-/// before `cutoff_ms` are to reclaim.
+/// Every inventory app's usage from the state, over the window starting at `start_ms` (its history as of
+/// `history_ms`); seats idle since before `cutoff_ms` are to reclaim.
 pub(crate) fn app_rows(
     state: &OrgState,
     start_ms: i64,
-    now_ms: i64,
+    history_ms: i64,
     cutoff_ms: i64,
     retention: Retention,
 ) -> Vec<AppUsage> {
@@ -141,7 +141,7 @@ pub(crate) fn app_rows(
                 unused_seats: unused,
                 sso_events: counts.sign_ins,
                 last_used: counts.last_used_ms.and_then(time),
-                history: app_history(state, &r.id, now_ms, retention),
+                history: app_history(state, &r.id, history_ms, retention),
                 reclaim: entry
                     .assignments
                     .as_ref()
@@ -167,19 +167,28 @@ fn app_history(state: &OrgState, id: &str, now_ms: i64, retention: Retention) ->
         .unwrap_or_default()
 }
 
-/// The report for a state whose sync started at `started`, with history kept as `retention` says and
-/// seats judged by `rules`.
+/// When a report's figures hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Moments {
+    /// The usage window ends here, and seats are judged idle from here: when the log read caught up.
+    pub(crate) as_of: DateTime<Utc>,
+    /// The history's periods were closed as of here: when the sync started.
+    pub(crate) history_ms: i64,
+}
+
+/// The report for a state as of `moments`, with history kept as `retention` says and seats judged by
+/// `rules`.
 pub(crate) fn build(
     domain: &str,
     state: &OrgState,
-    started: DateTime<Utc>,
+    moments: Moments,
     skipped_records: u64,
     (retention, rules): (Retention, &ReclaimRules),
 ) -> Report {
     let days = state.key.window_days;
-    let start_ms = (started - chrono::Duration::days(i64::from(days))).timestamp_millis();
-    let now_ms = started.timestamp_millis();
-    let cutoff_ms = now_ms.saturating_sub(rules.inactive_after_ms);
+    let start_ms = (moments.as_of - chrono::Duration::days(i64::from(days))).timestamp_millis();
+    let now_ms = moments.history_ms;
+    let cutoff_ms = moments.as_of.timestamp_millis().saturating_sub(rules.inactive_after_ms);
     let apps = app_rows(state, start_ms, now_ms, cutoff_ms, retention);
     let mut reclaim = Reclaim::default();
     apps.iter().for_each(|a| reclaim.add(&a.reclaim));
@@ -212,5 +221,5 @@ pub(crate) fn build(
         reclaim_basis,
         breakdown,
     };
-    Report { domain: domain.to_string(), generated_at: started, usage_window: format!("{days}d"), summary, apps }
+    Report { domain: domain.to_string(), generated_at: moments.as_of, usage_window: format!("{days}d"), summary, apps }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::compact::{Hourly, LastSeen};
 
-const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 /// Recent event uuids and sign-in keys remembered to drop repeats (a server re-serving a page under a new
 /// cursor, or one sign-in recorded under two event types).
@@ -50,6 +50,11 @@ impl RecentKeys {
         true
     }
 
+    /// False when a sign-in repeats an event (by uuid) or a sign-in (by key) seen recently.
+    pub(crate) fn fresh_sign_in(&mut self, uuid: Option<u64>, key: Option<u64>) -> bool {
+        !(uuid.is_some_and(|u| !self.insert(u)) || key.is_some_and(|k| !self.insert(k ^ 0x5349_474e)))
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = u64> + '_ {
         self.order.iter().copied()
     }
@@ -82,7 +87,7 @@ impl UsageLedger {
 
     /// False when a sign-in is a repeat of an event (by uuid) or of a sign-in already counted (by key).
     pub(crate) fn first_time(&mut self, uuid: Option<u64>, key: Option<u64>) -> bool {
-        !(uuid.is_some_and(|u| !self.recent.insert(u)) || key.is_some_and(|k| !self.recent.insert(k ^ 0x5349_474e)))
+        self.recent.fresh_sign_in(uuid, key)
     }
 
     /// Counts one sign-in known not to be a repeat: in the window's hours when `in_window`, and in the
@@ -140,6 +145,18 @@ impl UsageLedger {
             app.last_used_ms = app.last_seen.iter().map(|(_, at)| at).filter(|&at| at >= start_ms).max();
             !app.last_seen.is_empty() || !app.hourly.is_empty()
         });
+    }
+
+    /// Whether any app has sign-ins in `hour`.
+    pub(crate) fn holds_hour(&self, hour: i64) -> bool {
+        self.apps.values().any(|a| a.hourly.since(hour).next().is_some_and(|(h, _)| h == hour))
+    }
+
+    /// Sets every app's sign-ins in `hour` to `counts` (none for apps it leaves out).
+    pub(crate) fn set_hour(&mut self, hour: i64, counts: &HashMap<String, u32>) {
+        for (id, usage) in &mut self.apps {
+            usage.hourly.set(hour, counts.get(&**id).copied().unwrap_or(0));
+        }
     }
 
     /// Keeps only apps `keep` wants (the inventory).
@@ -279,5 +296,22 @@ mod tests {
         assert_eq!(r.keys().count(), RECENT_KEYS);
         assert!(r.insert(0), "the oldest keys are forgotten");
         assert!(!r.insert(RECENT_KEYS as u64 + 9));
+    }
+
+    #[test]
+    fn an_hour_set_again_replaces_its_count_and_an_empty_one_goes() {
+        let mut l = UsageLedger::default();
+        for (i, at) in [T0 + 60_000, T0 + 1_800_000, T0 + HOUR_MS + 60_000].into_iter().enumerate() {
+            assert!(l.add("0oa1", i as u32, at, Some(i as u64), None));
+        }
+        assert!(l.add("0oa2", 7, T0 + 120_000, Some(9), None));
+        let hour = T0.div_euclid(HOUR_MS);
+        assert!(l.holds_hour(hour) && !l.holds_hour(hour - 1));
+        l.set_hour(hour, &HashMap::from([("0oa1".to_string(), 1)]));
+        assert_eq!(l.counts("0oa1", T0).sign_ins, 2, "one in the first hour, one in the next");
+        assert_eq!(l.counts("0oa2", T0).sign_ins, 0, "an app the count leaves out has none left in that hour");
+        l.set_hour(hour, &HashMap::new());
+        assert!(!l.holds_hour(hour));
+        assert_eq!(l.counts("0oa1", T0).sign_ins, 1);
     }
 }
