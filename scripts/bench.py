@@ -488,18 +488,19 @@ def held(replica):
         return 0.0, 0.0
 
 
-def small_orgs(orgs, *extra):
-    """okta-sim serving `orgs` small orgs (`--orgs`, token "ours"), and their host:port addresses."""
-    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", "small", "--port", "0", "--orgs", str(orgs),
+def sim_orgs(orgs, *extra, scale="small"):
+    """okta-sim serving `orgs` orgs of `scale` (`--orgs`, token "ours"), and their host:port addresses."""
+    sim = subprocess.Popen([os.path.join(BIN, "okta-sim"), "--scale", scale, "--port", "0", "--orgs", str(orgs),
                             "--token", "ours=all", *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return sim, [sim.stdout.readline().strip()[len("http://"):] for _ in range(orgs)]
 
 
-def tear_down(replicas, sim, cluster):
+def tear_down(replicas, sims, cluster):
     for r in replicas:
         r.stop()
-    sim.terminate()
-    sim.wait()
+    for sim in sims if isinstance(sims, list) else [sims]:
+        sim.terminate()
+        sim.wait()
     cluster.stop()
 
 
@@ -534,14 +535,20 @@ def written_again(seq, killed):
     return False
 
 
-def shards(orgs, replicas, time_scale, max_syncs):
-    """`orgs` small orgs (one okta-sim, Okta's default rate limits, a minute lasting 60/time_scale s) on
+def shards(orgs, replicas, time_scale, max_syncs, medium=0):
+    """`orgs` small orgs, and `medium` medium ones (an okta-sim each, Okta's default rate limits, a minute lasting 60/time_scale s) on
     `replicas` sharded replicas: time until all are Ready, each replica's peak and at-rest RSS and share, the
     API server's requests per minute at rest; with more than one replica, one killed (seconds until its
     integrations are owned by the others, and until they have synced again) and one more joined (integrations
     moved), and the audit log checked for an integration written again after a live replica took it."""
     cluster = Cluster()
-    sim, hosts = small_orgs(orgs, "--time-scale", str(time_scale))
+    sim, hosts = sim_orgs(orgs, "--time-scale", str(time_scale))
+    sims = [sim]
+    if medium:
+        more, medium_hosts = sim_orgs(medium, "--time-scale", str(time_scale), scale="medium")
+        sims.append(more)
+        hosts += medium_hosts
+    orgs += medium
     names = [f"r{i}" for i in range(replicas + 1)]
     port = 18100 + os.getpid() % 500
     running = []
@@ -556,7 +563,8 @@ def shards(orgs, replicas, time_scale, max_syncs):
         live = names[:replicas]
         settled = lambda live: (lambda o: o if len(o) == orgs and all(v in live for v in o.values()) else None)(owners(cluster, names))  # noqa: E731
         first = wait("every integration Ready", lambda: settled(live), 7200)
-        row = {"orgs": orgs, "replicas": replicas, "maxSyncs": max_syncs, "toReady": time.monotonic() - started,
+        row = {"orgs": orgs - medium, "medium": medium, "replicas": replicas, "maxSyncs": max_syncs,
+               "toReady": time.monotonic() - started,
                "shares": [sum(1 for v in first.values() if v == n) for n in live]}
         time.sleep(20)  # the last OktaApps and checkpoints settle
         before = cluster.api_requests()
@@ -586,7 +594,7 @@ def shards(orgs, replicas, time_scale, max_syncs):
             row["doubleWrites"] = sum(written_again(s, {victim.name}) for s in writers(cluster, names).values())
         return row
     finally:
-        tear_down(running, sim, cluster)
+        tear_down(running, sims, cluster)
 
 
 def soak_truth_diffs(cluster, hosts):
@@ -623,7 +631,7 @@ def soak(orgs, minutes, kill_every, max_syncs):
     audit log checked for double writes, and each replica that lived 2 x `kill_every` minutes or more: its RSS
     in its first and its last `kill_every` minutes."""
     cluster = Cluster()
-    sim, hosts = small_orgs(orgs, "--log-lag", "3s")
+    sim, hosts = sim_orgs(orgs, "--log-lag", "3s")
     ports = itertools.count(18700 + os.getpid() % 200)
     logs = tempfile.mkdtemp(prefix="dti-soak-")
     seq = itertools.count()
@@ -748,6 +756,8 @@ def main():
     ap.add_argument("--shard-orgs", type=int, default=1000, help="small orgs in section 9")
     ap.add_argument("--shard-time-scale", type=float, default=1.0, help="okta-sim's rate-limit minute, faster")
     ap.add_argument("--shard-max-syncs", type=int, default=4, help="--max-concurrent-syncs of each replica")
+    ap.add_argument("--shard-medium", type=int, default=0, help="medium orgs in section 9, besides the small")
+    ap.add_argument("--shard-replicas", default="1,3", help="comma-separated replica counts in section 9")
     ap.add_argument("--history-presets", default=None,
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
     ap.add_argument("--operator-presets", default=None,
@@ -767,10 +777,11 @@ def main():
         return
     if args.only_shards:
         rows = []
-        for replicas in (1, 3):
-            print(f"bench: {args.shard_orgs} small orgs at {args.shard_time_scale}x on {replicas} replica(s)",
-                  file=sys.stderr, flush=True)
-            rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale, args.shard_max_syncs))
+        for replicas in (int(n) for n in args.shard_replicas.split(",")):
+            print(f"bench: {args.shard_orgs} small and {args.shard_medium} medium orgs at {args.shard_time_scale}x "
+                  f"on {replicas} replica(s)", file=sys.stderr, flush=True)
+            rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale, args.shard_max_syncs,
+                               args.shard_medium))
         print(bench_render.shards_section(rows, started))
         return
     if args.only_scale:

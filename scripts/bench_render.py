@@ -178,7 +178,8 @@ def shards_section(rows, started):
         rest = " / ".join(f"{x:.1f}" for x, _ in r["rss"])
         kill = (f"{r['takeover']:.1f} ({r['movedOnKill']})", f"{r['resynced']:.1f}", str(r["movedOnJoin"]),
                 f"**{r['doubleWrites']}**") if "takeover" in r else ("–", "–", "–", "–")
-        lines.append(f"| {r['orgs']} | {r['replicas']} | {r.get('maxSyncs', 4)} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
+        orgs = f"{r['orgs']} + {r['medium']} medium" if r.get("medium") else str(r["orgs"])
+        lines.append(f"| {orgs} | {r['replicas']} | {r.get('maxSyncs', 4)} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
                      f"{r['apiPerMinute']:.0f} | {kill[0]} | {kill[1]} | {kill[2]} | {kill[3]} |")
     if len(rows) == 2:
         lines.append("")

@@ -245,6 +245,32 @@ fn values_reach_the_pod() {
 }
 
 #[test]
+fn a_pool_release_joins_another_releases_group() {
+    let pool =
+        template(&["sharding.enabled=true", "sharding.pool=vip", "sharding.group=dti-main", "crds.install=false"]);
+    let args = args_of(&pool);
+    for a in [
+        "--sharding",
+        "--shard-pool=vip",
+        "--leader-election-lease=dti-main",
+        "--checkpoint-key-secret=dti-main-checkpoint-key",
+    ] {
+        assert!(args.contains(&a.to_string()), "{a} missing: {args:?}");
+    }
+    let key_rule = kinds(&pool, "Role")
+        .iter()
+        .flat_map(|r| r["rules"].as_array().cloned().unwrap_or_default())
+        .any(|rule| rule["resourceNames"] == json!(["dti-main-checkpoint-key"]));
+    assert!(key_rule, "the pool reads the group's checkpoint key");
+    assert!(!args_of(&template(&["sharding.enabled=true"])).iter().any(|a| a.starts_with("--shard-pool")));
+    for bad in [&["sharding.pool=vip"][..], &["sharding.enabled=true", "sharding.pool=-vip"]] {
+        let mut args = vec!["template", "x", CHART];
+        bad.iter().for_each(|s| args.extend(["--set", s]));
+        assert!(!helm_output(&args, None).status.success(), "{bad:?} accepted");
+    }
+}
+
+#[test]
 fn works_as_a_subchart_with_global_values_and_an_enabled_switch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let parent = dir.path().join("platform");

@@ -3,7 +3,8 @@
 //! replica; one replica is killed (SIGKILL) and its integrations move to the two others and sync there; a
 //! fourth joins and takes its share from live replicas. The API server's audit log shows no integration
 //! written by two replicas at once: per integration, the writers follow one another, and one comes back
-//! only after the replica in between was killed.
+//! only after the replica in between was killed. A second test pins integrations to a pool of replicas
+//! with the `dti.dev/shard-pool` label, and moves them in and out of it by relabelling.
 
 mod support;
 
@@ -21,7 +22,13 @@ const ORGS: usize = 30;
 const LEASE: &str = "6s";
 
 fn replica(cp: &support::ControlPlane, ns: &str, name: &str) -> Operator {
+    pool_replica(cp, ns, name, "")
+}
+
+fn pool_replica(cp: &support::ControlPlane, ns: &str, name: &str, pool: &str) -> Operator {
     let args = [
+        "--shard-pool",
+        pool,
         "--watch-namespace",
         ns,
         "--sharding",
@@ -57,14 +64,25 @@ async fn settled(
     live: &[&String],
     within: Duration,
 ) -> BTreeMap<String, String> {
+    settled_as(api, names, |_, o| live.contains(&o), ORGS, within).await
+}
+
+/// Waits until all `count` integrations are Ready and `fits(integration, owner)` holds for each.
+async fn settled_as(
+    api: &Api<OktaIntegration>,
+    names: &[String],
+    fits: impl Fn(&str, &String) -> bool,
+    count: usize,
+    within: Duration,
+) -> BTreeMap<String, String> {
     let deadline = Instant::now() + within;
     loop {
         let now = owners(api, names).await;
-        let ok = now.len() == ORGS && now.values().all(|o| o.as_ref().is_some_and(|o| live.contains(&o)));
+        let ok = now.len() == count && now.iter().all(|(k, o)| o.as_ref().is_some_and(|o| fits(k, o)));
         if ok {
             return now.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
         }
-        assert!(Instant::now() < deadline, "not settled on {live:?} within {within:?}: {now:?}");
+        assert!(Instant::now() < deadline, "not settled within {within:?}: {now:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -81,6 +99,7 @@ fn writers(
     cp: &support::ControlPlane,
     names: &[String],
     since: chrono::DateTime<chrono::Utc>,
+    count: usize,
 ) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for w in cp.audited_writes().into_iter().filter(|w| w.succeeded() && w.at > since && w.resource != "leases") {
@@ -88,7 +107,7 @@ fn writers(
             continue;
         };
         let Some(org) =
-            (0..ORGS).map(|i| format!("org-{i:02}")).find(|o| w.name == *o || w.name.starts_with(&format!("{o}-")))
+            (0..count).map(|i| format!("org-{i:02}")).find(|o| w.name == *o || w.name.starts_with(&format!("{o}-")))
         else {
             continue;
         };
@@ -161,7 +180,7 @@ async fn replicas_share_integrations_and_take_over_from_a_killed_one_without_dou
 
     // A replica may write an integration again after another only when that other one was killed
     // (a replica that started alone owned everything, gave some to the others, and got them back).
-    let seen = writers(cp, &names, started);
+    let seen = writers(cp, &names, started, ORGS);
     assert_eq!(seen.len(), ORGS, "every integration was written");
     for (org, seq) in &seen {
         for (i, w) in seq.iter().enumerate() {
@@ -174,4 +193,55 @@ async fn replicas_share_integrations_and_take_over_from_a_killed_one_without_dou
             }
         }
     }
+}
+
+/// Sets or removes (None) an integration's pool label.
+async fn pin(api: &Api<OktaIntegration>, name: &str, pool: Option<&str>) {
+    let patch = json!({"metadata": {"labels": {"dti.dev/shard-pool": pool}}});
+    api.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(patch)).await.expect("label");
+}
+
+#[tokio::test]
+async fn a_label_pins_integrations_to_a_pool_and_relabelling_moves_them_without_double_writes() {
+    const PINNED: usize = 8;
+    let cp = support::control_plane();
+    let client = cp.client().await;
+    let ns = cp.namespace(&client, "pools").await;
+    let started = chrono::Utc::now();
+    let orgs = Orgs::start(PINNED, &["--scale", "small", "--no-rate-limit", "--log-lag", "3s"]);
+    let names: Vec<String> = ["a", "b", "v"].iter().map(|r| format!("{ns}-{r}")).collect();
+    let _replicas = [replica(cp, &ns, &names[0]), replica(cp, &ns, &names[1]), pool_replica(cp, &ns, &names[2], "vip")];
+    create_secret(&client, &ns, "okta", "demo").await;
+    let api: Api<OktaIntegration> = Api::namespaced(client.clone(), &ns);
+    for (i, host_port) in orgs.host_ports.iter().enumerate() {
+        let name = format!("org-{i:02}");
+        let spec = json!({"domain": host_port, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}});
+        apply_integration(&client, &ns, &name, spec).await;
+        if i < 2 {
+            pin(&api, &name, Some("vip")).await;
+        }
+    }
+    let vip = |pinned: &'static [&'static str]| {
+        let names = names.clone();
+        move |k: &str, o: &String| (pinned.contains(&k) == (*o == names[2])) && names.contains(o)
+    };
+    let first = settled_as(&api, &names, vip(&["org-00", "org-01"]), PINNED, Duration::from_secs(120)).await;
+    eprintln!("pinned org-00 and org-01 to vip: {first:?}");
+
+    // Pin one more and release one: each moves once, the new owner after the handover.
+    pin(&api, "org-05", Some("vip")).await;
+    pin(&api, "org-00", None).await;
+    let moved = settled_as(&api, &names, vip(&["org-01", "org-05"]), PINNED, Duration::from_secs(60)).await;
+    eprintln!("relabelled: {moved:?}");
+    for name in ["org-00", "org-05"] {
+        request_sync(&client, &ns, name, "after-the-move", Duration::from_secs(60)).await;
+    }
+    let seen = writers(cp, &names, started, PINNED);
+    assert_eq!(seen.len(), PINNED, "every integration was written: {seen:?}");
+    for (org, seq) in &seen {
+        let distinct: std::collections::BTreeSet<&String> = seq.iter().collect();
+        assert_eq!(distinct.len(), seq.len(), "{org}: written again after another replica took over: {seq:?}");
+    }
+    assert_eq!(seen["org-05"].last(), Some(&names[2]), "{:?}", seen["org-05"]);
+    assert_ne!(seen["org-00"].last(), Some(&names[2]), "{:?}", seen["org-00"]);
 }

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::OktaArgs;
 use super::{KubeUse, kube_client};
-use crate::controller::{self, CheckpointKeyRef, Coordination, Options, RunConfig, leader::LeaseConfig};
+use crate::controller::{self, CheckpointKeyRef, Coordination, Options, RunConfig, ShardConfig, leader::LeaseConfig};
 use crate::crd::duration_arg;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -61,6 +61,11 @@ pub(crate) struct RunArgs {
     /// replica joins, leaves or dies, its integrations move to the others.
     #[arg(long)]
     pub(crate) sharding: bool,
+    /// With --sharding: the pool this replica serves. It owns only the integrations labelled
+    /// dti.dev/shard-pool with this value (hashed among the pool's replicas); without it, the unlabelled
+    /// ones.
+    #[arg(long, requires = "sharding", default_value = "")]
+    pub(crate) shard_pool: String,
     /// The operator's namespace: where its Lease and its checkpoint key Secret live (default: the pod's
     /// namespace, else "default").
     #[arg(long, env = "POD_NAMESPACE")]
@@ -138,7 +143,17 @@ fn coordination(args: &RunArgs) -> Result<Coordination, String> {
         identity(args.pod_name.as_deref()),
         args.leader_election_duration,
     );
-    Ok(if args.sharding { Coordination::Shards(config) } else { Coordination::Leader(config) })
+    if !controller::valid_pool(&args.shard_pool) {
+        return Err(format!(
+            "--shard-pool {:?} is not a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+            crate::text::field(&args.shard_pool)
+        ));
+    }
+    Ok(if args.sharding {
+        Coordination::Shards(ShardConfig { lease: config, pool: args.shard_pool.clone() })
+    } else {
+        Coordination::Leader(config)
+    })
 }
 
 pub(crate) async fn run(args: RunArgs) -> ExitCode {

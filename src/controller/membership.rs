@@ -1,8 +1,10 @@
 //! Which replicas are alive and which integrations each owns: rendezvous (highest random weight) hashing
-//! of an integration's namespace/name over the live replicas, and the handover rule that keeps two
-//! replicas from writing one integration (see `shards`). Imports nothing else from the controller.
+//! of an integration's namespace/name over the live replicas of its pool (an integration labelled
+//! `dti.dev/shard-pool` is pinned to the replicas started with that `--shard-pool`; the others share the
+//! default pool), and the handover rule that keeps two replicas from writing one integration (see
+//! `shards`). Imports nothing else from the controller.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,20 +22,63 @@ fn weight(member: &str, key: &str) -> u64 {
     u64::from_be_bytes(first)
 }
 
-/// The member that owns `key` among `members`: the one with the highest weight.
-pub(crate) fn owner<'a>(members: &'a [String], key: &str) -> Option<&'a str> {
-    members.iter().max_by_key(|m| (weight(m, key), m.as_str())).map(String::as_str)
+/// The one of `members` that owns `key`: the one with the highest weight.
+fn highest<'a>(members: impl Iterator<Item = &'a str>, key: &str) -> Option<&'a str> {
+    members.max_by_key(|m| (weight(m, key), *m))
 }
 
-fn key_text(key: &IntegrationKey) -> String {
+pub(crate) fn key_text(key: &IntegrationKey) -> String {
     format!("{}/{}", key.namespace, key.name)
 }
 
+/// A live replica and the pool it serves ("" is the default pool).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Member {
+    pub(crate) name: String,
+    pub(crate) pool: String,
+}
+
+/// What one round saw: the live replicas, and the integrations pinned to a pool (by namespace/name).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct View {
+    members: Vec<Member>,
+    pins: BTreeMap<String, String>,
+}
+
+impl View {
+    pub(crate) fn new(mut members: Vec<Member>, pins: BTreeMap<String, String>) -> View {
+        members.sort();
+        members.dedup_by(|a, b| a.name == b.name);
+        View { members, pins }
+    }
+
+    /// The owner of `key`: the highest-weight live replica of its pool (none while that pool has none).
+    fn owner(&self, key: &str) -> Option<&str> {
+        let pool = self.pins.get(key).map_or("", String::as_str);
+        highest(self.members.iter().filter(|m| m.pool == pool).map(|m| m.name.as_str()), key)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.members.iter().any(|m| m.name == name)
+    }
+
+    /// The same view without `name` (what the group looked like before it joined).
+    fn without(&self, name: &str) -> View {
+        View { members: self.members.iter().filter(|m| m.name != name).cloned().collect(), pins: self.pins.clone() }
+    }
+
+    /// Pinned integrations whose pool has no live replica: nobody syncs them.
+    pub(crate) fn stranded(&self) -> Vec<(&str, &str)> {
+        let served = |pool: &str| self.members.iter().any(|m| m.pool == pool);
+        self.pins.iter().filter(|(_, p)| !served(p)).map(|(k, p)| (k.as_str(), p.as_str())).collect()
+    }
+}
+
 struct Views {
-    /// The live members now, sorted.
-    current: Vec<String>,
+    /// What the last round saw.
+    current: View,
     /// Views replaced within the handover time, with when they were replaced.
-    replaced: VecDeque<(Instant, Vec<String>)>,
+    replaced: VecDeque<(Instant, View)>,
 }
 
 /// Which replicas are alive, as this replica last saw them, and what it may therefore write.
@@ -46,7 +91,7 @@ pub(crate) struct Membership {
 impl Membership {
     /// Before the first round this replica owns nothing.
     pub(crate) fn new(me: String, handover: Duration) -> Membership {
-        Membership { me, handover, views: Mutex::new(Views { current: Vec::new(), replaced: VecDeque::new() }) }
+        Membership { me, handover, views: Mutex::new(Views { current: View::default(), replaced: VecDeque::new() }) }
     }
 
     pub(crate) fn me(&self) -> &str {
@@ -63,33 +108,28 @@ impl Membership {
         v.replaced.len() < before
     }
 
-    /// Records the live members seen now; true when they changed.
-    pub(crate) fn update(&self, mut live: Vec<String>, now: Instant) -> bool {
-        live.sort();
-        live.dedup();
+    /// Records the view seen now; true when it changed.
+    pub(crate) fn update(&self, live: View, now: Instant) -> bool {
         let mut v = lock(&self.views);
         if v.current == live {
             return false;
         }
         // Joining: the view before we were there had everyone else, who may own what is now ours.
-        let before = if v.current.is_empty() {
-            live.iter().filter(|m| **m != self.me).cloned().collect()
-        } else {
-            std::mem::take(&mut v.current)
-        };
+        let before = if v.current.members.is_empty() { live.without(&self.me) } else { std::mem::take(&mut v.current) };
         v.replaced.push_back((now, before));
         v.current = live;
         true
     }
 
+    /// The live replicas' names.
     pub(crate) fn members(&self) -> Vec<String> {
-        lock(&self.views).current.clone()
+        lock(&self.views).current.members.iter().map(|m| m.name.clone()).collect()
     }
 
     /// The owner of `key` in the current view.
     #[cfg(test)]
     pub(crate) fn owner_of(&self, key: &IntegrationKey) -> Option<String> {
-        owner(&lock(&self.views).current, &key_text(key)).map(str::to_string)
+        lock(&self.views).current.owner(&key_text(key)).map(str::to_string)
     }
 
     /// Whether this replica may sync and write `key` now: it owns it in the current view, and in every
@@ -97,28 +137,35 @@ impl Membership {
     pub(crate) fn owns(&self, key: &IntegrationKey, now: Instant) -> bool {
         let text = key_text(key);
         let v = lock(&self.views);
-        if owner(&v.current, &text) != Some(self.me.as_str()) {
+        if v.current.owner(&text) != Some(self.me.as_str()) {
             return false;
         }
-        v.replaced.iter().filter(|(at, _)| now.saturating_duration_since(*at) < self.handover).all(|(_, members)| {
-            owner(members, &text)
-                .is_none_or(|o| o == self.me || v.current.binary_search_by(|m| m.as_str().cmp(o)).is_err())
-        })
+        v.replaced
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) < self.handover)
+            .all(|(_, then)| then.owner(&text).is_none_or(|o| o == self.me || !v.current.has(o)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn key(i: usize) -> IntegrationKey {
         IntegrationKey::new("ns", &format!("org-{i}"))
     }
 
-    fn members(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
+    fn member(name: &str, pool: &str) -> Member {
+        Member { name: name.into(), pool: pool.into() }
+    }
+
+    /// A view of replicas in the default pool, nothing pinned.
+    fn members(names: &[&str]) -> View {
+        View::new(names.iter().map(|n| member(n, "")).collect(), BTreeMap::new())
+    }
+
+    fn owner<'a>(view: &'a View, key: &str) -> Option<&'a str> {
+        view.owner(key)
     }
 
     #[test]
@@ -174,5 +221,41 @@ mod tests {
         assert!(!m.owns(&key(1), now), "nothing before the first round");
         m.update(members(&["solo"]), now);
         assert!((0..20).map(key).all(|k| m.owns(&k, now)));
+    }
+
+    #[test]
+    fn a_pinned_integration_goes_to_its_pool_and_the_others_never_do() {
+        let now = Instant::now();
+        let pins = BTreeMap::from([(key_text(&key(1)), "vip".to_string()), (key_text(&key(2)), "none".to_string())]);
+        let view = View::new(vec![member("a", ""), member("b", ""), member("v", "vip")], pins);
+        let m = Membership::new("v".into(), Duration::from_secs(15));
+        m.update(view.clone(), now);
+        assert!(m.owns(&key(1), now), "the only replica of the pool owns what is pinned to it");
+        assert!((3..40).map(key).all(|k| !m.owns(&k, now)), "and nothing else");
+        assert_eq!(view.owner(&key_text(&key(2))), None, "a pool with no replica: nobody");
+        assert_eq!(view.stranded(), vec![(key_text(&key(2)).as_str(), "none")]);
+        let unpinned: Vec<Option<&str>> = (3..40).map(|i| view.owner(&key_text(&key(i)))).collect();
+        assert!(unpinned.iter().all(|o| matches!(o, Some("a") | Some("b"))), "{unpinned:?}");
+    }
+
+    #[test]
+    fn pinning_moves_an_integration_only_after_the_handover_and_releases_it_at_once() {
+        let t0 = Instant::now();
+        let handover = Duration::from_secs(15);
+        let k = key(7);
+        let plain = View::new(vec![member("a", ""), member("v", "vip")], BTreeMap::new());
+        let pinned = View::new(plain.members.clone(), BTreeMap::from([(key_text(&k), "vip".to_string())]));
+        let (a, v) = (Membership::new("a".into(), handover), Membership::new("v".into(), handover));
+        for m in [&a, &v] {
+            m.update(plain.clone(), t0);
+            m.expire(t0 + handover);
+        }
+        assert!(a.owns(&k, t0 + handover) && !v.owns(&k, t0 + handover));
+        let t1 = t0 + Duration::from_secs(60);
+        assert!(v.update(pinned.clone(), t1), "the pin is a change of view");
+        assert!(!v.owns(&k, t1 + Duration::from_secs(14)), "a, alive, may not have seen the label yet");
+        assert!(v.owns(&k, t1 + handover));
+        assert!(a.update(pinned, t1 + Duration::from_secs(2)));
+        assert!(!a.owns(&k, t1 + Duration::from_secs(2)), "a gives it up as soon as it sees the pin");
     }
 }

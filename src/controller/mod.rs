@@ -58,6 +58,7 @@ pub(crate) use error::RunError;
 pub(crate) use history::history_view;
 pub(crate) use metrics::reference_markdown as metrics_reference;
 pub(crate) use reclaim::{basis_view, reclaim_view};
+pub(crate) use shards::{ShardConfig, valid_pool};
 
 /// The README's table of condition reasons: what each means for syncing and what to do.
 pub(crate) fn reasons_reference() -> String {
@@ -97,8 +98,9 @@ pub(crate) enum Coordination {
     Alone,
     /// Run the controllers only while holding this lease (the others stand by).
     Leader(leader::LeaseConfig),
-    /// Each replica holds a Lease of its own (`name` is the group) and syncs its shard of integrations.
-    Shards(leader::LeaseConfig),
+    /// Each replica holds a Lease of its own (`lease.name` is the group) and syncs its shard of
+    /// integrations (in its pool).
+    Shards(shards::ShardConfig),
 }
 
 /// The elector of a coordination, once made.
@@ -108,14 +110,14 @@ enum Elector {
 }
 
 impl Elector {
-    fn new(client: &Client, coordination: &Coordination) -> Option<Elector> {
+    fn new(client: &Client, coordination: &Coordination, scopes: &[Option<String>]) -> Option<Elector> {
         match coordination {
             Coordination::Alone => None,
             Coordination::Leader(c) => {
                 Some(Elector::Leader(Arc::new(leader::LeaderElector::new(client.clone(), c.clone()))))
             }
             Coordination::Shards(c) => {
-                Some(Elector::Shards(Arc::new(shards::ShardElector::new(client.clone(), c.clone()))))
+                Some(Elector::Shards(Arc::new(shards::ShardElector::new(client.clone(), c.clone(), scopes))))
             }
         }
     }
@@ -151,7 +153,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     preflight(&config.client, &scopes).await?;
     let checkpoint_key = checkpoint_key::load_or_create(&config.client, &config.checkpoint_key).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector = Elector::new(&config.client, &config.coordination).map(Arc::new);
+    let elector = Elector::new(&config.client, &config.coordination, &scopes).map(Arc::new);
     let Some(fence) = lead(elector.as_deref()).await else {
         return Ok(()); // stopped while standing by
     };

@@ -16,6 +16,12 @@
 //! dead replica, or of one that released its Lease on shutdown, is taken at once: its fence is already shut.
 //! Rendezvous hashing moves only the integrations of the replica that left, or about 1/N of them to one
 //! that joined.
+//!
+//! Pools: a replica started with `--shard-pool NAME` carries the pool on its Lease and owns only the
+//! integrations labelled `dti.dev/shard-pool: NAME`, hashed among that pool's live replicas; unlabelled
+//! ones share the default pool. Each round lists the labelled integrations (metadata, a consistent read)
+//! with the Leases, so a pin is part of the view and moves an integration under the same handover rule:
+//! the old owner stops when its round sees the label, the new one starts a lease duration after its own.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -28,22 +34,48 @@ use sha2::{Digest, Sha256};
 
 use super::leader::{LeaderElector, LeaseConfig, Observed};
 pub(crate) use super::membership::Membership;
+use super::membership::{Member, View, key_text};
+use super::shared::IntegrationKey;
+use crate::crd::OktaIntegration;
 use crate::sync::lock;
 
 /// The label every shard Lease carries, valued with the shard group (the Lease prefix).
 pub(crate) const SHARD_LABEL: &str = "dti.dev/shard-of";
+/// The label that pins an integration to a pool, and that a pool replica's Lease carries.
+pub(crate) const POOL_LABEL: &str = "dti.dev/shard-pool";
+
+/// How a replica shares the integrations: its Lease (`lease.name` is the group) and its pool ("" for the
+/// default pool).
+#[derive(Clone, Debug)]
+pub(crate) struct ShardConfig {
+    pub(crate) lease: LeaseConfig,
+    pub(crate) pool: String,
+}
+
+/// Whether `pool` can be a label value (Kubernetes: at most 63 characters, alphanumerics with '-', '_'
+/// or '.' inside); "" is the default pool.
+pub(crate) fn valid_pool(pool: &str) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    pool.is_empty()
+        || (pool.len() <= 63
+            && pool.chars().all(inner)
+            && pool.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && pool.ends_with(|c: char| c.is_ascii_alphanumeric()))
+}
 
 /// What this replica last saw of each shard Lease, by name.
 #[derive(Default)]
 struct Seen(BTreeMap<String, Option<Observed>>);
 
 impl Seen {
-    /// The holder of `lease` when it is alive: held, and not unchanged for its duration on our clock.
-    fn live_holder(&mut self, lease: &Lease, now: Instant) -> Option<String> {
+    /// The holder of `lease` and its pool when it is alive: held, and not unchanged for its duration on
+    /// our clock.
+    fn live_holder(&mut self, lease: &Lease, now: Instant) -> Option<Member> {
         let spec = lease.spec.as_ref()?;
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty())?;
         let seen = self.0.entry(lease.name_any()).or_default();
-        (!Observed::expired(seen, spec, now)).then_some(holder)
+        let pool = lease.labels().get(POOL_LABEL).cloned().unwrap_or_default();
+        (!Observed::expired(seen, spec, now)).then_some(Member { name: holder, pool })
     }
 }
 
@@ -51,9 +83,14 @@ impl Seen {
 pub(crate) struct ShardElector {
     lease: LeaderElector,
     api: Api<Lease>,
+    /// Where pinned integrations are listed: the watched namespaces (None: all).
+    integrations: Vec<Api<OktaIntegration>>,
     group: String,
     config: LeaseConfig,
+    pool: String,
     observed: Mutex<Seen>,
+    /// Pinned integrations with no live replica in their pool, as last reported.
+    stranded: Mutex<usize>,
     pub(crate) membership: std::sync::Arc<Membership>,
 }
 
@@ -65,23 +102,35 @@ pub(crate) fn lease_name(group: &str, identity: &str) -> String {
 }
 
 impl ShardElector {
-    /// `config.name` is the shard group (the chart's release name); each replica's Lease is named from it.
-    pub(crate) fn new(client: kube::Client, config: LeaseConfig) -> ShardElector {
+    /// `config.lease.name` is the shard group (the chart's release name); each replica's Lease is named
+    /// from it. Pinned integrations are looked for in `scopes` (the watched namespaces; None: all).
+    pub(crate) fn new(client: kube::Client, shard: ShardConfig, scopes: &[Option<String>]) -> ShardElector {
+        let (config, pool) = (shard.lease, shard.pool);
         let group = config.name.clone();
-        let own = LeaseConfig {
-            name: lease_name(&group, &config.identity),
-            labels: BTreeMap::from([(SHARD_LABEL.to_string(), group.clone())]),
-            ..config.clone()
-        };
+        let mut labels = BTreeMap::from([(SHARD_LABEL.to_string(), group.clone())]);
+        if !pool.is_empty() {
+            labels.insert(POOL_LABEL.to_string(), pool.clone());
+        }
+        let own = LeaseConfig { name: lease_name(&group, &config.identity), labels, ..config.clone() };
+        let integrations = scopes
+            .iter()
+            .map(|scope| match scope {
+                Some(ns) => Api::namespaced(client.clone(), ns),
+                None => Api::all(client.clone()),
+            })
+            .collect();
         // A live owner notices a change within a retry period, and a stalled one is fenced off after the
         // renew deadline: waiting the lease duration covers both.
         let membership = std::sync::Arc::new(Membership::new(config.identity.clone(), config.duration));
         ShardElector {
             lease: LeaderElector::new(client.clone(), own),
             api: Api::namespaced(client, &config.namespace),
+            integrations,
             group,
             config,
+            pool,
             observed: Mutex::new(Seen::default()),
+            stranded: Mutex::new(0),
             membership,
         }
     }
@@ -99,9 +148,10 @@ impl ShardElector {
                 return Err("another process holds this replica's Lease".to_string());
             }
             let selector = format!("{SHARD_LABEL}={}", self.group);
-            self.api.list(&ListParams::default().labels(&selector)).await.map_err(|e| e.to_string())
+            let leases = self.api.list(&ListParams::default().labels(&selector)).await.map_err(|e| e.to_string())?;
+            Ok((leases, self.pins().await?))
         };
-        let leases = match tokio::time::timeout(self.config.renew_deadline, work).await {
+        let (leases, pins) = match tokio::time::timeout(self.config.renew_deadline, work).await {
             Ok(result) => result?,
             Err(_) => return Err(format!("no answer within {:?}", self.config.renew_deadline)),
         };
@@ -119,14 +169,50 @@ impl ShardElector {
             let names: Vec<String> = leases.items.iter().map(|l| l.name_any()).collect();
             observed.0.retain(|name, _| names.contains(name));
         }
-        if !live.contains(&self.config.identity) {
-            live.push(self.config.identity.clone()); // renewed just now, whatever the list said
+        if !live.iter().any(|m| m.name == self.config.identity) {
+            // renewed just now, whatever the list said
+            live.push(Member { name: self.config.identity.clone(), pool: self.pool.clone() });
         }
         self.lease.extend_fence(started + self.config.renew_deadline);
         let due = self.membership.expire(now);
-        let changed = self.membership.update(live, now);
+        let view = View::new(live, pins);
+        self.report_stranded(&view);
+        let changed = self.membership.update(view, now);
         self.sweep(dead).await;
         Ok(changed || due)
+    }
+
+    /// The integrations pinned to a pool, by namespace/name (metadata only, a consistent read).
+    async fn pins(&self) -> Result<BTreeMap<String, String>, String> {
+        let mut pins = BTreeMap::new();
+        for api in &self.integrations {
+            let list = api.list_metadata(&ListParams::default().labels(POOL_LABEL)).await.map_err(|e| e.to_string())?;
+            for item in list.items {
+                let (Some(ns), Some(pool)) = (item.namespace(), item.labels().get(POOL_LABEL)) else {
+                    continue;
+                };
+                pins.insert(key_text(&IntegrationKey::new(&ns, &item.name_any())), pool.clone());
+            }
+        }
+        Ok(pins)
+    }
+
+    /// Warns when integrations are pinned to a pool with no live replica (nobody syncs them), once per
+    /// change in their number.
+    fn report_stranded(&self, view: &View) {
+        let stranded = view.stranded();
+        let mut last = lock(&self.stranded);
+        if stranded.len() != *last {
+            *last = stranded.len();
+            if let Some((key, pool)) = stranded.first() {
+                tracing::warn!(
+                    count = stranded.len(),
+                    example = %crate::text::field(key),
+                    pool = %crate::text::field(pool),
+                    "integrations are pinned ({POOL_LABEL}) to a pool no live replica serves: nobody syncs them"
+                );
+            }
+        }
     }
 
     /// Deletes Leases of replicas that are gone (released, or dead), on their resourceVersion so a
@@ -180,5 +266,15 @@ mod tests {
         assert!(name.starts_with("dti-operator-") && name.len() == "dti-operator-".len() + 12);
         assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         assert_ne!(lease_name("g", "a"), lease_name("g", "b"));
+    }
+
+    #[test]
+    fn a_pool_is_a_label_value() {
+        for ok in ["", "vip", "eu-1", "a.b_c", &"x".repeat(63)] {
+            assert!(valid_pool(ok), "{ok}");
+        }
+        for bad in ["-vip", "vip-", "v p", "vip/1", &"x".repeat(64), "é"] {
+            assert!(!valid_pool(bad), "{bad}");
+        }
     }
 }

@@ -509,7 +509,7 @@ pub struct Summary {
     /// When the sync these totals come from finished: how fresh the data is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_successful_sync_time: Option<Time>,
-    /// Where the usage window of these totals ends (when that sync started).
+    /// Where the usage window of these totals ends (when that sync's System Log read caught up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_end: Option<Time>,
     /// The org's active users (distinct over all apps), sign-ins and seats per calendar month and ISO

@@ -10,12 +10,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, SecondsFormat, Utc};
 use url::Url;
 
-use super::events::{Meaning, RawEvent};
+use super::events::Meaning;
 use super::failure::SyncError;
 use super::fetch::Reader;
-use super::log::LOGS_PAGE;
+use super::log::{LOGS_PAGE, event_page};
 use super::need::Need;
-use super::records::{Skips, parse_page};
+use super::records::Skips;
 use super::state::OrgState;
 use super::usage::{HOUR_MS, RecentKeys};
 use crate::okta::Pager;
@@ -55,12 +55,8 @@ async fn count_sign_ins(
     let (mut skips, mut seen, mut counts) = (Skips::default(), RecentKeys::default(), HashMap::new());
     let mut url = first;
     loop {
-        let page = reader.client.get_page(&url).await.map_err(|e| reader.fail(Need::SystemLog, e))?;
-        let before = skips.total;
-        let parsed =
-            parse_page::<RawEvent>(&page.body, &endpoint, &mut skips).map_err(|e| reader.fail(Need::SystemLog, e))?;
-        let raw_count = (skips.total - before) as usize;
-        for event in parsed {
+        let page = event_page(reader, &url, &endpoint, &mut skips).await?;
+        for event in page.events {
             if let Meaning::SignIn { app, key, .. } = event.meaning(&sign_ins)
                 && seen.fresh_sign_in(event.uuid, key)
             {
@@ -68,7 +64,7 @@ async fn count_sign_ins(
             }
         }
         match page.next {
-            Some(next) if raw_count > 0 => {
+            Some(next) if page.records > 0 => {
                 pager.advance(&next).map_err(|e| reader.fail(Need::SystemLog, e))?;
                 url = next;
             }

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, SecondsFormat, Utc};
 use url::Url;
 
-use super::events::{Meaning, RawEvent, change_event_types};
+use super::events::{Event, Meaning, RawEvent, change_event_types};
 use super::failure::SyncError;
 use super::fetch::Reader;
 use super::need::Need;
@@ -136,11 +136,8 @@ pub(crate) async fn read(
     let mut url = first;
     let mut events = 0u64;
     loop {
-        let page = reader.client.get_page(&url).await.map_err(|e| reader.fail(Need::SystemLog, e))?;
-        let before = skips.total;
-        let parsed =
-            parse_page::<RawEvent>(&page.body, &endpoint, &mut skips).map_err(|e| reader.fail(Need::SystemLog, e))?;
-        let raw_count = (skips.total - before) as usize;
+        let page = event_page(reader, &url, &endpoint, &mut skips).await?;
+        let (parsed, raw_count) = (page.events, page.records);
         let newest = parsed.iter().map(|e| e.published_ms).max().unwrap_or(i64::MIN);
         {
             let mut st = lock(state);
@@ -165,8 +162,28 @@ pub(crate) async fn read(
     }
 }
 
+/// One page of the System Log: its events, how many records it held (read or skipped), and its next link.
+pub(crate) struct EventPage {
+    pub(crate) events: Vec<Event>,
+    pub(crate) records: usize,
+    pub(crate) next: Option<Url>,
+}
+
+/// Fetches and reads the page at `url`; records that cannot be read are counted in `skips`.
+pub(crate) async fn event_page(
+    reader: &Reader<'_>,
+    url: &Url,
+    endpoint: &str,
+    skips: &mut Skips,
+) -> Result<EventPage, SyncError> {
+    let page = reader.client.get_page(url).await.map_err(|e| reader.fail(Need::SystemLog, e))?;
+    let before = skips.total;
+    let events = parse_page::<RawEvent>(&page.body, endpoint, skips).map_err(|e| reader.fail(Need::SystemLog, e))?;
+    Ok(EventPage { events, records: (skips.total - before) as usize, next: page.next })
+}
+
 /// Counts a sign-in (in the usage window when it falls there, and in the history) or notes a change.
-fn apply(state: &mut OrgState, changes: &mut Changes, event: super::events::Event, read: &ReadSpan<'_>) {
+fn apply(state: &mut OrgState, changes: &mut Changes, event: Event, read: &ReadSpan<'_>) {
     let (sign_ins, window_start_ms) = (read.sign_ins, read.window_start_ms);
     let at = event.published_ms;
     match event.meaning(sign_ins) {

@@ -68,3 +68,8 @@ status, own OktaApps and OktaSyncStates, record events. */}}
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
+
+{{/* The shard group: the Lease prefix and checkpoint key every replica of the group shares. */}}
+{{- define "dti-operator.group" -}}
+{{- .Values.sharding.group | default (include "dti-operator.fullname" .) -}}
+{{- end -}}
