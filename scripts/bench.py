@@ -498,7 +498,7 @@ def sim_orgs(orgs, *extra, scale="small"):
 def tear_down(replicas, sims, cluster):
     for r in replicas:
         r.stop()
-    for sim in sims if isinstance(sims, list) else [sims]:
+    for sim in sims:
         sim.terminate()
         sim.wait()
     cluster.stop()
@@ -699,7 +699,7 @@ def soak(orgs, minutes, kill_every, max_syncs):
                     "processes": len(everyone), "logs": logs})
         return row
     finally:
-        tear_down(everyone, sim, cluster)
+        tear_down(everyone, [sim], cluster)
 
 
 def history_sync(sim, state, history, clock=None):

@@ -7,13 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use url::Url;
+use chrono::{DateTime, Utc};
 
 use super::events::Meaning;
 use super::failure::SyncError;
 use super::fetch::Reader;
-use super::log::{LOGS_PAGE, event_page};
+use super::log::{event_page, logs_query};
 use super::need::Need;
 use super::records::Skips;
 use super::state::OrgState;
@@ -49,7 +48,7 @@ async fn count_sign_ins(
     until: DateTime<Utc>,
 ) -> Result<HashMap<String, u32>, SyncError> {
     let sign_ins: HashSet<String> = types.iter().cloned().collect();
-    let first = bounded_page(reader, types, since, until);
+    let first = logs_query(reader, since, Some(until), &types.iter().map(String::as_str).collect::<Vec<_>>());
     let endpoint = format!("GET {}", first.path());
     let mut pager = Pager::new(&first, MAX_EDGE_PAGES);
     let (mut skips, mut seen, mut counts) = (Skips::default(), RecentKeys::default(), HashMap::new());
@@ -74,18 +73,4 @@ async fn count_sign_ins(
             }
         }
     }
-}
-
-/// A bounded query for the sign-in types: events published from `since` up to `until`.
-fn bounded_page(reader: &Reader<'_>, types: &[String], since: DateTime<Utc>, until: DateTime<Utc>) -> Url {
-    let types: Vec<String> = types.iter().map(|t| format!("eventType eq \"{t}\"")).collect();
-    let filter = format!("({}) and outcome.result eq \"SUCCESS\"", types.join(" or "));
-    let mut url = reader.client.url("/api/v1/logs");
-    url.query_pairs_mut()
-        .append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .append_pair("until", &until.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .append_pair("limit", &LOGS_PAGE.to_string())
-        .append_pair("sortOrder", "ASCENDING")
-        .append_pair("filter", &filter);
-    url
 }

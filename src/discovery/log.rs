@@ -60,18 +60,28 @@ impl Changes {
 
 /// The first page of the window's polling query: events since `since`, the sign-in and change types.
 pub(crate) fn first_page(reader: &Reader<'_>, since: DateTime<Utc>, sign_ins: &[String]) -> Url {
-    let types: Vec<String> = sign_ins
-        .iter()
-        .cloned()
-        .chain(change_event_types().map(String::from))
-        .map(|t| format!("eventType eq \"{t}\""))
-        .collect();
+    let mut types: Vec<&str> = sign_ins.iter().map(String::as_str).collect();
+    types.extend(change_event_types().map(|t| -> &str { t })); // &'static str, shortened to the vector's
+    logs_query(reader, since, None, &types)
+}
+
+/// A System Log query for successful events of `types` from `since` (up to `until` when bounded).
+pub(crate) fn logs_query(
+    reader: &Reader<'_>,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    types: &[&str],
+) -> Url {
+    let types: Vec<String> = types.iter().map(|t| format!("eventType eq \"{t}\"")).collect();
     let filter = format!("({}) and outcome.result eq \"SUCCESS\"", types.join(" or "));
     let mut url = reader.client.url("/api/v1/logs");
-    url.query_pairs_mut()
-        .append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .append_pair("limit", &LOGS_PAGE.to_string())
-        .append_pair("filter", &filter);
+    let mut query = url.query_pairs_mut();
+    query.append_pair("since", &since.to_rfc3339_opts(SecondsFormat::Millis, true));
+    if let Some(until) = until {
+        query.append_pair("until", &until.to_rfc3339_opts(SecondsFormat::Millis, true));
+    }
+    query.append_pair("limit", &LOGS_PAGE.to_string()).append_pair("filter", &filter);
+    drop(query);
     url
 }
 
