@@ -10,6 +10,7 @@ RSS by the kernel (wait4 rusage of the measured process), wall time by this scri
 """
 import argparse
 import atexit
+import datetime
 import itertools
 import json
 import math
@@ -459,7 +460,7 @@ class Cluster:
 class Replica:
     """One `dti-operator run --sharding` process, named `name` (its pod name: the User-Agent carries it)."""
 
-    def __init__(self, cluster, name, port, max_syncs, log=None):
+    def __init__(self, cluster, name, port, max_syncs, log=None, cache_mib=None):
         self.name, self.url, self.port, self.max_syncs = name, f"http://127.0.0.1:{port}", port, max_syncs
         self.started = time.monotonic()
         out = open(log, "a") if log else subprocess.DEVNULL  # a slot's restarts append to its log
@@ -468,7 +469,8 @@ class Replica:
              os.path.join(cluster.dir, "kubeconfig"), "--metrics-addr", f"127.0.0.1:{port}", "--sharding",
              "--leader-election-namespace", "bench", "--leader-election-duration", "15s",
              "--watch-namespace", "bench", "--app-writes-per-second", "200",
-             "--max-concurrent-syncs", str(max_syncs)],
+             "--max-concurrent-syncs", str(max_syncs),
+             *(["--state-cache-mib", str(cache_mib)] if cache_mib is not None else [])],
             env=dict(os.environ, POD_NAME=name), stdout=out, stderr=out)
 
     def rss(self):
@@ -502,6 +504,16 @@ def tear_down(replicas, sims, cluster):
         sim.terminate()
         sim.wait()
     cluster.stop()
+
+
+def lease_expiry(cluster, replica):
+    """When (wall clock) the Lease of `replica` expires: its last renewal plus its duration."""
+    for lease in json.loads(kubectl(cluster.dir, "-n", "bench", "get", "leases", "-o", "json"))["items"]:
+        spec = lease.get("spec", {})
+        if spec.get("holderIdentity", "").startswith(replica + "-") and spec.get("renewTime"):
+            renewed = datetime.datetime.fromisoformat(spec["renewTime"].replace("Z", "+00:00")).timestamp()
+            return renewed + spec["leaseDurationSeconds"]
+    raise RuntimeError(f"no Lease held by {replica}")
 
 
 def owners(cluster, names):
@@ -575,17 +587,19 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0):
             victim = running[1]
             moved = [k for k, v in first.items() if v == victim.name]
             victim.stop(kill=True)
-            killed = time.monotonic()
+            killed, expiry = time.monotonic(), lease_expiry(cluster, victim.name)
+            # Every request in one kubectl call, right away: one kubectl process per integration, after the
+            # takeover, put this harness's own time into the measure.
+            kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", *moved,
+                    "dti.dev/sync-requested-at=after-kill")
             rest = [n for n in live if n != victim.name]
             wait("the killed replica's integrations owned by the others", lambda: settled(rest), 600)
-            row["takeover"] = time.monotonic() - killed
-            for k in moved:
-                kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", k,
-                        "dti.dev/sync-requested-at=after-kill")
+            row["takeover"], row["takeoverAfterExpiry"] = time.monotonic() - killed, time.time() - expiry
             handled = lambda: all(o.get("status", {}).get("lastHandledSyncRequest") == "after-kill"  # noqa: E731
                                   for o in cluster.integrations() if o["metadata"]["name"] in moved)
             wait("the moved integrations synced again", handled, 600)
-            row["resynced"], row["movedOnKill"] = time.monotonic() - killed, len(moved)
+            row["resynced"], row["resyncedAfterExpiry"] = time.monotonic() - killed, time.time() - expiry
+            row["movedOnKill"] = len(moved)
             before_join = owners(cluster, names)
             running.append(Replica(cluster, names[replicas], port + replicas, max_syncs))
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
@@ -623,20 +637,21 @@ def soak_truth_diffs(cluster, hosts):
     return diffs
 
 
-def soak(orgs, minutes, kill_every, max_syncs):
+def soak(orgs, minutes, kill_every, max_syncs, cache_mib=None):
     """`orgs` small orgs with a living org's churn (okta-sim at Okta's default rate limits, real time) on three
     sharded replicas for `minutes`: one replica SIGKILLed every `kill_every` minutes (in turn) and replaced, the
     API server restarted once half-way; a replica that exits is started again under a new name, as the kubelet
     restarts a container. At the end every integration synced on request and compared with okta-sim's truth, the
     audit log checked for double writes, and each replica that lived 2 x `kill_every` minutes or more: its RSS
-    in its first and its last `kill_every` minutes."""
+    in its first and its last `kill_every` minutes. `cache_mib`: the replicas' `--state-cache-mib` (None: the
+    default)."""
     cluster = Cluster()
     sim, hosts = sim_orgs(orgs, "--log-lag", "3s")
     ports = itertools.count(18700 + os.getpid() % 200)
     logs = tempfile.mkdtemp(prefix="dti-soak-")
     seq = itertools.count()
     start = lambda slot: Replica(cluster, f"s{slot}-{next(seq)}", next(ports), max_syncs,  # noqa: E731
-                                 os.path.join(logs, f"s{slot}.log"))
+                                 os.path.join(logs, f"s{slot}.log"), cache_mib)
     slots = [start(i) for i in range(3)]
     everyone, events, rss = list(slots), [], {}
     try:
@@ -648,7 +663,8 @@ def soak(orgs, minutes, kill_every, max_syncs):
                 stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
         names = lambda: [r.name for r in everyone]  # noqa: E731
         wait("every integration Ready", lambda: (lambda o: len(o) == orgs and all(o.values()))(owners(cluster, names())), 3600)
-        row = {"orgs": orgs, "minutes": minutes, "maxSyncs": max_syncs, "toReady": time.monotonic() - t0}
+        row = {"orgs": orgs, "minutes": minutes, "maxSyncs": max_syncs, "cacheMib": cache_mib,
+               "toReady": time.monotonic() - t0}
         soak_start, minute = time.monotonic(), 0
         while minute < minutes:
             minute += 1
@@ -676,9 +692,8 @@ def soak(orgs, minutes, kill_every, max_syncs):
             print(f"bench: soak minute {minute}: " + " / ".join(f"{r.name} {rss.get(r.name, [(0, 0)])[-1][1]:.0f} MiB"
                                                                for r in slots), file=sys.stderr, flush=True)
         time.sleep(10)  # the last churn past okta-sim's log lag
-        for o in cluster.integrations():
-            kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", o["metadata"]["name"],
-                    "dti.dev/sync-requested-at=soak-end")
+        kubectl(cluster.dir, "-n", "bench", "annotate", "--overwrite", "oktaintegration", "--all",
+                "dti.dev/sync-requested-at=soak-end")
         handled = lambda: all(o.get("status", {}).get("lastHandledSyncRequest") == "soak-end" and  # noqa: E731
                               o.get("status", {}).get("lastSync", {}).get("result") == "Succeeded"
                               for o in cluster.integrations())
@@ -767,12 +782,14 @@ def main():
     ap.add_argument("--soak-minutes", type=int, default=60, help="minutes of churn in the soak")
     ap.add_argument("--soak-kill-every", type=int, default=10, help="minutes between kills of a replica")
     ap.add_argument("--soak-max-syncs", type=int, default=16, help="--max-concurrent-syncs of each replica")
+    ap.add_argument("--soak-cache-mib", type=int, default=None,
+                    help="--state-cache-mib of each replica (default: the operator's)")
     args = ap.parse_args()
     started = time.monotonic()
     if args.only_soak:
         print(f"bench: soak, {args.soak_orgs} small orgs, {args.soak_minutes} min on three replicas", file=sys.stderr,
               flush=True)
-        row = soak(args.soak_orgs, args.soak_minutes, args.soak_kill_every, args.soak_max_syncs)
+        row = soak(args.soak_orgs, args.soak_minutes, args.soak_kill_every, args.soak_max_syncs, args.soak_cache_mib)
         print(bench_render.soak_section(row, started))
         return
     if args.only_shards:

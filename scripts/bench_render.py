@@ -166,7 +166,9 @@ def shards_section(rows, started):
     lines = ["### 9. Shards across replicas (`run --sharding`, `okta-sim --orgs N`, small, Okta's default rate limits)", "",
              "Every integration applied at once; time until all are Ready; each replica's share, peak RSS and RSS at "
              "rest; the API server's requests in a minute at rest (every client). With three: one replica killed "
-             "(seconds until the others own its integrations, and until each has synced again on request), a fourth "
+             "(seconds until the others own its integrations, and until each has synced again on request, each after the kill "
+             "/ after its Lease expired: its last renewal plus 15 s, read from the API server; the requests go in with one "
+             "kubectl call right after the kill), a fourth "
              "joined (integrations moved), and writes of an integration by a replica after a live one took it over "
              "(the API server's audit log).", "",
              "| orgs | replicas | syncs at once | to Ready (s) | shares | peak RSS (MiB) | RSS at rest (MiB) | API req/min at rest | "
@@ -176,7 +178,8 @@ def shards_section(rows, started):
         shares = " / ".join(str(n) for n in r["shares"])
         peak = " / ".join(f"{p:.1f}" for _, p in r["rss"])
         rest = " / ".join(f"{x:.1f}" for x, _ in r["rss"])
-        kill = (f"{r['takeover']:.1f} ({r['movedOnKill']})", f"{r['resynced']:.1f}", str(r["movedOnJoin"]),
+        kill = (f"{r['takeover']:.1f} / {r['takeoverAfterExpiry']:.1f} ({r['movedOnKill']})",
+                f"{r['resynced']:.1f} / **{r['resyncedAfterExpiry']:.1f}**", str(r["movedOnJoin"]),
                 f"**{r['doubleWrites']}**") if "takeover" in r else ("–", "–", "–", "–")
         orgs = f"{r['orgs']} + {r['medium']} medium" if r.get("medium") else str(r["orgs"])
         lines.append(f"| {orgs} | {r['replicas']} | {r.get('maxSyncs', 4)} | {r['toReady']:.1f} | {shares} | {peak} | {rest} | "
@@ -194,7 +197,9 @@ def soak_section(r, started):
     lines = [f"### 10. Soak: {r['minutes']} minutes of churn across {r['orgs']} integrations on three replicas", "",
              "okta-sim `--orgs` (small, Okta's default rate limits in real time, System Log 3 s late), each org "
              "changed every minute (an assignment, membership, status or app change, and a sign-in); "
-             f"`syncInterval: 5m`, `--max-concurrent-syncs {r['maxSyncs']}`, 15 s leases. One replica SIGKILLed every "
+             f"`syncInterval: 5m`, `--max-concurrent-syncs {r['maxSyncs']}`, "
+             + (f"`--state-cache-mib {r['cacheMib']}`, " if r.get("cacheMib") is not None else "the default state cache, ")
+             + "15 s leases. One replica SIGKILLed every "
              "ten minutes, in turn, and started again under a new name; the API server restarted once; a replica that "
              "exits is started again (as the kubelet would). At the end every integration syncs on request and is "
              "compared with okta-sim's truth (summary and every OktaApp), and the audit log is checked for an "

@@ -119,6 +119,9 @@ async fn supervise(
     };
     if let Some(engine) = kept {
         ctx.state_cache.put(&key, &uid, engine);
+        if ctx.states.existing(&key, &uid).is_none() {
+            ctx.state_cache.forget(&key); // forgotten (moved away, deleted) while this was being put back
+        }
         ctx.metrics.record_state_cache(ctx.state_cache.usage());
     }
     ctx.trigger(ObjectRef::new(&key.name).within(&key.namespace));
