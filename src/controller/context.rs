@@ -137,6 +137,17 @@ impl Context {
         self.states.remove(key)
     }
 
+    /// Keeps a finished sync's state for the integration's next sync, unless the integration was forgotten
+    /// meanwhile (moved away, deleted): `forget` drops the cached state before the integration's, so a state
+    /// put back in between is dropped here.
+    pub(crate) fn keep_state(&self, key: &super::shared::IntegrationKey, uid: &str, state: crate::discovery::OrgState) {
+        self.state_cache.put(key, uid, state);
+        if self.states.existing(key, uid).is_none() {
+            self.state_cache.forget(key);
+        }
+        self.metrics.record_state_cache(self.state_cache.usage());
+    }
+
     pub(crate) fn add_trigger(&self, sender: UnboundedSender<ObjectRef<OktaIntegration>>) {
         lock(&self.triggers).push(sender);
     }

@@ -118,11 +118,7 @@ async fn supervise(
         job.and_then(|job| outcome::record(&mut st, job, outcome, info, Utc::now()))
     };
     if let Some(engine) = kept {
-        ctx.state_cache.put(&key, &uid, engine);
-        if ctx.states.existing(&key, &uid).is_none() {
-            ctx.state_cache.forget(&key); // forgotten (moved away, deleted) while this was being put back
-        }
-        ctx.metrics.record_state_cache(ctx.state_cache.usage());
+        ctx.keep_state(&key, &uid, engine);
     }
     ctx.trigger(ObjectRef::new(&key.name).within(&key.namespace));
 }
