@@ -137,6 +137,12 @@ impl Context {
         self.states.remove(key)
     }
 
+    /// Whether `key` changed hands here since it was last reconciled: owned now but not held (taken over,
+    /// or its handover wait just ended), or held but no longer owned (given up).
+    pub(crate) fn changed_hands(&self, key: &super::shared::IntegrationKey) -> bool {
+        self.fence.owns(key) != self.states.holds(key)
+    }
+
     /// Keeps a finished sync's state for the integration's next sync, unless the integration was forgotten
     /// meanwhile (moved away, deleted): `forget` drops the cached state before the integration's, so a state
     /// put back in between is dropped here.
@@ -157,5 +163,42 @@ impl Context {
         for sender in lock(&self.triggers).iter() {
             let _ = sender.unbounded_send(obj_ref.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::controller::membership::{Member, Membership, View};
+    use crate::controller::shared::IntegrationKey;
+
+    fn view(names: &[&str]) -> View {
+        View::new(names.iter().map(|n| Member { name: n.to_string(), pool: String::new() }).collect(), BTreeMap::new())
+    }
+
+    /// The integrations a change of the shard group reconciles: only those that changed hands here.
+    #[tokio::test]
+    async fn only_integrations_that_changed_hands_are_reconciled_again() {
+        let membership = Arc::new(Membership::new("b".into(), Duration::from_secs(15)));
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(60)).unwrap_or_else(Instant::now);
+        membership.update(view(&["b"]), long_ago);
+        let (ctx, _server) =
+            crate::controller::testing::context_fenced(Options::default(), Fence::open().sharded(membership.clone()));
+        let keys: Vec<IntegrationKey> = (0..40).map(|i| IntegrationKey::new("ns", &format!("org-{i}"))).collect();
+        let changed = || keys.iter().filter(|k| ctx.changed_hands(k)).cloned().collect::<Vec<_>>();
+        assert_eq!(changed(), keys, "alone, b owns all and holds none yet");
+        keys.iter().for_each(|k| drop(ctx.states.get(k, "uid")));
+        assert!(changed().is_empty(), "reconciled: nothing to do on the next change");
+        membership.update(view(&["a", "b"]), Instant::now());
+        let given_up = changed();
+        assert!(!given_up.is_empty() && given_up.len() < keys.len(), "a joined: only a's share is given up");
+        assert!(given_up.iter().all(|k| !ctx.fence.owns(k)));
+        assert!(given_up.iter().all(|k| ctx.forget(k)));
+        assert!(changed().is_empty(), "b's own integrations are left alone");
+        membership.update(view(&["b"]), Instant::now());
+        assert_eq!(changed(), given_up, "a died: b takes back exactly a's, at once");
     }
 }

@@ -227,6 +227,11 @@ impl States {
         removed.is_some()
     }
 
+    /// Whether this replica holds a state for `key` (it owned the integration when it last looked).
+    pub(crate) fn holds(&self, key: &IntegrationKey) -> bool {
+        lock(&self.0).contains_key(key)
+    }
+
     /// Keys of every known integration.
     pub(crate) fn keys(&self) -> Vec<IntegrationKey> {
         lock(&self.0).keys().cloned().collect()

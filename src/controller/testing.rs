@@ -20,6 +20,11 @@ pub(crate) type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>
 
 /// A context on a mocked API server, and the server's handle.
 pub(crate) fn context(options: Options) -> (Arc<Context>, Handle) {
+    context_fenced(options, Fence::open())
+}
+
+/// The same, with writes gated by `fence` (a sharded one, say).
+pub(crate) fn context_fenced(options: Options, fence: Fence) -> (Arc<Context>, Handle) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let states = States::default();
@@ -32,7 +37,7 @@ pub(crate) fn context(options: Options) -> (Arc<Context>, Handle) {
         states,
         state_cache,
         governors,
-        fence: Fence::open(),
+        fence,
         instance: "test".into(),
         checkpoint_key: CheckpointKey::of(7),
     });

@@ -120,6 +120,24 @@ pub(super) fn changes(moved: tokio::sync::watch::Receiver<u64>) -> impl Stream<I
     futures::stream::unfold(moved, |mut rx| async move { rx.changed().await.ok().map(|()| ((), rx)) })
 }
 
+/// Each time the shard group changes, the integrations in `store` that changed hands here. Only these are
+/// reconciled: a takeover then does not queue behind this replica's unchanged integrations.
+fn changed_hands(
+    moved: tokio::sync::watch::Receiver<u64>,
+    store: Store<OktaIntegration>,
+    ctx: Arc<Context>,
+) -> impl Stream<Item = ObjectRef<OktaIntegration>> + Send {
+    changes(moved).flat_map(move |()| {
+        let refs: Vec<ObjectRef<OktaIntegration>> = store
+            .state()
+            .iter()
+            .filter(|o| IntegrationKey::of(&***o).is_some_and(|key| ctx.changed_hands(&key)))
+            .map(|o| ObjectRef::from_obj(&**o))
+            .collect();
+        futures::stream::iter(refs)
+    })
+}
+
 /// One scope's controller (a namespace, or the whole cluster with None), run until `stop` resolves.
 pub(crate) fn controller(
     client: &Client,
@@ -151,6 +169,7 @@ pub(crate) fn controller(
     );
     let app_deletions = without_errors(super::app_watch::deletions(client, &scope), "OktaApps");
     let deletion_ctx = ctx.clone();
+    let moved = changed_hands(moved, store.clone(), ctx.clone());
     let (trigger_tx, trigger_rx) = futures::channel::mpsc::unbounded();
     ctx.add_trigger(trigger_tx);
     let mapped_store = store.clone();
@@ -166,7 +185,7 @@ pub(crate) fn controller(
         })
         .watches_stream(app_deletions, move |app| super::app_watch::on_deleted(&deletion_ctx, &app))
         .reconcile_on(trigger_rx)
-        .reconcile_all_on(changes(moved))
+        .reconcile_on(moved)
         .trigger_backoff(backoff())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(stopped(stop))
