@@ -550,6 +550,34 @@ def written_again(seq, killed):
     return False
 
 
+def iso_seconds(text):
+    """Seconds since the epoch of an RFC 3339 time as Kubernetes writes it."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def takeover_costs(cluster, moved, expiry):
+    """Where the time after a replica's Lease expired went: the moved integrations' syncs (start after the
+    expiry, duration, rate-limit wait, requests) and the writes of dti.dev objects since (count, latency)."""
+    syncs = [o.get("status", {}).get("lastSync", {}) for o in cluster.integrations() if o["metadata"]["name"] in moved]
+    quantiles = lambda xs: [round(q, 1) for q in (min(xs), sorted(xs)[len(xs) // 2], max(xs))] if xs else []  # noqa: E731
+    out = {"syncStart": quantiles([iso_seconds(s["startedAt"]) - expiry for s in syncs if s.get("startedAt")]),
+           "syncSeconds": quantiles([s.get("durationSeconds") or 0.0 for s in syncs]),
+           "rateLimitWait": quantiles([s.get("rateLimitWaitSeconds") or 0.0 for s in syncs]),
+           "oktaRequests": quantiles([s.get("apiRequests") or 0 for s in syncs]), "writes": {}}
+    with open(os.path.join(cluster.dir, "audit.log")) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("stage") != "ResponseComplete" or iso_seconds(e["requestReceivedTimestamp"]) < expiry:
+                continue
+            ref = e.get("objectRef", {})
+            what = f'{e.get("verb")} {ref.get("resource")}{"/" + ref["subresource"] if ref.get("subresource") else ""}'
+            row = out["writes"].setdefault(what, [0, 0.0])
+            row[0] += 1
+            row[1] += iso_seconds(e["stageTimestamp"]) - iso_seconds(e["requestReceivedTimestamp"])
+    out["writes"] = {k: (n, round(total / n, 3)) for k, (n, total) in sorted(out["writes"].items())}
+    return out
+
+
 def shards(orgs, replicas, time_scale, max_syncs, medium=0):
     """`orgs` small orgs, and `medium` medium ones (an okta-sim each, Okta's default rate limits, a minute lasting 60/time_scale s) on
     `replicas` sharded replicas: time until all are Ready, each replica's peak and at-rest RSS and share, the
@@ -568,7 +596,9 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0):
     port = 18100 + os.getpid() % 500
     running = []
     try:
-        running = [Replica(cluster, names[i], port + i, max_syncs) for i in range(replicas)]
+        logs = os.environ.get("BENCH_REPLICA_LOGS")  # a directory for each replica's log, when set
+        log = lambda name: os.path.join(logs, f"{name}.log") if logs else None  # noqa: E731
+        running = [Replica(cluster, names[i], port + i, max_syncs, log(names[i])) for i in range(replicas)]
         started = time.monotonic()
         docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i:04d}"},
                  "spec": {"domain": h, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}
@@ -602,9 +632,11 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0):
                                   for o in cluster.integrations() if o["metadata"]["name"] in moved)
             wait("the moved integrations synced again", handled, 600)
             row["resynced"], row["resyncedAfterExpiry"] = time.monotonic() - killed, time.time() - expiry
+            row["takeoverCosts"] = takeover_costs(cluster, set(moved), expiry)
+            print(f"bench: after the Lease expired: {json.dumps(row['takeoverCosts'])}", file=sys.stderr, flush=True)
             row["movedOnKill"] = len(moved)
             before_join = owners(cluster, names)
-            running.append(Replica(cluster, names[replicas], port + replicas, max_syncs))
+            running.append(Replica(cluster, names[replicas], port + replicas, max_syncs, log(names[replicas])))
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
                                                          all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
             row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))

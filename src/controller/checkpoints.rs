@@ -7,6 +7,7 @@
 //! a forged, copied, damaged or hostile one is a `CheckpointRejected` warning and a full scan.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chrono::Utc;
 use k8s_openapi::ByteString;
@@ -164,7 +165,7 @@ pub(crate) async fn save(
             .map_err(|e| format!("cannot encode it: {e}"))
     });
     let saved = match encoded {
-        Ok(encoded) => write(ctx, id, obj, &encoded).await.map_err(|e| e.to_string()),
+        Ok(encoded) => write_retrying(ctx, id, obj, &encoded, &SAVE_RETRIES).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     match saved {
@@ -223,6 +224,44 @@ async fn delete_others(
 }
 
 /// Writes the checkpoint's parts (none past the cap) and deletes every older part.
+/// Pauses before each new attempt at a save the API server failed: without a checkpoint, the replica
+/// that takes the integration over (or this one, restarted) scans the org in full and waits out its
+/// rate limit, so a save that timed out on a busy API server is worth two more tries.
+const SAVE_RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
+
+/// Whether the API server may accept the same write in a moment: no answer, too many requests, a
+/// conflict or a server error (not a refusal such as Forbidden or Invalid).
+fn passing(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
+        _ => true,
+    }
+}
+
+/// Writes the checkpoint, again after each of `pauses` while the API server's failure may pass (never
+/// when fenced: the integration is another replica's now).
+async fn write_retrying(
+    ctx: &Context,
+    id: &IntegrationKey,
+    obj: &OktaIntegration,
+    encoded: &checkpoint::Encoded,
+    pauses: &[Duration],
+) -> Result<CheckpointStatus, WriteError> {
+    let mut pauses = pauses.iter();
+    loop {
+        match write(ctx, id, obj, encoded).await {
+            Err(WriteError::Kube(e)) if passing(&e) => match pauses.next() {
+                Some(pause) => {
+                    tracing::info!(integration = %id, error = %e, "cannot save the checkpoint yet; trying again");
+                    tokio::time::sleep(*pause).await;
+                }
+                None => return Err(WriteError::Kube(e)),
+            },
+            other => return other,
+        }
+    }
+}
+
 async fn write(
     ctx: &Context,
     id: &IntegrationKey,
@@ -347,6 +386,37 @@ mod tests {
         assert_eq!(answer(&mut server, 200, deleted()).await.method, "DELETE");
         let status = saving.await.expect("no panic").expect("skipped");
         assert_eq!((status.state.as_str(), status.parts, status.bytes), ("Skipped", 0, 99 << 20));
+    }
+
+    #[tokio::test]
+    async fn a_save_the_api_server_failed_is_tried_again_and_a_refused_one_is_not() {
+        let (ctx, mut server) = context(Options::default());
+        let encoded = checkpoint::Encoded { bytes: Some(vec![1]), len: 1 };
+        let saving = tokio::spawn({
+            let ctx = ctx.clone();
+            async move {
+                let pauses = [Duration::from_millis(10)];
+                write_retrying(&ctx, &IntegrationKey::new("team-a", "acme"), &integration(), &encoded, &pauses).await
+            }
+        });
+        assert_eq!(answer(&mut server, 503, Value::Null).await.method, "PATCH");
+        assert_eq!(echo(&mut server, 200).await.method, "PATCH", "written again after the pause");
+        assert_eq!(answer(&mut server, 200, list(vec![])).await.method, "GET");
+        let status = saving.await.expect("no panic").expect("saved on the second attempt");
+        assert_eq!(status.state, "Saved");
+        let refused = tokio::spawn({
+            let ctx = ctx.clone();
+            let encoded = checkpoint::Encoded { bytes: Some(vec![1]), len: 1 };
+            async move {
+                let pauses = [Duration::from_millis(10)];
+                write_retrying(&ctx, &IntegrationKey::new("team-a", "acme"), &integration(), &encoded, &pauses).await
+            }
+        });
+        answer(&mut server, 403, Value::Null).await;
+        let got = refused.await.expect("no panic");
+        assert!(matches!(got, Err(WriteError::Kube(_))), "a refusal is not tried again: {got:?}");
+        let again = tokio::time::timeout(Duration::from_millis(200), server.next_request()).await;
+        assert!(again.is_err(), "and sends nothing more");
     }
 
     #[tokio::test]
