@@ -463,7 +463,7 @@ class Cluster:
 class Replica:
     """One `dti-operator run --sharding` process, named `name` (its pod name: the User-Agent carries it)."""
 
-    def __init__(self, cluster, name, port, max_syncs, log=None, cache_mib=None):
+    def __init__(self, cluster, name, port, max_syncs, log=None, cache_mib=None, reconciles=None):
         self.name, self.url, self.port, self.max_syncs = name, f"http://127.0.0.1:{port}", port, max_syncs
         self.started = time.monotonic()
         out = open(log, "a") if log else subprocess.DEVNULL  # a slot's restarts append to its log
@@ -473,7 +473,8 @@ class Replica:
              "--leader-election-namespace", "bench", "--leader-election-duration", "15s",
              "--watch-namespace", "bench", "--app-writes-per-second", "200",
              "--max-concurrent-syncs", str(max_syncs),
-             *(["--state-cache-mib", str(cache_mib)] if cache_mib is not None else [])],
+             *(["--state-cache-mib", str(cache_mib)] if cache_mib is not None else []),
+             *(["--reconcile-concurrency", str(reconciles)] if reconciles is not None else [])],
             env=dict(os.environ, POD_NAME=name), stdout=out, stderr=out)
 
     def rss(self):
@@ -578,7 +579,7 @@ def takeover_costs(cluster, moved, expiry):
     return out
 
 
-def shards(orgs, replicas, time_scale, max_syncs, medium=0):
+def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
     """`orgs` small orgs, and `medium` medium ones (an okta-sim each, Okta's default rate limits, a minute lasting 60/time_scale s) on
     `replicas` sharded replicas: time until all are Ready, each replica's peak and at-rest RSS and share, the
     API server's requests per minute at rest; with more than one replica, one killed (seconds until its
@@ -598,7 +599,8 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0):
     try:
         logs = os.environ.get("BENCH_REPLICA_LOGS")  # a directory for each replica's log, when set
         log = lambda name: os.path.join(logs, f"{name}.log") if logs else None  # noqa: E731
-        running = [Replica(cluster, names[i], port + i, max_syncs, log(names[i])) for i in range(replicas)]
+        running = [Replica(cluster, names[i], port + i, max_syncs, log(names[i]), reconciles=reconciles)
+                   for i in range(replicas)]
         started = time.monotonic()
         docs = [{"apiVersion": "dti.dev/v1alpha1", "kind": "OktaIntegration", "metadata": {"name": f"org-{i:04d}"},
                  "spec": {"domain": h, "credentials": {"apiToken": {"secretRef": {"name": "okta"}}}}}
@@ -636,7 +638,8 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0):
             print(f"bench: after the Lease expired: {json.dumps(row['takeoverCosts'])}", file=sys.stderr, flush=True)
             row["movedOnKill"] = len(moved)
             before_join = owners(cluster, names)
-            running.append(Replica(cluster, names[replicas], port + replicas, max_syncs, log(names[replicas])))
+            running.append(Replica(cluster, names[replicas], port + replicas, max_syncs, log(names[replicas]),
+                                   reconciles=reconciles))
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
                                                          all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
             row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))
@@ -807,6 +810,8 @@ def main():
     ap.add_argument("--shard-time-scale", type=float, default=1.0, help="okta-sim's rate-limit minute, faster")
     ap.add_argument("--shard-max-syncs", type=int, default=4, help="--max-concurrent-syncs of each replica")
     ap.add_argument("--shard-medium", type=int, default=0, help="medium orgs in section 9, besides the small")
+    ap.add_argument("--shard-reconcile-concurrency", type=int, default=None,
+                    help="--reconcile-concurrency of each replica (default: the operator's)")
     ap.add_argument("--shard-replicas", default="1,3", help="comma-separated replica counts in section 9")
     ap.add_argument("--history-presets", default=None,
                     help="comma-separated preset:months for section 7 (default: medium:13, and large:0,xlarge:0 without --quick)")
@@ -833,7 +838,7 @@ def main():
             print(f"bench: {args.shard_orgs} small and {args.shard_medium} medium orgs at {args.shard_time_scale}x "
                   f"on {replicas} replica(s)", file=sys.stderr, flush=True)
             rows.append(shards(args.shard_orgs, replicas, args.shard_time_scale, args.shard_max_syncs,
-                               args.shard_medium))
+                               args.shard_medium, args.shard_reconcile_concurrency))
         print(bench_render.shards_section(rows, started))
         return
     if args.only_scale:
