@@ -510,13 +510,17 @@ def tear_down(replicas, sims, cluster):
     cluster.stop()
 
 
+def iso_seconds(text):
+    """Seconds since the epoch of an RFC 3339 time as Kubernetes writes it."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def lease_expiry(cluster, replica):
     """When (wall clock) the Lease of `replica` expires: its last renewal plus its duration."""
     for lease in json.loads(kubectl(cluster.dir, "-n", "bench", "get", "leases", "-o", "json"))["items"]:
         spec = lease.get("spec", {})
         if spec.get("holderIdentity", "").startswith(replica + "-") and spec.get("renewTime"):
-            renewed = datetime.datetime.fromisoformat(spec["renewTime"].replace("Z", "+00:00")).timestamp()
-            return renewed + spec["leaseDurationSeconds"]
+            return iso_seconds(spec["renewTime"]) + spec["leaseDurationSeconds"]
     raise RuntimeError(f"no Lease held by {replica}")
 
 
@@ -549,11 +553,6 @@ def written_again(seq, killed):
         if before and any(x not in killed for x in seq[before[-1] + 1:i]):
             return True
     return False
-
-
-def iso_seconds(text):
-    """Seconds since the epoch of an RFC 3339 time as Kubernetes writes it."""
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def takeover_costs(cluster, moved, expiry):

@@ -18,7 +18,9 @@ use serde_json::json;
 use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
-use super::shared::{API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, owned_by, time};
+use super::shared::{
+    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, owned_by, refused, time,
+};
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
 use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
@@ -223,20 +225,10 @@ async fn delete_others(
     }
 }
 
-/// Writes the checkpoint's parts (none past the cap) and deletes every older part.
 /// Pauses before each new attempt at a save the API server failed: without a checkpoint, the replica
 /// that takes the integration over (or this one, restarted) scans the org in full and waits out its
 /// rate limit, so a save that timed out on a busy API server is worth two more tries.
 const SAVE_RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
-
-/// Whether the API server may accept the same write in a moment: no answer, too many requests, a
-/// conflict or a server error (not a refusal such as Forbidden or Invalid).
-fn passing(e: &kube::Error) -> bool {
-    match e {
-        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500..=599),
-        _ => true,
-    }
-}
 
 /// Writes the checkpoint, again after each of `pauses` while the API server's failure may pass (never
 /// when fenced: the integration is another replica's now).
@@ -250,7 +242,7 @@ async fn write_retrying(
     let mut pauses = pauses.iter();
     loop {
         match write(ctx, id, obj, encoded).await {
-            Err(WriteError::Kube(e)) if passing(&e) => match pauses.next() {
+            Err(WriteError::Kube(e)) if !refused(&e) => match pauses.next() {
                 Some(pause) => {
                     tracing::info!(integration = %id, error = %e, "cannot save the checkpoint yet; trying again");
                     tokio::time::sleep(*pause).await;
@@ -262,6 +254,7 @@ async fn write_retrying(
     }
 }
 
+/// Writes the checkpoint's parts (none past the cap) and deletes every older part.
 async fn write(
     ctx: &Context,
     id: &IntegrationKey,

@@ -111,6 +111,12 @@ pub(crate) fn object_names(integration: &str, ids: &[&str]) -> HashMap<String, S
     out
 }
 
+/// An answer that no retry can change: a 4xx other than Conflict and Too Many Requests (invalid,
+/// forbidden, not found). Anything else (no answer, a conflict, throttling, a server error) may pass.
+pub(crate) fn refused(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(s) if (400..500).contains(&s.code) && s.code != 409 && s.code != 429)
+}
+
 /// Whether the object with this uid owns `obj` (objects of the same name but not owned are left alone).
 pub(crate) fn owned_by<K: kube::Resource>(obj: &K, uid: &str) -> bool {
     obj.meta().owner_references.iter().flatten().any(|o| o.uid == uid)

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::controller::context::Context;
 use crate::controller::error::Error;
 use crate::controller::events::Notice;
-use crate::controller::shared::{API_VERSION, FIELD_MANAGER};
+use crate::controller::shared::{API_VERSION, FIELD_MANAGER, refused};
 use crate::crd::{OktaIntegration, OktaIntegrationStatus};
 
 /// Writes `desired` unless the object already shows it; returns the conditions status now shows.
@@ -32,11 +32,6 @@ pub(crate) async fn status(
     Ok(desired.conditions)
 }
 
-/// An answer that no retry can change (the event is invalid, forbidden, or its namespace is gone).
-fn never_publishable(err: &kube::Error) -> bool {
-    matches!(err, kube::Error::Api(s) if (400..500).contains(&s.code) && s.code != 409 && s.code != 429)
-}
-
 /// Events that could not be published now, in order, and why.
 #[derive(Debug)]
 pub(crate) struct Unsent {
@@ -54,7 +49,8 @@ pub(crate) async fn notices(ctx: &Context, obj: &OktaIntegration, pending: Vec<N
             Err(f) => Err(Error::Fenced(f)),
         };
         match result {
-            Err(Error::EventWrite(e)) if never_publishable(&e) => {
+            // Invalid, forbidden, or its namespace is gone: no retry publishes it.
+            Err(Error::EventWrite(e)) if refused(&e) => {
                 tracing::warn!(reason = notice.reason.as_str(), error = %crate::text::clean(&e.to_string(), 300), "event dropped: the API server refuses it");
             }
             Err(error) => return Err(Unsent { error, notices: pending[i..].to_vec() }),
