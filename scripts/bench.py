@@ -555,6 +555,15 @@ def written_again(seq, killed):
     return False
 
 
+def checkpoint_events(cluster, names):
+    """Events about loading or saving the checkpoints of integrations `names`: {reason: count}."""
+    out = {}
+    for e in json.loads(kubectl(cluster.dir, "-n", "bench", "get", "events", "-o", "json"))["items"]:
+        if e.get("involvedObject", {}).get("name") in names and "Checkpoint" in (e.get("reason") or ""):
+            out[e["reason"]] = out.get(e["reason"], 0) + (e.get("count") or 1)
+    return out
+
+
 def takeover_costs(cluster, moved, expiry):
     """Where the time after a replica's Lease expired went: the moved integrations' syncs (start after the
     expiry, duration, rate-limit wait, requests) and the writes of dti.dev objects since (count, latency)."""
@@ -563,7 +572,9 @@ def takeover_costs(cluster, moved, expiry):
     out = {"syncStart": quantiles([iso_seconds(s["startedAt"]) - expiry for s in syncs if s.get("startedAt")]),
            "syncSeconds": quantiles([s.get("durationSeconds") or 0.0 for s in syncs]),
            "rateLimitWait": quantiles([s.get("rateLimitWaitSeconds") or 0.0 for s in syncs]),
-           "oktaRequests": quantiles([s.get("apiRequests") or 0 for s in syncs]), "writes": {}}
+           "oktaRequests": quantiles([s.get("apiRequests") or 0 for s in syncs]),
+           "fullScans": sum(1 for s in syncs if s.get("mode") == "Full"),
+           "checkpointEvents": checkpoint_events(cluster, moved), "writes": {}}
     with open(os.path.join(cluster.dir, "audit.log")) as f:
         for line in f:
             e = json.loads(line)

@@ -57,7 +57,9 @@ async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration, max: usize) -> R
     let mut params = ListParams::default().labels(&format!("{INTEGRATION_LABEL}={}", obj.name_any())).limit(4);
     let mut out = Vec::new();
     loop {
-        let page = api.list(&params).await.map_err(|e| Unassembled::Unusable(format!("cannot read it: {e}")))?;
+        let page = list_retrying(api, &params, &RETRY_PAUSES)
+            .await
+            .map_err(|e| Unassembled::Unusable(format!("cannot read it: {e}")))?;
         out.extend(page.items.into_iter().filter(|p| owned_by(p, &uid)));
         if out.len() > max {
             return Err(Unassembled::Rejected(format!("it has more than {max} parts, more than the operator writes")));
@@ -65,6 +67,25 @@ async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration, max: usize) -> R
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => return Ok(out),
+        }
+    }
+}
+
+/// A page of parts, asked again after each of `pauses` while the API server fails (a busy API server must
+/// not cost a full scan, which waits out the org's rate limit).
+async fn list_retrying(
+    api: &Api<OktaSyncState>,
+    params: &ListParams,
+    pauses: &[Duration],
+) -> Result<kube::core::ObjectList<OktaSyncState>, kube::Error> {
+    let mut pauses = pauses.iter();
+    loop {
+        match api.list(params).await {
+            Err(e) if !refused(&e) => match pauses.next() {
+                Some(pause) => tokio::time::sleep(*pause).await,
+                None => return Err(e),
+            },
+            other => return other,
         }
     }
 }
@@ -101,18 +122,17 @@ fn assemble(parts: Vec<OktaSyncState>, cap: usize) -> Result<Option<Vec<u8>>, Un
     Ok(Some(set.into_iter().flat_map(|p| p.spec.data.0).collect()))
 }
 
-fn notice(rejected: bool, why: &str) -> Notice {
+/// The event (and the log line: a full scan's cause is wanted where its cost shows) of a checkpoint that
+/// could not be loaded.
+fn notice(id: &IntegrationKey, rejected: bool, why: &str) -> Notice {
     let (reason, verb) = if rejected {
         (EventReason::CheckpointRejected, "was rejected")
     } else {
         (EventReason::CheckpointUnusable, "cannot be used")
     };
-    Notice::new(
-        true,
-        reason,
-        "LoadCheckpoint",
-        format!("the saved sync state {verb} ({why}): this sync scans the org in full"),
-    )
+    let message = format!("the saved sync state {verb} ({why}): this sync scans the org in full");
+    tracing::warn!(integration = %id, reason = reason.as_str(), "{}", crate::text::clean(&message, 300));
+    Notice::new(true, reason, "LoadCheckpoint", message)
 }
 
 /// Checks and decodes the bytes off the async runtime (a large checkpoint is seconds of CPU).
@@ -140,18 +160,21 @@ pub(crate) async fn load(
         Err(e) => Err(e),
     };
     let bytes = match found {
-        Ok(None) => return (None, None),
+        Ok(None) => {
+            tracing::info!(integration = %id, "no saved sync state: this sync scans the org in full");
+            return (None, None);
+        }
         Ok(Some(bytes)) => bytes,
-        Err(Unassembled::Unusable(why)) => return (None, Some(notice(false, &why))),
-        Err(Unassembled::Rejected(why)) => return (None, Some(notice(true, &why))),
+        Err(Unassembled::Unusable(why)) => return (None, Some(notice(id, false, &why))),
+        Err(Unassembled::Rejected(why)) => return (None, Some(notice(id, true, &why))),
     };
     let seal = match seal(ctx, obj) {
         Ok(s) => s,
-        Err(why) => return (None, Some(notice(false, &why))),
+        Err(why) => return (None, Some(notice(id, false, &why))),
     };
     match open(bytes, seal, key.clone()).await {
         Ok(state) => (Some(state), None),
-        Err(e) => (None, Some(notice(e.rejected(), &e.to_string()))),
+        Err(e) => (None, Some(notice(id, e.rejected(), &e.to_string()))),
     }
 }
 
@@ -167,7 +190,7 @@ pub(crate) async fn save(
             .map_err(|e| format!("cannot encode it: {e}"))
     });
     let saved = match encoded {
-        Ok(encoded) => write_retrying(ctx, id, obj, &encoded, &SAVE_RETRIES).await.map_err(|e| e.to_string()),
+        Ok(encoded) => write_retrying(ctx, id, obj, &encoded, &RETRY_PAUSES).await.map_err(|e| e.to_string()),
         Err(e) => Err(e),
     };
     match saved {
@@ -187,15 +210,11 @@ pub(crate) async fn save(
             });
             (Some(status), notice)
         }
-        Err(e) => (
-            None,
-            Some(Notice::new(
-                true,
-                EventReason::CheckpointUnusable,
-                "SaveCheckpoint",
-                format!("cannot save the sync state ({e}); the next sync after a restart scans in full"),
-            )),
-        ),
+        Err(e) => {
+            tracing::warn!(integration = %id, error = %crate::text::clean(&e, 300), "cannot save the sync state");
+            let message = format!("cannot save the sync state ({e}); the next sync after a restart scans in full");
+            (None, Some(Notice::new(true, EventReason::CheckpointUnusable, "SaveCheckpoint", message)))
+        }
     }
 }
 
@@ -225,10 +244,10 @@ async fn delete_others(
     }
 }
 
-/// Pauses before each new attempt at a save the API server failed: without a checkpoint, the replica
-/// that takes the integration over (or this one, restarted) scans the org in full and waits out its
-/// rate limit, so a save that timed out on a busy API server is worth two more tries.
-const SAVE_RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
+/// Pauses before each new attempt at a read or a save the API server failed: without a checkpoint, the
+/// replica that takes the integration over (or this one, restarted) scans the org in full and waits out
+/// its rate limit, so a request that timed out on a busy API server is worth two more tries.
+const RETRY_PAUSES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
 
 /// Writes the checkpoint, again after each of `pauses` while the API server's failure may pass (never
 /// when fenced: the integration is another replica's now).
@@ -410,6 +429,25 @@ mod tests {
         assert!(matches!(got, Err(WriteError::Kube(_))), "a refusal is not tried again: {got:?}");
         let again = tokio::time::timeout(Duration::from_millis(200), server.next_request()).await;
         assert!(again.is_err(), "and sends nothing more");
+    }
+
+    #[tokio::test]
+    async fn a_read_the_api_server_failed_is_asked_again_and_a_refused_one_is_not() {
+        let (ctx, mut server) = context(Options::default());
+        let api = api(&ctx, &IntegrationKey::new("team-a", "acme"));
+        let params = ListParams::default();
+        let reading = tokio::spawn({
+            let (api, params) = (api.clone(), params.clone());
+            async move { list_retrying(&api, &params, &[Duration::from_millis(10)]).await.map(|l| l.items.len()) }
+        });
+        assert_eq!(answer(&mut server, 503, Value::Null).await.method, "GET");
+        answer(&mut server, 200, list(vec![part("1", 0, 1, b"x", "uid-acme")])).await;
+        assert_eq!(reading.await.expect("no panic").expect("read on the second attempt"), 1);
+        let refused = tokio::spawn(async move { list_retrying(&api, &params, &[Duration::from_millis(10)]).await });
+        answer(&mut server, 403, Value::Null).await;
+        assert!(refused.await.expect("no panic").is_err(), "a refusal is not asked again");
+        let again = tokio::time::timeout(Duration::from_millis(200), server.next_request()).await;
+        assert!(again.is_err(), "and nothing more is sent");
     }
 
     #[tokio::test]

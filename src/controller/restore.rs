@@ -3,8 +3,9 @@
 
 use chrono::DateTime;
 
-use super::state::{IntegrationState, Results};
-use crate::crd::{OktaIntegrationStatus, SyncResult};
+use super::conditions::ConditionType;
+use super::state::{IntegrationState, Results, Vouched};
+use crate::crd::{OktaIntegrationStatus, Permission, SyncResult};
 
 /// Fills `st` from `status` (once per process and object).
 pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegrationStatus>) {
@@ -28,6 +29,19 @@ pub(crate) fn restore(st: &mut IntegrationState, status: Option<&OktaIntegration
     }
     st.record.checkpoint = status.checkpoint.clone();
     st.record.user_list = status.reclaim_user_list.clone();
+    st.access.vouched = vouched(status);
+}
+
+/// The access check status shows as passed, with the generation and the Secret it was made with.
+fn vouched(status: &OktaIntegrationStatus) -> Option<Vouched> {
+    let access = status.access.as_ref()?;
+    let granted = [access.users, access.applications, access.system_log].iter().all(|p| *p == Permission::Granted);
+    let condition = status.conditions.iter().find(|c| c.type_ == ConditionType::AccessValidated.as_str())?;
+    (granted && condition.status == "True").then_some(())?;
+    Some(Vouched {
+        generation: condition.observed_generation?,
+        secret_resource_version: access.secret_resource_version.clone()?,
+    })
 }
 
 #[cfg(test)]
@@ -76,6 +90,31 @@ mod tests {
             assert_eq!(st.record.results.as_ref().and_then(|r| r.generation), generation, "case {i}");
             assert_eq!(st.record.last_handled_request.as_deref(), Some("r1"));
         }
+        let vouching = |granted: Permission, condition: &str| {
+            let access = crate::crd::AccessStatus {
+                users: Permission::Granted,
+                applications: granted,
+                system_log: Permission::Granted,
+                secret_resource_version: Some("81".into()),
+            };
+            let validated = k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: "AccessValidated".into(),
+                status: condition.into(),
+                observed_generation: Some(3),
+                last_transition_time: time(chrono::Utc::now()),
+                message: String::new(),
+                reason: "Valid".into(),
+            };
+            let status =
+                OktaIntegrationStatus { access: Some(access), conditions: vec![validated], ..Default::default() };
+            let mut st = IntegrationState::default();
+            restore(&mut st, Some(&status));
+            st.access.vouched
+        };
+        let passed = Vouched { generation: 3, secret_resource_version: "81".into() };
+        assert_eq!(vouching(Permission::Granted, "True"), Some(passed));
+        assert_eq!(vouching(Permission::Denied, "True"), None, "a denied permission vouches for nothing");
+        assert_eq!(vouching(Permission::Granted, "False"), None, "nor does a failed check");
         let mut blank = IntegrationState::default();
         restore(&mut blank, None);
         assert!(blank.restored && blank.record.results.is_none());

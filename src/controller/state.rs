@@ -76,6 +76,16 @@ pub(crate) struct AccessState {
     pub(crate) check: Option<AccessCheck>,
     /// The OAuth session (DPoP key, cached token) of the credentials in use.
     pub(crate) oauth: Option<(Fingerprint, Arc<OAuthSession>)>,
+    /// A passed check that status shows, until the first check is due (see `restore`).
+    pub(crate) vouched: Option<Vouched>,
+}
+
+/// What status shows of a passed access check: the generation and the Secret's resourceVersion it was
+/// made with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Vouched {
+    pub(crate) generation: i64,
+    pub(crate) secret_resource_version: String,
 }
 
 impl AccessState {

@@ -408,6 +408,10 @@ pub struct AccessStatus {
     pub applications: Permission,
     /// "View System Log" (scope okta.logs.read): GET /api/v1/logs.
     pub system_log: Permission,
+    /// The resourceVersion of the credentials' Secret these permissions were checked with: a replica that
+    /// takes the integration over (or a restarted operator) trusts them while the Secret is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_resource_version: Option<String>,
 }
 
 /// Whether a permission was observed.

@@ -25,6 +25,8 @@ pub(crate) enum Material {
 pub(crate) struct Credentials {
     pub(crate) material: Material,
     pub(crate) fingerprint: Fingerprint,
+    /// The Secret's resourceVersion as read.
+    pub(crate) revision: Option<String>,
 }
 
 impl Credentials {
@@ -58,7 +60,7 @@ fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -
                     format!("the value at {at} {e}: store the API token alone (kubectl create secret generic NAME --from-literal=token=<token>)"),
                 )
             })?;
-            Ok(Credentials { fingerprint: token.fingerprint(), material: Material::Token(token) })
+            Ok(Credentials { fingerprint: token.fingerprint(), material: Material::Token(token), revision: None })
         }
         CredentialKind::OAuth => {
             let key = SigningKey::parse(raw).map_err(|e| {
@@ -83,6 +85,7 @@ fn material(obj: &OktaIntegration, kind: CredentialKind, raw: &[u8], at: &str) -
                     key_id: oauth.key_id.clone(),
                     scopes: oauth.scopes.clone(),
                 }),
+                revision: None,
             })
         }
     }
@@ -120,7 +123,8 @@ pub(crate) async fn read(ctx: &Context, obj: &OktaIntegration, namespace: &str) 
         .map(|b| b.0.as_slice())
         .filter(|v| !v.iter().all(u8::is_ascii_whitespace));
     match value {
-        Some(raw) => material(obj, kind, raw, &at),
+        Some(raw) => material(obj, kind, raw, &at)
+            .map(|credentials| Credentials { revision: secret.metadata.resource_version.clone(), ..credentials }),
         None => Err(Problem::new(
             Reason::SecretKeyMissing,
             format!("{at} is missing or empty: add the key, or set the key spec.credentials names"),

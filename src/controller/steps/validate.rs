@@ -92,7 +92,12 @@ fn permissions(report: &AccessReport) -> AccessStatus {
     let p = |need| {
         if report.granted(need) { Permission::Granted } else { Permission::Denied }
     };
-    AccessStatus { users: p(Need::Users), applications: p(Need::Applications), system_log: p(Need::SystemLog) }
+    AccessStatus {
+        users: p(Need::Users),
+        applications: p(Need::Applications),
+        system_log: p(Need::SystemLog),
+        secret_resource_version: None,
+    }
 }
 
 /// The AccessValidated problem a finished check shows, if any.
@@ -152,6 +157,29 @@ fn needs_check(access: &AccessState, key: &AccessKey, ctx: &Context) -> bool {
         Some(p) if p.reason.stalled() => check.checked_at.elapsed() >= ctx.options.stalled_recheck,
         Some(_) => check.checked_at.elapsed() >= ctx.options.transient_recheck,
     }
+}
+
+/// Takes the check that status vouches for (made by the replica that held the integration before, or by
+/// this operator before a restart) as this replica's own while the generation and the Secret are the ones
+/// it was made with: a takeover then costs Okta no requests. A sync that finds otherwise marks it.
+fn adopt_vouched(access: &mut AccessState, key: &AccessKey, credentials: &Credentials) {
+    let Some(vouched) = access.vouched.take() else {
+        return;
+    };
+    if access.check.is_some()
+        || vouched.generation != key.generation
+        || credentials.revision.as_deref() != Some(vouched.secret_resource_version.as_str())
+    {
+        return;
+    }
+    let granted = Permission::Granted;
+    let permissions = AccessStatus {
+        users: granted,
+        applications: granted,
+        system_log: granted,
+        secret_resource_version: Some(vouched.secret_resource_version),
+    };
+    access.check = Some(AccessCheck { key: key.clone(), permissions, problem: None, checked_at: Instant::now() });
 }
 
 /// A failed job's finding about its credentials marks their check (a check of other credentials stands).
@@ -235,8 +263,10 @@ pub(crate) async fn run(
         fingerprint: credentials.fingerprint,
         generation: obj.metadata.generation.unwrap_or(0),
     };
+    adopt_vouched(&mut out.access, &key, &credentials);
     if needs_check(&out.access, &key, ctx) {
-        let (permissions, problem) = check_now(ctx, &org, &auth, credentials.kind()).await;
+        let (mut permissions, problem) = check_now(ctx, &org, &auth, credentials.kind()).await;
+        permissions.secret_resource_version = credentials.revision.clone();
         let before = out.access.check.as_ref().map(|c| c.problem.as_ref().map(|p| p.reason));
         if before != Some(problem.as_ref().map(|p| p.reason)) {
             out.notices.push(notice_for(problem.as_ref()));
@@ -334,7 +364,8 @@ mod tests {
 
         fn token(fingerprint: u8) -> Result<Credentials, Problem> {
             let token = ApiToken::parse(b"00abcSECRET").expect("a token");
-            Ok(Credentials { material: Material::Token(token), fingerprint: Fingerprint([fingerprint; 8]) })
+            let revision = Some("7".to_string());
+            Ok(Credentials { material: Material::Token(token), fingerprint: Fingerprint([fingerprint; 8]), revision })
         }
 
         /// An access check of `fingerprint`'s credentials on the test integration's org, just made.
@@ -345,7 +376,8 @@ mod tests {
                 generation: 1,
             };
             let granted = Permission::Granted;
-            let permissions = AccessStatus { users: granted, applications: granted, system_log: granted };
+            let permissions =
+                AccessStatus { users: granted, applications: granted, system_log: granted, ..AccessStatus::default() };
             let check = AccessCheck { key, permissions, problem: None, checked_at: Instant::now() };
             AccessState { check: Some(check), ..AccessState::default() }
         }
@@ -387,6 +419,29 @@ mod tests {
             assert_eq!(reason(&invalid), Some(Reason::InvalidSpec));
             assert!(invalid.access.precheck.as_ref().is_some_and(|p| p.message.contains("spec.syncInterval")));
             assert_eq!(invalid.notices.iter().map(|n| n.reason).collect::<Vec<_>>(), vec![EventReason::InvalidSpec]);
+        }
+
+        #[tokio::test]
+        async fn a_check_status_vouches_for_is_taken_while_generation_and_secret_are_unchanged() {
+            use crate::controller::state::Vouched;
+            let (ctx, _server) = context(Options { access_timeout: Duration::from_millis(300), ..Options::default() });
+            let obj = integration(); // generation 1; no Okta answers here, so a check made now fails
+            let vouched = |generation: i64, revision: &str| AccessState {
+                vouched: Some(Vouched { generation, secret_resource_version: revision.into() }),
+                ..AccessState::default()
+            };
+            let taken = run(&ctx, &obj, vouched(1, "7"), None, token(1)).await;
+            assert!(taken.validated.is_some(), "a takeover needs no request to Okta");
+            assert!(taken.notices.is_empty(), "nothing changed, so nothing is announced");
+            let check = taken.access.check.as_ref().expect("the vouched check");
+            assert_eq!(check.permissions.secret_resource_version.as_deref(), Some("7"));
+            assert!(taken.access.vouched.is_none(), "vouched once, at the first reconcile");
+            for (generation, revision) in [(2, "7"), (1, "8")] {
+                let checked = run(&ctx, &obj, vouched(generation, revision), None, token(1)).await;
+                assert_eq!(reason(&checked), Some(Reason::Unreachable), "checked again: {generation} {revision}");
+                let permissions = &checked.access.check.as_ref().expect("a check").permissions;
+                assert_eq!(permissions.secret_resource_version.as_deref(), Some("7"), "the Secret it was made with");
+            }
         }
 
         #[tokio::test]
