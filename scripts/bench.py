@@ -555,6 +555,20 @@ def written_again(seq, killed):
     return False
 
 
+def cpu_ticks():
+    """The machine's CPU time so far (/proc/stat): (busy, total) in clock ticks."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_since(before):
+    """The share of the machine's CPU time spent busy since `before` (a `cpu_ticks()`)."""
+    busy, total = cpu_ticks()
+    return round((busy - before[0]) / max(1, total - before[1]), 2)
+
+
 def checkpoint_events(cluster, names):
     """Events about loading or saving the checkpoints of integrations `names`: {reason: count}."""
     out = {}
@@ -631,6 +645,7 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
         if replicas > 1:
             victim = running[1]
             moved = [k for k, v in first.items() if v == victim.name]
+            cpu = cpu_ticks()
             victim.stop(kill=True)
             killed, expiry = time.monotonic(), lease_expiry(cluster, victim.name)
             # Every request in one kubectl call, right away: one kubectl process per integration, after the
@@ -645,6 +660,7 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
             wait("the moved integrations synced again", handled, 600)
             row["resynced"], row["resyncedAfterExpiry"] = time.monotonic() - killed, time.time() - expiry
             row["takeoverCosts"] = takeover_costs(cluster, set(moved), expiry)
+            row["takeoverCosts"]["machineBusy"] = busy_since(cpu)
             print(f"bench: after the Lease expired: {json.dumps(row['takeoverCosts'])}", file=sys.stderr, flush=True)
             row["movedOnKill"] = len(moved)
             before_join = owners(cluster, names)

@@ -17,8 +17,8 @@ use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
 use super::shared::{
-    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, for_each_labelled, object_name, object_names,
-    owned_by, time,
+    API_VERSION, FIELD_MANAGER, IntegrationKey, RETRY_PAUSES, delete_if_present, for_each_labelled, object_name,
+    object_names, owned_by, retrying, time,
 };
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
@@ -200,7 +200,9 @@ pub(crate) async fn publish(
     engine: &OrgState,
     output: &SyncOutput,
 ) -> Vec<Notice> {
-    match reconcile_apps(ctx, key, obj, engine, output).await {
+    // Another attempt lists again and writes only what still differs.
+    let passing = |e: &WriteError| e.passing(&ctx.fence, key);
+    match retrying(&RETRY_PAUSES, passing, || reconcile_apps(ctx, key, obj, engine, output)).await {
         Ok(writes) => {
             ctx.metrics.app_writes.inc_by(writes);
             Vec::new()

@@ -19,7 +19,8 @@ use super::context::Context;
 use super::error::WriteError;
 use super::events::{EventReason, Notice};
 use super::shared::{
-    API_VERSION, FIELD_MANAGER, IntegrationKey, delete_if_present, object_name, owned_by, refused, time,
+    API_VERSION, FIELD_MANAGER, IntegrationKey, RETRY_PAUSES, delete_if_present, object_name, owned_by, refused,
+    retrying, time,
 };
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
@@ -71,23 +72,13 @@ async fn parts(api: &Api<OktaSyncState>, obj: &OktaIntegration, max: usize) -> R
     }
 }
 
-/// A page of parts, asked again after each of `pauses` while the API server fails (a busy API server must
-/// not cost a full scan, which waits out the org's rate limit).
+/// A page of parts, asked again while the API server fails (a busy API server must not cost a full scan).
 async fn list_retrying(
     api: &Api<OktaSyncState>,
     params: &ListParams,
     pauses: &[Duration],
 ) -> Result<kube::core::ObjectList<OktaSyncState>, kube::Error> {
-    let mut pauses = pauses.iter();
-    loop {
-        match api.list(params).await {
-            Err(e) if !refused(&e) => match pauses.next() {
-                Some(pause) => tokio::time::sleep(*pause).await,
-                None => return Err(e),
-            },
-            other => return other,
-        }
-    }
+    retrying(pauses, |e| !refused(e), || api.list(params)).await
 }
 
 /// The newest complete checkpoint's bytes (at most `cap` of them), or why there is none.
@@ -244,13 +235,8 @@ async fn delete_others(
     }
 }
 
-/// Pauses before each new attempt at a read or a save the API server failed: without a checkpoint, the
-/// replica that takes the integration over (or this one, restarted) scans the org in full and waits out
-/// its rate limit, so a request that timed out on a busy API server is worth two more tries.
-const RETRY_PAUSES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
-
-/// Writes the checkpoint, again after each of `pauses` while the API server's failure may pass (never
-/// when fenced: the integration is another replica's now).
+/// Writes the checkpoint, again after each of `pauses` while the failure may pass (never once the
+/// integration is another replica's).
 async fn write_retrying(
     ctx: &Context,
     id: &IntegrationKey,
@@ -258,19 +244,14 @@ async fn write_retrying(
     encoded: &checkpoint::Encoded,
     pauses: &[Duration],
 ) -> Result<CheckpointStatus, WriteError> {
-    let mut pauses = pauses.iter();
-    loop {
-        match write(ctx, id, obj, encoded).await {
-            Err(WriteError::Kube(e)) if !refused(&e) => match pauses.next() {
-                Some(pause) => {
-                    tracing::info!(integration = %id, error = %e, "cannot save the checkpoint yet; trying again");
-                    tokio::time::sleep(*pause).await;
-                }
-                None => return Err(WriteError::Kube(e)),
-            },
-            other => return other,
+    let passing = |e: &WriteError| {
+        let passing = e.passing(&ctx.fence, id);
+        if passing {
+            tracing::info!(integration = %id, error = %e, "cannot save the checkpoint yet; trying again");
         }
-    }
+        passing
+    };
+    retrying(pauses, passing, || write(ctx, id, obj, encoded)).await
 }
 
 /// Writes the checkpoint's parts (none past the cap) and deletes every older part.

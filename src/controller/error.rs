@@ -29,6 +29,17 @@ pub(crate) enum WriteError {
     Kube(#[from] kube::Error),
 }
 
+impl WriteError {
+    /// Whether trying again soon may succeed: the API server failed (no answer, 409, 429, 5xx), or the
+    /// fence lapsed while `key` is still this replica's (a lease round answered late).
+    pub(crate) fn passing(&self, fence: &super::fence::Fence, key: &super::shared::IntegrationKey) -> bool {
+        match self {
+            WriteError::Kube(e) => !super::shared::refused(e),
+            WriteError::Fenced(_) => fence.may_reopen_for(key),
+        }
+    }
+}
+
 /// Why the operator stopped.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RunError {

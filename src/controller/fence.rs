@@ -72,6 +72,12 @@ impl Fence {
         }
     }
 
+    /// Whether a write of `key` refused now may be allowed soon: the fence is not shut for good and this
+    /// replica still owns `key`, so only the lease's renewal is late.
+    pub(crate) fn may_reopen_for(&self, key: &IntegrationKey) -> bool {
+        !self.state.closed.load(Ordering::SeqCst) && self.owns(key)
+    }
+
     /// Whether this replica syncs `key` (always without sharding).
     pub(crate) fn owns(&self, key: &IntegrationKey) -> bool {
         self.shards.as_ref().is_none_or(|m| m.owns(key, Instant::now()))
@@ -113,5 +119,18 @@ mod tests {
         let stale = Fence::leased();
         stale.extend(Instant::now() - Duration::from_millis(1));
         assert!(stale.check().is_err(), "past its deadline the fence is shut without any renewal");
+    }
+
+    #[test]
+    fn a_lapsed_fence_may_reopen_and_one_shut_for_good_may_not() {
+        let key = IntegrationKey::new("team-a", "acme");
+        let lapsed = Fence::leased();
+        lapsed.extend(Instant::now() - Duration::from_millis(1));
+        assert!(lapsed.check_for(&key).is_err() && lapsed.may_reopen_for(&key), "a late renewal may still come");
+        lapsed.close();
+        assert!(!lapsed.may_reopen_for(&key), "the lease is lost: nothing reopens it");
+        let membership = Arc::new(Membership::new("r1".into(), Duration::from_secs(15)));
+        let elsewhere = Fence::leased().sharded(membership);
+        assert!(!elsewhere.may_reopen_for(&key), "not this replica's integration (it owns none yet)");
     }
 }

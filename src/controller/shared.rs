@@ -117,6 +117,35 @@ pub(crate) fn refused(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if (400..500).contains(&s.code) && s.code != 409 && s.code != 429)
 }
 
+/// Pauses before each new attempt at a request that failed for a reason that may pass. Without a
+/// checkpoint the replica that takes an integration over scans the org in full and waits out its rate
+/// limit, and unwritten OktaApps wait for the next sync: both are worth 15 seconds of trying. The last
+/// pause outlasts a renew deadline, so a fence that lapsed while a lease round answered late has reopened.
+pub(crate) const RETRY_PAUSES: [std::time::Duration; 3] =
+    [std::time::Duration::from_secs(1), std::time::Duration::from_secs(4), std::time::Duration::from_secs(10)];
+
+/// Runs `attempt`, again after each of `pauses` while it fails in a way `passing` says may pass.
+pub(crate) async fn retrying<T, E, F, Fut>(
+    pauses: &[std::time::Duration],
+    passing: impl Fn(&E) -> bool,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut pauses = pauses.iter();
+    loop {
+        match attempt().await {
+            Err(e) if passing(&e) => match pauses.next() {
+                Some(pause) => tokio::time::sleep(*pause).await,
+                None => return Err(e),
+            },
+            done => return done,
+        }
+    }
+}
+
 /// Whether the object with this uid owns `obj` (objects of the same name but not owned are left alone).
 pub(crate) fn owned_by<K: kube::Resource>(obj: &K, uid: &str) -> bool {
     obj.meta().owner_references.iter().flatten().any(|o| o.uid == uid)
