@@ -172,12 +172,11 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
         );
     }
     let instance = args.pod_name.clone().unwrap_or_else(|| "dti-operator".into());
-    let clients = futures::future::try_join3(
+    let clients = futures::future::try_join(
         kube_client(args.kubeconfig.as_ref(), &instance, KubeUse::Requests),
         kube_client(args.kubeconfig.as_ref(), &instance, KubeUse::Watches),
-        kube_client(args.kubeconfig.as_ref(), &instance, KubeUse::Requests),
     );
-    let (client, watch_client, lease_client) = match clients.await {
+    let (client, watch_client) = match clients.await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -187,7 +186,6 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
     let config = RunConfig {
         client,
         watch_client,
-        lease_client,
         options,
         metrics_addr: args.metrics_addr,
         namespaces: args.watch_namespaces,

@@ -80,9 +80,6 @@ pub(crate) struct RunConfig {
     pub(crate) client: Client,
     /// For watches only (idle for minutes by design).
     pub(crate) watch_client: Client,
-    /// For the lease rounds only: connections of their own, so renewals never queue behind a burst of
-    /// writes (hundreds of syncs saving at once) on a slow API server and let the fence lapse.
-    pub(crate) lease_client: Client,
     pub(crate) options: Options,
     pub(crate) metrics_addr: SocketAddr,
     /// Namespaces to watch; empty means all.
@@ -156,7 +153,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     preflight(&config.client, &scopes).await?;
     let checkpoint_key = checkpoint_key::load_or_create(&config.client, &config.checkpoint_key).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector = Elector::new(&config.lease_client, &config.coordination, &scopes).map(Arc::new);
+    let elector = Elector::new(&config.client, &config.coordination, &scopes).map(Arc::new);
     let Some(fence) = lead(elector.as_deref()).await else {
         return Ok(()); // stopped while standing by
     };
