@@ -1,5 +1,5 @@
 //! The controllers' inputs: a watch on OktaIntegrations (its deletes cancel syncs at once; a relist
-//! forgets what is gone; a change of status alone reconciles nothing), a metadata-only watch on Secrets mapped to the integrations that use them, one
+//! forgets what is gone), a metadata-only watch on Secrets mapped to the integrations that use them, one
 //! on the OktaApps they own (a deletion by someone else writes it again), and a trigger channel for
 //! finished jobs. Watches back off at most a few seconds (with jitter), so the
 //! operator is back in step right after an API server outage.
@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher::{self, Event};
-use kube::runtime::{Controller, Predicate, PredicateConfig, WatchStreamExt, predicates};
+use kube::runtime::{Controller, WatchStreamExt};
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
@@ -120,16 +120,6 @@ pub(super) fn changes(moved: tokio::sync::watch::Receiver<u64>) -> impl Stream<I
     futures::stream::unfold(moved, |mut rx| async move { rx.changed().await.ok().map(|()| ((), rx)) })
 }
 
-/// The parts of an integration a reconcile acts on besides its status (generation covers the spec and
-/// the deletion mark; annotations the sync request; labels a pin to a pool; finalizers their removal).
-fn spec_and_metadata(obj: &OktaIntegration) -> Option<u64> {
-    predicates::generation
-        .combine(predicates::annotations)
-        .combine(predicates::labels)
-        .combine(predicates::finalizers)
-        .hash_property(obj)
-}
-
 /// Each time the shard group changes, the integrations in `store` that changed hands here. Only these are
 /// reconciled: a takeover then does not queue behind this replica's unchanged integrations.
 fn changed_hands(
@@ -171,11 +161,7 @@ pub(crate) fn controller(
             on_event(event);
         }
     })
-    .applied_objects()
-    // What the spec, a sync request (annotation), a pin (label) or a deletion changes; not a status
-    // write, this operator's own included: each one reconciled the integration again for nothing (a
-    // takeover of hundreds queued behind about three such reconciles apiece).
-    .predicate_filter(spec_and_metadata, PredicateConfig::default());
+    .applied_objects();
     let objects = without_errors(objects, "OktaIntegrations");
     let secret_events = without_errors(
         watcher::watcher(secrets, watcher::Config::default()).backoff(backoff()).touched_objects(),
