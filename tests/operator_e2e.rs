@@ -136,7 +136,10 @@ async fn a_token_without_system_log_access_is_permission_denied_naming_it() {
     let obj = wait_condition(&env, "AccessValidated", "PermissionDenied").await;
     let (_, _, message) = condition(&obj, "AccessValidated").expect("condition");
     assert!(message.contains("\"View System Log\"") && message.contains("E0000006"), "{message}");
-    let access = obj.status.as_ref().and_then(|s| s.access.clone()).expect("access");
+    let mut access = obj.status.as_ref().and_then(|s| s.access.clone()).expect("access");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(env.client.clone(), &env.ns);
+    let secret = secrets.get("okta").await.expect("the Secret");
+    assert_eq!(access.secret_resource_version.take(), secret.metadata.resource_version, "the Secret it checked");
     assert_eq!(
         serde_json::to_value(&access).expect("json"),
         json!({"users": "Granted", "applications": "Granted", "systemLog": "Denied"})
