@@ -46,6 +46,10 @@ pub(crate) struct RunArgs {
     /// Largest saved sync state, in MiB (compressed); past it no checkpoint is kept.
     #[arg(long, default_value_t = 16)]
     pub(crate) checkpoint_cap_mib: usize,
+    /// How long incremental syncs that read little (5,000 records in all) may leave the saved checkpoint
+    /// as it is: a restart or takeover reads that much again. 0s saves one after every sync.
+    #[arg(long, default_value = "6h", value_parser = duration_arg)]
+    pub(crate) checkpoint_max_age: Duration,
     /// Sync states kept in memory between syncs, in MiB (the most recently synced integrations'); the
     /// others are read from their checkpoints when their next sync starts. 0 keeps none.
     #[arg(long, default_value_t = 128)]
@@ -111,6 +115,7 @@ fn options(args: &RunArgs) -> Result<Options, String> {
         sync_timeout: args.okta.sync_timeout,
         app_writes_per_second: args.app_writes_per_second,
         checkpoint_cap: args.checkpoint_cap_mib.saturating_mul(1024 * 1024),
+        checkpoint_max_age: args.checkpoint_max_age,
         state_cache: args.state_cache_mib.saturating_mul(1024 * 1024),
         metrics_top_apps: args.metrics_top_apps,
         retry_after_failure: args.retry_after_failure,

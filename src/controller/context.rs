@@ -37,6 +37,9 @@ pub(crate) struct Options {
     pub(crate) app_writes_per_second: f64,
     /// Largest checkpoint saved, compressed; past it the next start scans in full.
     pub(crate) checkpoint_cap: usize,
+    /// How long an incremental sync that read little may leave the saved checkpoint as it is (zero: a
+    /// checkpoint after every sync).
+    pub(crate) checkpoint_max_age: Duration,
     /// Bytes of sync states kept in memory between syncs.
     pub(crate) state_cache: usize,
     /// Per-app metric series for each integration's top N apps.
@@ -61,6 +64,7 @@ impl Default for Options {
             app_write_concurrency: 4,
             app_writes_per_second: 20.0,
             checkpoint_cap: 16 * 1024 * 1024,
+            checkpoint_max_age: Duration::from_secs(6 * 3600),
             state_cache: 128 * 1024 * 1024,
             metrics_top_apps: 10,
             test_faults: false,

@@ -19,8 +19,8 @@ use super::outcome::{self, JobInfo, Outcome, Spent, Success};
 use super::shared::IntegrationKey;
 use super::state::RunningJob;
 use super::steps::validate::Validated;
-use crate::crd::OktaIntegration;
-use crate::discovery::{OrgState, Progress, SyncError, SyncOutput};
+use crate::crd::{CheckpointStatus, OktaIntegration};
+use crate::discovery::{Landmarks, OrgState, Progress, SyncError, SyncOutput};
 use crate::okta::{OktaClient, OktaError};
 use crate::sync::lock;
 
@@ -34,6 +34,11 @@ struct Job {
     validated: Validated,
     /// The state kept in memory since its last sync (None: the checkpoint, else a full scan).
     engine: Option<OrgState>,
+    /// The checkpoint saved last, if its save succeeded, and the records read since (a quiet sync may
+    /// leave it as it is).
+    saved: (Option<CheckpointStatus>, u64),
+    /// The starting state's landmarks: a sync that moved one saves its checkpoint whatever it read.
+    landmarks: Option<Landmarks>,
 }
 
 /// Job ids: unique in the process, so a late supervisor never mistakes another job for its own.
@@ -46,6 +51,7 @@ pub(crate) fn start(
     obj: &OktaIntegration,
     validated: Validated,
     request: Option<String>,
+    saved: (Option<CheckpointStatus>, u64),
 ) -> RunningJob {
     let generation = obj.metadata.generation.unwrap_or(0);
     let fingerprint = validated.fingerprint;
@@ -61,7 +67,7 @@ pub(crate) fn start(
         generation,
     };
     let id = JOB_IDS.fetch_add(1, Ordering::Relaxed);
-    let job = Job { key: key.clone(), uid, id, obj: obj.clone(), validated, engine };
+    let job = Job { key: key.clone(), uid, id, obj: obj.clone(), validated, engine, saved, landmarks: None };
     let abort = spawn(ctx, job, info);
     RunningJob { id, generation, fingerprint, started: Utc::now(), abort }
 }
@@ -224,6 +230,7 @@ async fn sync_within_deadline(
     let deadline = tokio::time::Instant::now() + ctx.options.sync_timeout;
     let late = || SyncError::Okta(OktaError::Deadline(ctx.options.sync_timeout));
     let mut engine = tokio::time::timeout_at(deadline, starting_state(ctx, job, notices)).await.map_err(|_| late())?;
+    job.landmarks = Some(engine.landmarks());
     tracing::info!(integration = %job.key, "sync started");
     let sync = crate::discovery::sync(client, job.validated.kind, &job.validated.config, &mut engine, progress);
     let output = tokio::time::timeout_at(deadline, sync).await.map_err(|_| late())??;
@@ -240,9 +247,21 @@ async fn publish_and_save(
     mut notices: Vec<Notice>,
 ) -> Success {
     notices.extend(apps::publish(ctx, &job.key, &job.obj, &engine, &output).await);
-    let (checkpoint, notice) = checkpoints::save(ctx, &job.key, &job.obj, &engine).await;
+    let (saved, unsaved) = &job.saved;
+    let pending = unsaved.saturating_add(spent.events_scanned).saturating_add(spent.users_scanned);
+    let wait = output.mode == crate::discovery::Mode::Incremental
+        && job.landmarks.as_ref() == Some(&engine.landmarks())
+        && checkpoints::may_wait(saved.as_ref(), pending, Utc::now(), ctx.options.checkpoint_max_age);
+    let (checkpoint, notice) = if wait {
+        tracing::debug!(integration = %job.key, pending, "the saved checkpoint is kept (little to read again)");
+        (None, None)
+    } else {
+        checkpoints::save(ctx, &job.key, &job.obj, &engine).await
+    };
+    let checkpoint_failed = !wait && checkpoint.is_none();
+    let unsaved_reads = if wait { pending } else { 0 };
     notices.extend(notice);
     let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.validated.config).await;
     notices.extend(notice);
-    Success { output, engine, spent, checkpoint, user_list, notices }
+    Success { output, engine, spent, checkpoint, checkpoint_failed, unsaved_reads, user_list, notices }
 }

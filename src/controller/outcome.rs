@@ -29,6 +29,10 @@ pub(crate) struct Success {
     pub(crate) engine: OrgState,
     pub(crate) spent: Spent,
     pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// A save was tried and failed (None above with this false: the saved checkpoint was kept).
+    pub(crate) checkpoint_failed: bool,
+    /// Records read since the saved checkpoint (0 when this sync saved one).
+    pub(crate) unsaved_reads: u64,
     /// What became of the per-user list (spec.reclaim.userList).
     pub(crate) user_list: ListChange,
     /// Events the job wants published (apps not written, checkpoint unusable or skipped).
@@ -183,7 +187,7 @@ fn record_success(
     info: &JobInfo,
     now: DateTime<Utc>,
 ) -> OrgState {
-    let Success { output, engine, spent, checkpoint, user_list, notices } = success;
+    let Success { output, engine, spent, checkpoint, checkpoint_failed, unsaved_reads, user_list, notices } = success;
     let report = &output.report;
     let s = &report.summary;
     let incremental = output.mode == Mode::Incremental;
@@ -222,7 +226,10 @@ fn record_success(
     st.record.last_sync_ok = true;
     if checkpoint.is_some() {
         st.record.checkpoint = checkpoint;
+        st.record.checkpoint_behind = false;
     }
+    st.record.checkpoint_behind |= checkpoint_failed;
+    st.record.unsaved_reads = unsaved_reads;
     match user_list {
         ListChange::Keep => {}
         ListChange::Set(list) => st.record.user_list = Some(list),

@@ -120,10 +120,21 @@ pub(crate) struct SyncRecord {
     pub(crate) next_sync_at: Option<DateTime<Utc>>,
     pub(crate) last_handled_request: Option<String>,
     pub(crate) checkpoint: Option<CheckpointStatus>,
+    /// The last save failed: the checkpoint status shows may be older than it says, or broken.
+    pub(crate) checkpoint_behind: bool,
+    /// Records read since the saved checkpoint (see `checkpoints::may_wait`).
+    pub(crate) unsaved_reads: u64,
     /// The per-user list last written (spec.reclaim.userList).
     pub(crate) user_list: Option<UserListStatus>,
     /// Waiting for the next validate step.
     pub(crate) finding: Option<AccessFinding>,
+}
+
+impl SyncRecord {
+    /// The checkpoint a sync may leave as it is (see `checkpoints::may_wait`): none after a failed save.
+    pub(crate) fn saved_checkpoint(&self) -> (Option<CheckpointStatus>, u64) {
+        (self.checkpoint.clone().filter(|_| !self.checkpoint_behind), self.unsaved_reads)
+    }
 }
 
 /// The job slot: filled by the schedule step, emptied by it (cancel) or by the job's supervisor.

@@ -42,4 +42,4 @@ pub(crate) use export::{
 pub(crate) use failure::{CredentialKind, SyncError};
 pub(crate) use history::{ClosedRow, History, HistoryView, Retention, Span};
 pub(crate) use report::{AppUsage, Report, Summary};
-pub(crate) use state::{OrgState, StateKey};
+pub(crate) use state::{Landmarks, OrgState, StateKey};

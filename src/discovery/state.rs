@@ -69,9 +69,29 @@ pub(crate) struct OrgState {
     pub(crate) exemptions: Exemptions,
 }
 
+/// What a checkpoint must not lag behind once a sync changed it: a closed month or week (its seats are
+/// those at the close, which a later read could not reproduce) and the full listings (reading them again
+/// costs minutes of an org's rate limit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Landmarks {
+    closed: BTreeMap<crate::discovery::Span, i32>,
+    assignments_listed_ms: Option<i64>,
+    users_listed_ms: Option<i64>,
+    observed_since_ms: Option<i64>,
+}
+
 impl OrgState {
     pub(crate) fn new(key: StateKey) -> OrgState {
         OrgState { key, ..OrgState::default() }
+    }
+
+    pub(crate) fn landmarks(&self) -> Landmarks {
+        Landmarks {
+            closed: self.history.closed_through.clone(),
+            assignments_listed_ms: self.assignments_listed_ms,
+            users_listed_ms: self.users_listed_ms,
+            observed_since_ms: self.observed_since_ms,
+        }
     }
 
     /// Heap bytes the state holds, approximately: what the operator's state cache counts against its cap.
