@@ -457,6 +457,21 @@ class Cluster:
                     out.append((e.get("userAgent", ""), ref.get("name", ""), e["requestReceivedTimestamp"]))
         return out
 
+    def audited_write_details(self):
+        """Each successful write of a dti.dev object, in the order the API server completed them: (user agent,
+        object name, what (verb resource[/subresource]), received, completed)."""
+        out = []
+        with open(os.path.join(self.dir, "audit.log")) as f:
+            for line in f:
+                e = json.loads(line)
+                ref = e.get("objectRef", {})
+                if e.get("stage") == "ResponseComplete" and ref.get("apiGroup") == "dti.dev" and \
+                        200 <= e.get("responseStatus", {}).get("code", 0) < 300:
+                    what = f'{e.get("verb")} {ref.get("resource")}{"/" + ref["subresource"] if ref.get("subresource") else ""}'
+                    out.append((e.get("userAgent", ""), ref.get("name", ""), what, e["requestReceivedTimestamp"],
+                                e["stageTimestamp"]))
+        return out
+
     def stop(self):
         subprocess.run([os.path.join(ROOT, "scripts/control-plane.sh"), "down", self.dir], capture_output=True)
 
@@ -544,6 +559,29 @@ def writers(cluster, names):
         if replica and org and seq.setdefault(org, [])[-1:] != [replica]:
             seq[org].append(replica)
     return seq
+
+
+def double_write_details(cluster, names, killed, limit=5):
+    """For up to `limit` integrations written again after a live replica took over: their writes from the
+    one before the change of hands to the repeat, one line each (replica, what, received, completed)."""
+    writes = {}
+    for agent, name, what, received, completed in cluster.audited_write_details():
+        replica = next((n for n in names if f"({n})" in agent), None)
+        if replica and name.startswith("org-"):
+            writes.setdefault(name[:len("org-0000")], []).append((replica, name, what, received, completed))
+    out = []
+    for org, seq in sorted(writes.items()):
+        writers_only = []
+        for w in seq:
+            if writers_only[-1:] != [w[0]]:
+                writers_only.append(w[0])
+        if written_again(writers_only, killed):
+            changes = [i for i in range(1, len(seq)) if seq[i][0] != seq[i - 1][0]]
+            out.append({"org": org, "writers": writers_only,
+                        "aroundChanges": [seq[j] for i in changes for j in range(max(0, i - 2), min(len(seq), i + 2))]})
+        if len(out) >= limit:
+            break
+    return out
 
 
 def written_again(seq, killed):
@@ -669,6 +707,8 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
             cpu = cpu_ticks()
             victim.stop(kill=True)
             killed, expiry = time.monotonic(), lease_expiry(cluster, victim.name)
+            print(f"bench: {victim.name} killed at {datetime.datetime.now(datetime.timezone.utc).isoformat()}",
+                  file=sys.stderr, flush=True)
             # The requests go out right away and in parallel, while the takeover is measured.
             landed = request_syncs(cluster, moved, "after-kill")
             rest = [n for n in live if n != victim.name]
@@ -684,12 +724,17 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
             print(f"bench: after the Lease expired: {json.dumps(row['takeoverCosts'])}", file=sys.stderr, flush=True)
             row["movedOnKill"] = len(moved)
             before_join = owners(cluster, names)
+            print(f"bench: {names[replicas]} started at {datetime.datetime.now(datetime.timezone.utc).isoformat()}",
+                  file=sys.stderr, flush=True)
             running.append(Replica(cluster, names[replicas], port + replicas, max_syncs, log(names[replicas]),
                                    reconciles=reconciles))
             joined = wait("the joiner's share", lambda: (lambda o: o if o and names[replicas] in o.values() and
                                                          all(v is not None for v in o.values()) else None)(settled(rest + [names[replicas]])), 600)
             row["movedOnJoin"] = sum(1 for k, v in joined.items() if v != before_join.get(k))
             row["doubleWrites"] = sum(written_again(s, {victim.name}) for s in writers(cluster, names).values())
+            if row["doubleWrites"]:
+                for d in double_write_details(cluster, names, {victim.name}):
+                    print(f"bench: written again: {json.dumps(d)}", file=sys.stderr, flush=True)
         return row
     finally:
         tear_down(running, sims, cluster)

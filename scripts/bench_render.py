@@ -167,8 +167,8 @@ def shards_section(rows, started):
              "Every integration applied at once; time until all are Ready; each replica's share, peak RSS and RSS at "
              "rest; the API server's requests in a minute at rest (every client). With three: one replica killed "
              "(seconds until the others own its integrations, and until each has synced again on request, each after the kill "
-             "/ after its Lease expired: its last renewal plus 15 s, read from the API server; the requests go in with one "
-             "kubectl call right after the kill), a fourth "
+             "/ after its Lease expired: its last renewal plus 15 s, read from the API server; the requests go out right after the "
+             "kill from 16 kubectl calls at once, since one holds to 5 requests a second), a fourth "
              "joined (integrations moved), and writes of an integration by a replica after a live one took it over "
              "(the API server's audit log).", "",
              "| orgs | replicas | syncs at once | to Ready (s) | shares | peak RSS (MiB) | RSS at rest (MiB) | API req/min at rest | "

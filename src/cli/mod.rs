@@ -56,9 +56,7 @@ enum DocsTable {
     Metrics,
 }
 
-/// Patience for one answer from the API server on a request client: kube's default is none, and a
-/// request sent to an API server that is still starting up can hang, holding its reconcile for good.
-pub(crate) const API_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+use crate::controller::API_REQUEST_TIMEOUT;
 
 /// Which kind of Kubernetes client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -62,11 +62,6 @@ impl View {
         self.members.iter().any(|m| m.name == name)
     }
 
-    /// The same view without `name` (what the group looked like before it joined).
-    fn without(&self, name: &str) -> View {
-        View { members: self.members.iter().filter(|m| m.name != name).cloned().collect(), pins: self.pins.clone() }
-    }
-
     /// Pinned integrations whose pool has no live replica: nobody syncs them.
     pub(crate) fn stranded(&self) -> Vec<(&str, &str)> {
         let served = |pool: &str| self.members.iter().any(|m| m.pool == pool);
@@ -79,6 +74,9 @@ struct Views {
     current: View,
     /// Views replaced within the handover time, with when they were replaced.
     replaced: VecDeque<(Instant, View)>,
+    /// When this replica joined, until the handover time has passed: replicas started with it may not
+    /// have a Lease yet (each would see itself alone and take everything), so it takes nothing meanwhile.
+    joining: Option<Instant>,
 }
 
 /// Which replicas are alive, as this replica last saw them, and what it may therefore write.
@@ -91,7 +89,8 @@ pub(crate) struct Membership {
 impl Membership {
     /// Before the first round this replica owns nothing.
     pub(crate) fn new(me: String, handover: Duration) -> Membership {
-        Membership { me, handover, views: Mutex::new(Views { current: View::default(), replaced: VecDeque::new() }) }
+        let views = Views { current: View::default(), replaced: VecDeque::new(), joining: None };
+        Membership { me, handover, views: Mutex::new(views) }
     }
 
     pub(crate) fn me(&self) -> &str {
@@ -105,7 +104,11 @@ impl Membership {
         let before = v.replaced.len();
         let handover = self.handover;
         v.replaced.retain(|(at, _)| now.saturating_duration_since(*at) < handover);
-        v.replaced.len() < before
+        let joined = v.joining.is_some_and(|at| now.saturating_duration_since(at) >= handover);
+        if joined {
+            v.joining = None;
+        }
+        v.replaced.len() < before || joined
     }
 
     /// Records the view seen now; true when it changed.
@@ -114,9 +117,12 @@ impl Membership {
         if v.current == live {
             return false;
         }
-        // Joining: the view before we were there had everyone else, who may own what is now ours.
-        let before = if v.current.members.is_empty() { live.without(&self.me) } else { std::mem::take(&mut v.current) };
-        v.replaced.push_back((now, before));
+        if v.current.members.is_empty() {
+            v.joining = Some(now);
+        } else {
+            let before = std::mem::take(&mut v.current);
+            v.replaced.push_back((now, before));
+        }
         v.current = live;
         true
     }
@@ -138,6 +144,9 @@ impl Membership {
         let text = key_text(key);
         let v = lock(&self.views);
         if v.current.owner(&text) != Some(self.me.as_str()) {
+            return false;
+        }
+        if v.joining.is_some_and(|at| now.saturating_duration_since(at) < self.handover) {
             return false;
         }
         v.replaced
@@ -192,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn replicas_started_together_each_seeing_itself_alone_take_nothing_until_the_handover() {
+        let t0 = Instant::now();
+        let handover = Duration::from_secs(25);
+        let (a, b) = (Membership::new("a".into(), handover), Membership::new("b".into(), handover));
+        // Each one's first round ran before the other's Lease existed.
+        assert!(a.update(members(&["a"]), t0) && b.update(members(&["b"]), t0));
+        assert!((0..50).map(key).all(|k| !a.owns(&k, t0) && !b.owns(&k, t0 + Duration::from_secs(24))));
+        // The next rounds see both; after the handover each owns its share, and nothing is owned twice.
+        let t1 = t0 + Duration::from_secs(2);
+        assert!(a.update(members(&["a", "b"]), t1) && b.update(members(&["a", "b"]), t1));
+        assert!(!a.expire(t0 + Duration::from_secs(24)));
+        assert!(a.expire(t0 + handover), "the end of the join wait moves integrations");
+        let at = t1 + handover;
+        assert!((0..50).map(key).all(|k| a.owns(&k, at) != b.owns(&k, at)));
+    }
+
+    #[test]
     fn a_live_owners_integrations_are_taken_only_after_the_handover_time() {
         let t0 = Instant::now();
         let handover = Duration::from_secs(15);
@@ -215,12 +241,14 @@ mod tests {
     }
 
     #[test]
-    fn alone_a_replica_owns_everything_at_once() {
+    fn alone_a_replica_owns_everything_after_the_join_wait() {
         let now = Instant::now();
-        let m = Membership::new("solo".into(), Duration::from_secs(15));
+        let handover = Duration::from_secs(15);
+        let m = Membership::new("solo".into(), handover);
         assert!(!m.owns(&key(1), now), "nothing before the first round");
         m.update(members(&["solo"]), now);
-        assert!((0..20).map(key).all(|k| m.owns(&k, now)));
+        assert!(!m.owns(&key(1), now), "another replica may be starting too");
+        assert!((0..20).map(key).all(|k| m.owns(&k, now + handover)));
     }
 
     #[test]
@@ -230,8 +258,9 @@ mod tests {
         let view = View::new(vec![member("a", ""), member("b", ""), member("v", "vip")], pins);
         let m = Membership::new("v".into(), Duration::from_secs(15));
         m.update(view.clone(), now);
-        assert!(m.owns(&key(1), now), "the only replica of the pool owns what is pinned to it");
-        assert!((3..40).map(key).all(|k| !m.owns(&k, now)), "and nothing else");
+        let later = now + Duration::from_secs(15);
+        assert!(m.owns(&key(1), later), "the only replica of the pool owns what is pinned to it");
+        assert!((3..40).map(key).all(|k| !m.owns(&k, later)), "and nothing else");
         assert_eq!(view.owner(&key_text(&key(2))), None, "a pool with no replica: nobody");
         assert_eq!(view.stranded(), vec![(key_text(&key(2)).as_str(), "none")]);
         let unpinned: Vec<Option<&str>> = (3..40).map(|i| view.owner(&key_text(&key(i)))).collect();

@@ -52,6 +52,12 @@ use crate::crd::OktaIntegration;
 use crate::okta::GovernorRegistry;
 
 pub(crate) use breakdown::breakdown_view;
+
+/// Patience for one answer from the API server on a request client: kube's default is none, and a
+/// request sent to an API server that is still starting up can hang, holding its reconcile for good. A
+/// shard's handover waits this long past the fence, so a write admitted before it closed has landed or
+/// been given up before another replica writes.
+pub(crate) const API_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub(crate) use checkpoint_key::KeyRef as CheckpointKeyRef;
 pub(crate) use context::Options;
 pub(crate) use error::RunError;

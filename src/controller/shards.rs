@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DeleteParams, ListParams, Preconditions};
@@ -94,6 +94,13 @@ pub(crate) struct ShardElector {
     pub(crate) membership: std::sync::Arc<Membership>,
 }
 
+/// How long a replica waits before it takes an integration from a live one. The old owner notices the
+/// change within a retry period, or is fenced off after the renew deadline; a write it let through just
+/// before then still lands or fails within the API request timeout. (A dead owner's go at once.)
+fn handover(config: &LeaseConfig) -> Duration {
+    config.duration.max(config.renew_deadline + super::API_REQUEST_TIMEOUT)
+}
+
 /// The name of the Lease of replica `identity` in shard group `group`: a DNS label whatever the identity.
 pub(crate) fn lease_name(group: &str, identity: &str) -> String {
     let digest = Sha256::digest(identity.as_bytes());
@@ -119,9 +126,7 @@ impl ShardElector {
                 None => Api::all(client.clone()),
             })
             .collect();
-        // A live owner notices a change within a retry period, and a stalled one is fenced off after the
-        // renew deadline: waiting the lease duration covers both.
-        let membership = std::sync::Arc::new(Membership::new(config.identity.clone(), config.duration));
+        let membership = std::sync::Arc::new(Membership::new(config.identity.clone(), handover(&config)));
         ShardElector {
             lease: LeaderElector::new(client.clone(), own),
             api: Api::namespaced(client, &config.namespace),
