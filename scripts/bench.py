@@ -447,15 +447,7 @@ class Cluster:
 
     def audited_writes(self):
         """(user agent, object name, time) of each successful write of a dti.dev object, in order."""
-        out = []
-        with open(os.path.join(self.dir, "audit.log")) as f:
-            for line in f:
-                e = json.loads(line)
-                ref = e.get("objectRef", {})
-                if e.get("stage") == "ResponseComplete" and ref.get("apiGroup") == "dti.dev" and \
-                        200 <= e.get("responseStatus", {}).get("code", 0) < 300:
-                    out.append((e.get("userAgent", ""), ref.get("name", ""), e["requestReceivedTimestamp"]))
-        return out
+        return [(agent, name, received) for agent, name, _, received, _ in self.audited_write_details()]
 
     def audited_write_details(self):
         """Each successful write of a dti.dev object, in the order the API server completed them: (user agent,
