@@ -22,6 +22,7 @@ use super::shared::{
     API_VERSION, FIELD_MANAGER, IntegrationKey, RETRY_PAUSES, delete_if_present, object_name, owned_by, refused,
     retrying, time,
 };
+use super::state::{Keepable, Saving};
 use crate::crd::{CheckpointStatus, INTEGRATION_LABEL, OktaIntegration, OktaSyncState};
 use crate::discovery::OrgState;
 use crate::discovery::checkpoint::{self, Expect, FORMAT, Seal};
@@ -173,27 +174,41 @@ pub(crate) async fn load(
 /// unsaved: five pages of the System Log at Okta's largest page size, read again after a restart.
 pub(crate) const REPLAY_BUDGET: u64 = 5000;
 
-/// Whether an incremental sync may leave `saved` as it is, with `pending` records read since it was saved
-/// (this sync's included): it was saved less than `max_age` ago and `pending` is within [`REPLAY_BUDGET`].
+/// The records that would then be unsaved, if a quiet sync that read `read` may leave `kept` as it is: it
+/// was saved (not skipped over the cap) less than `max_age` ago and they stay within [`REPLAY_BUDGET`].
 /// Resuming from an older checkpoint is exact (a cursor and the ledger up to it: the System Log after it
 /// is read again and counted once); the cost is a few more Okta requests after a restart or a takeover,
-/// bounded by both limits. What it saves is a write of the whole checkpoint after every sync of a quiet org
-/// (146 KiB for a small one), hundreds at once when a replica takes over another's integrations.
-pub(crate) fn may_wait(
-    saved: Option<&CheckpointStatus>,
-    pending: u64,
-    now: chrono::DateTime<Utc>,
-    max_age: Duration,
-) -> bool {
-    let Some(saved_at) = saved.filter(|s| s.state == "Saved").and_then(|s| s.saved_at.as_ref()) else {
-        return false;
-    };
+/// bounded by both limits. What it saves is a write of the whole checkpoint after every sync of a quiet
+/// org (146 KiB for a small one), hundreds at once when a replica takes over.
+fn pending_if_kept(kept: &Keepable, read: u64, now: chrono::DateTime<Utc>, max_age: Duration) -> Option<u64> {
+    let saved_at = kept.status.saved_at.as_ref().filter(|_| kept.status.state == "Saved")?;
     let age = now.timestamp().saturating_sub(saved_at.0.as_second());
-    pending <= REPLAY_BUDGET && (0..i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX)).contains(&age)
+    let pending = kept.read_since.saturating_add(read);
+    let young = (0..i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX)).contains(&age);
+    (young && pending <= REPLAY_BUDGET).then_some(pending)
+}
+
+/// Saves the state after a sync, unless the sync was quiet (incremental, no landmark moved: the caller then
+/// passes `kept`) and `kept` may stay as it is with the `read` records this sync read (`pending_if_kept`).
+pub(crate) async fn save_unless_recent(
+    ctx: &Context,
+    id: &IntegrationKey,
+    obj: &OktaIntegration,
+    state: &OrgState,
+    kept: Option<&Keepable>,
+    read: u64,
+) -> (Saving, Option<Notice>) {
+    let max_age = ctx.options.checkpoint_max_age;
+    if let Some(pending) = kept.and_then(|k| pending_if_kept(k, read, Utc::now(), max_age)) {
+        tracing::debug!(integration = %id, pending, "the saved checkpoint is kept (little to read again)");
+        return (Saving::Kept { pending }, None);
+    }
+    let (status, notice) = save(ctx, id, obj, state).await;
+    (status.map_or(Saving::Failed, Saving::Written), notice)
 }
 
 /// Saves the state; past the cap no checkpoint is kept (and the old one is removed), with a warning.
-pub(crate) async fn save(
+async fn save(
     ctx: &Context,
     id: &IntegrationKey,
     obj: &OktaIntegration,
@@ -466,20 +481,26 @@ mod tests {
     #[test]
     fn a_quiet_sync_keeps_a_recent_checkpoint_and_saves_past_either_limit() {
         let now = Utc::now();
-        let saved = |state: &str, minutes_ago: i64| CheckpointStatus {
-            state: state.into(),
-            bytes: 1,
-            parts: 1,
-            saved_at: Some(time(now - chrono::Duration::minutes(minutes_ago))),
+        let kept = |state: &str, minutes_ago: i64, read_since: u64| Keepable {
+            status: CheckpointStatus {
+                state: state.into(),
+                bytes: 1,
+                parts: 1,
+                saved_at: Some(time(now - chrono::Duration::minutes(minutes_ago))),
+            },
+            read_since,
         };
         let hour = Duration::from_secs(3600);
-        assert!(may_wait(Some(&saved("Saved", 10)), 40, now, hour));
-        assert!(may_wait(Some(&saved("Saved", 10)), REPLAY_BUDGET, now, hour));
-        assert!(!may_wait(Some(&saved("Saved", 10)), REPLAY_BUDGET + 1, now, hour), "too much to read again");
-        assert!(!may_wait(Some(&saved("Saved", 61)), 0, now, hour), "too old");
-        assert!(!may_wait(Some(&saved("Saved", -5)), 0, now, hour), "saved in the future: the clock is off");
-        assert!(!may_wait(Some(&saved("Skipped", 1)), 0, now, hour), "none was saved (over the cap)");
-        assert!(!may_wait(None, 0, now, hour), "none known");
-        assert!(!may_wait(Some(&saved("Saved", 0)), 0, now, Duration::ZERO), "0s: one after every sync");
+        assert_eq!(pending_if_kept(&kept("Saved", 10, 15), 25, now, hour), Some(40));
+        assert_eq!(pending_if_kept(&kept("Saved", 10, 0), REPLAY_BUDGET, now, hour), Some(REPLAY_BUDGET));
+        assert_eq!(pending_if_kept(&kept("Saved", 10, 1), REPLAY_BUDGET, now, hour), None, "too much to read again");
+        assert_eq!(pending_if_kept(&kept("Saved", 10, u64::MAX), 1, now, hour), None, "no overflow");
+        assert_eq!(pending_if_kept(&kept("Saved", 61, 0), 0, now, hour), None, "too old");
+        assert_eq!(pending_if_kept(&kept("Saved", -5, 0), 0, now, hour), None, "saved in the future: the clock is off");
+        assert_eq!(pending_if_kept(&kept("Skipped", 1, 0), 0, now, hour), None, "none was saved (over the cap)");
+        assert_eq!(pending_if_kept(&kept("Saved", 0, 0), 0, now, Duration::ZERO), None, "0s: one after every sync");
+        let mut unsaved = kept("Saved", 10, 0);
+        unsaved.status.saved_at = None;
+        assert_eq!(pending_if_kept(&unsaved, 0, now, hour), None, "no time known");
     }
 }

@@ -17,9 +17,9 @@ use super::context::Context;
 use super::events::Notice;
 use super::outcome::{self, JobInfo, Outcome, Spent, Success};
 use super::shared::IntegrationKey;
-use super::state::RunningJob;
+use super::state::{Keepable, RunningJob};
 use super::steps::validate::Validated;
-use crate::crd::{CheckpointStatus, OktaIntegration};
+use crate::crd::OktaIntegration;
 use crate::discovery::{Landmarks, OrgState, Progress, SyncError, SyncOutput};
 use crate::okta::{OktaClient, OktaError};
 use crate::sync::lock;
@@ -34,9 +34,8 @@ struct Job {
     validated: Validated,
     /// The state kept in memory since its last sync (None: the checkpoint, else a full scan).
     engine: Option<OrgState>,
-    /// The checkpoint saved last, if its save succeeded, and the records read since (a quiet sync may
-    /// leave it as it is).
-    saved: (Option<CheckpointStatus>, u64),
+    /// The checkpoint a quiet sync may leave as it is (none after a failed save).
+    keepable: Option<Keepable>,
     /// The starting state's landmarks: a sync that moved one saves its checkpoint whatever it read.
     landmarks: Option<Landmarks>,
 }
@@ -51,7 +50,7 @@ pub(crate) fn start(
     obj: &OktaIntegration,
     validated: Validated,
     request: Option<String>,
-    saved: (Option<CheckpointStatus>, u64),
+    keepable: Option<Keepable>,
 ) -> RunningJob {
     let generation = obj.metadata.generation.unwrap_or(0);
     let fingerprint = validated.fingerprint;
@@ -67,7 +66,7 @@ pub(crate) fn start(
         generation,
     };
     let id = JOB_IDS.fetch_add(1, Ordering::Relaxed);
-    let job = Job { key: key.clone(), uid, id, obj: obj.clone(), validated, engine, saved, landmarks: None };
+    let job = Job { key: key.clone(), uid, id, obj: obj.clone(), validated, engine, keepable, landmarks: None };
     let abort = spawn(ctx, job, info);
     RunningJob { id, generation, fingerprint, started: Utc::now(), abort }
 }
@@ -247,21 +246,13 @@ async fn publish_and_save(
     mut notices: Vec<Notice>,
 ) -> Success {
     notices.extend(apps::publish(ctx, &job.key, &job.obj, &engine, &output).await);
-    let (saved, unsaved) = &job.saved;
-    let pending = unsaved.saturating_add(spent.events_scanned).saturating_add(spent.users_scanned);
-    let wait = output.mode == crate::discovery::Mode::Incremental
-        && job.landmarks.as_ref() == Some(&engine.landmarks())
-        && checkpoints::may_wait(saved.as_ref(), pending, Utc::now(), ctx.options.checkpoint_max_age);
-    let (checkpoint, notice) = if wait {
-        tracing::debug!(integration = %job.key, pending, "the saved checkpoint is kept (little to read again)");
-        (None, None)
-    } else {
-        checkpoints::save(ctx, &job.key, &job.obj, &engine).await
-    };
-    let checkpoint_failed = !wait && checkpoint.is_none();
-    let unsaved_reads = if wait { pending } else { 0 };
+    let quiet =
+        output.mode == crate::discovery::Mode::Incremental && job.landmarks.as_ref() == Some(&engine.landmarks());
+    let read = spent.events_scanned.saturating_add(spent.users_scanned);
+    let kept = job.keepable.as_ref().filter(|_| quiet);
+    let (saving, notice) = checkpoints::save_unless_recent(ctx, &job.key, &job.obj, &engine, kept, read).await;
     notices.extend(notice);
     let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.validated.config).await;
     notices.extend(notice);
-    Success { output, engine, spent, checkpoint, checkpoint_failed, unsaved_reads, user_list, notices }
+    Success { output, engine, spent, saving, user_list, notices }
 }

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use super::conditions::reason_for;
 use super::events::{EventReason, Notice};
 use super::shared::time;
-use super::state::{AccessFinding, IntegrationState, Problem, Results, RunningJob};
+use super::state::{AccessFinding, IntegrationState, Problem, Results, RunningJob, Saving};
 use super::user_list::ListChange;
-use crate::crd::{AppSummary, CheckpointStatus, LastSync, Summary, SyncMode, SyncResult};
+use crate::crd::{AppSummary, LastSync, Summary, SyncMode, SyncResult};
 use crate::discovery::{AppUsage, Mode, OrgState, Report, SyncError, SyncOutput};
 use crate::okta::ErrorClass;
 
@@ -28,11 +28,8 @@ pub(crate) struct Success {
     pub(crate) output: SyncOutput,
     pub(crate) engine: OrgState,
     pub(crate) spent: Spent,
-    pub(crate) checkpoint: Option<CheckpointStatus>,
-    /// A save was tried and failed (None above with this false: the saved checkpoint was kept).
-    pub(crate) checkpoint_failed: bool,
-    /// Records read since the saved checkpoint (0 when this sync saved one).
-    pub(crate) unsaved_reads: u64,
+    /// What became of the checkpoint: written, kept as it was, or a failed save.
+    pub(crate) saving: Saving,
     /// What became of the per-user list (spec.reclaim.userList).
     pub(crate) user_list: ListChange,
     /// Events the job wants published (apps not written, checkpoint unusable or skipped).
@@ -187,7 +184,7 @@ fn record_success(
     info: &JobInfo,
     now: DateTime<Utc>,
 ) -> OrgState {
-    let Success { output, engine, spent, checkpoint, checkpoint_failed, unsaved_reads, user_list, notices } = success;
+    let Success { output, engine, spent, saving, user_list, notices } = success;
     let report = &output.report;
     let s = &report.summary;
     let incremental = output.mode == Mode::Incremental;
@@ -224,12 +221,7 @@ fn record_success(
         st.notify(super::history::reset_notice());
     }
     st.record.last_sync_ok = true;
-    if checkpoint.is_some() {
-        st.record.checkpoint = checkpoint;
-        st.record.checkpoint_behind = false;
-    }
-    st.record.checkpoint_behind |= checkpoint_failed;
-    st.record.unsaved_reads = unsaved_reads;
+    st.record.record_saving(saving);
     match user_list {
         ListChange::Keep => {}
         ListChange::Set(list) => st.record.user_list = Some(list),

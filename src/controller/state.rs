@@ -120,10 +120,8 @@ pub(crate) struct SyncRecord {
     pub(crate) next_sync_at: Option<DateTime<Utc>>,
     pub(crate) last_handled_request: Option<String>,
     pub(crate) checkpoint: Option<CheckpointStatus>,
-    /// The last save failed: the checkpoint status shows may be older than it says, or broken.
-    pub(crate) checkpoint_behind: bool,
-    /// Records read since the saved checkpoint (see `checkpoints::may_wait`).
-    pub(crate) unsaved_reads: u64,
+    /// What became of `checkpoint` since it was written.
+    pub(crate) since_save: SinceSave,
     /// The per-user list last written (spec.reclaim.userList).
     pub(crate) user_list: Option<UserListStatus>,
     /// Waiting for the next validate step.
@@ -131,9 +129,60 @@ pub(crate) struct SyncRecord {
 }
 
 impl SyncRecord {
-    /// The checkpoint a sync may leave as it is (see `checkpoints::may_wait`): none after a failed save.
-    pub(crate) fn saved_checkpoint(&self) -> (Option<CheckpointStatus>, u64) {
-        (self.checkpoint.clone().filter(|_| !self.checkpoint_behind), self.unsaved_reads)
+    /// The checkpoint a sync may leave as it is (`checkpoints::save_unless_recent`): none after a failed save.
+    pub(crate) fn keepable(&self) -> Option<Keepable> {
+        let SinceSave::Read(read_since) = self.since_save else { return None };
+        self.checkpoint.clone().map(|status| Keepable { status, read_since })
+    }
+
+    /// Records what a finished sync did with its checkpoint.
+    pub(crate) fn record_saving(&mut self, saving: Saving) {
+        match saving {
+            Saving::Written(status) => {
+                self.checkpoint = Some(status);
+                self.since_save = SinceSave::Read(0);
+            }
+            // Only a checkpoint that was keepable is kept: a failed save stays recorded until one succeeds.
+            Saving::Kept { pending } => {
+                if let SinceSave::Read(read) = &mut self.since_save {
+                    *read = pending;
+                }
+            }
+            Saving::Failed => self.since_save = SinceSave::SaveFailed,
+        }
+    }
+}
+
+/// The checkpoint a sync may leave as it is: the one last written, and the records read since.
+#[derive(Clone, Debug)]
+pub(crate) struct Keepable {
+    pub(crate) status: CheckpointStatus,
+    pub(crate) read_since: u64,
+}
+
+/// What a finished sync did with its checkpoint.
+#[derive(Clone, Debug)]
+pub(crate) enum Saving {
+    /// Written now (its status says when it was skipped over the cap).
+    Written(CheckpointStatus),
+    /// The saved one left as it is, with `pending` records read since it was written.
+    Kept { pending: u64 },
+    /// The save failed: the checkpoint status shows is older than the state, or broken.
+    Failed,
+}
+
+/// What became of the recorded checkpoint since it was written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SinceSave {
+    /// Syncs left it as it is and read this many records (0: just written, or restored from status).
+    Read(u64),
+    /// A later save failed: it may be older than it says, or broken.
+    SaveFailed,
+}
+
+impl Default for SinceSave {
+    fn default() -> Self {
+        SinceSave::Read(0)
     }
 }
 
@@ -268,5 +317,31 @@ impl States {
         for (_, state) in self.all() {
             lock(&state).job.stop();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(bytes: u64) -> CheckpointStatus {
+        CheckpointStatus { state: "Saved".into(), bytes, parts: 1, saved_at: None }
+    }
+
+    #[test]
+    fn a_failed_save_leaves_nothing_to_keep_until_a_save_succeeds() {
+        let mut record = SyncRecord::default();
+        assert!(record.keepable().is_none(), "none written yet");
+        record.record_saving(Saving::Written(status(7)));
+        let kept = record.keepable().map(|k| (k.status.bytes, k.read_since));
+        assert_eq!(kept, Some((7, 0)));
+        record.record_saving(Saving::Kept { pending: 40 });
+        assert_eq!(record.keepable().map(|k| k.read_since), Some(40), "reads since add up in the job");
+        record.record_saving(Saving::Failed);
+        assert!(record.keepable().is_none(), "the checkpoint status shows may be behind or broken");
+        record.record_saving(Saving::Kept { pending: 1 });
+        assert!(record.keepable().is_none(), "a kept one never clears a failed save");
+        record.record_saving(Saving::Written(status(9)));
+        assert_eq!(record.keepable().map(|k| (k.status.bytes, k.read_since)), Some((9, 0)));
     }
 }

@@ -92,8 +92,8 @@ pub(crate) fn run(
         st.job.stop();
     }
     if let (Some(start), Some(validated)) = (plan.start, validated) {
-        let saved = st.record.saved_checkpoint();
-        let job = jobs::start(ctx, key, obj, validated, start.request, saved);
+        let keepable = st.record.keepable();
+        let job = jobs::start(ctx, key, obj, validated, start.request, keepable);
         st.job.begin(job);
     }
     requeue(&st, obj.spec.suspend, now, &ctx.options)
