@@ -758,6 +758,9 @@ def soak_truth_diffs(cluster, hosts):
     return diffs
 
 
+SOAK_SAMPLE_SECONDS = 10
+
+
 def soak(orgs, minutes, kill_every, max_syncs, cache_mib=None):
     """`orgs` small orgs with a living org's churn (okta-sim at Okta's default rate limits, real time) on three
     sharded replicas for `minutes`: one replica SIGKILLed every `kill_every` minutes (in turn) and replaced, the
@@ -785,7 +788,8 @@ def soak(orgs, minutes, kill_every, max_syncs, cache_mib=None):
         names = lambda: [r.name for r in everyone]  # noqa: E731
         wait("every integration Ready", lambda: (lambda o: len(o) == orgs and all(o.values()))(owners(cluster, names())), 3600)
         row = {"orgs": orgs, "minutes": minutes, "maxSyncs": max_syncs, "cacheMib": cache_mib,
-               "toReady": time.monotonic() - t0}
+               "toReady": time.monotonic() - t0, "sampleSeconds": SOAK_SAMPLE_SECONDS,
+               "killEvery": kill_every}
         soak_start, minute = time.monotonic(), 0
         while minute < minutes:
             minute += 1
@@ -806,10 +810,13 @@ def soak(orgs, minutes, kill_every, max_syncs, cache_mib=None):
                     slots[slot] = start(slot)
                     everyone.append(slots[slot])
                     events.append((minute, f"{r.name} exited ({r.proc.returncode}); started again as {slots[slot].name}"))
-            time.sleep(max(0.0, soak_start + minute * 60 - time.monotonic()))
-            for r in slots:
-                if r.proc.poll() is None:
-                    rss.setdefault(r.name, []).append((time.monotonic() - r.started, r.rss()[0], *held(r)))
+            # Sampled every 10 s: the syncs come in bursts a minute or two long, so one sample a minute moves
+            # a ten-minute mean by about 1 MiB with where it falls.
+            while (left := soak_start + minute * 60 - time.monotonic()) > 0:
+                time.sleep(min(SOAK_SAMPLE_SECONDS, left))
+                for r in slots:
+                    if r.proc.poll() is None:
+                        rss.setdefault(r.name, []).append((time.monotonic() - r.started, r.rss()[0], *held(r)))
             print(f"bench: soak minute {minute}: " + " / ".join(f"{r.name} {rss.get(r.name, [(0, 0)])[-1][1]:.0f} MiB"
                                                                for r in slots), file=sys.stderr, flush=True)
         time.sleep(10)  # the last churn past okta-sim's log lag

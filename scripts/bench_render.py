@@ -199,8 +199,8 @@ def soak_section(r, started):
              "changed every minute (an assignment, membership, status or app change, and a sign-in); "
              f"`syncInterval: 5m`, `--max-concurrent-syncs {r['maxSyncs']}`, "
              + (f"`--state-cache-mib {r['cacheMib']}`, " if r.get("cacheMib") is not None else "the default state cache, ")
-             + "15 s leases. One replica SIGKILLed every "
-             "ten minutes, in turn, and started again under a new name; the API server restarted once; a replica that "
+             + f"15 s leases. One replica SIGKILLed every {r.get('killEvery', 10)} "
+             "minutes, in turn, and started again under a new name; the API server restarted once; a replica that "
              "exits is started again (as the kubelet would). At the end every integration syncs on request and is "
              "compared with okta-sim's truth (summary and every OktaApp), and the audit log is checked for an "
              "integration written by a replica after a live one took it over.", "",
@@ -208,7 +208,9 @@ def soak_section(r, started):
     lines += [f"| {m} | {e} |" for m, e in r["events"]]
     lines += ["", f"To Ready: {r['toReady']:.1f} s. Processes: {r['processes']}. Integrations differing from the "
               f"truth at the end: **{len(r['diffs'])} of {r['orgs']}**. Double writes: **{r['doubleWrites']}**.", "",
-              "Each replica that lived 20 minutes or more, means over its first and its last 10 minutes:", "",
+              f"Each replica that lived {2 * r.get('killEvery', 10)} minutes or more, means over its first and its last "
+              f"{r.get('killEvery', 10)} minutes "
+              f"(sampled every {r.get('sampleSeconds', 60)} s):", "",
               "| replica | RSS first (MiB) | RSS last (MiB) | change | peak (MiB) | state cache first → last (MiB) "
               "| integrations owned first → last |",
               "|---|---:|---:|---:|---:|---:|---:|"]
