@@ -692,6 +692,10 @@ def shards(orgs, replicas, time_scale, max_syncs, medium=0, reconciles=None):
         before = cluster.api_requests()
         time.sleep(60)
         row["apiPerMinute"] = cluster.api_requests() - before
+        gone = [f"{r.name} (exit status {r.proc.returncode})" for r in running if r.proc.poll() is not None]
+        if gone:  # a replica stops when its Lease rounds fail past the renew deadline; nothing restarts it here
+            raise RuntimeError(f"replica(s) exited before the measures: {', '.join(gone)}; set BENCH_REPLICA_LOGS "
+                               "to a directory to keep their logs")
         row["rss"] = [r.rss() for r in running]
         if replicas > 1:
             victim = running[1]

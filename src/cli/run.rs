@@ -28,7 +28,8 @@ pub(crate) struct RunArgs {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub(crate) metrics_addr: SocketAddr,
-    /// Sync jobs running at once, over all integrations.
+    /// Syncs reading Okta at once, over all integrations (as many finished ones may be writing their
+    /// results to Kubernetes meanwhile).
     #[arg(long, default_value_t = 4)]
     pub(crate) max_concurrent_syncs: usize,
     /// Reconciles running at once.

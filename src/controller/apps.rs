@@ -18,7 +18,7 @@ use super::error::WriteError;
 use super::events::{EventReason, Notice};
 use super::shared::{
     API_VERSION, FIELD_MANAGER, IntegrationKey, RETRY_PAUSES, delete_if_present, for_each_labelled, object_name,
-    object_names, owned_by, retrying, time,
+    object_names, owned_by, refused, retrying, time,
 };
 use crate::crd::{INTEGRATION_LABEL, OktaApp, OktaAppStatus, OktaIntegration, USED_LABEL};
 use crate::discovery::{OrgState, SyncOutput};
@@ -118,7 +118,8 @@ async fn existing(api: &Api<OktaApp>, integration: &str, uid: &str) -> Result<Ve
     Ok(out)
 }
 
-/// Each of the integration's OktaApps' app id and history, as status keeps it.
+/// Each of the integration's OktaApps' app id and history, as status keeps it; listed again while the API
+/// server fails, as a checkpoint is read (a busy API server must not cost the apps' months).
 pub(crate) async fn histories(
     ctx: &Context,
     key: &IntegrationKey,
@@ -126,7 +127,7 @@ pub(crate) async fn histories(
 ) -> Result<Vec<(String, crate::crd::UsageHistory)>, kube::Error> {
     let api: Api<OktaApp> = Api::namespaced(ctx.client.clone(), &key.namespace);
     let uid = obj.metadata.uid.clone().unwrap_or_default();
-    let found = existing(&api, &key.name, &uid).await?;
+    let found = retrying(&RETRY_PAUSES, |e| !refused(e), || existing(&api, &key.name, &uid)).await?;
     Ok(found.into_iter().filter_map(|(id, current)| Some((id, current.status?.history))).collect())
 }
 
@@ -357,6 +358,28 @@ mod tests {
         let status_write = respond(&mut server, 200, |s| app("acme-0oa2", "0oa2", &s.body["status"])).await;
         assert!(status_write.path.contains("/oktaapps/acme-0oa2/status"), "{}", status_write.path);
         assert_eq!(creating.await.expect("no panic").expect("written"), 2);
+    }
+
+    #[tokio::test]
+    async fn the_apps_histories_are_listed_again_while_the_api_server_fails() {
+        use crate::controller::testing::{answer, context, integration};
+        let (ctx, mut server) = context(crate::controller::context::Options::default());
+        let reading = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { histories(&ctx, &IntegrationKey::new("team-a", "acme"), &integration()).await }
+        });
+        assert_eq!(answer(&mut server, 503, serde_json::Value::Null).await.method, "GET");
+        let owner = serde_json::json!([{"apiVersion": API_VERSION, "kind": "OktaIntegration", "name": "acme",
+            "uid": "uid-acme"}]);
+        let app = serde_json::json!({"apiVersion": API_VERSION, "kind": "OktaApp",
+            "metadata": {"name": "acme-0oa1", "labels": {INTEGRATION_LABEL: "acme"}, "ownerReferences": owner},
+            "spec": {"integration": "acme", "appId": "0oa1"},
+            "status": serde_json::to_value(OktaAppStatus { label: "Slack".into(), ..OktaAppStatus::default() }).unwrap()});
+        let list =
+            serde_json::json!({"apiVersion": API_VERSION, "kind": "OktaAppList", "metadata": {}, "items": [app]});
+        assert_eq!(answer(&mut server, 200, list).await.method, "GET");
+        let found = reading.await.expect("no panic").expect("read on the second attempt");
+        assert_eq!(found.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["0oa1"]);
     }
 
     #[test]

@@ -81,7 +81,11 @@ pub(crate) struct Context {
     /// Sync states between syncs, bounded (the rest come back from checkpoints).
     pub(crate) state_cache: Arc<StateCache>,
     pub(crate) governors: Arc<GovernorRegistry>,
+    /// Syncs reading Okta (loading their state, fetching): `--max-concurrent-syncs`.
     pub(crate) sync_slots: Arc<Semaphore>,
+    /// Finished syncs writing their OktaApps and checkpoint, as many: a sync's slot goes to the next one
+    /// while the API server takes its writes, so a burst of results never idles the reads.
+    pub(crate) write_slots: Arc<Semaphore>,
     pub(crate) options: Options,
     pub(crate) fence: Fence,
     pub(crate) jobs: super::tracker::Tracker,
@@ -117,6 +121,7 @@ impl Context {
             state_cache,
             governors,
             sync_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
+            write_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
             options,
             fence,
             jobs: super::tracker::Tracker::default(),

@@ -1,7 +1,8 @@
-//! Sync jobs: run in the background (a reconcile never waits for one), at most one per integration and
-//! `--max-concurrent-syncs` overall, each supervised: a panic is noticed, recorded and rescheduled; a job
-//! that ends after its integration was deleted (or replaced) finds no state and changes nothing. A job
-//! hands its outcome to the controller, which writes status.
+//! Sync jobs: run in the background (a reconcile never waits for one), at most one per integration,
+//! `--max-concurrent-syncs` reading Okta overall and as many more writing their results, each supervised:
+//! a panic is noticed, recorded and rescheduled; a job that ends after its integration was deleted (or
+//! replaced) finds no state and changes nothing. A job hands its outcome to the controller, which writes
+//! status.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 
 use super::apps;
 use super::checkpoints;
@@ -160,7 +162,7 @@ fn test_panic(ctx: &Context, obj: &OktaIntegration) {
 
 async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
     test_panic(&ctx, &job.obj);
-    let _slot = ctx.sync_slots.clone().acquire_owned().await;
+    let reading = ctx.sync_slots.clone().acquire_owned().await;
     let clock = Instant::now();
     let client = match ctx.okta_client(job.validated.org.clone(), job.validated.auth.clone()) {
         Ok(c) => c,
@@ -173,6 +175,7 @@ async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
         Ok((output, engine)) => {
             tracing::info!(integration = %job.key, requests = spent.requests, seconds = took.as_secs_f64(), "sync succeeded");
             ctx.metrics.record_sync("succeeded", took);
+            let _writing = hand_over(reading, ctx.write_slots.clone()).await;
             Outcome::Succeeded(Box::new(publish_and_save(&ctx, &job, output, engine, spent, notices).await))
         }
         Err(error) => {
@@ -181,6 +184,14 @@ async fn run(ctx: Arc<Context>, mut job: Job) -> Outcome {
             Outcome::Failed { error, spent }
         }
     }
+}
+
+/// A finished sync's turn to write: it waits for a write slot holding its read slot (so the finished
+/// syncs waiting to write stay bounded), then gives the read slot to the next sync.
+async fn hand_over<R>(reading: R, writes: Arc<Semaphore>) -> Result<OwnedSemaphorePermit, AcquireError> {
+    let writing = writes.acquire_owned().await;
+    drop(reading);
+    writing
 }
 
 /// The state the sync starts from: the one kept in memory, else the checkpoint, else a full scan that
@@ -255,4 +266,27 @@ async fn publish_and_save(
     let (user_list, notice) = super::user_list::update(ctx, &job.key, &job.obj, &engine, &job.validated.config).await;
     notices.extend(notice);
     Success { output, engine, spent, saving, user_list, notices }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_finished_sync_gives_its_read_slot_to_the_next_once_it_may_write() {
+        let (reads, writes) = (Arc::new(Semaphore::new(1)), Arc::new(Semaphore::new(1)));
+        let first = reads.clone().acquire_owned().await.unwrap();
+        let first_writing = hand_over(first, writes.clone()).await.unwrap();
+        assert_eq!(reads.available_permits(), 1, "the next sync reads while the first writes");
+
+        let second = reads.clone().acquire_owned().await.unwrap();
+        let mut second_writing = Box::pin(hand_over(second, writes.clone()));
+        let waited = tokio::time::timeout(Duration::from_millis(50), &mut second_writing).await;
+        assert!(waited.is_err(), "no write slot is free, so the second waits");
+        assert_eq!(reads.available_permits(), 0, "and keeps its read slot meanwhile: the waiting stay bounded");
+
+        drop(first_writing);
+        let _second_writing = second_writing.await.unwrap();
+        assert_eq!(reads.available_permits(), 1);
+    }
 }
