@@ -44,6 +44,10 @@ pub(crate) struct RunArgs {
     /// OktaApp writes per second, at most (10,000 apps never flood the API server).
     #[arg(long, default_value_t = 20.0)]
     pub(crate) app_writes_per_second: f64,
+    /// OktaApp writes in flight at once over all integrations (a burst of finished syncs waits here rather
+    /// than in the API server, where it would hold up the Lease renewals).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) app_writes_in_flight: u16,
     /// Largest saved sync state, in MiB (compressed); past it no checkpoint is kept.
     #[arg(long, default_value_t = 16)]
     pub(crate) checkpoint_cap_mib: usize,
@@ -115,6 +119,7 @@ fn options(args: &RunArgs) -> Result<Options, String> {
         max_concurrent_syncs: args.max_concurrent_syncs,
         sync_timeout: args.okta.sync_timeout,
         app_writes_per_second: args.app_writes_per_second,
+        app_writes_in_flight: usize::from(args.app_writes_in_flight),
         checkpoint_cap: args.checkpoint_cap_mib.saturating_mul(1024 * 1024),
         checkpoint_max_age: args.checkpoint_max_age,
         state_cache: args.state_cache_mib.saturating_mul(1024 * 1024),

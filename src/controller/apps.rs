@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::context::Context;
 use super::error::WriteError;
@@ -146,6 +147,15 @@ impl Publisher<'_> {
         self.ctx.fence.check_for(&IntegrationKey::new(&self.namespace, &self.integration))
     }
 
+    /// Waits for one write's turn (this integration's pace, then one of the process's app write slots),
+    /// then checks the fence: a write never goes out on a fence checked before a wait.
+    async fn turn(&self) -> Result<Option<OwnedSemaphorePermit>, WriteError> {
+        self.pace.wait().await;
+        let slot = self.ctx.app_write_slots.clone().acquire_owned().await.ok();
+        self.fenced()?;
+        Ok(slot)
+    }
+
     /// Creates the object (metadata and spec) when it is missing or not as it should be, then its status
     /// when it differs; returns the writes made.
     async fn write(
@@ -164,8 +174,7 @@ impl Publisher<'_> {
         let status_ok = current.and_then(|c| c.status.as_ref()) == Some(status);
         let mut writes = 0;
         if !meta_ok {
-            self.fenced()?;
-            self.pace.wait().await;
+            let _slot = self.turn().await?;
             let object = json!({
                 "apiVersion": API_VERSION, "kind": "OktaApp",
                 "metadata": {"name": name, "labels": {INTEGRATION_LABEL: self.integration, USED_LABEL: used}, "ownerReferences": [self.owner]},
@@ -175,8 +184,7 @@ impl Publisher<'_> {
             writes += 1;
         }
         if !status_ok {
-            self.fenced()?;
-            self.pace.wait().await;
+            let _slot = self.turn().await?;
             let patch = json!({"apiVersion": API_VERSION, "kind": "OktaApp", "status": status});
             self.api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
             writes += 1;
@@ -185,8 +193,7 @@ impl Publisher<'_> {
     }
 
     async fn delete(&self, name: &str) -> Result<u64, WriteError> {
-        self.fenced()?;
-        self.pace.wait().await;
+        let _slot = self.turn().await?;
         self.ctx.expected_deletions.expect(&self.namespace, name);
         Ok(u64::from(delete_if_present(&self.api, name).await?))
     }
@@ -358,6 +365,26 @@ mod tests {
         let status_write = respond(&mut server, 200, |s| app("acme-0oa2", "0oa2", &s.body["status"])).await;
         assert!(status_write.path.contains("/oktaapps/acme-0oa2/status"), "{}", status_write.path);
         assert_eq!(creating.await.expect("no panic").expect("written"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_a_slot_and_then_checks_the_fence() {
+        use crate::controller::testing::context;
+        let options = crate::controller::context::Options { app_writes_in_flight: 1, ..Default::default() };
+        let (ctx, mut server) = context(options);
+        let taken = ctx.app_write_slots.clone().acquire_owned().await.expect("a slot");
+        let writing = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { publisher(&ctx).write("acme-0oa1", "0oa1", &OktaAppStatus::default(), None).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!writing.is_finished(), "the process's only write slot is taken: the write waits");
+        ctx.fence.close();
+        drop(taken);
+        let got = writing.await.expect("no panic");
+        assert!(matches!(got, Err(WriteError::Fenced(_))), "the fence shut during the wait stops it: {got:?}");
+        let sent = tokio::time::timeout(Duration::from_millis(100), server.next_request()).await;
+        assert!(sent.is_err(), "and nothing was sent");
     }
 
     #[tokio::test]

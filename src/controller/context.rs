@@ -35,6 +35,8 @@ pub(crate) struct Options {
     /// OktaApp writes in flight at once, and their pace per second, so 10,000 apps never flood the API server.
     pub(crate) app_write_concurrency: usize,
     pub(crate) app_writes_per_second: f64,
+    /// OktaApp writes in flight at once over all integrations.
+    pub(crate) app_writes_in_flight: usize,
     /// Largest checkpoint saved, compressed; past it the next start scans in full.
     pub(crate) checkpoint_cap: usize,
     /// How long an incremental sync that read little may leave the saved checkpoint as it is (zero: a
@@ -63,6 +65,7 @@ impl Default for Options {
             transient_recheck: Duration::from_secs(60),
             app_write_concurrency: 4,
             app_writes_per_second: 20.0,
+            app_writes_in_flight: 32,
             checkpoint_cap: 16 * 1024 * 1024,
             checkpoint_max_age: Duration::from_secs(6 * 3600),
             state_cache: 128 * 1024 * 1024,
@@ -86,6 +89,9 @@ pub(crate) struct Context {
     /// Finished syncs writing their OktaApps and checkpoint, as many: a sync's slot goes to the next one
     /// while the API server takes its writes, so a burst of results never idles the reads.
     pub(crate) write_slots: Arc<Semaphore>,
+    /// OktaApp writes in flight over the whole process (`--app-writes-in-flight`): a burst of finished
+    /// syncs queues here, not in the API server, where it would hold up the Lease rounds.
+    pub(crate) app_write_slots: Arc<Semaphore>,
     pub(crate) options: Options,
     pub(crate) fence: Fence,
     pub(crate) jobs: super::tracker::Tracker,
@@ -122,6 +128,7 @@ impl Context {
             governors,
             sync_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
             write_slots: Arc::new(Semaphore::new(options.max_concurrent_syncs.max(1))),
+            app_write_slots: Arc::new(Semaphore::new(options.app_writes_in_flight.max(1))),
             options,
             fence,
             jobs: super::tracker::Tracker::default(),
