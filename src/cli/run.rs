@@ -9,7 +9,9 @@ use clap::{Args, ValueEnum};
 
 use super::common::OktaArgs;
 use super::{KubeUse, kube_client};
-use crate::controller::{self, CheckpointKeyRef, Coordination, Options, RunConfig, ShardConfig, leader::LeaseConfig};
+use crate::controller::{
+    self, CheckpointKeyRef, Coordination, LeaseClient, Options, RunConfig, ShardConfig, leader::LeaseConfig,
+};
 use crate::crd::duration_arg;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -167,6 +169,20 @@ fn coordination(args: &RunArgs) -> Result<Coordination, String> {
     })
 }
 
+/// The client the Lease rounds use: with a Lease, one of their own on a thread of their own.
+async fn lease_client(
+    coordination: &Coordination,
+    shared: &kube::Client,
+    kubeconfig: Option<PathBuf>,
+    instance: &str,
+) -> Result<LeaseClient, String> {
+    if matches!(coordination, Coordination::Alone) {
+        return Ok(LeaseClient::shared(shared.clone()));
+    }
+    let instance = instance.to_string();
+    LeaseClient::dedicated(async move { kube_client(kubeconfig.as_ref(), &instance, KubeUse::Requests).await }).await
+}
+
 pub(crate) async fn run(args: RunArgs) -> ExitCode {
     init_tracing(args.log_format);
     let prepared = options(&args).and_then(|o| Ok((o, coordination(&args)?)));
@@ -194,9 +210,17 @@ pub(crate) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let lease_client = match lease_client(&coordination, &client, args.kubeconfig.clone(), &instance).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = RunConfig {
         client,
         watch_client,
+        lease_client,
         options,
         metrics_addr: args.metrics_addr,
         namespaces: args.watch_namespaces,

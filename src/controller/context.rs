@@ -32,7 +32,8 @@ pub(crate) struct Options {
     pub(crate) stalled_recheck: Duration,
     /// How often a transient access problem is checked again.
     pub(crate) transient_recheck: Duration,
-    /// OktaApp writes in flight at once, and their pace per second, so 10,000 apps never flood the API server.
+    /// One integration's OktaApp writes in flight at once, and their pace per second, so 10,000 apps never
+    /// flood the API server.
     pub(crate) app_write_concurrency: usize,
     pub(crate) app_writes_per_second: f64,
     /// OktaApp writes in flight at once over all integrations.

@@ -21,6 +21,7 @@ mod finalizers;
 mod history;
 mod jobs;
 pub(crate) mod leader;
+mod lease_client;
 mod membership;
 mod metrics;
 mod outcome;
@@ -47,6 +48,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::api::ListParams;
 use kube::{Api, Client};
+
+pub(crate) use lease_client::LeaseClient;
 
 use crate::crd::OktaIntegration;
 use crate::okta::GovernorRegistry;
@@ -86,6 +89,8 @@ pub(crate) struct RunConfig {
     pub(crate) client: Client,
     /// For watches only (idle for minutes by design).
     pub(crate) watch_client: Client,
+    /// For the Lease rounds, on a runtime of their own (shared when the process is alone).
+    pub(crate) lease_client: LeaseClient,
     pub(crate) options: Options,
     pub(crate) metrics_addr: SocketAddr,
     /// Namespaces to watch; empty means all.
@@ -111,27 +116,43 @@ pub(crate) enum Coordination {
 
 /// The elector of a coordination, once made.
 enum Elector {
-    Leader(Arc<leader::LeaderElector>),
-    Shards(Arc<shards::ShardElector>),
+    Leader(Arc<leader::LeaderElector>, LeaseClient),
+    Shards(Arc<shards::ShardElector>, LeaseClient),
 }
 
 impl Elector {
-    fn new(client: &Client, coordination: &Coordination, scopes: &[Option<String>]) -> Option<Elector> {
+    fn new(leases: &LeaseClient, coordination: &Coordination, scopes: &[Option<String>]) -> Option<Elector> {
+        let client = leases.client.clone();
         match coordination {
             Coordination::Alone => None,
             Coordination::Leader(c) => {
-                Some(Elector::Leader(Arc::new(leader::LeaderElector::new(client.clone(), c.clone()))))
+                Some(Elector::Leader(Arc::new(leader::LeaderElector::new(client, c.clone())), leases.clone()))
             }
             Coordination::Shards(c) => {
-                Some(Elector::Shards(Arc::new(shards::ShardElector::new(client.clone(), c.clone(), scopes))))
+                Some(Elector::Shards(Arc::new(shards::ShardElector::new(client, c.clone(), scopes)), leases.clone()))
             }
         }
     }
 
-    fn lease(&self) -> &leader::LeaderElector {
+    /// Gives the Lease back (on the Lease runtime, as every round).
+    async fn release(&self) {
         match self {
-            Elector::Leader(e) => e,
-            Elector::Shards(s) => s.lease(),
+            Elector::Leader(e, leases) => {
+                leases
+                    .run({
+                        let e = e.clone();
+                        async move { e.release().await }
+                    })
+                    .await
+            }
+            Elector::Shards(s, leases) => {
+                leases
+                    .run({
+                        let s = s.clone();
+                        async move { s.lease().release().await }
+                    })
+                    .await
+            }
         }
     }
 }
@@ -159,7 +180,7 @@ pub(crate) async fn run(config: RunConfig) -> Result<(), RunError> {
     preflight(&config.client, &scopes).await?;
     let checkpoint_key = checkpoint_key::load_or_create(&config.client, &config.checkpoint_key).await?;
     health.set_ready(); // a standby is healthy and ready: it waits for the lease, it is not failing
-    let elector = Elector::new(&config.client, &config.coordination, &scopes).map(Arc::new);
+    let elector = Elector::new(&config.lease_client, &config.coordination, &scopes).map(Arc::new);
     let Some(fence) = lead(elector.as_deref()).await else {
         return Ok(()); // stopped while standing by
     };
@@ -238,17 +259,25 @@ fn arm_exit_deadline(lost: bool) {
 async fn lead(elector: Option<&Elector>) -> Option<leader::Fence> {
     match elector {
         None => Some(leader::Fence::open()),
-        Some(Elector::Leader(e)) => {
+        Some(Elector::Leader(e, leases)) => {
             tracing::info!(identity = e.identity(), "waiting to become the leader");
+            let acquire = leases.run({
+                let e = e.clone();
+                async move { e.acquire().await }
+            });
             tokio::select! {
-                _ = e.acquire() => tracing::info!(identity = e.identity(), "became the leader"),
+                _ = acquire => tracing::info!(identity = e.identity(), "became the leader"),
                 _ = server::shutdown_signal() => return None,
             }
             Some(e.fence())
         }
-        Some(Elector::Shards(s)) => {
+        Some(Elector::Shards(s, leases)) => {
+            let join = leases.run({
+                let s = s.clone();
+                async move { s.join().await }
+            });
             tokio::select! {
-                _ = s.join() => {}
+                _ = join => {}
                 _ = server::shutdown_signal() => return None,
             }
             let members = s.membership.members();
@@ -268,7 +297,7 @@ async fn stop_in_order(ctx: &context::Context, fence: &leader::Fence, elector: O
     fence.close();
     ctx.metrics.leader.store(false, Ordering::Relaxed);
     if let (Some(e), false) = (elector, lost) {
-        e.lease().release().await; // a shard's Lease released: the others take its integrations at once
+        e.release().await; // a shard's Lease released: the others take its integrations at once
     }
 }
 
@@ -281,14 +310,14 @@ async fn watch_for_stop(
     metrics: Arc<metrics::Metrics>,
 ) -> bool {
     let lost = match elector.as_deref() {
-        Some(Elector::Leader(e)) => tokio::select! {
-            _ = e.hold() => {
+        Some(Elector::Leader(e, leases)) => tokio::select! {
+            _ = leases.run({ let e = e.clone(); async move { e.hold().await } }) => {
                 tracing::error!("lost the leader lease: stopping all work");
                 true
             }
             _ = server::shutdown_signal() => false,
         },
-        Some(Elector::Shards(s)) => {
+        Some(Elector::Shards(s, leases)) => {
             let mut seen = moved.subscribe();
             let membership = s.membership.clone();
             let gauge = async move {
@@ -302,7 +331,7 @@ async fn watch_for_stop(
                 }
             };
             tokio::select! {
-                _ = s.hold(moved) => {
+                _ = leases.run({ let s = s.clone(); async move { s.hold(moved).await } }) => {
                     tracing::error!("this shard's Lease lapsed: stopping all work");
                     true
                 }

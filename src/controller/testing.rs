@@ -81,6 +81,12 @@ pub(crate) async fn echo(handle: &mut Handle, status: u16) -> Seen {
     respond(handle, status, |seen| seen.body.clone()).await
 }
 
+/// Asserts that no request reaches the API server within `quiet` (`what` says what was expected).
+pub(crate) async fn assert_nothing_sent(handle: &mut Handle, quiet: std::time::Duration, what: &str) {
+    let next = tokio::time::timeout(quiet, handle.next_request()).await;
+    assert!(next.is_err(), "{what}");
+}
+
 /// The reason the API server gives with a status code (kube's `get_opt` takes only NotFound for absent).
 fn reason_of(status: u16) -> &'static str {
     match status {
