@@ -6,6 +6,7 @@
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 use kube::core::PartialObjectMeta;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -54,11 +55,40 @@ pub(crate) fn deletions(
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    watcher::watcher(api, watcher::Config::default().labels(INTEGRATION_LABEL)).filter_map(|event| {
+    // On its own backoff as every other watch: without one, kube's watcher lists again at once, and an API
+    // server that refuses connections saw 15,000 attempts a second from each replica (the soak, run 25).
+    let watch = watcher::watcher(api, watcher::Config::default().labels(INTEGRATION_LABEL));
+    watch.backoff(super::watch::backoff()).filter_map(|event| {
         futures::future::ready(match event {
             Ok(Event::Delete(app)) => Some(Ok(app)),
             Ok(_) => None,
             Err(e) => Some(Err(e)),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::controller::context::Options;
+    use crate::controller::testing::{answer, context, status_error};
+
+    #[tokio::test]
+    async fn a_failing_api_server_is_watched_again_after_a_pause_not_at_once() {
+        let (ctx, mut server) = context(Options::default());
+        let watching = tokio::spawn({
+            let stream = deletions(&ctx.client, &None);
+            async move { stream.for_each(|_| async {}).await }
+        });
+        let (started, mut lists) = (Instant::now(), 0);
+        while started.elapsed() < Duration::from_millis(600) {
+            answer(&mut server, 500, status_error(500, "InternalError")).await;
+            lists += 1;
+        }
+        watching.abort();
+        // 200 ms doubling, jittered down to 100 ms: at most about six in 600 ms; with no backoff, thousands.
+        assert!(lists <= 8, "the watch was listed again {lists} times in 600 ms");
+    }
 }
