@@ -58,7 +58,7 @@ pub(crate) fn deletions(
     // On its own backoff as every other watch: without one, kube's watcher lists again at once, and an API
     // server that refuses connections saw 15,000 attempts a second from each replica (the soak, run 25).
     let watch = watcher::watcher(api, watcher::Config::default().labels(INTEGRATION_LABEL));
-    watch.backoff(super::watch::backoff()).filter_map(|event| {
+    watch.backoff(super::watch_backoff::backoff()).filter_map(|event| {
         futures::future::ready(match event {
             Ok(Event::Delete(app)) => Some(Ok(app)),
             Ok(_) => None,

@@ -39,6 +39,7 @@ mod testing;
 mod tracker;
 mod user_list;
 mod watch;
+mod watch_backoff;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -5,7 +5,6 @@
 //! operator is back in step right after an API server outage.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
@@ -20,34 +19,7 @@ use super::reconcile::{error_policy, reconcile};
 use super::shared::IntegrationKey;
 use crate::crd::OktaIntegration;
 
-/// Watch retries: 200 ms doubling to at most 3 s, with full jitter, starting over after a success.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct CappedBackoff {
-    attempt: u32,
-}
-
-const BACKOFF_MIN: Duration = Duration::from_millis(200);
-const BACKOFF_MAX: Duration = Duration::from_secs(3);
-
-impl Iterator for CappedBackoff {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
-        use rand::Rng;
-        let ceiling = BACKOFF_MIN.saturating_mul(1 << self.attempt.min(8)).min(BACKOFF_MAX);
-        self.attempt = self.attempt.saturating_add(1);
-        Some(Duration::from_secs_f64(rand::rng().random_range(BACKOFF_MIN.as_secs_f64() / 2.0..=ceiling.as_secs_f64())))
-    }
-}
-
-impl kube::runtime::utils::Backoff for CappedBackoff {
-    fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
-
-pub(super) fn backoff() -> CappedBackoff {
-    CappedBackoff::default()
-}
+pub(super) use super::watch_backoff::backoff;
 
 /// A watch's items with its errors logged and dropped: each watch already retries on its own backoff,
 /// and an error reaching the Controller would pause every trigger, finished jobs' included, for up to
