@@ -69,6 +69,22 @@ pub(crate) fn message(text: &str) -> String {
     clean(text, MESSAGE_BYTES)
 }
 
+/// An error with its causes, each once: kube's `ServiceError: client error (SendRequest)` says a request
+/// failed but not why; its source chain does (a timeout, a reset connection). Not cleaned: pass the result
+/// to [`clean`] or [`message`] where it goes out.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// A display field from Okta (label, name, errorSummary): clean and at most [`FIELD_BYTES`].
 pub(crate) fn field(text: &str) -> String {
     clean(text, FIELD_BYTES)
@@ -84,6 +100,19 @@ pub(crate) fn csv_cell(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_error_is_told_with_each_of_its_causes_once() {
+        let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out");
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (SendRequest)")]
+        struct Send(#[source] std::io::Error);
+        #[derive(Debug, thiserror::Error)]
+        #[error("ServiceError: {0}")]
+        struct Service(#[source] Send);
+        let error = Service(Send(timeout));
+        assert_eq!(with_causes(&error), "ServiceError: client error (SendRequest): operation timed out");
+    }
     use super::*;
 
     #[test]

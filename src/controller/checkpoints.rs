@@ -219,7 +219,9 @@ async fn save(
             .map_err(|e| format!("cannot encode it: {e}"))
     });
     let saved = match encoded {
-        Ok(encoded) => write_retrying(ctx, id, obj, &encoded, &RETRY_PAUSES).await.map_err(|e| e.to_string()),
+        Ok(encoded) => {
+            write_retrying(ctx, id, obj, &encoded, &RETRY_PAUSES).await.map_err(|e| crate::text::with_causes(&e))
+        }
         Err(e) => Err(e),
     };
     match saved {
@@ -285,7 +287,7 @@ async fn write_retrying(
     let passing = |e: &WriteError| {
         let passing = e.passing(&ctx.fence, id);
         if passing {
-            tracing::info!(integration = %id, error = %e, "cannot save the checkpoint yet; trying again");
+            tracing::info!(integration = %id, error = %crate::text::with_causes(e), "cannot save the checkpoint yet; trying again");
         }
         passing
     };

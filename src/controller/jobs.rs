@@ -218,7 +218,7 @@ async fn restored_history(ctx: &Context, job: &Job, notices: &mut Vec<Notice>) -
     let apps = match super::apps::histories(ctx, &job.key, &job.obj).await {
         Ok(apps) => apps,
         Err(e) => {
-            tracing::warn!(integration = %job.key, error = %e, "cannot read the OktaApps' history; the apps' months start afresh");
+            tracing::warn!(integration = %job.key, error = %crate::text::with_causes(&e), "cannot read the OktaApps' history; the apps' months start afresh");
             Vec::new()
         }
     };

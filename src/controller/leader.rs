@@ -184,7 +184,7 @@ impl LeaderElector {
                 Ok(true)
             }
             Ok(Ok(false)) => Ok(false),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(e)) => Err(crate::text::with_causes(&e)),
             Err(_) => Err(format!("no answer within {:?}", self.config.renew_deadline)),
         }
     }

@@ -153,13 +153,14 @@ impl ShardElector {
         let work = async {
             let selector = format!("{SHARD_LABEL}={}", self.group);
             let renew = async {
-                match self.lease.try_acquire().await.map_err(|e| e.to_string())? {
+                match self.lease.try_acquire().await.map_err(|e| crate::text::with_causes(&e))? {
                     true => Ok(()),
                     false => Err("another process holds this replica's Lease".to_string()),
                 }
             };
-            let leases =
-                async { self.api.list(&ListParams::default().labels(&selector)).await.map_err(|e| e.to_string()) };
+            let leases = async {
+                self.api.list(&ListParams::default().labels(&selector)).await.map_err(|e| crate::text::with_causes(&e))
+            };
             let ((), leases, pins) = tokio::try_join!(renew, leases, self.pins())?;
             Ok::<_, String>((leases, pins))
         };
@@ -198,7 +199,10 @@ impl ShardElector {
     async fn pins(&self) -> Result<BTreeMap<String, String>, String> {
         let mut pins = BTreeMap::new();
         for api in &self.integrations {
-            let list = api.list_metadata(&ListParams::default().labels(POOL_LABEL)).await.map_err(|e| e.to_string())?;
+            let list = api
+                .list_metadata(&ListParams::default().labels(POOL_LABEL))
+                .await
+                .map_err(|e| crate::text::with_causes(&e))?;
             for item in list.items {
                 let (Some(ns), Some(pool)) = (item.namespace(), item.labels().get(POOL_LABEL)) else {
                     continue;
