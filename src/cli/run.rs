@@ -47,7 +47,7 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = 20.0)]
     pub(crate) app_writes_per_second: f64,
     /// OktaApp writes in flight at once over all integrations (a burst of finished syncs waits here rather
-    /// than in the API server, where it would hold up the Lease renewals).
+    /// than in the API server's queue, which the Lease renewals share).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) app_writes_in_flight: u16,
     /// Largest saved sync state, in MiB (compressed); past it no checkpoint is kept.

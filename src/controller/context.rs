@@ -91,7 +91,7 @@ pub(crate) struct Context {
     /// while the API server takes its writes, so a burst of results never idles the reads.
     pub(crate) write_slots: Arc<Semaphore>,
     /// OktaApp writes in flight over the whole process (`--app-writes-in-flight`): a burst of finished
-    /// syncs queues here, not in the API server, where it would hold up the Lease rounds.
+    /// syncs queues here, not in the API server's queue, which the Lease rounds share.
     pub(crate) app_write_slots: Arc<Semaphore>,
     pub(crate) options: Options,
     pub(crate) fence: Fence,

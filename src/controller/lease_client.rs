@@ -5,6 +5,7 @@
 //! client of its own (client-go's `resourcelock.NewFromKubeconfig`, user agent "leader-election").
 
 use std::future::Future;
+use std::sync::Arc;
 
 use kube::Client;
 use tokio::runtime::Handle;
@@ -49,6 +50,18 @@ impl LeaseClient {
         F::Output: Send + 'static,
     {
         on(&self.runtime, work)
+    }
+
+    /// Runs one round of `elector`'s (acquire, join, hold, release) on the Lease runtime: the round gets a
+    /// clone of the elector, as the work outlives the caller's borrow.
+    pub(crate) fn round<T, R, F>(&self, elector: &Arc<T>, round: R) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        T: Send + Sync + 'static,
+        R: FnOnce(Arc<T>) -> F,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.run(round(elector.clone()))
     }
 }
 

@@ -138,22 +138,8 @@ impl Elector {
     /// Gives the Lease back (on the Lease runtime, as every round).
     async fn release(&self) {
         match self {
-            Elector::Leader(e, leases) => {
-                leases
-                    .run({
-                        let e = e.clone();
-                        async move { e.release().await }
-                    })
-                    .await
-            }
-            Elector::Shards(s, leases) => {
-                leases
-                    .run({
-                        let s = s.clone();
-                        async move { s.lease().release().await }
-                    })
-                    .await
-            }
+            Elector::Leader(e, leases) => leases.round(e, |e| async move { e.release().await }).await,
+            Elector::Shards(s, leases) => leases.round(s, |s| async move { s.lease().release().await }).await,
         }
     }
 }
@@ -262,10 +248,7 @@ async fn lead(elector: Option<&Elector>) -> Option<leader::Fence> {
         None => Some(leader::Fence::open()),
         Some(Elector::Leader(e, leases)) => {
             tracing::info!(identity = e.identity(), "waiting to become the leader");
-            let acquire = leases.run({
-                let e = e.clone();
-                async move { e.acquire().await }
-            });
+            let acquire = leases.round(e, |e| async move { e.acquire().await });
             tokio::select! {
                 _ = acquire => tracing::info!(identity = e.identity(), "became the leader"),
                 _ = server::shutdown_signal() => return None,
@@ -273,10 +256,7 @@ async fn lead(elector: Option<&Elector>) -> Option<leader::Fence> {
             Some(e.fence())
         }
         Some(Elector::Shards(s, leases)) => {
-            let join = leases.run({
-                let s = s.clone();
-                async move { s.join().await }
-            });
+            let join = leases.round(s, |s| async move { s.join().await });
             tokio::select! {
                 _ = join => {}
                 _ = server::shutdown_signal() => return None,
@@ -312,7 +292,7 @@ async fn watch_for_stop(
 ) -> bool {
     let lost = match elector.as_deref() {
         Some(Elector::Leader(e, leases)) => tokio::select! {
-            _ = leases.run({ let e = e.clone(); async move { e.hold().await } }) => {
+            _ = leases.round(e, |e| async move { e.hold().await }) => {
                 tracing::error!("lost the leader lease: stopping all work");
                 true
             }
@@ -332,7 +312,7 @@ async fn watch_for_stop(
                 }
             };
             tokio::select! {
-                _ = leases.run({ let s = s.clone(); async move { s.hold(moved).await } }) => {
+                _ = leases.round(s, |s| async move { s.hold(moved).await }) => {
                     tracing::error!("this shard's Lease lapsed: stopping all work");
                     true
                 }
