@@ -100,6 +100,7 @@ pub(crate) fn csv_cell(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn an_error_is_told_with_each_of_its_causes_once() {
@@ -113,7 +114,6 @@ mod tests {
         let error = Service(Send(timeout));
         assert_eq!(with_causes(&error), "ServiceError: client error (SendRequest): operation timed out");
     }
-    use super::*;
 
     #[test]
     fn cleans_controls_and_caps_on_a_character_boundary() {

@@ -19,7 +19,7 @@ use super::reconcile::{error_policy, reconcile};
 use super::shared::IntegrationKey;
 use crate::crd::OktaIntegration;
 
-pub(super) use super::watch_backoff::backoff;
+use super::watch_backoff::backoff;
 
 /// A watch's items with its errors logged and dropped: each watch already retries on its own backoff,
 /// and an error reaching the Controller would pause every trigger, finished jobs' included, for up to

@@ -169,7 +169,7 @@ pub(crate) fn controller(
     let deleted = on_deleted(ctx.clone(), ctx.client.clone());
     let objects = reflector::reflector(
         writer,
-        watcher::watcher(contracts, watcher::Config::default().any_semantic()).backoff(super::watch::backoff()),
+        watcher::watcher(contracts, watcher::Config::default().any_semantic()).backoff(super::watch_backoff::backoff()),
     )
     .inspect(move |e| {
         if let Ok(event) = e {
@@ -179,7 +179,7 @@ pub(crate) fn controller(
     .applied_objects();
     let objects = super::watch::without_errors(objects, "AppContracts");
     let app_events = super::watch::without_errors(
-        watcher::watcher(apps, watcher::Config::default()).backoff(super::watch::backoff()).touched_objects(),
+        watcher::watcher(apps, watcher::Config::default()).backoff(super::watch_backoff::backoff()).touched_objects(),
         "OktaApps (for contracts)",
     );
     let mapped = store.clone();
